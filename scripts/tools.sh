@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Builds the real test tools (helm, kube-apiserver, etcd) from their Go modules through the
+# module proxy, once, into .tools/bin/. A machine-wide cache (~/.cache/chartsync/tools) keeps
+# the binaries across fresh clones on the same machine, so CI does not rebuild them.
+# Usage: scripts/tools.sh [helm|helm4|etcd|kube-apiserver|all]...
+set -euo pipefail
+
+HELM_VERSION=${HELM_VERSION:-v3.22.0}
+HELM4_VERSION=${HELM4_VERSION:-v4.3.1}
+ETCD_VERSION=${ETCD_VERSION:-v3.6.8}
+KUBE_VERSION=${KUBE_VERSION:-v1.36.3}
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+bin="$root/.tools/bin"
+cache="${CHARTSYNC_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/chartsync/tools}"
+mkdir -p "$bin" "$cache"
+
+log() { printf '[tools] %s\n' "$*" >&2; }
+
+# install NAME VERSION BUILD_FN: puts $cache/NAME-VERSION in place as .tools/bin/NAME.
+install_tool() {
+  local name=$1 version=$2 build=$3 cached="$cache/$1-$2"
+  if [ -n "${KUBEBUILDER_ASSETS:-}" ] && [ -x "$KUBEBUILDER_ASSETS/$name" ]; then
+    ln -sf "$KUBEBUILDER_ASSETS/$name" "$bin/$name"; return
+  fi
+  if [ ! -x "$cached" ]; then
+    log "building $name $version from its Go module (first time only)"
+    local work; work=$(mktemp -d)
+    "$build" "$version" "$work"
+    mv -f "$work/$name" "$cached.tmp.$$" && mv -f "$cached.tmp.$$" "$cached"
+    rm -rf "$work"
+  fi
+  cp -f "$cached" "$bin/$name.tmp.$$" && mv -f "$bin/$name.tmp.$$" "$bin/$name"
+}
+
+build_helm() { GOBIN="$2" CGO_ENABLED=0 go install -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$1" "helm.sh/helm/v3/cmd/helm@$1"; }
+build_helm4() { GOBIN="$2" CGO_ENABLED=0 go install -ldflags "-s -w -X helm.sh/helm/v4/internal/version.version=$1" "helm.sh/helm/v4/cmd/helm@$1" && mv "$2/helm" "$2/helm4"; }
+build_etcd() {
+  GOBIN="$2" CGO_ENABLED=0 go install -ldflags "-s -w" "go.etcd.io/etcd/server/v3@$1" && mv "$2/v3" "$2/etcd" 2>/dev/null || true
+  [ -x "$2/etcd" ] || { ls "$2"; return 1; }
+}
+# k8s.io/kubernetes replaces its staging modules with local paths, so `go install pkg@v` refuses
+# it: a throwaway module pins every staging module to the matching published version instead.
+build_kube_apiserver() {
+  local v=$1 dir=$2 minor=${1#v1.}
+  (
+    cd "$dir"
+    cat > go.mod <<MOD
+module chartsync.local/kubetools
+go 1.25
+MOD
+    local staging=(api apiextensions-apiserver apimachinery apiserver cli-runtime client-go cloud-provider
+      cluster-bootstrap code-generator component-base component-helpers controller-manager cri-api
+      cri-client csi-translation-lib dynamic-resource-allocation endpointslice externaljwt
+      kms kube-aggregator kube-controller-manager kube-proxy kube-scheduler kubectl kubelet
+      metrics mount-utils pod-security-admission sample-apiserver sample-cli-plugin sample-controller)
+    for m in "${staging[@]}"; do echo "replace k8s.io/$m => k8s.io/$m v0.$minor" >> go.mod; done
+    echo 'package main; import _ "k8s.io/kubernetes/cmd/kube-apiserver/app"' > tools.go
+    GOFLAGS=-mod=mod go get "k8s.io/kubernetes@$v" >&2
+    GOFLAGS=-mod=mod CGO_ENABLED=0 go build -ldflags "-s -w" -o kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver
+  )
+}
+
+want=("$@"); [ ${#want[@]} -gt 0 ] || want=(all)
+for t in "${want[@]}"; do
+  case $t in
+    helm) install_tool helm "$HELM_VERSION" build_helm ;;
+    helm4) install_tool helm4 "$HELM4_VERSION" build_helm4 ;;
+    etcd) install_tool etcd "$ETCD_VERSION" build_etcd ;;
+    kube-apiserver) install_tool kube-apiserver "$KUBE_VERSION" build_kube_apiserver ;;
+    all) "$0" helm etcd kube-apiserver; "$0" helm4 || log "helm4 did not build; continuing with helm 3 only" ;;
+    *) log "unknown tool $t"; exit 2 ;;
+  esac
+done

@@ -1,0 +1,82 @@
+/**
+ * Wire types of the sidecar HTTP API: the single definition used by the server and by the
+ * typed client that the operator imports (`@chartsync/sidecar/client`). See DESIGN.md.
+ */
+
+export type ChartAction = 'published' | 'unchanged' | 'pruned' | 'conflict' | 'failed';
+
+export interface ChartSyncResult {
+  name: string;
+  version: string;
+  digest: string;
+  action: ChartAction;
+  error?: string;
+}
+
+export interface SyncResult {
+  name: string;
+  commit: string;
+  changed: boolean;
+  durationMs: number;
+  charts: ChartSyncResult[];
+}
+
+/** Body of `POST /repo/dependency`. `addr` is accepted as an alias of `url`. */
+export interface DependencyRequest {
+  name: string;
+  url: string;
+  username?: string;
+  password?: string;
+  mirrorOf?: string;
+}
+
+/** What `GET /repo/dependency` lists: never the secrets. */
+export interface DependencyView {
+  name: string;
+  url: string;
+  mirrorOf?: string;
+  hasCredentials: boolean;
+}
+
+/** Body of `POST /repo/new`. */
+export interface RepoRequest {
+  name: string;
+  git: string;
+  ref?: string;
+  paths?: string[];
+  username?: string;
+  password?: string;
+  sshKey?: string;
+  knownHosts?: string;
+  prune?: boolean;
+  /** Standalone config only: cron expression or a period in minutes. */
+  schedule?: string;
+  everyMinutes?: number;
+}
+
+/** What `GET /repo` and `GET /repo/:name` answer: never the secrets. */
+export interface RepoView {
+  name: string;
+  git: string;
+  ref?: string;
+  paths?: string[];
+  prune: boolean;
+  hasCredentials: boolean;
+  lastSync?: SyncResult & { at: string; error?: ErrorBody };
+  syncing: boolean;
+}
+
+export type ErrorCode =
+  | 'invalid_input'
+  | 'unauthorized'
+  | 'not_found'
+  | 'conflict'
+  | 'payload_too_large'
+  | 'upstream_failed'
+  | 'shutting_down'
+  | 'internal';
+
+export interface ErrorBody {
+  error: ErrorCode;
+  message: string;
+}

@@ -1,0 +1,83 @@
+/**
+ * The in-memory model of a Helm chart, shared by the loader, the dependency resolver and the
+ * packager. It mirrors helm's `chart.Chart` closely enough that packaging it yields what
+ * `helm package` yields: the metadata (re-marshalled into Chart.yaml), the raw files in load
+ * order, and subcharts, which helm writes back as directories under `charts/<name>/`.
+ */
+
+/** One `dependencies[]` entry of Chart.yaml (or requirements.yaml for apiVersion v1). */
+export interface ChartDependency {
+  name: string;
+  version?: string;
+  repository?: string;
+  condition?: string;
+  tags?: string[];
+  enabled?: boolean;
+  'import-values'?: unknown[];
+  alias?: string;
+}
+
+/** Chart.yaml as data. Unknown keys are dropped, as helm's Go struct drops them. */
+export interface ChartMetadata {
+  apiVersion: string;
+  name: string;
+  version: string;
+  [key: string]: unknown;
+  dependencies?: ChartDependency[];
+}
+
+/** Chart.lock / requirements.lock as data. */
+export interface ChartLock {
+  generated: string;
+  digest: string;
+  dependencies: { name: string; version: string; repository: string }[];
+}
+
+/** A file of the chart: its path relative to the chart root (forward slashes) and its bytes. */
+export interface ChartFile {
+  name: string;
+  data: Buffer;
+}
+
+export interface LoadedChart {
+  metadata: ChartMetadata;
+  lock?: ChartLock;
+  /** Every non-ignored file except Chart.yaml and subchart content, in helm's load order. */
+  files: ChartFile[];
+  /** Subcharts from `charts/` (directories and archives) plus resolved dependencies. */
+  dependencies: LoadedChart[];
+  /** Where it came from, for error messages: a directory or an archive path. */
+  source: string;
+}
+
+/** A Helm chart repository that dependencies may be resolved from (`POST /repo/dependency`). */
+export interface DependencyRepository {
+  name: string;
+  url: string;
+  username?: string;
+  password?: string;
+  /** The public URL this repository mirrors: charts naming that URL resolve from `url`. */
+  mirrorOf?: string;
+}
+
+export interface PackageOptions {
+  /** mtime of every archive entry: the commit time in git, else SOURCE_DATE_EPOCH or a fixed epoch. */
+  mtime: Date;
+  /** Resolve `dependencies` like `helm dependency build` before packaging. */
+  dependencyUpdate?: boolean;
+  repositories?: DependencyRepository[];
+  /** Where downloaded dependency archives are cached between runs. */
+  cacheDir?: string;
+}
+
+/** The result of packaging one chart. */
+export interface PackagedChart {
+  name: string;
+  version: string;
+  /** `<name>-<version>.tgz` */
+  fileName: string;
+  /** sha256 of `data`, hex. */
+  digest: string;
+  data: Buffer;
+  metadata: ChartMetadata;
+}
