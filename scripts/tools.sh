@@ -23,6 +23,7 @@ install_tool() {
   if [ -n "${KUBEBUILDER_ASSETS:-}" ] && [ -x "$KUBEBUILDER_ASSETS/$name" ]; then
     ln -sf "$KUBEBUILDER_ASSETS/$name" "$bin/$name"; return
   fi
+  exec 9>"$cache/.$name.lock"; flock 9
   if [ ! -x "$cached" ]; then
     log "building $name $version from its Go module (first time only)"
     local work; work=$(mktemp -d)
@@ -31,13 +32,23 @@ install_tool() {
     rm -rf "$work"
   fi
   cp -f "$cached" "$bin/$name.tmp.$$" && mv -f "$bin/$name.tmp.$$" "$bin/$name"
+  flock -u 9
 }
 
 build_helm() { GOBIN="$2" CGO_ENABLED=0 go install -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$1" "helm.sh/helm/v3/cmd/helm@$1"; }
 build_helm4() { GOBIN="$2" CGO_ENABLED=0 go install -ldflags "-s -w -X helm.sh/helm/v4/internal/version.version=$1" "helm.sh/helm/v4/cmd/helm@$1" && mv "$2/helm" "$2/helm4"; }
+# Like k8s.io/kubernetes below, etcd's server module replaces its sibling modules with local
+# paths, so it is built from a throwaway module that pins them to the same release.
 build_etcd() {
-  GOBIN="$2" CGO_ENABLED=0 go install -ldflags "-s -w" "go.etcd.io/etcd/server/v3@$1" && mv "$2/v3" "$2/etcd" 2>/dev/null || true
-  [ -x "$2/etcd" ] || { ls "$2"; return 1; }
+  local v=$1 dir=$2
+  (
+    cd "$dir"
+    printf 'module chartsync.local/etcdtool\ngo 1.25\n' > go.mod
+    for m in api/v3 client/pkg/v3 client/v3 pkg/v3; do echo "replace go.etcd.io/etcd/$m => go.etcd.io/etcd/$m $v" >> go.mod; done
+    echo 'package main; import _ "go.etcd.io/etcd/server/v3/etcdmain"' > tools.go
+    GOFLAGS=-mod=mod go get "go.etcd.io/etcd/server/v3@$v" >&2
+    GOFLAGS=-mod=mod CGO_ENABLED=0 go build -ldflags "-s -w" -o etcd go.etcd.io/etcd/server/v3
+  )
 }
 # k8s.io/kubernetes replaces its staging modules with local paths, so `go install pkg@v` refuses
 # it: a throwaway module pins every staging module to the matching published version instead.
