@@ -60,15 +60,14 @@ build_kube_apiserver() {
 module chartsync.local/kubetools
 go 1.25
 MOD
-    local staging=(api apiextensions-apiserver apimachinery apiserver cli-runtime client-go cloud-provider
-      cluster-bootstrap code-generator component-base component-helpers controller-manager cri-api
-      cri-client csi-translation-lib dynamic-resource-allocation endpointslice externaljwt
-      kms kube-aggregator kube-controller-manager kube-proxy kube-scheduler kubectl kubelet
-      metrics mount-utils pod-security-admission sample-apiserver sample-cli-plugin sample-controller)
-    for m in "${staging[@]}"; do echo "replace k8s.io/$m => k8s.io/$m v0.$minor" >> go.mod; done
+    # Pin every staging module that k8s.io/kubernetes replaces locally to its published v0.<minor>.
+    local kgomod; kgomod=$(go mod download -json "k8s.io/kubernetes@$v" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
+    sed -n 's#^[[:space:]]*\(k8s.io/[a-z0-9-]*\) => ./staging/.*#replace \1 => \1 v0.'"$minor"'#p' "$kgomod" >> go.mod
     echo 'package main; import _ "k8s.io/kubernetes/cmd/kube-apiserver/app"' > tools.go
     GOFLAGS=-mod=mod go get "k8s.io/kubernetes@$v" >&2
-    GOFLAGS=-mod=mod CGO_ENABLED=0 go build -ldflags "-s -w" -o kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver
+    local vpkg=k8s.io/component-base/version
+    GOFLAGS=-mod=mod CGO_ENABLED=0 go build -ldflags "-s -w -X $vpkg.gitVersion=$v -X $vpkg.gitMajor=1 -X $vpkg.gitMinor=${minor%%.*} -X $vpkg.gitTreeState=clean" \
+      -o kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver
   )
 }
 
