@@ -1,0 +1,269 @@
+/**
+ * A throwaway Kubernetes API server for tests, started like controller-runtime's envtest:
+ * etcd + kube-apiserver from `.tools/bin` (or `$KUBEBUILDER_ASSETS`), a fresh PKI, RBAC on,
+ * the TokenRequest API enabled, and an admin kubeconfig. There is no controller-manager:
+ * no garbage collection of owner references, no namespace finalization, no token Secrets.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { request } from 'node:https';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makePki, type Pki } from './envtest-pki.ts';
+import { toolsBin } from './paths.ts';
+
+export interface Envtest {
+  /** Admin kubeconfig (user in system:masters). */
+  kubeconfigPath: string;
+  /** https://127.0.0.1:<port> */
+  server: string;
+  /** PEM of the cluster CA, for building other kubeconfigs. */
+  caData: string;
+  /** Working directory (PKI, etcd data, logs); removed by stop(). */
+  dir: string;
+  stop(): Promise<void>;
+}
+
+export interface EnvtestOptions {
+  /** Print the components' output here as well as to the log files (debugging). */
+  verbose?: boolean;
+  /** How long to wait for /readyz. Default 90 s (first start on a cold 2-core machine). */
+  startTimeoutMs?: number;
+}
+
+/** Where the binaries are: `$KUBEBUILDER_ASSETS` when it has them, else `.tools/bin`. */
+export function envtestBinary(name: 'etcd' | 'kube-apiserver'): string {
+  const assets = process.env.KUBEBUILDER_ASSETS;
+  if (assets && existsSync(join(assets, name))) return join(assets, name);
+  const bin = join(toolsBin, name);
+  if (!existsSync(bin))
+    throw new Error(`${name} not found in $KUBEBUILDER_ASSETS or ${toolsBin}: run scripts/tools.sh ${name}`);
+  return bin;
+}
+
+/** A port that was free a moment ago (the kernel picks it). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+interface Proc {
+  child: ChildProcess;
+  logPath: string;
+  exited: Promise<number | null>;
+}
+
+const live = new Set<ChildProcess>();
+// A crashed test must not leave an API server behind: kill what is still running on exit.
+process.once('exit', () => {
+  for (const c of live) c.kill('SIGKILL');
+});
+
+function startProcess(bin: string, args: string[], logPath: string, verbose: boolean): Proc {
+  const fd = openSync(logPath, 'a');
+  const child = spawn(bin, args, { stdio: ['ignore', verbose ? 'inherit' : fd, verbose ? 'inherit' : fd] });
+  closeSync(fd);
+  live.add(child);
+  const exited = new Promise<number | null>((resolve) => {
+    child.once('exit', (code) => {
+      live.delete(child);
+      resolve(code);
+    });
+    child.once('error', () => {
+      live.delete(child);
+      resolve(-1);
+    });
+  });
+  return { child, logPath, exited };
+}
+
+async function stopProcess(p: Proc, graceMs = 5000): Promise<void> {
+  if (p.child.exitCode !== null || p.child.signalCode !== null) return;
+  p.child.kill('SIGTERM');
+  const timer = setTimeout(() => p.child.kill('SIGKILL'), graceMs);
+  await p.exited;
+  clearTimeout(timer);
+}
+
+async function tail(path: string, lines = 30): Promise<string> {
+  try {
+    return (await readFile(path, 'utf8')).split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+/** GET over TLS with the admin certificate; resolves with the HTTP status (0 = no answer). */
+function adminGet(
+  server: string,
+  path: string,
+  pki: { ca: string; cert: string; key: string },
+): Promise<number> {
+  return new Promise((resolve) => {
+    const req = request(
+      `${server}${path}`,
+      { ca: pki.ca, cert: pki.cert, key: pki.key, timeout: 2000 },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(0));
+    req.end();
+  });
+}
+
+/** Polls until `check` is true, failing early when a component died. */
+async function waitUntil(
+  what: string,
+  check: () => Promise<boolean>,
+  procs: Proc[],
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    const dead = procs.find((p) => p.child.exitCode !== null || p.child.signalCode !== null);
+    if (dead)
+      throw new Error(
+        `${what}: ${dead.child.spawnfile} exited with ${dead.child.exitCode ?? dead.child.signalCode}:\n${await tail(dead.logPath)}`,
+      );
+    if (Date.now() > deadline) {
+      const logs = await Promise.all(procs.map(async (p) => `--- ${p.logPath}\n${await tail(p.logPath)}`));
+      throw new Error(`${what}: not ready after ${timeoutMs} ms\n${logs.join('\n')}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+function etcdArgs(dataDir: string, clientPort: number, peerPort: number): string[] {
+  const client = `http://127.0.0.1:${clientPort}`;
+  const peer = `http://127.0.0.1:${peerPort}`;
+  return [
+    '--name=envtest',
+    `--data-dir=${dataDir}`,
+    `--listen-client-urls=${client}`,
+    `--advertise-client-urls=${client}`,
+    `--listen-peer-urls=${peer}`,
+    `--initial-advertise-peer-urls=${peer}`,
+    `--initial-cluster=envtest=${peer}`,
+    '--unsafe-no-fsync=true', // throwaway data: durability only costs time
+    '--log-level=warn',
+  ];
+}
+
+function apiserverArgs(pki: Pki, etcdPort: number, securePort: number): string[] {
+  return [
+    `--etcd-servers=http://127.0.0.1:${etcdPort}`,
+    `--secure-port=${securePort}`,
+    '--bind-address=127.0.0.1',
+    '--advertise-address=127.0.0.1',
+    `--tls-cert-file=${pki.servingCert}`,
+    `--tls-private-key-file=${pki.servingKey}`,
+    `--client-ca-file=${pki.caCert}`,
+    `--service-account-issuer=https://127.0.0.1:${securePort}`,
+    `--service-account-key-file=${pki.saPublicKey}`,
+    `--service-account-signing-key-file=${pki.saPrivateKey}`,
+    '--service-cluster-ip-range=10.0.0.0/24',
+    '--authorization-mode=RBAC',
+    '--allow-privileged=true',
+    '--enable-priority-and-fairness=false',
+    '--profiling=false',
+    '--v=1',
+  ];
+}
+
+function kubeconfig(server: string, ca: string, cert: string, key: string): string {
+  const b64 = (s: string) => Buffer.from(s).toString('base64');
+  // JSON is YAML: every kubeconfig reader (client-node, helm, kubectl) accepts it.
+  return JSON.stringify(
+    {
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'envtest', cluster: { server, 'certificate-authority-data': b64(ca) } }],
+      users: [
+        {
+          name: 'envtest-admin',
+          user: { 'client-certificate-data': b64(cert), 'client-key-data': b64(key) },
+        },
+      ],
+      contexts: [
+        { name: 'envtest', context: { cluster: 'envtest', user: 'envtest-admin', namespace: 'default' } },
+      ],
+      'current-context': 'envtest',
+    },
+    null,
+    2,
+  );
+}
+
+/** Starts etcd and kube-apiserver; resolves once the API server is ready to serve. */
+export async function startEnvtest(opts: EnvtestOptions = {}): Promise<Envtest> {
+  const etcdBin = envtestBinary('etcd');
+  const apiBin = envtestBinary('kube-apiserver');
+  const dir = await mkdtemp(join(tmpdir(), 'chartsync-envtest-'));
+  const procs: Proc[] = [];
+  const stop = async () => {
+    for (const p of [...procs].reverse()) await stopProcess(p);
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    await mkdir(join(dir, 'pki'));
+    const pki = await makePki(join(dir, 'pki'));
+    const read = (f: string) => readFile(f, 'utf8');
+    const [ca, cert, key] = [await read(pki.caCert), await read(pki.adminCert), await read(pki.adminKey)];
+    const [etcdPort, peerPort, securePort] = [await freePort(), await freePort(), await freePort()];
+    const verbose = opts.verbose ?? false;
+    const timeout = opts.startTimeoutMs ?? 90_000;
+
+    const etcd = startProcess(
+      etcdBin,
+      etcdArgs(join(dir, 'etcd'), etcdPort, peerPort),
+      join(dir, 'etcd.log'),
+      verbose,
+    );
+    procs.push(etcd);
+    const apiserver = startProcess(
+      apiBin,
+      apiserverArgs(pki, etcdPort, securePort),
+      join(dir, 'kube-apiserver.log'),
+      verbose,
+    );
+    procs.push(apiserver);
+
+    const server = `https://127.0.0.1:${securePort}`;
+    const tls = { ca, cert, key };
+    await waitUntil(
+      'kube-apiserver /readyz',
+      async () => (await adminGet(server, '/readyz', tls)) === 200,
+      procs,
+      timeout,
+    );
+    // The bootstrap controller creates `default` a moment after /readyz turns green.
+    await waitUntil(
+      'namespace default',
+      async () => (await adminGet(server, '/api/v1/namespaces/default', tls)) === 200,
+      procs,
+      timeout,
+    );
+
+    const kubeconfigPath = join(dir, 'admin.kubeconfig');
+    await writeFile(kubeconfigPath, kubeconfig(server, ca, cert, key), {
+      mode: 0o600,
+    });
+    return { kubeconfigPath, server, caData: ca, dir, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
