@@ -117,7 +117,7 @@ app.kubernetes.io/component: operator
 
 {{/* Pod security context (values' `enabled` switch left out). */}}
 {{- define "chartmuseum.podSecurityContext" -}}
-{{- if .enabled }}
+{{- if .enabled -}}
 securityContext:
   {{- toYaml (omit . "enabled") | nindent 2 }}
 {{- end }}
@@ -134,4 +134,59 @@ securityContext:
 - name: tmp
   emptyDir:
     sizeLimit: 64Mi
+{{- end }}
+
+{{/*
+ChartMuseum's plain environment: env.open without null values, plus what the sidecar layout
+needs: DEPTH=1 with the operator (one repository per Chartmuseum resource), the local root
+directory on the storage volume, and the upload API on when the sidecar publishes through it.
+*/}}
+{{- define "chartmuseum.openEnv" -}}
+{{- $env := dict }}
+{{- range $k, $v := .Values.env.open }}
+{{- if not (kindIs "invalid" $v) }}{{ $_ := set $env $k (toString $v) }}{{ end }}
+{{- end }}
+{{- if not (include "chartmuseum.cloudStorage" .) }}
+{{- $_ := set $env "STORAGE" "local" }}
+{{- $_ := set $env "STORAGE_LOCAL_ROOTDIR" .Values.persistence.path }}
+{{- end }}
+{{- if .Values.operator.enabled }}
+{{- if and (hasKey $env "DEPTH") (ne (get $env "DEPTH") "1") }}
+{{- fail (printf "env.open.DEPTH must be 1 (or unset) with operator.enabled=true: the sidecar publishes one repository per Chartmuseum resource at <repo>/index.yaml; got %s" (get $env "DEPTH")) }}
+{{- end }}
+{{- $_ := set $env "DEPTH" "1" }}
+{{- if include "chartmuseum.cloudStorage" . }}
+{{- $_ := set $env "DISABLE_API" "false" }}
+{{- end }}
+{{- end }}
+{{- range $k := keys $env | sortAlpha }}
+- name: {{ $k }}
+  value: {{ get $env $k | quote }}
+{{- end }}
+{{- end }}
+
+{{/* Name of the Secret with ChartMuseum's secret environment (env.secret or env.existingSecret). */}}
+{{- define "chartmuseum.envSecretName" -}}
+{{- default (include "chartmuseum.fullname" .) .Values.env.existingSecret }}
+{{- end }}
+
+{{/* Secret environment variable name -> key in the Secret. */}}
+{{- define "chartmuseum.secretEnvKeys" -}}
+{{- $keys := dict }}
+{{- if .Values.env.existingSecret }}
+{{- range $k, $v := .Values.env.existingSecretMappings }}{{ if $v }}{{ $_ := set $keys $k $v }}{{ end }}{{ end }}
+{{- else }}
+{{- range $k, $v := .Values.env.secret }}{{ if not (kindIs "invalid" $v) }}{{ $_ := set $keys $k $k }}{{ end }}{{ end }}
+{{- end }}
+{{- toJson $keys }}
+{{- end }}
+
+{{/* One env entry read from ChartMuseum's secret: list (ctx) (env name) (secret key). */}}
+{{- define "chartmuseum.secretEnv" -}}
+{{- $ctx := index . 0 }}
+- name: {{ index . 1 }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "chartmuseum.envSecretName" $ctx }}
+      key: {{ index . 2 }}
 {{- end }}
