@@ -1,0 +1,177 @@
+/**
+ * A working copy of one ref, kept current: a shallow fetch of exactly the wanted commit into a
+ * fresh repository the first time, then fetch + hard reset + clean on every update (never a
+ * merge), so force-pushes and deleted files are followed exactly. A failed update leaves the
+ * previous checkout untouched.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { GitError } from './errors.js';
+import {
+  describe,
+  lsRemote,
+  noSuchRef,
+  prepareRemote,
+  type RemoteOptions,
+  sessionOptions,
+} from './remote.js';
+import { runGit } from './runner.js';
+import { type GitSession, withGitSession } from './session.js';
+import { checkGitUrl, isFullSha, isShortSha } from './url-policy.js';
+
+export interface CheckoutOptions extends RemoteOptions {
+  /** The working copy; created (with its parents) when absent. */
+  dir: string;
+  /** Also check out submodules (only over transports the policy allows). Default false. */
+  submodules?: boolean | undefined;
+}
+
+export interface CheckoutResult {
+  commit: string;
+  /** Committer time of `commit`: the reproducible mtime for archives built from it. */
+  commitTime: Date;
+}
+
+/** Where a fetched named ref lands (never a branch: nothing ever merges into it). */
+const FETCHED = 'refs/chartsync/fetched';
+
+interface Ctx {
+  o: CheckoutOptions;
+  s: GitSession;
+}
+
+export async function syncCheckout(options: CheckoutOptions): Promise<CheckoutResult> {
+  const o = prepareRemote(options);
+  const fresh = !existsSync(join(o.dir, '.git'));
+  if (fresh) await ensureEmptyDir(o.dir);
+  try {
+    return await withGitSession(sessionOptions(o), async (s) => {
+      const ctx = { o, s };
+      if (fresh) await git(ctx, ['init', '-q'], 'init');
+      // recorded for relative submodule URLs only; fetches always name the URL explicitly
+      await git(ctx, ['config', 'remote.origin.url', o.url], 'config');
+      const commit = await fetchCommit(ctx);
+      await git(ctx, ['reset', '-q', '--hard', commit], 'reset');
+      await git(ctx, ['clean', '-ffdxq'], 'clean');
+      if (o.submodules) await updateSubmodules(ctx);
+      return { commit, commitTime: await commitTime(ctx) };
+    });
+  } catch (err) {
+    if (fresh) await rm(o.dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+async function ensureEmptyDir(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  if ((await readdir(dir)).length > 0)
+    throw new GitError(
+      'failed',
+      `checkout directory ${dir} exists, is not empty and is not a git repository`,
+    );
+}
+
+/** Fetches what the ref names (unless already here) and returns its commit id. */
+async function fetchCommit(ctx: Ctx): Promise<string> {
+  const { ref } = ctx.o;
+  if (ref !== undefined && isFullSha(ref)) return fetchFullSha(ctx, ref);
+  if (ref !== undefined && isShortSha(ref)) {
+    const resolved = await lsRemote(ctx.s, ctx.o);
+    return resolved ? fetchNamed(ctx, resolved.name, resolved.commit) : fetchShortSha(ctx, ref);
+  }
+  const resolved = await lsRemote(ctx.s, ctx.o);
+  if (!resolved) throw noSuchRef(ctx.o.url, ref);
+  return fetchNamed(ctx, resolved.name, resolved.commit);
+}
+
+async function fetchNamed(ctx: Ctx, name: string, expected: string): Promise<string> {
+  if (await hasCommit(ctx, expected)) return expected;
+  await fetch(ctx, ['--depth=1'], [`+${name}:${FETCHED}`]);
+  return revParse(ctx, `${FETCHED}^{commit}`);
+}
+
+async function fetchFullSha(ctx: Ctx, sha: string): Promise<string> {
+  if (await hasCommit(ctx, sha)) return sha;
+  try {
+    await fetch(ctx, ['--depth=1'], [sha]);
+  } catch (err) {
+    // servers that refuse unadvertised commits: fetch everything, then look for it
+    if (!(err instanceof GitError) || err.kind !== 'ref') throw err;
+    await fetchAll(ctx);
+  }
+  if (!(await hasCommit(ctx, sha)))
+    throw new GitError('ref', `${describe('fetch', ctx.o.url, sha)} failed (ref not found): no such commit`);
+  return sha;
+}
+
+async function fetchShortSha(ctx: Ctx, short: string): Promise<string> {
+  if (!(await hasCommit(ctx, short))) await fetchAll(ctx);
+  const full = await revParse(ctx, `${short}^{commit}`).catch(() => undefined);
+  if (!full)
+    throw new GitError(
+      'ref',
+      `${describe('fetch', ctx.o.url, short)} failed (ref not found): no commit starts with ${short}`,
+    );
+  return full;
+}
+
+async function fetchAll(ctx: Ctx): Promise<void> {
+  const unshallow = existsSync(join(ctx.o.dir, '.git', 'shallow')) ? ['--unshallow'] : [];
+  await fetch(ctx, unshallow, ['+refs/heads/*:refs/remotes/origin/*', '+refs/tags/*:refs/tags/*']);
+}
+
+async function fetch(ctx: Ctx, flags: string[], refspecs: string[]): Promise<void> {
+  const recurse = ctx.o.submodules ? [] : ['--no-recurse-submodules'];
+  await git(
+    ctx,
+    ['fetch', '-q', '--no-tags', '--no-write-fetch-head', ...recurse, ...flags, '--', ctx.o.url, ...refspecs],
+    'fetch',
+  );
+}
+
+async function hasCommit(ctx: Ctx, rev: string): Promise<boolean> {
+  return (await revParse(ctx, `${rev}^{commit}`).catch(() => '')) !== '';
+}
+
+async function revParse(ctx: Ctx, rev: string): Promise<string> {
+  return (await git(ctx, ['rev-parse', '--verify', '-q', rev], 'rev-parse')).trim();
+}
+
+async function commitTime(ctx: Ctx): Promise<Date> {
+  const seconds = Number((await git(ctx, ['show', '-s', '--format=%ct', 'HEAD'], 'show')).trim());
+  return new Date(seconds * 1000);
+}
+
+/** Submodule URLs are checked against the policy before git sees them (git checks again). */
+async function updateSubmodules(ctx: Ctx): Promise<void> {
+  if (!existsSync(join(ctx.o.dir, '.gitmodules'))) return;
+  const out = await git(
+    ctx,
+    ['config', '-f', '.gitmodules', '--get-regexp', '^submodule\\..*\\.url$'],
+    'config',
+  ).catch(() => '');
+  for (const line of out.split('\n').filter(Boolean)) {
+    const [key = '', url = ''] = line.split(/ (.*)/s);
+    // relative URLs resolve against the (already checked) superproject URL
+    if (url.startsWith('./') || url.startsWith('../')) continue;
+    try {
+      checkGitUrl(url, ctx.o.policy);
+    } catch (err) {
+      throw new GitError(
+        'policy',
+        `submodule ${key.replace(/^submodule\.|\.url$/g, '')} of ${describe('checkout', ctx.o.url, ctx.o.ref).replace(/^git checkout of /, '')}: ${(err as Error).message}`,
+      );
+    }
+  }
+  await git(ctx, ['submodule', 'update', '--init', '--recursive', '--depth=1'], 'submodule update');
+}
+
+function git(ctx: Ctx, args: string[], op: string): Promise<string> {
+  return runGit(ctx.s, args, {
+    cwd: ctx.o.dir,
+    describe: describe(op, ctx.o.url, ctx.o.ref),
+    idleTimeoutMs: ctx.o.timeoutMs,
+    log: ctx.o.log,
+  });
+}

@@ -1,0 +1,52 @@
+/**
+ * GitError and the classification of git's failures. Messages name the operation, the URL (its
+ * secrets removed) and the ref, plus git's own last words, scrubbed: they are safe to log and to
+ * return in API answers.
+ */
+
+export type GitErrorKind = 'policy' | 'auth' | 'unreachable' | 'ref' | 'failed';
+
+export class GitError extends Error {
+  readonly kind: GitErrorKind;
+  constructor(kind: GitErrorKind, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'GitError';
+    this.kind = kind;
+  }
+}
+
+// Ordered: the first matching rule wins. git runs with LC_ALL=C, so these texts are stable.
+const RULES: [GitErrorKind, RegExp][] = [
+  [
+    'policy',
+    /transport '[^']*' not allowed|unsupported URL protocol|Protocol "?[a-z0-9+.-]+"? not supported or disabled/i,
+  ],
+  [
+    'auth',
+    /Authentication failed|could not read (Username|Password)|returned error: 40[13]\b|Permission denied \(|Host key verification failed|No (RSA|ECDSA|ED25519)? ?host key is known|Too many authentication failures|Invalid username or password/i,
+  ],
+  [
+    'unreachable',
+    /Could not resolve host|Could not resolve hostname|Connection refused|Failed to connect|Connection timed out|timed out|Network is unreachable|No route to host|Connection reset|Connection closed by|unable to connect|Operation too slow|early EOF|the remote end hung up unexpectedly|returned error: 5\d\d/i,
+  ],
+  [
+    'ref',
+    /couldn't find remote ref|Remote branch .* not found|not our ref|no such ref|unknown revision|bad revision|invalid refspec/i,
+  ],
+  ['failed', /redirect/i],
+];
+
+/** The kind of failure git's stderr describes ('failed' when nothing more specific matches). */
+export function classifyGitOutput(stderr: string): GitErrorKind {
+  for (const [kind, re] of RULES) if (re.test(stderr)) return kind;
+  return 'failed';
+}
+
+/** The last meaningful lines of git's stderr, for a message (progress noise dropped). */
+export function gitLastWords(stderr: string, maxLines = 3): string {
+  const lines = stderr
+    .split(/\r?\n|\r/)
+    .map((l) => l.trim())
+    .filter((l) => l && !/^(hint:|Cloning into|remote: (Counting|Compressing|Enumerating|Total))/.test(l));
+  return lines.slice(-maxLines).join(' / ');
+}

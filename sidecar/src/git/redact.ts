@@ -1,0 +1,38 @@
+/**
+ * Scrubbing of credentials from text git produced or that names a URL: userinfo in URLs
+ * (`https://user:token@host`) and the literal secret values of the command that ran. Anything
+ * this layer surfaces (error messages, log fields) goes through here first.
+ */
+
+const USERINFO = /([a-z][a-z0-9+.-]*:\/\/)[^/@\s'"]*@/gi;
+const MASK = '***';
+
+/** The URL without its userinfo (`https://user:pw@host/x` -> `https://host/x`). */
+export function redactUrl(url: string): string {
+  return url.replace(USERINFO, '$1');
+}
+
+/**
+ * `text` with URL userinfo removed and every secret value (and, for passwords, their usual
+ * encodings in HTTP headers) masked. Short secrets are masked too: a 3-character password in a
+ * message is still a password.
+ */
+export function redact(text: string, secrets: readonly (string | undefined)[] = []): string {
+  let out = redactUrl(text);
+  for (const secret of secretForms(secrets)) out = out.split(secret).join(MASK);
+  return out;
+}
+
+function secretForms(secrets: readonly (string | undefined)[]): string[] {
+  const forms = new Set<string>();
+  for (const s of secrets) {
+    if (!s) continue;
+    forms.add(s);
+    forms.add(encodeURIComponent(s));
+    forms.add(Buffer.from(s).toString('base64'));
+    // multi-line secrets (ssh keys): any one line of them is secret
+    for (const line of s.split(/\r?\n/)) if (line.trim().length >= 16) forms.add(line.trim());
+  }
+  // longest first, so a secret that contains another is masked whole
+  return [...forms].sort((a, b) => b.length - a.length);
+}

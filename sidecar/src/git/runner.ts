@@ -1,0 +1,84 @@
+/**
+ * Runs one git command through simple-git inside a session: the session's environment only,
+ * an inactivity timeout and an overall deadline (a hung remote is killed), and failures turned
+ * into GitErrors whose messages carry git's scrubbed last words.
+ */
+import type { Logger } from 'pino';
+import { simpleGit } from 'simple-git';
+import { classifyGitOutput, GitError, gitLastWords } from './errors.js';
+import { redact } from './redact.js';
+import type { GitSession } from './session.js';
+
+export interface RunOptions {
+  cwd?: string | undefined;
+  /** Kill git when it has been silent this long (ms). */
+  idleTimeoutMs?: number | undefined;
+  /** Kill git when it runs longer than this in total (ms). */
+  deadlineMs?: number | undefined;
+  /** What this command does, for error messages (no secrets: URLs already redacted). */
+  describe: string;
+  log?: Logger | undefined;
+}
+
+export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
+export const DEFAULT_DEADLINE_MS = 15 * 60_000;
+
+// Our own session settings use these; simple-git refuses them unless explicitly enabled. The
+// argument-level guards (--upload-pack, -u, --exec, ...) stay on as one more safety net.
+const UNSAFE_ALLOWED = {
+  allowUnsafeConfigEnvCount: true,
+  allowUnsafeProtocolOverride: true,
+  allowUnsafeAskPass: true,
+  allowUnsafeSshCommand: true,
+} as const;
+
+/** Runs `git <args>` and returns its stdout; throws GitError on failure or timeout. */
+export async function runGit(session: GitSession, args: string[], o: RunOptions): Promise<string> {
+  const started = performance.now();
+  const deadline = AbortSignal.timeout(o.deadlineMs ?? DEFAULT_DEADLINE_MS);
+  const git = simpleGit({
+    baseDir: o.cwd ?? process.cwd(),
+    maxConcurrentProcesses: 1,
+    timeout: { block: o.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS },
+    abort: deadline,
+    unsafe: UNSAFE_ALLOWED,
+    allowEnvironment: Object.keys(session.env),
+  }).env(session.env);
+  const shown = redact(args.join(' '), session.secrets);
+  try {
+    const out = await git.raw(args);
+    o.log?.debug({ git: shown, ms: Math.round(performance.now() - started) }, 'git command done');
+    return out;
+  } catch (err) {
+    const e = toGitError(err, session, o);
+    o.log?.debug(
+      { git: shown, ms: Math.round(performance.now() - started), kind: e.kind, err: e.message },
+      'git command failed',
+    );
+    throw e;
+  }
+}
+
+function toGitError(err: unknown, session: GitSession, o: RunOptions): GitError {
+  const raw = err instanceof Error ? err.message : String(err);
+  const plugin = (err as { plugin?: string } | null)?.plugin;
+  if (plugin === 'timeout' || plugin === 'abort') {
+    const what =
+      plugin === 'timeout'
+        ? `no progress for ${(o.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS) / 1000}s`
+        : 'the deadline passed';
+    return new GitError('unreachable', `${o.describe} timed out (${what})`);
+  }
+  if (plugin) return new GitError('policy', `${o.describe} refused: ${redact(raw, session.secrets)}`);
+  const kind = classifyGitOutput(raw);
+  const words = redact(gitLastWords(raw), session.secrets);
+  return new GitError(kind, `${o.describe} failed${KIND_HINT[kind]}: ${words || 'git exited with an error'}`);
+}
+
+const KIND_HINT: Record<GitError['kind'], string> = {
+  policy: ' (transport not allowed)',
+  auth: ' (authentication or host key check failed)',
+  unreachable: ' (remote unreachable)',
+  ref: ' (ref not found)',
+  failed: '',
+};
