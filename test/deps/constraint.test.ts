@@ -90,12 +90,8 @@ describe('Masterminds constraints', () => {
   });
 
   test('loose versions parse like Masterminds NewVersion and keep their original text', () => {
-    assert.deepEqual(
-      (({ major, minor, patch, pre, original }) => ({ major, minor, patch, pre, original }))(
-        parseVersion('v2.1')!,
-      ),
-      { major: 2, minor: 1, patch: 0, pre: '', original: 'v2.1' },
-    );
+    const v = parseVersion('v2.1');
+    assert.deepEqual(v && [v.major, v.minor, v.patch, v.pre, v.original], [2, 1, 0, '', 'v2.1']);
     assert.equal(parseVersion('1.02.3')?.normalized, '1.2.3');
     assert.equal(parseVersion('1.2.3-01'), undefined); // leading zero in a numeric prerelease
     assert.equal(parseVersion('not-a-version'), undefined);

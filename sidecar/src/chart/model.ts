@@ -68,6 +68,10 @@ export interface PackageOptions {
   repositories?: DependencyRepository[];
   /** Where downloaded dependency archives are cached between runs. */
   cacheDir?: string;
+  /** `file://` dependencies must stay inside this directory (the checkout); unset: no bound. */
+  repoRoot?: string;
+  /** Deadline for each dependency repository request (index or archive); default 60 s. */
+  dependencyTimeoutMs?: number;
 }
 
 /** The result of packaging one chart. */

@@ -1,0 +1,112 @@
+/**
+ * Network side of dependency resolution: repository indexes (fetched once per packaging run)
+ * and chart archives (verified against the index digest, cached by digest on disk).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { DependencyRepository, PackageOptions } from '../model.js';
+import { type BasicAuth, type GetOptions, httpGet, redactUrl } from './http-get.js';
+import { archiveUrl, type IndexEntry, parseIndex, type RepoIndex } from './repo-index.js';
+
+const MAX_INDEX_BYTES = 64 * 1024 * 1024;
+/** Same bound as helm's loader puts on a chart. */
+const MAX_ARCHIVE_BYTES = 100 * 1024 * 1024;
+export const DEFAULT_TIMEOUT_MS = 60_000;
+
+export class FetchError extends Error {
+  override name = 'FetchError';
+}
+
+/** Where to fetch from and with which credentials. */
+export interface Source {
+  fetchUrl: string;
+  registered?: DependencyRepository | undefined;
+}
+
+// Keyed on the options object: every chart of one run shares one PackageOptions, so each
+// repository index is fetched once per run, and a later run sees fresh indexes.
+const indexCaches = new WeakMap<PackageOptions, Map<string, Promise<RepoIndex>>>();
+
+function getOptions(source: Source, opts: PackageOptions, maxBytes: number): GetOptions {
+  const r = source.registered;
+  const auth: BasicAuth | undefined =
+    r?.username !== undefined || r?.password !== undefined
+      ? { username: r?.username ?? '', password: r?.password ?? '' }
+      : undefined;
+  return {
+    timeoutMs: opts.dependencyTimeoutMs ?? DEFAULT_TIMEOUT_MS,
+    maxBytes,
+    ...(auth ? { auth, authOrigin: new URL(source.fetchUrl).origin } : {}),
+  };
+}
+
+function indexUrl(repoUrl: string): string {
+  const u = new URL(repoUrl);
+  u.pathname = `${u.pathname.replace(/\/+$/, '')}/index.yaml`;
+  return u.href;
+}
+
+/** The repository's index, fetched at most once per run (per URL and user). */
+export function fetchIndex(source: Source, opts: PackageOptions): Promise<RepoIndex> {
+  const cache = indexCaches.get(opts) ?? new Map<string, Promise<RepoIndex>>();
+  indexCaches.set(opts, cache);
+  const key = `${source.fetchUrl}\u0000${source.registered?.username ?? ''}`;
+  let pending = cache.get(key);
+  if (!pending) {
+    const url = indexUrl(source.fetchUrl);
+    pending = httpGet(url, getOptions(source, opts, MAX_INDEX_BYTES)).then((data) =>
+      parseIndex(data, redactUrl(url)),
+    );
+    // A failed fetch is not cached: the next chart of the run may retry.
+    pending.catch(() => cache.delete(key));
+    cache.set(key, pending);
+  }
+  return pending;
+}
+
+const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+
+async function readCached(cacheDir: string, digest: string): Promise<Buffer | undefined> {
+  try {
+    const data = await readFile(join(cacheDir, `${digest}.tgz`));
+    return sha256(data) === digest ? data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function writeCached(cacheDir: string, digest: string, data: Buffer): Promise<void> {
+  await mkdir(cacheDir, { recursive: true });
+  const tmp = join(cacheDir, `.${digest}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    await writeFile(tmp, data);
+    await rename(tmp, join(cacheDir, `${digest}.tgz`));
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+/** Downloads the entry's archive (or takes it from the cache) and checks the index digest. */
+export async function fetchArchive(
+  source: Source,
+  entry: IndexEntry,
+  opts: PackageOptions,
+): Promise<{ data: Buffer; url: string }> {
+  const url = archiveUrl(source.fetchUrl, entry);
+  const expected = entry.digest?.toLowerCase();
+  if (expected && opts.cacheDir) {
+    const cached = await readCached(opts.cacheDir, expected);
+    if (cached) return { data: cached, url };
+  }
+  const data = await httpGet(url, getOptions(source, opts, MAX_ARCHIVE_BYTES));
+  const actual = sha256(data);
+  if (expected && actual !== expected) {
+    throw new FetchError(
+      `${redactUrl(url)}: digest mismatch: the index says sha256:${expected}, the download is sha256:${actual}`,
+    );
+  }
+  if (expected && opts.cacheDir) await writeCached(opts.cacheDir, expected, data);
+  return { data, url };
+}

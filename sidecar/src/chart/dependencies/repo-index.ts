@@ -1,0 +1,130 @@
+/**
+ * A chart repository's index.yaml: parsed as helm's repo.LoadIndexFile reads it (invalid
+ * entries skipped, versions newest first), the version choice helm's resolver makes (the
+ * highest version satisfying the constraint, among entries that have URLs), and the archive
+ * URL of an entry, which must stay an http(s) URL: an index is remote input.
+ */
+import { posix } from 'node:path';
+import { parse } from 'yaml';
+import {
+  type Constraint,
+  compareVersions,
+  type LooseVersion,
+  parseVersion,
+  satisfies,
+} from './constraint.js';
+
+export interface IndexEntry {
+  name: string;
+  /** As written in the index: helm locks this exact text. */
+  version: string;
+  parsed: LooseVersion;
+  urls: string[];
+  /** sha256 (hex) of the archive, when the index carries one. */
+  digest?: string;
+}
+
+export interface RepoIndex {
+  /** Per chart name, usable entries, newest first. */
+  entries: Map<string, IndexEntry[]>;
+}
+
+export class IndexError extends Error {
+  override name = 'IndexError';
+}
+
+function toEntry(name: string, raw: unknown): IndexEntry | undefined {
+  if (!raw || typeof raw !== 'object') return undefined;
+  const r = raw as Record<string, unknown>;
+  const version = typeof r.version === 'string' ? r.version : undefined;
+  const parsed = version === undefined ? undefined : parseVersion(version);
+  if (!version || !parsed) return undefined;
+  const urls = Array.isArray(r.urls)
+    ? r.urls.filter((u): u is string => typeof u === 'string' && u !== '')
+    : [];
+  const digest = typeof r.digest === 'string' && r.digest !== '' ? r.digest : undefined;
+  return { name, version, parsed, urls, ...(digest ? { digest } : {}) };
+}
+
+/** Parses index.yaml (or its JSON form); `source` names it in errors. */
+export function parseIndex(data: Buffer, source: string): RepoIndex {
+  let doc: unknown;
+  try {
+    doc = parse(data.toString('utf8'), { maxAliasCount: 100 });
+  } catch (err) {
+    throw new IndexError(`${source}: invalid index.yaml: ${(err as Error).message}`);
+  }
+  if (!doc || typeof doc !== 'object')
+    throw new IndexError(`${source}: index.yaml is empty or not a mapping`);
+  const { apiVersion, entries } = doc as { apiVersion?: unknown; entries?: unknown };
+  if (!apiVersion) throw new IndexError(`${source}: index.yaml has no apiVersion`);
+  const result = new Map<string, IndexEntry[]>();
+  for (const [name, list] of Object.entries(entries && typeof entries === 'object' ? entries : {})) {
+    const usable = (Array.isArray(list) ? list : []).flatMap((raw) => toEntry(name, raw) ?? []);
+    result.set(
+      name,
+      usable.sort((a, b) => compareVersions(b.parsed, a.parsed)),
+    );
+  }
+  return { entries: result };
+}
+
+/** The highest version satisfying `constraint`, as helm's resolver picks it. */
+export function chooseVersion(
+  index: RepoIndex,
+  name: string,
+  constraint: Constraint,
+): IndexEntry | undefined {
+  return index.entries.get(name)?.find((e) => e.urls.length > 0 && satisfies(e.parsed, constraint));
+}
+
+/** The entry with exactly this version (by SemVer equality), as a Chart.lock pins it. */
+export function findVersion(index: RepoIndex, name: string, version: string): IndexEntry | undefined {
+  const wanted = parseVersion(version);
+  return index.entries
+    .get(name)
+    ?.find(
+      (e) => e.urls.length > 0 && (wanted ? compareVersions(e.parsed, wanted) === 0 : e.version === version),
+    );
+}
+
+/** Versions listed for a chart, for error messages. */
+export function availableVersions(index: RepoIndex, name: string, max = 10): string {
+  const versions = (index.entries.get(name) ?? []).map((e) => e.version);
+  if (versions.length === 0) return 'none';
+  return versions.length > max ? `${versions.slice(0, max).join(', ')}, …` : versions.join(', ');
+}
+
+const hasScheme = /^[a-zA-Z][a-zA-Z0-9+.-]*:/;
+
+function hasDotDotSegment(path: string): boolean {
+  return path.split(/[/\\]/).some((seg) => {
+    try {
+      return decodeURIComponent(seg) === '..';
+    } catch {
+      return true;
+    }
+  });
+}
+
+/**
+ * The download URL of `entry.urls[0]`, resolved like helm (a relative URL is joined to the
+ * repository URL's path). Refuses other schemes (`file://`…) and `..` segments.
+ */
+export function archiveUrl(repoUrl: string, entry: IndexEntry): string {
+  const raw = entry.urls[0] ?? '';
+  const problem = `index entry ${entry.name} ${entry.version} has a refused URL '${raw}'`;
+  if (hasScheme.test(raw)) {
+    if (!/^https?:\/\//i.test(raw)) throw new IndexError(`${problem}: only http(s) URLs are allowed`);
+    if (hasDotDotSegment(raw.replace(/^https?:\/\/[^/]*/i, '').split(/[?#]/)[0] ?? '')) {
+      throw new IndexError(`${problem}: '..' path segments are not allowed`);
+    }
+    return new URL(raw).href;
+  }
+  const [path = '', query] = raw.split('?', 2);
+  if (hasDotDotSegment(path)) throw new IndexError(`${problem}: '..' path segments are not allowed`);
+  const base = new URL(repoUrl);
+  base.pathname = posix.join(base.pathname, path);
+  base.search = query ? `?${query}` : '';
+  return base.href;
+}

@@ -1,0 +1,129 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { parseConstraint } from '../../sidecar/dist/chart/dependencies/constraint.js';
+import {
+  archiveUrl,
+  availableVersions,
+  chooseVersion,
+  findVersion,
+  parseIndex,
+} from '../../sidecar/dist/chart/dependencies/repo-index.js';
+import { resolveRepositoryRef, urlEqual } from '../../sidecar/dist/chart/dependencies/repositories.js';
+
+const index = parseIndex(
+  Buffer.from(`apiVersion: v1
+entries:
+  redis:
+  - {name: redis, version: 1.2.0, urls: [redis-1.2.0.tgz], digest: abc}
+  - {name: redis, version: 2.0.0, urls: [redis-2.0.0.tgz]}
+  - {name: redis, version: 1.10.0, urls: []}
+  - {name: redis, version: not-semver, urls: [x.tgz]}
+  - {name: redis, version: 1.9.0-rc.1, urls: [redis-1.9.0-rc.1.tgz]}
+  - {name: redis, version: v1.3, urls: [redis-1.3.tgz]}
+`),
+  'test index',
+);
+
+describe('repository index', () => {
+  test('keeps valid entries, newest first by SemVer', () => {
+    assert.deepEqual(
+      index.entries.get('redis')?.map((e) => e.version),
+      ['2.0.0', '1.10.0', '1.9.0-rc.1', 'v1.3', '1.2.0'],
+    );
+    assert.equal(availableVersions(index, 'redis'), '2.0.0, 1.10.0, 1.9.0-rc.1, v1.3, 1.2.0');
+    assert.equal(availableVersions(index, 'nope'), 'none');
+  });
+
+  test('chooses the highest satisfying version that has URLs, and keeps its original text', () => {
+    assert.equal(chooseVersion(index, 'redis', parseConstraint('^1.0'))?.version, 'v1.3');
+    assert.equal(chooseVersion(index, 'redis', parseConstraint('>=1.0.0-0 <2'))?.version, '1.9.0-rc.1');
+    assert.equal(chooseVersion(index, 'redis', parseConstraint('^3')), undefined);
+    assert.equal(findVersion(index, 'redis', '1.3.0')?.version, 'v1.3');
+  });
+
+  test('refuses an index that is not one', () => {
+    assert.throws(
+      () => parseIndex(Buffer.from('entries: {}\n'), 'x/index.yaml'),
+      /x\/index.yaml: index.yaml has no apiVersion/,
+    );
+    assert.throws(() => parseIndex(Buffer.from('a: [\n'), 'x/index.yaml'), /invalid index.yaml/);
+  });
+
+  test('archive URLs: relative ones join the repository path; hostile ones are refused', () => {
+    const entry = (url: string) => ({
+      name: 'redis',
+      version: '1.0.0',
+      parsed: undefined as never,
+      urls: [url],
+    });
+    assert.equal(
+      archiveUrl('http://h:1/charts', entry('redis-1.0.0.tgz')),
+      'http://h:1/charts/redis-1.0.0.tgz',
+    );
+    assert.equal(archiveUrl('http://h:1/charts/', entry('sub/r.tgz')), 'http://h:1/charts/sub/r.tgz');
+    assert.equal(
+      archiveUrl('http://h:1/charts', entry('https://cdn.example/r.tgz')),
+      'https://cdn.example/r.tgz',
+    );
+    for (const bad of [
+      '../secret.tgz',
+      'a/../../b.tgz',
+      '%2e%2e/x.tgz',
+      'file:///etc/passwd',
+      'ftp://h/x.tgz',
+      'https://h/a/../b.tgz',
+    ]) {
+      assert.throws(
+        () => archiveUrl('http://h:1/charts', entry(bad)),
+        /index entry redis 1.0.0 has a refused URL/,
+        bad,
+      );
+    }
+  });
+});
+
+describe('repository references', () => {
+  const repos = [
+    { name: 'stable', url: 'https://charts.example.com/stable/' },
+    { name: 'mirror', url: 'http://mirror.local/bitnami', mirrorOf: 'https://charts.bitnami.com/bitnami' },
+  ];
+
+  test('URL equality ignores a trailing slash, like helm', () => {
+    assert.ok(urlEqual('https://charts.example.com/stable', 'https://charts.example.com/stable/'));
+    assert.ok(!urlEqual('https://charts.example.com/stable', 'https://charts.example.com/other'));
+  });
+
+  test('classifies every form of repository', () => {
+    assert.deepEqual(resolveRepositoryRef(undefined, repos), { kind: 'vendored' });
+    assert.deepEqual(resolveRepositoryRef('file://../common', repos), { kind: 'file', path: '../common' });
+    const byName = resolveRepositoryRef('@stable', repos);
+    assert.equal(byName.kind === 'http' && byName.url, 'https://charts.example.com/stable/');
+    const byAlias = resolveRepositoryRef('alias:stable', repos);
+    assert.equal(byAlias.kind === 'http' && byAlias.registered?.name, 'stable');
+    const byUrl = resolveRepositoryRef('https://charts.example.com/stable', repos);
+    assert.equal(byUrl.kind === 'http' && byUrl.registered?.name, 'stable');
+    const unregistered = resolveRepositoryRef('https://elsewhere.example/charts', repos);
+    assert.deepEqual(unregistered, {
+      kind: 'http',
+      url: 'https://elsewhere.example/charts',
+      fetchUrl: 'https://elsewhere.example/charts',
+    });
+  });
+
+  test('a mirror answers for the public URL it mirrors, which the lock keeps', () => {
+    const ref = resolveRepositoryRef('https://charts.bitnami.com/bitnami', repos);
+    assert.equal(ref.kind, 'http');
+    if (ref.kind !== 'http') return;
+    assert.equal(ref.url, 'https://charts.bitnami.com/bitnami');
+    assert.equal(ref.fetchUrl, 'http://mirror.local/bitnami');
+  });
+
+  test('unknown names and unsupported schemes are refused clearly', () => {
+    assert.throws(
+      () => resolveRepositoryRef('@nope', repos),
+      /no dependency repository named 'nope' is registered \(registered: stable, mirror\)/,
+    );
+    assert.throws(() => resolveRepositoryRef('oci://r.example/charts', repos), /OCI registries/);
+    assert.throws(() => resolveRepositoryRef('stable', repos), /neither an http\(s\) URL/);
+  });
+});
