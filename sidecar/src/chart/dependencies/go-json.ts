@@ -42,6 +42,7 @@ export function goJsonMarshal(value: unknown): string {
   if (value === undefined || value === null) return 'null';
   if (typeof value === 'string') return marshalString(value);
   if (typeof value === 'number' || typeof value === 'boolean') return JSON.stringify(value);
+  if (typeof value === 'bigint') return value.toString();
   if (Array.isArray(value)) return `[${value.map(goJsonMarshal).join(',')}]`;
   if (value instanceof Date) return marshalString(value.toISOString());
   if (typeof value === 'object') {

@@ -3,7 +3,6 @@
  * dependencies (helm's internal/resolver `HashReq` and `HashV2Req`), and the lock document.
  */
 import { createHash } from 'node:crypto';
-import { stringify } from 'yaml';
 import type { ChartDependency, ChartLock } from '../model.js';
 import { GoStruct, goJsonMarshal } from './go-json.js';
 
@@ -43,14 +42,4 @@ export function hashV2Req(req: ChartDependency[]): string {
  */
 export function formatLockTime(date: Date): string {
   return date.toISOString().replace(/\.(\d*?)0*Z$/, (_m, frac: string) => (frac ? `.${frac}Z` : 'Z'));
-}
-
-/** The lock file as helm's sigs.k8s.io/yaml writes it: keys sorted, empty fields dropped. */
-export function renderLock(lock: ChartLock): string {
-  const dependencies = lock.dependencies.map((d) => ({
-    name: d.name,
-    repository: d.repository,
-    ...(d.version ? { version: d.version } : {}),
-  }));
-  return stringify({ dependencies, digest: lock.digest, generated: lock.generated }, { lineWidth: 0 });
 }
