@@ -14,6 +14,7 @@ const tools = spawnSync(join(repoRoot, 'scripts/tools.sh'), ['helm', 'etcd', 'ku
   stdio: 'inherit',
 });
 if (tools.status !== 0) process.exit(tools.status ?? 1);
+spawnSync(join(repoRoot, 'scripts/system-deps.sh'), [], { stdio: 'inherit' }); // sshd etc. for the git tests
 
 function collect(path, out) {
   const st = statSync(path);

@@ -39,21 +39,23 @@ const FETCHED = 'refs/chartsync/fetched';
 interface Ctx {
   o: CheckoutOptions;
   s: GitSession;
+  /** A new repository nothing was fetched into yet: nothing to look for locally. */
+  fresh: boolean;
 }
 
+// simple-git waits 50 ms after any git command that printed nothing, so the commands below are
+// chosen (and run without -q) to always say something.
 export async function syncCheckout(options: CheckoutOptions): Promise<CheckoutResult> {
   const o = prepareRemote(options);
   const fresh = !existsSync(join(o.dir, '.git'));
   if (fresh) await ensureEmptyDir(o.dir);
   try {
     return await withGitSession(sessionOptions(o), async (s) => {
-      const ctx = { o, s };
-      if (fresh) await git(ctx, ['init', '-q'], 'init');
-      // recorded for relative submodule URLs only; fetches always name the URL explicitly
-      await git(ctx, ['config', 'remote.origin.url', o.url], 'config');
+      const ctx = { o, s, fresh };
+      if (fresh) await git(ctx, ['init'], 'init');
       const commit = await fetchCommit(ctx);
-      await git(ctx, ['reset', '-q', '--hard', commit], 'reset');
-      await git(ctx, ['clean', '-ffdxq'], 'clean');
+      await git(ctx, ['reset', '--hard', commit], 'reset');
+      await cleanWorkTree(ctx);
       if (o.submodules) await updateSubmodules(ctx);
       return { commit, commitTime: await commitTime(ctx) };
     });
@@ -61,6 +63,16 @@ export async function syncCheckout(options: CheckoutOptions): Promise<CheckoutRe
     if (fresh) await rm(o.dir, { recursive: true, force: true });
     throw err;
   }
+}
+
+/** Removes untracked and ignored files (anything not from the commit), when there are any. */
+async function cleanWorkTree(ctx: Ctx): Promise<void> {
+  const status = await git(
+    ctx,
+    ['status', '--porcelain=v2', '--branch', '--ignored', '--untracked-files=all'],
+    'status',
+  );
+  if (/^[?!] /m.test(status)) await git(ctx, ['clean', '-ffdx'], 'clean');
 }
 
 async function ensureEmptyDir(dir: string): Promise<void> {
@@ -131,11 +143,12 @@ async function fetch(ctx: Ctx, flags: string[], refspecs: string[]): Promise<voi
 }
 
 async function hasCommit(ctx: Ctx, rev: string): Promise<boolean> {
+  if (ctx.fresh) return false;
   return (await revParse(ctx, `${rev}^{commit}`).catch(() => '')) !== '';
 }
 
 async function revParse(ctx: Ctx, rev: string): Promise<string> {
-  return (await git(ctx, ['rev-parse', '--verify', '-q', rev], 'rev-parse')).trim();
+  return (await git(ctx, ['rev-parse', '--verify', rev], 'rev-parse')).trim();
 }
 
 async function commitTime(ctx: Ctx): Promise<Date> {
@@ -146,6 +159,8 @@ async function commitTime(ctx: Ctx): Promise<Date> {
 /** Submodule URLs are checked against the policy before git sees them (git checks again). */
 async function updateSubmodules(ctx: Ctx): Promise<void> {
   if (!existsSync(join(ctx.o.dir, '.gitmodules'))) return;
+  // relative submodule URLs resolve against the superproject's remote
+  await git(ctx, ['config', 'remote.origin.url', ctx.o.url], 'config');
   const out = await git(
     ctx,
     ['config', '-f', '.gitmodules', '--get-regexp', '^submodule\\..*\\.url$'],

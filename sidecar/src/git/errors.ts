@@ -42,11 +42,24 @@ export function classifyGitOutput(stderr: string): GitErrorKind {
   return 'failed';
 }
 
-/** The last meaningful lines of git's stderr, for a message (progress noise dropped). */
+/**
+ * What to quote from git's stderr in a message: the lines that show the cause (e.g. ssh's
+ * "Permission denied" before git's generic "Could not read from remote repository"), then the
+ * last fatal/error line; progress and advice noise dropped.
+ */
 export function gitLastWords(stderr: string, maxLines = 3): string {
   const lines = stderr
     .split(/\r?\n|\r/)
     .map((l) => l.trim())
-    .filter((l) => l && !/^(hint:|Cloning into|remote: (Counting|Compressing|Enumerating|Total))/.test(l));
-  return lines.slice(-maxLines).join(' / ');
+    .filter(
+      (l) =>
+        l &&
+        !/^(hint:|Cloning into|remote: (Counting|Compressing|Enumerating|Total)|Please make sure|and the repository exists)/.test(
+          l,
+        ),
+    );
+  const causes = lines.filter((l) => RULES.some(([, re]) => re.test(l)));
+  const last = lines.filter((l) => /^(fatal|error):/.test(l)).slice(-1);
+  const picked = [...new Set([...causes, ...last])];
+  return (picked.length ? picked : lines).slice(-maxLines).join(' / ');
 }

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Debian packages the test suites need beyond git itself: OpenSSH (sshd for git over ssh://,
+# ssh and ssh-keygen for the client side). Idempotent: installs only what is missing, and only
+# when it can (root + apt-get); otherwise it says what is missing (the ssh tests then fail, naming it).
+set -euo pipefail
+
+need=()
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
+command -v ssh >/dev/null 2>&1 && command -v ssh-keygen >/dev/null 2>&1 || need+=(openssh-client)
+for tool in git-daemon git-http-backend; do
+  [ -x "$(git --exec-path 2>/dev/null)/$tool" ] || { need+=(git); break; }
+done
+
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "[system-deps] installing ${need[*]}" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null \
+      || { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null; }
+  else
+    echo "[system-deps] missing ${need[*]} (not root or no apt-get): install them, the git-over-ssh tests need them" >&2
+  fi
+fi
+# sshd refuses to start without its privilege separation directory
+if [ -x /usr/sbin/sshd ] && [ "$(id -u)" = 0 ]; then mkdir -p /run/sshd && chmod 0755 /run/sshd; fi
+exit 0

@@ -1,0 +1,278 @@
+/** The pure parts of the git layer: URL and ref policy, scrubbing, ref resolution, error kinds. */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { classifyGitOutput, gitLastWords } from '../../sidecar/dist/git/errors.js';
+import { checkGitUrl, checkRef, GitError } from '../../sidecar/dist/git/index.js';
+import { lsRemoteArgs, resolveRef } from '../../sidecar/dist/git/ls-remote.js';
+import { redact, redactUrl } from '../../sidecar/dist/git/redact.js';
+import { splitUrlCredentials } from '../../sidecar/dist/git/url-credentials.js';
+import { allowedProtocols, parseGitUrl } from '../../sidecar/dist/git/url-policy.js';
+
+const strict = { allowLocal: false, allowInsecure: false };
+const open = { allowLocal: true, allowInsecure: true };
+
+function refusedUrl(url: string, policy = open, why?: RegExp): void {
+  assert.throws(
+    () => checkGitUrl(url, policy),
+    (e: unknown) => e instanceof GitError && e.kind === 'policy' && (!why || why.test(e.message)),
+    `expected ${JSON.stringify(url)} to be refused`,
+  );
+}
+
+describe('git URL policy', () => {
+  test('https, ssh:// and scp-like ssh URLs are always allowed', () => {
+    for (const url of [
+      'https://github.com/foo/charts',
+      'https://github.com/foo/charts.git',
+      'https://git.example.com:8443/a/b/c.git',
+      'ssh://git@github.com/foo/charts.git',
+      'ssh://git@[::1]:2222/srv/repo.git',
+      'git+ssh://git@example.com/x.git',
+      'git@github.com:foo/charts.git',
+      'example.com:repo.git',
+    ]) {
+      assert.doesNotThrow(() => checkGitUrl(url, strict), url);
+    }
+  });
+
+  test('http:// and git:// only with allowInsecure, and the error says how to allow them', () => {
+    for (const url of ['http://example.com/x.git', 'git://example.com/x.git']) {
+      refusedUrl(url, strict, /allowInsecureGit/);
+      refusedUrl(url, { allowLocal: true, allowInsecure: false }, /allowInsecureGit/);
+      assert.doesNotThrow(() => checkGitUrl(url, { allowLocal: false, allowInsecure: true }));
+    }
+  });
+
+  test('file:// and local paths only with allowLocal', () => {
+    for (const url of ['file:///srv/git/x.git', '/srv/git/x.git', './x', '../x', 'relative/dir', 'x']) {
+      refusedUrl(url, { allowLocal: false, allowInsecure: true }, /allowLocalGit/);
+      assert.doesNotThrow(() => checkGitUrl(url, { allowLocal: true, allowInsecure: false }), url);
+    }
+  });
+
+  test('remote helpers (ext::, fd::, any <transport>::) are refused even when everything is allowed', () => {
+    for (const url of [
+      'ext::sh -c touch% /tmp/pwned',
+      'ext::sh',
+      'fd::3',
+      'fd::0,1',
+      'foo::bar',
+      'HTTPS::x',
+      'testgit::/x',
+    ]) {
+      refusedUrl(url, open);
+    }
+  });
+
+  test('option-like, control-character and whitespace URLs are refused', () => {
+    const hostile = [
+      '-uimmediately',
+      '--upload-pack=touch /tmp/x',
+      '--upload-pack=touch',
+      'https://example.com/x.git --upload-pack=touch',
+      'https://example.com/x.git\n--upload-pack=touch',
+      'https://example.com/--upload-pack=touch',
+      'https://example.com/x.git\0',
+      'https://example.com/x\r.git',
+      'https://example.com/x\t.git',
+      'https://example.com/x.git -u touch',
+      'ssh://-oProxyCommand=touch%20x/y',
+      'ssh://-oProxyCommand=x@host/y',
+      '-oProxyCommand=touch:x',
+      'git@-oProxyCommand=x:y',
+      'https://exa mple.com/x',
+      '',
+    ];
+    for (const url of hostile) refusedUrl(url, open);
+  });
+
+  test('unknown schemes are refused with the list of accepted forms', () => {
+    for (const url of ['ftp://example.com/x', 'HTTPS://example.com/x', 'javascript://x', 'gopher://x/y']) {
+      refusedUrl(url, open, /unsupported transport/);
+    }
+  });
+
+  test('messages name the URL without its credentials', () => {
+    try {
+      checkGitUrl('http://bob:hunter2-secret@example.com/x.git', strict);
+      assert.fail('should throw');
+    } catch (e) {
+      assert.ok(e instanceof GitError);
+      assert.match(e.message, /http:\/\/example\.com\/x\.git/);
+      assert.doesNotMatch(e.message, /hunter2|bob/);
+    }
+  });
+
+  test('transport classification and the protocols git is allowed to use', () => {
+    assert.equal(parseGitUrl('git@github.com:foo/bar.git').protocol, 'ssh');
+    assert.equal(parseGitUrl('ssh+git://h/x').protocol, 'ssh');
+    assert.equal(parseGitUrl('/abs').protocol, 'file');
+    assert.equal(parseGitUrl('https://user:pw@h.example:8443/x').origin, 'https://h.example:8443');
+    assert.deepEqual(allowedProtocols(strict), ['https', 'ssh']);
+    assert.deepEqual(allowedProtocols({ allowLocal: true, allowInsecure: false }), ['https', 'ssh', 'file']);
+    assert.deepEqual(allowedProtocols(open), ['https', 'ssh', 'http', 'git', 'file']);
+  });
+});
+
+describe('git ref policy', () => {
+  test('branches, tags, full ref names and commit ids are accepted', () => {
+    for (const ref of [
+      'main',
+      'release/1.x',
+      'v1.2.3',
+      'refs/heads/main',
+      'refs/tags/v1',
+      'HEAD',
+      'deadbee',
+      'a'.repeat(40),
+      'feature_x-y',
+      'v1+build',
+    ]) {
+      assert.doesNotThrow(() => checkRef(ref), ref);
+    }
+  });
+
+  test('refs that git would refuse or read as options are refused', () => {
+    const bad = [
+      '',
+      '-u',
+      '--upload-pack=touch /tmp/x',
+      '--output=/tmp/x',
+      '-',
+      'a..b',
+      '..',
+      'main\n',
+      'ma\0in',
+      'main\r',
+      'a b',
+      'a~1',
+      'a^',
+      'a:b',
+      'a?',
+      'a*',
+      'a[b',
+      'a\\b',
+      'a@{1}',
+      '@',
+      '/main',
+      'main/',
+      'a//b',
+      'main.',
+      '.hidden',
+      'a/.b',
+      'main.lock',
+      'a/b.lock/c',
+      'x'.repeat(256),
+    ];
+    for (const ref of bad) {
+      assert.throws(
+        () => checkRef(ref),
+        (e: unknown) => e instanceof GitError && e.kind === 'policy' && /git ref .* refused/.test(e.message),
+        JSON.stringify(ref),
+      );
+    }
+  });
+});
+
+describe('scrubbing secrets', () => {
+  test('userinfo is removed from every URL in a text', () => {
+    assert.equal(
+      redactUrl("fatal: unable to access 'https://u:p@h/x/': 403"),
+      "fatal: unable to access 'https://h/x/': 403",
+    );
+    assert.equal(redactUrl('ssh://git@h/x and http://a@b/c'), 'ssh://h/x and http://b/c');
+  });
+
+  test('secret values and their URL/base64 encodings are masked, multi-line keys line by line', () => {
+    const key = '-----BEGIN KEY-----\nAAAAB3NzaC1yc2EAAAADAQABAAABAQC\n-----END KEY-----\n';
+    const text = `token p@ss/w0rd! enc ${encodeURIComponent('p@ss/w0rd!')} b64 ${Buffer.from('p@ss/w0rd!').toString('base64')} key line AAAAB3NzaC1yc2EAAAADAQABAAABAQC`;
+    const out = redact(text, ['p@ss/w0rd!', key, undefined]);
+    assert.doesNotMatch(out, /w0rd|AAAAB3NzaC1yc2E/);
+    assert.doesNotMatch(out, new RegExp(Buffer.from('p@ss/w0rd!').toString('base64')));
+    assert.match(out, /token \*\*\* enc \*\*\* b64 \*\*\* key line \*\*\*/);
+  });
+
+  test('credentials in an HTTPS URL move into the auth; explicit auth wins', () => {
+    assert.deepEqual(splitUrlCredentials('https://bob:s%40cret@h/x.git', undefined), {
+      url: 'https://h/x.git',
+      auth: { username: 'bob', password: 's@cret' },
+    });
+    assert.deepEqual(splitUrlCredentials('https://tok@h/x.git', { password: 'explicit' }), {
+      url: 'https://h/x.git',
+      auth: { username: 'tok', password: 'explicit' },
+    });
+    assert.deepEqual(splitUrlCredentials('ssh://git@h/x.git', undefined), {
+      url: 'ssh://git@h/x.git',
+      auth: undefined,
+    });
+  });
+});
+
+describe('ref resolution from ls-remote output', () => {
+  const out = [
+    '1111111111111111111111111111111111111111\tHEAD',
+    '2222222222222222222222222222222222222222\trefs/heads/main',
+    '3333333333333333333333333333333333333333\trefs/heads/v1',
+    '4444444444444444444444444444444444444444\trefs/tags/v1',
+    '5555555555555555555555555555555555555555\trefs/tags/v1^{}',
+    '6666666666666666666666666666666666666666\trefs/tags/light',
+  ].join('\n');
+
+  test('HEAD, branches, peeled annotated tags, lightweight tags, full names; tags before branches as git fetch does', () => {
+    assert.equal(resolveRef(out, undefined)?.commit, '1'.repeat(40));
+    assert.deepEqual(resolveRef(out, 'main'), { name: 'refs/heads/main', commit: '2'.repeat(40) });
+    assert.deepEqual(resolveRef(out, 'v1'), { name: 'refs/tags/v1', commit: '5'.repeat(40) });
+    assert.equal(resolveRef(out, 'refs/heads/v1')?.commit, '3'.repeat(40));
+    assert.equal(resolveRef(out, 'light')?.commit, '6'.repeat(40));
+    assert.equal(resolveRef(out, 'missing'), undefined);
+  });
+
+  test('ls-remote asks only for what the name can mean', () => {
+    assert.deepEqual(lsRemoteArgs(undefined), { flags: [], patterns: ['HEAD'] });
+    assert.deepEqual(lsRemoteArgs('main'), {
+      flags: ['--heads', '--tags'],
+      patterns: ['refs/tags/main', 'refs/tags/main^{}', 'refs/heads/main'],
+    });
+    assert.deepEqual(lsRemoteArgs('refs/pull/1/head'), {
+      flags: [],
+      patterns: ['refs/pull/1/head', 'refs/pull/1/head^{}'],
+    });
+  });
+});
+
+describe('classifying git failures', () => {
+  const cases: [string, string][] = [
+    ["fatal: Authentication failed for 'https://h/x/'", 'auth'],
+    ["fatal: could not read Username for 'https://h': terminal prompts disabled", 'auth'],
+    ["fatal: unable to access 'https://h/x/': The requested URL returned error: 403", 'auth'],
+    ['git@h: Permission denied (publickey).\nfatal: Could not read from remote repository.', 'auth'],
+    ['Host key verification failed.\nfatal: Could not read from remote repository.', 'auth'],
+    [
+      "fatal: unable to access 'https://nope.invalid/x/': Could not resolve host: nope.invalid",
+      'unreachable',
+    ],
+    [
+      "fatal: unable to access 'http://127.0.0.1:1/x/': Failed to connect to 127.0.0.1 port 1: Connection refused",
+      'unreachable',
+    ],
+    ['ssh: connect to host 127.0.0.1 port 1: Connection refused', 'unreachable'],
+    ["fatal: unable to access 'https://h/': The requested URL returned error: 502", 'unreachable'],
+    ["fatal: couldn't find remote ref refs/heads/nope", 'ref'],
+    ['fatal: remote error: upload-pack: not our ref 1234', 'ref'],
+    ["fatal: transport 'ext' not allowed", 'policy'],
+    ['fatal: something else entirely', 'failed'],
+  ];
+  for (const [stderr, kind] of cases) {
+    test(`${kind}: ${stderr.split('\n')[0]}`, () => assert.equal(classifyGitOutput(stderr), kind));
+  }
+
+  test('the quoted cause prefers the telling line over git generic last words', () => {
+    const words = gitLastWords(
+      'Warning: x\ngit@h: Permission denied (publickey).\nfatal: Could not read from remote repository.\n\nPlease make sure you have the correct access rights\nand the repository exists.\n',
+    );
+    assert.equal(
+      words,
+      'git@h: Permission denied (publickey). / fatal: Could not read from remote repository.',
+    );
+  });
+});

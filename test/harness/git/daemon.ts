@@ -1,0 +1,42 @@
+/** `git daemon` serving every repository under a base path over git:// on 127.0.0.1. */
+
+import { freePort, startDaemon, waitFor } from './proc.ts';
+import { fixtureGit } from './repo.ts';
+
+export interface GitDaemon {
+  port: number;
+  /** `git://127.0.0.1:<port>/<name>.git` */
+  url: (name: string) => string;
+  stop: () => Promise<void>;
+}
+
+export async function startGitDaemon(basePath: string): Promise<GitDaemon> {
+  for (let attempt = 0; ; attempt++) {
+    const port = await freePort();
+    const d = startDaemon('git', [
+      'daemon',
+      '--reuseaddr',
+      '--export-all',
+      '--informative-errors',
+      `--base-path=${basePath}`,
+      '--listen=127.0.0.1',
+      `--port=${port}`,
+      basePath,
+    ]);
+    const url = (name: string) => `git://127.0.0.1:${port}/${name}.git`;
+    try {
+      // ready when it answers the git protocol, not just accepts connections
+      await waitFor(`git daemon on port ${port}`, async () => {
+        if (d.child.exitCode !== null) throw new Error(d.output());
+        return await fixtureGit(['ls-remote', `git://127.0.0.1:${port}/nonexistent.git`]).then(
+          () => true,
+          (e: Error) => /not exported|does not appear|not found|no such/i.test(e.message),
+        );
+      });
+      return { port, url, stop: d.stop };
+    } catch (err) {
+      await d.stop();
+      if (attempt >= 2) throw new Error(`git daemon did not start: ${(err as Error).message} ${d.output()}`);
+    }
+  }
+}
