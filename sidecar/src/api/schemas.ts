@@ -1,0 +1,113 @@
+/**
+ * Input schemas of the HTTP API and the standalone config. Bodies arrive as JSON or as HTML
+ * forms (the original PoC sent forms), so booleans, numbers and lists also accept their form
+ * spellings: `prune=false`, `everyMinutes=15`, repeated `paths=a&paths=b` or `paths=a,b`.
+ */
+import { posix } from 'node:path';
+import { z } from 'zod';
+
+/** Kubernetes names: DNS-1123 labels. */
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+export const nameSchema = z
+  .string({ error: 'is required' })
+  .max(63, 'must be at most 63 characters')
+  .regex(
+    DNS1123_LABEL,
+    'must be a DNS-1123 label (lower-case letters, digits and "-", starting and ending alphanumeric)',
+  );
+
+/** `dependency` names the dependency routes (`/repo/dependency`), so no git repo can use it. */
+export const repoNameSchema = nameSchema.refine((n) => n !== 'dependency', 'is reserved ("dependency")');
+
+const httpUrl = z
+  .string()
+  .url('must be an http(s) URL')
+  .refine((u) => /^https?:\/\//i.test(u), 'must be an http(s) URL');
+
+const formBoolean = z.preprocess(
+  (v) => {
+    if (typeof v !== 'string') return v;
+    const s = v.trim().toLowerCase();
+    if (s === 'true' || s === '1' || s === 'yes' || s === 'on') return true;
+    if (s === 'false' || s === '0' || s === 'no' || s === 'off') return false;
+    return v;
+  },
+  z.boolean({ error: 'must be true or false' }),
+);
+
+const formInt = z.preprocess(
+  (v) => (typeof v === 'string' && v.trim() !== '' ? Number(v) : v),
+  z.number({ error: 'must be a number' }).int('must be a whole number').positive('must be positive'),
+);
+
+/** A directory inside the repository: relative, forward slashes, never escaping the checkout. */
+const repoPath = z
+  .string()
+  .min(1, 'must not be empty')
+  .refine((p) => !posix.isAbsolute(p) && !p.includes('\\'), 'must be a relative path with "/" separators')
+  .refine((p) => !posix.normalize(p).split('/').includes('..'), 'must not leave the repository ("..")')
+  .refine((p) => ![...p].some((ch) => ch.charCodeAt(0) < 0x20), 'must not contain control characters')
+  .transform((p) => posix.normalize(p).replace(/\/+$/, '') || '.');
+
+const pathList = z.preprocess(
+  (v) => {
+    if (typeof v === 'string')
+      return v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+    return v;
+  },
+  z.array(repoPath, { error: 'must be a list of paths' }).max(1000),
+);
+
+const optionalText = z
+  .string()
+  .max(64 * 1024)
+  .optional();
+
+export const dependencySchema = z
+  .object({
+    name: nameSchema,
+    url: httpUrl.optional(),
+    addr: httpUrl.optional(),
+    username: optionalText,
+    password: optionalText,
+    mirrorOf: httpUrl.optional(),
+  })
+  .transform(({ addr, url, ...rest }, ctx) => {
+    const resolved = url ?? addr;
+    if (!resolved) {
+      ctx.addIssue({ code: 'custom', path: ['url'], message: 'is required (or its alias "addr")' });
+      return z.NEVER;
+    }
+    return { ...rest, url: resolved.replace(/\/+$/, '') };
+  });
+
+export const repoSchema = z.object({
+  name: repoNameSchema,
+  git: z.string({ error: 'is required' }).min(1, 'is required').max(4096),
+  ref: z.string().min(1).max(1024).optional(),
+  paths: pathList.optional(),
+  username: optionalText,
+  password: optionalText,
+  sshKey: optionalText,
+  knownHosts: optionalText,
+  prune: formBoolean.optional(),
+  schedule: z.string().max(200).optional(),
+  everyMinutes: formInt.optional(),
+});
+
+export type DependencyInput = z.output<typeof dependencySchema>;
+export type RepoInput = z.output<typeof repoSchema>;
+
+/** One readable line naming every offending field: `name: must be a DNS-1123 label; git: is required`. */
+export function describeIssues(error: z.ZodError, prefix = ''): string {
+  return error.issues
+    .map((i) => {
+      const field = [prefix, ...i.path.map(String)].filter(Boolean).join('.');
+      return field ? `${field}: ${i.message}` : i.message;
+    })
+    .join('; ');
+}

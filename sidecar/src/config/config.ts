@@ -1,0 +1,205 @@
+/**
+ * The sidecar's configuration in one place: command-line flags over the standalone config file
+ * over the environment over defaults. Everything the service needs is resolved here, once, into
+ * a typed `SidecarConfig`; nothing else reads flags or environment variables.
+ */
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import {
+  type DependencyInput,
+  dependencySchema,
+  describeIssues,
+  type RepoInput,
+  repoSchema,
+} from '../api/schemas.js';
+import type { UrlPolicy } from '../git/index.js';
+import { scheduleOf } from '../standalone/schedule.js';
+
+export interface ChartMuseumTarget {
+  url: string;
+  username?: string;
+  password?: string;
+  token?: string;
+}
+
+export interface SidecarConfig {
+  port: number;
+  host?: string;
+  /** Exactly one publishing target. */
+  storageDir?: string;
+  chartmuseum?: ChartMuseumTarget;
+  /** Registrations, sync state, clones and the dependency cache. */
+  dataDir: string;
+  token?: string;
+  policy: UrlPolicy;
+  bodyLimit: string;
+  /** Serve `/charts/<repo>/…` from the storage dir (local target only). */
+  serveCharts: boolean;
+  /** Standalone: registered at start-up. */
+  dependencies: DependencyInput[];
+  repos: RepoInput[];
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export const SERVE_USAGE = `Usage: chartsync serve [--config FILE] [--port N] [--storage-dir DIR | --chartmuseum-url URL]
+                       [--token T] [--allow-local-git] [--allow-insecure-git] [--data-dir DIR]
+
+Runs the sidecar HTTP API (default port 3000). With --config, registers the dependency
+repositories and git repositories of a standalone config file and keeps them in sync on their
+schedules. Charts go to a local storage dir (ChartMuseum --depth=1 layout, served read-only
+under /charts/<repo>/) or to a ChartMuseum server through its API.
+
+Environment: SIDECAR_TOKEN / SIDECAR_TOKEN_FILE (bearer token of the /repo routes),
+CHARTMUSEUM_USERNAME / CHARTMUSEUM_PASSWORD or CHARTMUSEUM_TOKEN (ChartMuseum credentials),
+CHARTSYNC_DATA_DIR, LOG_LEVEL.
+`;
+
+const SERVE_FLAGS = {
+  config: { type: 'string' },
+  port: { type: 'string' },
+  host: { type: 'string' },
+  'storage-dir': { type: 'string' },
+  'chartmuseum-url': { type: 'string' },
+  'data-dir': { type: 'string' },
+  token: { type: 'string' },
+  'allow-local-git': { type: 'boolean' },
+  'allow-insecure-git': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export type ServeFlags = ReturnType<typeof parseServeFlags>;
+
+export function parseServeFlags(argv: string[]) {
+  try {
+    return parseArgs({ args: argv, options: SERVE_FLAGS, strict: true, allowPositionals: false }).values;
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+}
+
+const fileSchema = z
+  .object({
+    port: z.number().int().min(0).max(65535).optional(),
+    host: z.string().optional(),
+    storageDir: z.string().optional(),
+    chartmuseumUrl: z.string().url().optional(),
+    dataDir: z.string().optional(),
+    allowLocalGit: z.boolean().optional(),
+    allowInsecureGit: z.boolean().optional(),
+    serveCharts: z.boolean().optional(),
+    dependencies: z.array(dependencySchema).default([]),
+    repos: z.array(repoSchema).default([]),
+  })
+  .strict();
+
+type FileConfig = z.output<typeof fileSchema>;
+
+/** Reads and validates a standalone config file; relative paths are taken relative to it. */
+export async function loadConfigFile(path: string): Promise<FileConfig> {
+  let doc: unknown;
+  try {
+    doc = parseYaml(await readFile(path, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`config ${path}: ${(err as Error).message}`);
+  }
+  const parsed = fileSchema.safeParse(doc ?? {});
+  if (!parsed.success) throw new ConfigError(`config ${path}: ${describeIssues(parsed.error)}`);
+  const base = dirname(resolve(path));
+  const cfg = parsed.data;
+  for (const [i, repo] of cfg.repos.entries()) {
+    try {
+      scheduleOf(repo);
+    } catch (err) {
+      throw new ConfigError(`config ${path}: repos.${i} (${repo.name}): ${(err as Error).message}`);
+    }
+    if (/^\.\.?\//.test(repo.git)) repo.git = resolve(base, repo.git);
+  }
+  const names = cfg.repos.map((r) => r.name);
+  const dup = names.find((n, i) => names.indexOf(n) !== i);
+  if (dup) throw new ConfigError(`config ${path}: repos: "${dup}" is listed twice`);
+  return {
+    ...cfg,
+    ...(cfg.storageDir ? { storageDir: resolve(base, cfg.storageDir) } : {}),
+    ...(cfg.dataDir ? { dataDir: resolve(base, cfg.dataDir) } : {}),
+  };
+}
+
+export async function resolveServeConfig(
+  flags: ServeFlags,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<SidecarConfig> {
+  const file = flags.config ? await loadConfigFile(flags.config) : undefined;
+  const storageFlag = flags['storage-dir'] ?? file?.storageDir;
+  const cmUrl = flags['chartmuseum-url'] ?? file?.chartmuseumUrl;
+  if (flags['storage-dir'] && flags['chartmuseum-url']) {
+    throw new ConfigError('give either --storage-dir or --chartmuseum-url, not both');
+  }
+  const chartmuseum = cmUrl && !flags['storage-dir'] ? chartmuseumTarget(cmUrl, env) : undefined;
+  const storageDir = chartmuseum ? undefined : resolve(storageFlag ?? '.chartsync/storage');
+  const dataDir = resolve(
+    flags['data-dir'] ??
+      file?.dataDir ??
+      env.CHARTSYNC_DATA_DIR ??
+      (storageDir ? join(storageDir, '.chartsync') : '.chartsync/data'),
+  );
+  const token = flags.token ?? readToken(env);
+  return {
+    port: parsePort(flags.port ?? env.PORT, file?.port),
+    ...((flags.host ?? file?.host) ? { host: flags.host ?? file?.host } : {}),
+    ...(storageDir ? { storageDir } : {}),
+    ...(chartmuseum ? { chartmuseum } : {}),
+    dataDir,
+    ...(token ? { token } : {}),
+    policy: {
+      allowLocal: Boolean(flags['allow-local-git'] ?? file?.allowLocalGit),
+      allowInsecure: Boolean(flags['allow-insecure-git'] ?? file?.allowInsecureGit),
+    },
+    bodyLimit: env.SIDECAR_BODY_LIMIT ?? '1mb',
+    serveCharts: Boolean(storageDir) && (file?.serveCharts ?? true),
+    dependencies: file?.dependencies ?? [],
+    repos: file?.repos ?? [],
+  };
+}
+
+function chartmuseumTarget(url: string, env: NodeJS.ProcessEnv): ChartMuseumTarget {
+  if (!/^https?:\/\//i.test(url))
+    throw new ConfigError(`--chartmuseum-url must be an http(s) URL, got "${url}"`);
+  return {
+    url,
+    ...(env.CHARTMUSEUM_USERNAME ? { username: env.CHARTMUSEUM_USERNAME } : {}),
+    ...(env.CHARTMUSEUM_PASSWORD ? { password: env.CHARTMUSEUM_PASSWORD } : {}),
+    ...(env.CHARTMUSEUM_TOKEN ? { token: env.CHARTMUSEUM_TOKEN } : {}),
+  };
+}
+
+/** SIDECAR_TOKEN wins over SIDECAR_TOKEN_FILE (a mounted Secret). */
+function readToken(env: NodeJS.ProcessEnv): string | undefined {
+  if (env.SIDECAR_TOKEN) return env.SIDECAR_TOKEN.trim();
+  if (!env.SIDECAR_TOKEN_FILE) return undefined;
+  try {
+    const token = readFileSync(env.SIDECAR_TOKEN_FILE, 'utf8').trim();
+    if (!token) throw new ConfigError(`SIDECAR_TOKEN_FILE ${env.SIDECAR_TOKEN_FILE} is empty`);
+    return token;
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError(`SIDECAR_TOKEN_FILE ${env.SIDECAR_TOKEN_FILE}: ${(err as Error).message}`);
+  }
+}
+
+function parsePort(value: string | undefined, fallback: number | undefined): number {
+  if (value === undefined) return fallback ?? 3000;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new ConfigError(`--port must be 0-65535, got "${value}"`);
+  return port;
+}

@@ -1,0 +1,150 @@
+/**
+ * Publishes through ChartMuseum's HTTP API (multi-tenant, `--depth=1`): upload with
+ * `POST /api/<repo>/charts`, delete with `DELETE /api/<repo>/charts/<name>/<version>`, list with
+ * `GET /api/<repo>/charts`. Works with every storage backend ChartMuseum supports, because
+ * ChartMuseum does the storing. Network errors and 5xx answers are retried with backoff.
+ */
+import type { PackagedChart } from '../chart/model.js';
+import {
+  archiveName,
+  type BatchOutcome,
+  type ChartRef,
+  chartKey,
+  PublishError,
+  type PublishedVersion,
+  type Publisher,
+} from './publisher.js';
+import { DEFAULT_RETRY, type RetryPolicy, withRetry } from './retry.js';
+
+export interface ChartMuseumOptions {
+  url: string;
+  username?: string;
+  password?: string;
+  token?: string;
+  retry?: RetryPolicy;
+  timeoutMs?: number;
+}
+
+/** An HTTP answer that is not retryable (4xx) or that stayed 5xx after the retries. */
+class HttpStatusError extends PublishError {
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
+
+export class ChartMuseumPublisher implements Publisher {
+  readonly kind = 'chartmuseum';
+  readonly target: string;
+  private readonly base: string;
+  private readonly authHeader: string | undefined;
+  private readonly retry: RetryPolicy;
+  private readonly timeoutMs: number;
+
+  constructor(opts: ChartMuseumOptions) {
+    const url = new URL(opts.url);
+    // Credentials in the URL are moved into the header so they never show in messages.
+    const username = opts.username ?? (url.username ? decodeURIComponent(url.username) : undefined);
+    const password = opts.password ?? (url.password ? decodeURIComponent(url.password) : undefined);
+    url.username = '';
+    url.password = '';
+    this.base = url.toString().replace(/\/+$/, '');
+    this.target = `chartmuseum ${this.base}`;
+    if (opts.token) this.authHeader = `Bearer ${opts.token}`;
+    else if (username !== undefined)
+      this.authHeader = `Basic ${Buffer.from(`${username}:${password ?? ''}`).toString('base64')}`;
+    this.retry = opts.retry ?? DEFAULT_RETRY;
+    this.timeoutMs = opts.timeoutMs ?? 30_000;
+  }
+
+  async list(repo: string): Promise<PublishedVersion[]> {
+    const res = await this.request('GET', `/api/${repo}/charts`);
+    const body = (await res.json()) as Record<string, { name: string; version: string; digest?: string }[]>;
+    return Object.values(body ?? {})
+      .flat()
+      .map((v) => ({ name: v.name, version: v.version, digest: v.digest ?? '' }));
+  }
+
+  async fetch(repo: string, ref: ChartRef): Promise<Buffer | undefined> {
+    const res = await this.request('GET', `/${repo}/charts/${archiveName(ref)}`, undefined, [404]);
+    if (res.status === 404) return undefined;
+    return Buffer.from(await res.arrayBuffer());
+  }
+
+  async apply(repo: string, add: PackagedChart[], remove: ChartRef[]): Promise<BatchOutcome> {
+    const failed = new Map<string, Error>();
+    for (const chart of add) {
+      try {
+        await this.request('POST', `/api/${repo}/charts`, chart.data);
+      } catch (err) {
+        failed.set(chartKey(chart), err as Error);
+      }
+    }
+    for (const ref of remove) {
+      try {
+        await this.request('DELETE', `/api/${repo}/charts/${ref.name}/${ref.version}`, undefined, [404]);
+      } catch (err) {
+        failed.set(chartKey(ref), err as Error);
+      }
+    }
+    return { failed };
+  }
+
+  async removeRepo(repo: string): Promise<void> {
+    const versions = await this.list(repo);
+    const { failed } = await this.apply(repo, [], versions);
+    const first = failed.values().next();
+    if (!first.done) throw first.value;
+  }
+
+  async check(): Promise<void> {
+    await this.request('GET', '/health');
+  }
+
+  /** One call with retries; `accept` lists non-2xx statuses the caller handles itself. */
+  private async request(
+    method: string,
+    path: string,
+    body?: Buffer,
+    accept: number[] = [],
+  ): Promise<Response> {
+    const what = `${method} ${this.base}${path}`;
+    return withRetry(
+      async () => {
+        let res: Response;
+        try {
+          res = await fetch(this.base + path, {
+            method,
+            headers: {
+              ...(this.authHeader ? { authorization: this.authHeader } : {}),
+              ...(body ? { 'content-type': 'application/gzip' } : {}),
+            },
+            ...(body ? { body: new Uint8Array(body) } : {}),
+            signal: AbortSignal.timeout(this.timeoutMs),
+          });
+        } catch (err) {
+          const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+          throw new PublishError(`${what}: ${cause?.code ?? cause?.message ?? (err as Error).message}`, {
+            cause: err,
+          });
+        }
+        if (res.ok || accept.includes(res.status)) return res;
+        const text = (await res.text()).slice(0, 300);
+        throw new HttpStatusError(res.status, `${what}: ${res.status} ${describeBody(text)}`);
+      },
+      (err) => !(err instanceof HttpStatusError) || err.status >= 500,
+      this.retry,
+    );
+  }
+}
+
+function describeBody(text: string): string {
+  try {
+    const parsed = JSON.parse(text) as { error?: string };
+    if (parsed.error) return parsed.error;
+  } catch {
+    // not JSON: show the raw text
+  }
+  return text.trim();
+}

@@ -1,0 +1,123 @@
+/**
+ * Publishes into a local directory laid out like ChartMuseum's local storage with `--depth=1`:
+ * `<dir>/<repo>/<name>-<version>.tgz`, plus `<dir>/<repo>/index.yaml` for static serving
+ * (the sidecar's `/charts/` routes, or any web server). Every file is replaced atomically, and
+ * the index is written after the archives it lists.
+ */
+import { constants } from 'node:fs';
+import { access, mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { PackagedChart } from '../chart/model.js';
+import { writeFileAtomic } from '../storage/atomic-file.js';
+import {
+  emptyIndex,
+  type IndexFile,
+  parseIndex,
+  serializeIndex,
+  withEntry,
+  withoutVersion,
+} from './index-file.js';
+import {
+  archiveName,
+  type BatchOutcome,
+  type ChartRef,
+  chartKey,
+  PublishError,
+  type PublishedVersion,
+  type Publisher,
+} from './publisher.js';
+
+export class LocalPublisher implements Publisher {
+  readonly kind = 'local';
+  readonly target: string;
+  private readonly root: string;
+
+  constructor(root: string) {
+    this.root = root;
+    this.target = `storage dir ${root}`;
+  }
+
+  async list(repo: string): Promise<PublishedVersion[]> {
+    const [index, files] = await Promise.all([this.readIndex(repo), this.archives(repo)]);
+    return Object.values(index.entries)
+      .flat()
+      .filter((e) => files.has(archiveName(e)))
+      .map((e) => ({ name: e.name, version: e.version, digest: e.digest }));
+  }
+
+  async fetch(repo: string, ref: ChartRef): Promise<Buffer | undefined> {
+    try {
+      return await readFile(join(this.root, repo, archiveName(ref)));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+
+  async apply(repo: string, add: PackagedChart[], remove: ChartRef[]): Promise<BatchOutcome> {
+    const failed = new Map<string, Error>();
+    let index = await this.readIndex(repo);
+    const created = new Date().toISOString();
+    for (const chart of add) {
+      try {
+        await writeFileAtomic(join(this.root, repo, chart.fileName), chart.data);
+        index = withEntry(index, {
+          ...chart.metadata,
+          urls: [chart.fileName],
+          digest: chart.digest,
+          created,
+        });
+      } catch (err) {
+        failed.set(chartKey(chart), this.error(`writing ${repo}/${chart.fileName}`, err));
+      }
+    }
+    for (const ref of remove) index = withoutVersion(index, ref.name, ref.version);
+    // The index stops listing removed versions before their archives go: no dangling URLs.
+    await this.writeIndex(repo, index);
+    for (const ref of remove) {
+      try {
+        await rm(join(this.root, repo, archiveName(ref)), { force: true });
+        await rm(join(this.root, repo, `${archiveName(ref)}.prov`), { force: true });
+      } catch (err) {
+        failed.set(chartKey(ref), this.error(`removing ${repo}/${archiveName(ref)}`, err));
+      }
+    }
+    return { failed };
+  }
+
+  async removeRepo(repo: string): Promise<void> {
+    await rm(join(this.root, repo), { recursive: true, force: true });
+  }
+
+  async check(): Promise<void> {
+    await mkdir(this.root, { recursive: true });
+    await access(this.root, constants.W_OK);
+  }
+
+  private async readIndex(repo: string): Promise<IndexFile> {
+    const path = join(this.root, repo, 'index.yaml');
+    try {
+      return parseIndex(await readFile(path, 'utf8'), path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return emptyIndex();
+      throw this.error(`reading ${path}`, err);
+    }
+  }
+
+  private async writeIndex(repo: string, index: IndexFile): Promise<void> {
+    await writeFileAtomic(join(this.root, repo, 'index.yaml'), serializeIndex(index));
+  }
+
+  private async archives(repo: string): Promise<Set<string>> {
+    try {
+      return new Set((await readdir(join(this.root, repo))).filter((f) => f.endsWith('.tgz')));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new Set();
+      throw this.error(`listing ${join(this.root, repo)}`, err);
+    }
+  }
+
+  private error(what: string, err: unknown): PublishError {
+    return new PublishError(`${this.target}: ${what}: ${(err as Error).message}`, { cause: err });
+  }
+}

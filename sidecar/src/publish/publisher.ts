@@ -1,0 +1,58 @@
+/**
+ * The narrow interface between the sync engine and where charts end up. A repo's charts live
+ * in their own namespace (ChartMuseum's `--depth=1` multi-tenancy: `<repo>/<name>-<version>.tgz`).
+ */
+import type { PackagedChart } from '../chart/model.js';
+
+/** A chart version as the target holds it. */
+export interface PublishedVersion {
+  name: string;
+  version: string;
+  /** sha256 of the archive, hex. */
+  digest: string;
+}
+
+export interface ChartRef {
+  name: string;
+  version: string;
+}
+
+/** Per-item outcome of a batch: failures name the chart, successes carry nothing. */
+export interface BatchOutcome {
+  failed: Map<string, Error>;
+}
+
+export interface Publisher {
+  readonly kind: 'local' | 'chartmuseum';
+  /** Where charts go, for logs and errors: never contains credentials. */
+  readonly target: string;
+  /** Every version currently published in `repo` (empty when the repo has none). */
+  list(repo: string): Promise<PublishedVersion[]>;
+  /** The published archive, to compare contents; undefined when absent. */
+  fetch(repo: string, ref: ChartRef): Promise<Buffer | undefined>;
+  /**
+   * Adds the new archives and removes the given versions. Each item succeeds or fails on its
+   * own (keyed by `chartKey`); an item that fails leaves the previously published state alone.
+   */
+  apply(repo: string, add: PackagedChart[], remove: ChartRef[]): Promise<BatchOutcome>;
+  /** Removes every chart of `repo` and the repo itself. */
+  removeRepo(repo: string): Promise<void>;
+  /** Throws when the target cannot be reached (readiness). */
+  check(): Promise<void>;
+}
+
+export function chartKey(ref: ChartRef): string {
+  return `${ref.name}@${ref.version}`;
+}
+
+export function archiveName(ref: ChartRef): string {
+  return `${ref.name}-${ref.version}.tgz`;
+}
+
+/** An error of the publishing target: the sync reports it as `upstream_failed`. */
+export class PublishError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PublishError';
+  }
+}

@@ -1,0 +1,40 @@
+/**
+ * Runs scheduled updates of standalone repos with node-cron. A tick while the previous update of
+ * the same repo still runs joins it (the service coalesces), so slow syncs never pile up.
+ */
+import { type ScheduledTask, schedule } from 'node-cron';
+import type { Logger } from '../log/logger.js';
+import type { SyncService } from '../sync/service.js';
+
+export class Scheduler {
+  private readonly tasks: ScheduledTask[] = [];
+  private readonly service: SyncService;
+  private readonly logger: Logger;
+
+  constructor(service: SyncService, logger: Logger) {
+    this.service = service;
+    this.logger = logger;
+  }
+
+  add(repo: string, cron: string): void {
+    const task = schedule(
+      cron,
+      async () => {
+        if (this.service.shuttingDown) return;
+        try {
+          await this.service.update(repo);
+        } catch {
+          // The service logs the failure and keeps it as the repo's lastSync.
+        }
+      },
+      { name: `sync-${repo}`, noOverlap: true },
+    );
+    this.tasks.push(task);
+    this.logger.info({ repo, schedule: cron }, 'scheduled updates');
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.tasks.map((t) => t.destroy()));
+    this.tasks.length = 0;
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * Crash-safe file replacement: write a sibling temp file, fsync it, rename it over the target,
+ * fsync the directory. A reader sees the old file or the new one, never a torn write.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+export async function writeFileAtomic(path: string, data: Buffer | string, mode = 0o644): Promise<void> {
+  const dir = dirname(path);
+  await mkdir(dir, { recursive: true });
+  // Hidden temp name: never picked up as a chart (`*.tgz`) or index by a storage scanner.
+  const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    const fh = await open(tmp, 'w', mode);
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, path);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+  await fsyncDir(dir);
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } catch {
+    // Some filesystems refuse fsync on directories; the rename itself is still atomic.
+  } finally {
+    await fh.close();
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * Change keys: a chart must be rebuilt when its own tree changed, when a chart it pulls in via
+ * `file://` changed (that chart ships inside its package), or when it depends on remote
+ * repositories and their registrations changed. Git tree ids make this cheap: no file is read
+ * besides each chart's Chart.yaml / requirements.yaml.
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import { parse } from 'yaml';
+
+interface DependencyLinks {
+  /** Chart directories (relative to the checkout) named by `file://` dependencies. */
+  local: string[];
+  /** Whether any dependency comes from a remote repository. */
+  remote: boolean;
+}
+
+/** Reads the dependency list of a chart; unreadable files just mean "no links" (the build reports them). */
+export async function dependencyLinks(checkout: string, chartDir: string): Promise<DependencyLinks> {
+  const deps: { repository?: unknown }[] = [];
+  for (const file of ['Chart.yaml', 'requirements.yaml']) {
+    try {
+      const doc = parse(await readFile(join(checkout, chartDir, file), 'utf8')) as { dependencies?: unknown };
+      if (Array.isArray(doc?.dependencies)) deps.push(...doc.dependencies);
+    } catch {
+      // absent or invalid: nothing to link
+    }
+  }
+  const links: DependencyLinks = { local: [], remote: false };
+  for (const dep of deps) {
+    const repo = typeof dep?.repository === 'string' ? dep.repository : '';
+    if (repo.startsWith('file://')) {
+      const target = posix.normalize(posix.join(chartDir, repo.slice('file://'.length)));
+      if (!target.startsWith('..') && !posix.isAbsolute(target)) links.local.push(target);
+    } else if (repo) {
+      links.remote = true;
+    }
+  }
+  return links;
+}
+
+/** Every chart directory plus the transitive closure of their `file://` dependencies. */
+export async function linkClosure(
+  checkout: string,
+  chartDirs: string[],
+): Promise<Map<string, DependencyLinks>> {
+  const links = new Map<string, DependencyLinks>();
+  const pending = [...chartDirs];
+  while (pending.length) {
+    const dir = pending.pop() as string;
+    if (links.has(dir)) continue;
+    const l = await dependencyLinks(checkout, dir);
+    links.set(dir, l);
+    pending.push(...l.local);
+  }
+  return links;
+}
+
+/**
+ * The key of one chart: its tree id, the tree ids of everything it reaches through `file://`,
+ * and the dependency-registry key when it has remote dependencies.
+ */
+export function changeKey(
+  chartDir: string,
+  links: Map<string, DependencyLinks>,
+  trees: Map<string, string>,
+  dependencyRegistryKey: string,
+): string {
+  const hash = createHash('sha256');
+  const seen = new Set<string>();
+  let remote = false;
+  const visit = (dir: string): void => {
+    if (seen.has(dir)) return;
+    seen.add(dir);
+    hash.update(`${dir}\0${trees.get(dir) ?? 'missing'}\n`);
+    const l = links.get(dir);
+    remote ||= Boolean(l?.remote);
+    for (const d of l?.local ?? []) visit(d);
+  };
+  visit(chartDir);
+  if (remote) hash.update(`registry\0${dependencyRegistryKey}`);
+  return hash.digest('hex');
+}
+
+export function hashOf(value: unknown): string {
+  return createHash('sha256').update(JSON.stringify(value)).digest('hex');
+}

@@ -1,0 +1,59 @@
+/**
+ * What the last sync of a repo knew, persisted per repo: the commit and configuration it synced
+ * and, per chart directory, the change key of its sources and what it published from them.
+ * With it, an update whose remote head and configuration are unchanged costs one ref check, and
+ * an update of a new commit only rebuilds the charts whose change key moved.
+ */
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../storage/atomic-file.js';
+
+export interface ChartState {
+  /** Hash of the git tree ids of the chart and of its `file://` dependencies (+ config). */
+  key: string;
+  name: string;
+  version: string;
+  digest: string;
+  /** The build failed (or, with `conflict`, the version was already published with other content). */
+  error?: string;
+  conflict?: boolean;
+}
+
+export interface RepoState {
+  /** The synced commit; only set when the sync completed without publishing errors. */
+  commit?: string;
+  /** Hash of everything besides the commit that shapes the packages (ref, paths, dependencies). */
+  configKey?: string;
+  /** By chart directory (relative to the checkout). */
+  charts: Record<string, ChartState>;
+}
+
+export class StateStore {
+  private readonly dir: string;
+
+  constructor(dataDir: string) {
+    this.dir = join(dataDir, 'state');
+  }
+
+  async read(repo: string): Promise<RepoState> {
+    try {
+      const parsed = JSON.parse(await readFile(this.file(repo), 'utf8')) as RepoState;
+      return { ...parsed, charts: parsed.charts ?? {} };
+    } catch {
+      // Missing or unreadable state only costs a full rebuild, never a wrong answer.
+      return { charts: {} };
+    }
+  }
+
+  write(repo: string, state: RepoState): Promise<void> {
+    return writeFileAtomic(this.file(repo), JSON.stringify(state));
+  }
+
+  remove(repo: string): Promise<void> {
+    return rm(this.file(repo), { force: true });
+  }
+
+  private file(repo: string): string {
+    return join(this.dir, `${repo}.json`);
+  }
+}
