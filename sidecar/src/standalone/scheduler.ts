@@ -4,14 +4,19 @@
  */
 import { type ScheduledTask, schedule } from 'node-cron';
 import type { Logger } from '../log/logger.js';
-import type { SyncService } from '../sync/service.js';
+
+/** What the scheduler needs of the sync service. */
+export interface Updater {
+  readonly shuttingDown: boolean;
+  update(repo: string): Promise<unknown>;
+}
 
 export class Scheduler {
   private readonly tasks: ScheduledTask[] = [];
-  private readonly service: SyncService;
+  private readonly service: Updater;
   private readonly logger: Logger;
 
-  constructor(service: SyncService, logger: Logger) {
+  constructor(service: Updater, logger: Logger) {
     this.service = service;
     this.logger = logger;
   }
