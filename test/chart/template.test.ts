@@ -227,6 +227,12 @@ describe('operator.enabled=true', () => {
     assert.equal(env.SIDECAR_TOKEN, undefined);
     assert.equal(env.LEADER_ELECTION?.value, 'true');
     assert.equal(env.WATCH_NAMESPACE?.value, '');
+    assert.equal(env.LEASE_NAME?.value, OP, 'one Lease per release');
+    assert.equal(
+      env.CRONJOB_TOKEN_SECRET?.value,
+      'rel-chartmuseum-sync-token',
+      'per-release token copies, not the chart Secret',
+    );
     assert.equal(env.CRONJOB_IMAGE?.value, 'docker.io/curlimages/curl:8.17.0');
     assert.equal(env.CHARTMUSEUM_URL?.value, `http://${CM}.${NS}.svc:8080`);
     assert.deepEqual(env.POD_NAMESPACE?.valueFrom, { fieldRef: { fieldPath: 'metadata.namespace' } });

@@ -1,0 +1,300 @@
+/**
+ * The sidecar and operator Dockerfiles, without a Docker engine: each instruction is parsed, every
+ * build-context COPY source must exist in the workspace (and not be dropped by .dockerignore), and
+ * the build stage is replayed in a scratch copy of the workspace (its COPYs as copies, its RUNs as
+ * shell commands, /out redirected into the scratch dir). The production tree it deploys must run
+ * the image's ENTRYPOINT.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { cp, mkdir, readFile, stat } from 'node:fs/promises';
+import { dirname, join, matchesGlob, relative } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import { repoRoot, tempDir } from '../harness/paths.ts';
+
+const run = promisify(execFile);
+
+interface Instruction {
+  op: string;
+  args: string;
+}
+
+interface Stage {
+  from: string;
+  name?: string;
+  instructions: Instruction[];
+}
+
+/** Dockerfile -> stages (continuations joined, comment lines dropped, as Docker's parser does). */
+export function parseDockerfile(text: string): { args: Record<string, string>; stages: Stage[] } {
+  const logical: string[] = [];
+  let cur = '';
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (line.startsWith('#')) continue;
+    if (line === '' && cur === '') continue;
+    if (line.endsWith('\\')) {
+      cur += `${line.slice(0, -1)} `;
+      continue;
+    }
+    cur += line;
+    if (cur.trim()) logical.push(cur.trim());
+    cur = '';
+  }
+  const args: Record<string, string> = {};
+  const stages: Stage[] = [];
+  for (const l of logical) {
+    const m = /^(\S+)\s*(.*)$/.exec(l);
+    if (!m) continue;
+    const op = (m[1] ?? '').toUpperCase();
+    const rest = m[2] ?? '';
+    if (op === 'ARG' && stages.length === 0) {
+      const [k, v] = rest.split('=');
+      args[k ?? ''] = v ?? '';
+      continue;
+    }
+    if (op === 'FROM') {
+      const f = /^(\S+)(?:\s+AS\s+(\S+))?$/i.exec(rest);
+      assert.ok(f, `bad FROM: ${rest}`);
+      const from = (f[1] ?? '').replace(/\$\{(\w+)\}/g, (_, k: string) => args[k] ?? '');
+      stages.push({ from, ...(f[2] ? { name: f[2] } : {}), instructions: [] });
+      continue;
+    }
+    const stage = stages.at(-1);
+    assert.ok(stage, `${op} before FROM`);
+    stage.instructions.push({ op, args: rest });
+  }
+  return { args, stages };
+}
+
+interface Copy {
+  from?: string;
+  sources: string[];
+  dest: string;
+}
+
+function parseCopy(args: string): Copy {
+  const words = args.split(/\s+/);
+  let from: string | undefined;
+  const rest: string[] = [];
+  for (const w of words) {
+    if (w.startsWith('--from=')) from = w.slice('--from='.length);
+    else if (!w.startsWith('--')) rest.push(w);
+  }
+  const dest = rest.pop() ?? '';
+  return { ...(from ? { from } : {}), sources: rest, dest };
+}
+
+/** .dockerignore: does it drop `path` (relative to the context)? Later `!` patterns re-include. */
+function ignored(patterns: string[], path: string): boolean {
+  const parts = path.split('/');
+  let out = false;
+  for (const p of patterns) {
+    const neg = p.startsWith('!');
+    const pat = neg ? p.slice(1) : p;
+    // A pattern that matches a parent directory drops everything below it.
+    const hit = parts.some((_, i) => matchesGlob(parts.slice(0, i + 1).join('/'), pat));
+    if (hit) out = !neg;
+  }
+  return out;
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await stat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function trackedFiles(): Promise<string[]> {
+  const { stdout } = await run('git', ['ls-files', '-z'], { cwd: repoRoot, maxBuffer: 64 * 1024 * 1024 });
+  return stdout.split('\0').filter(Boolean);
+}
+
+const dockerignore = (await readFile(join(repoRoot, '.dockerignore'), 'utf8'))
+  .split('\n')
+  .map((l) => l.trim())
+  .filter((l) => l && !l.startsWith('#'));
+
+const images = [
+  { pkg: 'sidecar', entry: 'bin/chartsync.js', smoke: ['--help'], needs: ['git', 'openssh-client'] },
+  { pkg: 'operator', entry: 'bin/chartsync-operator.js', smoke: null, needs: [] },
+] as const;
+
+for (const img of images) {
+  describe(`${img.pkg}/Dockerfile`, () => {
+    let df: ReturnType<typeof parseDockerfile>;
+    let scratch: Awaited<ReturnType<typeof tempDir>>;
+
+    before(async () => {
+      df = parseDockerfile(await readFile(join(repoRoot, img.pkg, 'Dockerfile'), 'utf8'));
+      scratch = await tempDir(`chartsync-docker-${img.pkg}-`);
+    });
+    after(async () => {
+      await scratch?.cleanup();
+    });
+
+    test('multi-stage on Node 24, final stage non-root with an exec-form node ENTRYPOINT', () => {
+      assert.ok(df.stages.length >= 2, 'multi-stage');
+      for (const s of df.stages) assert.match(s.from, /^node:24(-|$)/, `stage image ${s.from}`);
+      const final = df.stages.at(-1) as Stage;
+      const user = final.instructions.filter((i) => i.op === 'USER').at(-1);
+      assert.ok(user, 'final stage sets USER');
+      const uid = user.args.split(':')[0] ?? '';
+      assert.ok(uid !== 'root' && uid !== '0' && uid !== '', `USER ${user.args} is not root`);
+      assert.match(uid, /^\d+$/, 'numeric uid, so runAsNonRoot can verify it');
+      const ep = final.instructions.find((i) => i.op === 'ENTRYPOINT');
+      assert.ok(ep, 'ENTRYPOINT');
+      assert.deepEqual(JSON.parse(ep.args), ['node', `/app/${img.entry}`]);
+      const run = final.instructions
+        .filter((i) => i.op === 'RUN')
+        .map((i) => i.args)
+        .join(' ');
+      for (const pkg of img.needs) assert.match(run, new RegExp(`\\b${pkg}\\b`), `runtime installs ${pkg}`);
+      assert.doesNotMatch(run, /\bpnpm\b|\bnpm install\b/, 'no package manager work in the runtime stage');
+    });
+
+    test('every build-context COPY source exists in the workspace and survives .dockerignore', async () => {
+      const tracked = await trackedFiles();
+      let count = 0;
+      for (const stage of df.stages) {
+        for (const i of stage.instructions.filter((x) => x.op === 'COPY' || x.op === 'ADD')) {
+          const c = parseCopy(i.args);
+          if (c.from) continue;
+          for (const src of c.sources) {
+            assert.ok(await exists(join(repoRoot, src)), `COPY source ${src} exists`);
+            assert.ok(!ignored(dockerignore, src), `COPY source ${src} is not excluded by .dockerignore`);
+            const under = tracked.filter((f) => f === src || f.startsWith(`${src}/`));
+            assert.ok(under.length > 0, `COPY source ${src} is in git (a clean clone has it)`);
+            assert.ok(
+              under.some((f) => !ignored(dockerignore, f)),
+              `some of ${src} reaches the build context`,
+            );
+            count++;
+          }
+        }
+      }
+      assert.ok(count >= 5);
+      // What the image must not get: dependencies and build output from the host.
+      for (const p of [
+        `${img.pkg}/node_modules/x`,
+        `${img.pkg}/dist/index.js`,
+        '.git/HEAD',
+        '.tools/bin/helm',
+      ]) {
+        assert.ok(ignored(dockerignore, p), `.dockerignore drops ${p}`);
+      }
+    });
+
+    test('the entrypoint exists in the built workspace and is shipped by the package', async () => {
+      const pkgDir = join(repoRoot, img.pkg);
+      const entry = join(pkgDir, img.entry);
+      assert.ok(await exists(entry), `${img.pkg}/${img.entry} exists`);
+      const manifest = JSON.parse(await readFile(join(pkgDir, 'package.json'), 'utf8')) as {
+        files?: string[];
+      };
+      assert.ok(
+        manifest.files?.includes(img.entry.split('/')[0] ?? ''),
+        `package.json files ships ${img.entry}`,
+      );
+      for (const m of (await readFile(entry, 'utf8')).matchAll(/from '(\.[^']+)'/g)) {
+        const target = join(dirname(entry), m[1] ?? '');
+        assert.ok(
+          await exists(target),
+          `${relative(repoRoot, target)} (imported by the entrypoint) is built`,
+        );
+      }
+    });
+
+    test('replaying the build stage yields a production tree that runs the entrypoint', {
+      timeout: 300_000,
+    }, async () => {
+      const build = df.stages.find((s) => s.name === 'build');
+      assert.ok(build, 'a stage named build');
+      const final = df.stages.at(-1) as Stage;
+      const deployCopy = final.instructions
+        .filter((i) => i.op === 'COPY')
+        .map((i) => parseCopy(i.args))
+        .find((c) => c.from === 'build');
+      assert.deepEqual(deployCopy && { sources: deployCopy.sources, dest: deployCopy.dest }, {
+        sources: ['/out'],
+        dest: '/app',
+      });
+      const tracked = await trackedFiles();
+      const src = join(scratch.path, 'src');
+      const out = join(scratch.path, 'out');
+      let workdir = '/';
+      for (const i of build.instructions) {
+        if (i.op === 'WORKDIR') {
+          workdir = i.args;
+          assert.equal(workdir, '/src');
+          await mkdir(src, { recursive: true });
+        } else if (i.op === 'COPY') {
+          const c = parseCopy(i.args);
+          const destDir = join(src, c.dest.endsWith('/') || c.sources.length > 1 ? c.dest : dirname(c.dest));
+          for (const s of c.sources) {
+            const files = tracked.filter(
+              (f) => (f === s || f.startsWith(`${s}/`)) && !ignored(dockerignore, f),
+            );
+            for (const f of files) {
+              const target =
+                c.dest.endsWith('/') || c.sources.length > 1
+                  ? join(destDir, relative(dirname(s), f))
+                  : join(src, c.dest, relative(s, f));
+              await mkdir(dirname(target), { recursive: true });
+              await cp(join(repoRoot, f), target);
+            }
+          }
+        } else if (i.op === 'RUN') {
+          // pnpm itself is already on PATH here (scripts/env.sh): skip only its global install.
+          if (/^npm install --global .*pnpm@/.test(i.args)) continue;
+          const cmd = i.args.replaceAll(' /out', ` ${out}`);
+          try {
+            await run('sh', ['-c', cmd], {
+              cwd: src,
+              maxBuffer: 64 * 1024 * 1024,
+              env: { ...process.env, CI: 'true' },
+            });
+          } catch (err) {
+            const e = err as { stdout?: string; stderr?: string };
+            assert.fail(`RUN ${i.args} failed:\n${e.stdout ?? ''}${e.stderr ?? ''}`);
+          }
+        } else {
+          assert.ok(['ENV', 'ARG', 'LABEL'].includes(i.op), `unexpected ${i.op} in the build stage`);
+        }
+      }
+      assert.ok(await exists(join(out, img.entry)), `/out/${img.entry} deployed`);
+      const modules = join(out, 'node_modules');
+      assert.ok(!(await exists(join(modules, 'typescript'))), 'no dev dependencies in the production tree');
+      assert.ok(!(await exists(join(modules, '@biomejs'))), 'no dev dependencies in the production tree');
+      if (img.pkg === 'sidecar') {
+        assert.ok(
+          !(await exists(join(modules, '@chartsync/operator'))),
+          'the sidecar image carries no operator',
+        );
+        assert.ok(!(await exists(join(modules, '@kubernetes'))), 'nor the Kubernetes client');
+      } else {
+        assert.ok(
+          await exists(join(modules, '@chartsync/sidecar/dist/client/index.js')),
+          'the sidecar client is injected',
+        );
+      }
+      if (img.smoke) {
+        const r = await run(process.execPath, [join(out, img.entry), ...img.smoke], { cwd: scratch.path });
+        assert.match(r.stdout + r.stderr, /chartsync/);
+      } else {
+        // Loading the entrypoint's module graph proves every production dependency resolves.
+        const mainJs = join(out, 'dist/main.js');
+        const r = await run(process.execPath, [
+          '--input-type=module',
+          '-e',
+          `const m = await import(${JSON.stringify(mainJs)}); console.log(typeof m.main);`,
+        ]);
+        assert.equal(r.stdout.trim(), 'function');
+      }
+    });
+  });
+}
