@@ -49,10 +49,18 @@ export async function startGitServers(o: GitServersOptions = {}): Promise<GitSer
   try {
     await mkdir(repos.path, { recursive: true });
     const servers: GitServers = { dir: tmp.path, repos, stop };
-    if (o.daemon) stops.push((servers.daemon = await startGitDaemon(repos.path)).stop);
-    if (o.http)
-      stops.push((servers.http = await startHttpGitServer(repos.path, o.http === true ? {} : o.http)).stop);
-    if (o.ssh) stops.push((servers.ssh = await startSshGitServer(join(tmp.path, 'sshd'))).stop);
+    if (o.daemon) {
+      servers.daemon = await startGitDaemon(repos.path);
+      stops.push(servers.daemon.stop);
+    }
+    if (o.http) {
+      servers.http = await startHttpGitServer(repos.path, o.http === true ? {} : o.http);
+      stops.push(servers.http.stop);
+    }
+    if (o.ssh) {
+      servers.ssh = await startSshGitServer(join(tmp.path, 'sshd'));
+      stops.push(servers.ssh.stop);
+    }
     return servers;
   } catch (err) {
     await stop();

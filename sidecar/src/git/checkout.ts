@@ -137,9 +137,10 @@ async function fetch(ctx: Ctx, flags: string[], refspecs: string[]): Promise<voi
   const recurse = ctx.o.submodules ? [] : ['--no-recurse-submodules'];
   await git(
     ctx,
-    ['fetch', '-q', '--no-tags', '--no-write-fetch-head', ...recurse, ...flags, '--', ctx.o.url, ...refspecs],
+    ['fetch', '--no-tags', '--no-write-fetch-head', ...recurse, ...flags, '--', ctx.o.url, ...refspecs],
     'fetch',
   );
+  ctx.fresh = false;
 }
 
 async function hasCommit(ctx: Ctx, rev: string): Promise<boolean> {

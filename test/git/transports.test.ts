@@ -1,0 +1,179 @@
+/**
+ * Checkouts over every transport the sidecar supports, against real servers: a fresh shallow
+ * checkout of HEAD, a branch, an annotated tag, a full and a short commit id; updates that add,
+ * change and delete files; force-pushed history; failures that leave the last checkout intact.
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { type GitAuth, GitError, remoteHead, syncCheckout, treeIds } from '../../sidecar/dist/git/index.js';
+import { type FixtureRepo, fileUrl, type GitServers, startGitServers } from '../harness/git-server.ts';
+
+const policy = { allowLocal: true, allowInsecure: true };
+const D1 = new Date('2024-03-01T10:00:00Z');
+const D2 = new Date('2024-03-02T10:00:00Z');
+const D3 = new Date('2024-03-03T10:00:00Z');
+
+interface Transport {
+  name: string;
+  url: (repo: FixtureRepo) => string;
+  auth?: () => GitAuth;
+}
+
+let servers: GitServers;
+before(async () => {
+  servers = await startGitServers({ daemon: true, http: true, ssh: true });
+});
+after(async () => {
+  await servers?.stop();
+});
+
+const transports: Transport[] = [
+  { name: 'file://', url: fileUrl },
+  { name: 'git:// (git daemon)', url: (r) => servers.daemon?.url(r.name) ?? '' },
+  { name: 'smart HTTP (git http-backend)', url: (r) => servers.http?.url(r.name) ?? '' },
+  {
+    name: 'ssh:// (sshd)',
+    url: (r) => servers.ssh?.url(r.bare) ?? '',
+    auth: () => ({ sshKey: servers.ssh?.clientKey, knownHosts: servers.ssh?.knownHosts }),
+  },
+];
+
+for (const t of transports) {
+  describe(`git over ${t.name}`, () => {
+    let repo: FixtureRepo;
+    let c1: string;
+    let dev: string;
+    const opts = (dir: string, ref?: string) => ({
+      url: t.url(repo),
+      ref,
+      policy,
+      dir: join(servers.dir, 'co', dir),
+      auth: t.auth?.(),
+    });
+
+    before(async () => {
+      repo = await servers.repos.create(`r-${t.name.replace(/\W+/g, '-')}`, {
+        'charts/a/Chart.yaml': 'name: a\nversion: 1.0.0\n',
+        'charts/b/Chart.yaml': 'name: b\nversion: 1.0.0\n',
+      });
+      await repo.write({ 'README.md': 'hello\n' });
+      c1 = await repo.commit('c1', D1);
+      await repo.push();
+      await repo.tag('v1', { annotated: true });
+      await repo.checkoutBranch('dev', { create: true });
+      await repo.write({ 'dev.txt': 'dev\n' });
+      dev = await repo.commit('dev', D2);
+      await repo.push({ refspec: 'HEAD:refs/heads/dev' });
+      await repo.checkoutBranch('main');
+    });
+
+    test('remoteHead resolves HEAD, a branch, an annotated tag and a commit id; an unknown ref is a ref error', async () => {
+      const o = opts('unused');
+      assert.equal(await remoteHead(o), c1);
+      assert.equal(await remoteHead({ ...o, ref: 'main' }), c1);
+      assert.equal(await remoteHead({ ...o, ref: 'dev' }), dev);
+      assert.equal(await remoteHead({ ...o, ref: 'v1' }), c1);
+      assert.equal(await remoteHead({ ...o, ref: 'refs/heads/dev' }), dev);
+      assert.equal(await remoteHead({ ...o, ref: c1 }), c1);
+      await assert.rejects(
+        remoteHead({ ...o, ref: 'no-such-branch' }),
+        (e: unknown) => e instanceof GitError && e.kind === 'ref' && /no-such-branch/.test(e.message),
+      );
+    });
+
+    test('fresh checkouts of HEAD, a branch, a tag, a full and a short commit id, with the commit time', async () => {
+      const head = await syncCheckout(opts('head'));
+      assert.deepEqual(head, { commit: c1, commitTime: D1 });
+      assert.equal(
+        await readFile(join(opts('head').dir, 'charts/a/Chart.yaml'), 'utf8'),
+        'name: a\nversion: 1.0.0\n',
+      );
+      assert.equal((await syncCheckout(opts('branch', 'dev'))).commit, dev);
+      assert.ok(existsSync(join(opts('branch').dir, 'dev.txt')));
+      assert.equal((await syncCheckout(opts('tag', 'v1'))).commit, c1);
+      assert.equal((await syncCheckout(opts('sha', c1))).commit, c1);
+      assert.equal((await syncCheckout(opts('short', c1.slice(0, 9)))).commit, c1);
+      assert.equal((await syncCheckout(opts('short-upper', c1.slice(0, 9).toUpperCase()))).commit, c1);
+      assert.ok(!existsSync(join(opts('sha').dir, 'dev.txt')));
+    });
+
+    test('an update follows added, changed and deleted files, and removes stray files', async () => {
+      const o = opts('update');
+      await syncCheckout(o);
+      const before = await treeIds(o.dir, ['charts/a', 'charts/b']);
+      assert.equal(before.size, 2);
+      await writeFile(join(o.dir, 'stray.txt'), 'not from git\n');
+      await repo.write({
+        'charts/a/Chart.yaml': 'name: a\nversion: 1.1.0\n',
+        'charts/c/Chart.yaml': 'name: c\nversion: 0.1.0\n',
+      });
+      await repo.remove(['charts/b']);
+      const c2 = await repo.commit('c2', D2);
+      await repo.push();
+      assert.equal(await remoteHead(o), c2);
+      assert.deepEqual(await syncCheckout(o), { commit: c2, commitTime: D2 });
+      assert.equal(await readFile(join(o.dir, 'charts/a/Chart.yaml'), 'utf8'), 'name: a\nversion: 1.1.0\n');
+      assert.ok(existsSync(join(o.dir, 'charts/c/Chart.yaml')));
+      assert.ok(!existsSync(join(o.dir, 'charts/b')), 'deleted chart must disappear');
+      assert.ok(!existsSync(join(o.dir, 'stray.txt')), 'untracked files must be cleaned');
+      const after = await treeIds(o.dir, ['charts/a', 'charts/b', 'charts/c']);
+      assert.notEqual(after.get('charts/a'), before.get('charts/a'));
+      assert.equal(after.has('charts/b'), false);
+      assert.equal(after.has('charts/c'), true);
+    });
+
+    test('force-pushed history is followed by fetch + hard reset', async () => {
+      const o = opts('force');
+      const old = await syncCheckout(o);
+      await repo.resetTo(c1);
+      await repo.write({ 'rewritten.txt': 'new history\n' });
+      const c3 = await repo.commit('rewritten', D3);
+      await repo.push({ force: true });
+      assert.notEqual(old.commit, c3);
+      assert.deepEqual(await syncCheckout(o), { commit: c3, commitTime: D3 });
+      assert.ok(existsSync(join(o.dir, 'rewritten.txt')));
+      assert.ok(existsSync(join(o.dir, 'charts/b/Chart.yaml')), 'files of the rewritten history are back');
+      assert.ok(!existsSync(join(o.dir, 'charts/c')), 'files only in the discarded history are gone');
+    });
+
+    test('a failed update keeps the previous checkout; a failed fresh checkout leaves no directory', async () => {
+      const o = opts('keep');
+      const good = await syncCheckout(o);
+      const tree = await treeIds(o.dir, ['']);
+      await assert.rejects(
+        syncCheckout({ ...o, ref: 'missing-branch' }),
+        (e: unknown) => e instanceof GitError && e.kind === 'ref',
+      );
+      assert.ok(existsSync(join(o.dir, 'README.md')));
+      assert.deepEqual(await treeIds(o.dir, ['']), tree);
+      assert.equal((await syncCheckout(o)).commit, good.commit);
+      const missing = opts('never');
+      await assert.rejects(syncCheckout({ ...missing, ref: 'missing-branch' }), GitError);
+      assert.ok(!existsSync(missing.dir));
+    });
+  });
+}
+
+describe('tree ids', () => {
+  test('one id per directory at HEAD: equal content, equal id; files and missing paths are left out', async () => {
+    const repo = await servers.repos.create('trees', {
+      'x/Chart.yaml': 'name: same\n',
+      'y/Chart.yaml': 'name: same\n',
+      'z/Chart.yaml': 'name: other\n',
+      'file.txt': 'f',
+      'we:ird *dir/Chart.yaml': 'name: w\n',
+    });
+    const dir = join(servers.dir, 'co', 'trees');
+    await syncCheckout({ url: fileUrl(repo), policy, dir });
+    const ids = await treeIds(dir, ['x', 'y/', './z', 'file.txt', 'nope', '', 'we:ird *dir']);
+    assert.equal(ids.get('x'), ids.get('y/'));
+    assert.notEqual(ids.get('x'), ids.get('./z'));
+    assert.match(ids.get('') ?? '', /^[0-9a-f]{40}$/);
+    assert.match(ids.get('we:ird *dir') ?? '', /^[0-9a-f]{40}$/);
+    assert.equal(ids.has('file.txt'), false);
+    assert.equal(ids.has('nope'), false);
+  });
+});
