@@ -1,1 +1,3 @@
-export const VERSION = '0.1.0';
+/** @chartsync/sidecar: the chart engine, git sync, publishers, HTTP API and CLI. */
+export * from './chart/index.js';
+export { VERSION } from './version.js';

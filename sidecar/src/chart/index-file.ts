@@ -1,0 +1,146 @@
+/**
+ * Helm repository `index.yaml`, written as `helm repo index` writes it: apiVersion v1, one
+ * entry list per chart name, newest version first by SemVer, each entry being the chart's
+ * metadata plus `urls`, `created` and `digest`, and a `generated` time.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import { type EmitValue, emitGoYaml } from './go-yaml-emit.js';
+import { loadChartArchive } from './load-archive.js';
+import { compareBytes } from './load-files.js';
+import { normaliseGoTime } from './lock.js';
+import { type Decoded, encodeStruct, METADATA } from './metadata.js';
+import type { ChartMetadata } from './model.js';
+import { checkMetadata } from './validate.js';
+import { compareVersions, parseVersion } from './version.js';
+
+export interface IndexInput {
+  metadata: ChartMetadata;
+  /** The archive's path relative to the repository root, e.g. `app-1.0.0.tgz`. */
+  fileName: string;
+  /** sha256 hex of the archive. */
+  digest: string;
+  /** When the version was first published; defaults to `generated`. */
+  created?: Date;
+}
+
+export interface IndexEntry {
+  metadata: ChartMetadata;
+  urls: string[];
+  created: string;
+  digest: string;
+}
+
+export interface IndexFile {
+  apiVersion: 'v1';
+  generated: string;
+  entries: Record<string, IndexEntry[]>;
+}
+
+/** Builds the index; `baseUrl` prefixes the file names like `helm repo index --url`. */
+export function buildIndex(
+  charts: IndexInput[],
+  opts: { baseUrl?: string; generated?: Date } = {},
+): IndexFile {
+  const generated = opts.generated ?? new Date();
+  const entries: Record<string, IndexEntry[]> = {};
+  for (const c of charts) {
+    const metadata = { ...c.metadata, apiVersion: c.metadata.apiVersion || 'v1' };
+    const problem = checkMetadata(metadata);
+    if (problem) throw new Error(`cannot index ${c.fileName}: ${problem}`);
+    const url = opts.baseUrl ? joinUrl(opts.baseUrl, c.fileName) : c.fileName;
+    const list = entries[metadata.name] ?? [];
+    list.push({ metadata, urls: [url], created: goTime(c.created ?? generated), digest: c.digest });
+    entries[metadata.name] = list;
+  }
+  for (const list of Object.values(entries)) list.sort(newestFirst);
+  return { apiVersion: 'v1', generated: goTime(generated), entries };
+}
+
+function newestFirst(a: IndexEntry, b: IndexEntry): number {
+  const va = parseVersion(a.metadata.version);
+  const vb = parseVersion(b.metadata.version);
+  if (typeof va === 'string' || typeof vb === 'string')
+    return compareBytes(b.metadata.version, a.metadata.version);
+  return compareVersions(vb, va) || compareBytes(b.metadata.version, a.metadata.version);
+}
+
+function goTime(d: Date): string {
+  return normaliseGoTime(d.toISOString());
+}
+
+/** helm's urlutil.URLJoin: the file name joined onto the base URL's path. */
+export function joinUrl(base: string, file: string): string {
+  try {
+    const u = new URL(base);
+    u.pathname = posix.join(u.pathname || '/', file);
+    return u.toString();
+  } catch {
+    return posix.join(base, file);
+  }
+}
+
+/** index.yaml bytes. */
+export function marshalIndex(index: IndexFile): Buffer {
+  const entries: { [name: string]: EmitValue } = {};
+  for (const [name, list] of Object.entries(index.entries)) {
+    entries[name] = list.map((e) => ({
+      ...encodeStruct(e.metadata as Decoded, METADATA),
+      urls: e.urls,
+      created: e.created,
+      digest: e.digest,
+    }));
+  }
+  return Buffer.from(
+    emitGoYaml({ apiVersion: index.apiVersion, entries, generated: index.generated }),
+    'utf8',
+  );
+}
+
+/** `helm repo index <dir>`: every `*.tgz` in `dir` and its direct subdirectories. */
+export async function indexDirectory(
+  dir: string,
+  opts: { baseUrl?: string; generated?: Date } = {},
+): Promise<IndexFile> {
+  const inputs: IndexInput[] = [];
+  for (const rel of await archivesIn(dir)) {
+    const data = await readFile(join(dir, rel));
+    const chart = await loadChartArchive(data, rel).catch(() => undefined);
+    if (!chart) continue; // like helm: an archive that is not a chart is not indexed
+    const digest = createHash('sha256').update(data).digest('hex');
+    inputs.push({ metadata: chart.metadata, fileName: rel, digest });
+  }
+  return buildIndex(inputs, opts);
+}
+
+async function archivesIn(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    if (e.isFile() && e.name.endsWith('.tgz')) out.push(e.name);
+    else if (e.isDirectory()) {
+      const inner = await readdir(join(dir, e.name), { withFileTypes: true });
+      for (const f of inner) if (f.isFile() && f.name.endsWith('.tgz')) out.push(`${e.name}/${f.name}`);
+    }
+  }
+  return out.sort(compareBytes);
+}
+
+/** Writes `index.yaml` into `dir` atomically (temp file + rename). */
+export async function writeIndexFile(dir: string, index: IndexFile): Promise<string> {
+  const dest = join(dir, 'index.yaml');
+  await atomicWrite(dest, marshalIndex(index));
+  return dest;
+}
+
+/** Write-then-rename, so readers never see a half-written file. */
+export async function atomicWrite(dest: string, data: Buffer): Promise<void> {
+  const tmp = `${dest}.tmp-${randomBytes(6).toString('hex')}`;
+  try {
+    await writeFile(tmp, data);
+    await rename(tmp, dest);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+}

@@ -1,0 +1,27 @@
+/** The chart engine: load, validate, package and index Helm charts exactly like helm does. */
+export { DiscoveryError, discoverCharts } from './discover.js';
+export { ChartError } from './errors.js';
+export { findGitRoot } from './git-root.js';
+export { BadPatternError, goMatch } from './go-match.js';
+export { HELMIGNORE, type IgnoreRules, parseHelmignore } from './helmignore.js';
+export {
+  atomicWrite,
+  buildIndex,
+  type IndexEntry,
+  type IndexFile,
+  type IndexInput,
+  indexDirectory,
+  joinUrl,
+  marshalIndex,
+  writeIndexFile,
+} from './index-file.js';
+export { MAX_DECOMPRESSED_CHART_SIZE, MAX_DECOMPRESSED_FILE_SIZE } from './limits.js';
+export { loadChartArchive, readArchiveFiles } from './load-archive.js';
+export { loadChartDir } from './load-dir.js';
+export type * from './model.js';
+export { chartMtime, FIXED_EPOCH, lastCommitTime, sourceDateEpoch } from './mtime.js';
+export { checkDependenciesPresent, packageChart, packageLoadedChart } from './package.js';
+export { archiveEntries, marshalChartYaml, saveChart } from './save.js';
+export { validateChart } from './validate.js';
+export { compareVersions, isValidVersion, parseVersion } from './version.js';
+export { type GoValue, parseGoYaml, parseYaml, YamlError } from './yaml.js';

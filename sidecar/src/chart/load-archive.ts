@@ -1,0 +1,114 @@
+/**
+ * Loads a chart archive (`.tgz`) safely, with helm's LoadArchive semantics: the first path
+ * component is the chart directory and is dropped, directories and PAX headers are skipped,
+ * BOMs are stripped. Refused with a clear error: absolute paths, `..`, drive letters, link
+ * entries (helm would silently load them as empty files), and anything over helm's caps of
+ * 5 MiB per file and 100 MiB per chart, checked while decompressing (decompression bombs).
+ */
+import { posix } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { Parser, type ReadEntry } from 'tar';
+import { ChartError } from './errors.js';
+import { MAX_DECOMPRESSED_CHART_SIZE, MAX_DECOMPRESSED_FILE_SIZE } from './limits.js';
+import { stripBom } from './load-dir.js';
+import { loadFiles } from './load-files.js';
+import type { ChartFile, LoadedChart } from './model.js';
+
+/** Room for tar headers and padding on top of the content cap. */
+const TAR_OVERHEAD = 16 * 1024 * 1024;
+const FILE_TYPES = new Set(['File', 'OldFile', 'ContiguousFile']);
+
+export async function loadChartArchive(data: Buffer, source: string): Promise<LoadedChart> {
+  return loadArchive(data, source);
+}
+
+export async function loadArchive(data: Buffer, source: string): Promise<LoadedChart> {
+  const files = readArchiveFiles(data, source);
+  return loadFiles(files, source, loadArchive);
+}
+
+/** The files of a chart archive, with paths relative to the chart directory. */
+export function readArchiveFiles(data: Buffer, source: string): ChartFile[] {
+  const tar = gunzip(data, source);
+  const files: ChartFile[] = [];
+  let remaining = MAX_DECOMPRESSED_CHART_SIZE;
+  let failure: ChartError | undefined;
+  const fail = (file: string, problem: string) => {
+    failure ??= new ChartError(source, file, problem);
+  };
+  const parser = new Parser({
+    strict: true,
+    onwarn: (_code, message) => fail('.', `corrupt tar archive: ${String(message)}`),
+  });
+  parser.on('entry', (entry: ReadEntry) => {
+    if (failure || entry.type === 'Directory') return void entry.resume();
+    const name = checkEntry(entry);
+    if (typeof name !== 'string') {
+      fail(entry.path, name.problem);
+      return void entry.resume();
+    }
+    const size = entry.size ?? 0;
+    if (size > MAX_DECOMPRESSED_FILE_SIZE) {
+      fail(name, `file is larger than the maximum file size ${MAX_DECOMPRESSED_FILE_SIZE}`);
+      return void entry.resume();
+    }
+    if (size > remaining) {
+      fail(name, `decompressed chart is larger than the maximum size ${MAX_DECOMPRESSED_CHART_SIZE}`);
+      return void entry.resume();
+    }
+    remaining -= size;
+    const chunks: Buffer[] = [];
+    entry.on('data', (chunk: Buffer) => chunks.push(chunk));
+    entry.on('end', () => files.push({ name, data: stripBom(Buffer.concat(chunks)) }));
+  });
+  parser.on('error', (err: Error) => fail('.', `corrupt tar archive: ${err.message}`));
+  parser.end(tar);
+  if (failure) throw failure;
+  if (files.length === 0) throw new ChartError(source, '.', 'no files in chart archive');
+  return files;
+}
+
+function gunzip(data: Buffer, source: string): Buffer {
+  if (data.length < 3 || data[0] !== 0x1f || data[1] !== 0x8b || data[2] !== 0x08) {
+    throw new ChartError(source, '.', 'not a gzipped archive');
+  }
+  try {
+    return gunzipSync(data, { maxOutputLength: MAX_DECOMPRESSED_CHART_SIZE + TAR_OVERHEAD });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError) {
+      throw new ChartError(
+        source,
+        '.',
+        `decompressed chart is larger than the maximum size ${MAX_DECOMPRESSED_CHART_SIZE}`,
+      );
+    }
+    throw new ChartError(source, '.', `corrupt gzip data: ${e.message}`);
+  }
+}
+
+/** Go's path.Clean. */
+function goClean(p: string): string {
+  const n = posix.normalize(p);
+  return n.length > 1 && n.endsWith('/') ? n.slice(0, -1) : n;
+}
+
+/** The chart-relative name of an entry, or why it is refused (helm's checks plus links). */
+function checkEntry(entry: ReadEntry): string | { problem: string } {
+  if (!FILE_TYPES.has(entry.type)) {
+    const kind = entry.type === 'SymbolicLink' || entry.type === 'Link' ? 'link' : `${entry.type}`;
+    return { problem: `archive contains a ${kind} entry; only regular files are allowed` };
+  }
+  const raw = entry.path;
+  if (raw.startsWith('/') || /^[a-zA-Z]:/.test(raw)) return { problem: 'archive entry has an absolute path' };
+  const delimiter = raw.includes('\\') ? '\\' : '/';
+  const parts = raw.split(delimiter);
+  const joined = parts.slice(1).join('/');
+  if (joined.startsWith('/')) return { problem: 'archive entry has an absolute path' };
+  const name = goClean(joined);
+  if (name === '.') return { problem: 'archive entry lies outside the chart directory' };
+  if (name.startsWith('..')) return { problem: 'archive entry references the parent directory (..)' };
+  if (/^[a-zA-Z]:\//.test(name)) return { problem: 'archive entry has a drive-letter path' };
+  if (parts[0] === 'Chart.yaml') return { problem: 'Chart.yaml is not inside the chart directory' };
+  return name;
+}

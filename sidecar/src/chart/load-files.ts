@@ -1,0 +1,143 @@
+/**
+ * Turns a chart's files (from a directory walk or an archive) into a LoadedChart, with helm's
+ * LoadFiles semantics: which file is metadata, values, schema, lock or template, how
+ * requirements.yaml/lock are treated per apiVersion, and how `charts/` entries become subcharts
+ * (directories and `.tgz` archives; names starting with `_` or `.` are skipped).
+ */
+import { posix } from 'node:path';
+import { ChartError } from './errors.js';
+import { decodeLock } from './lock.js';
+import { type Decoded, decodeStruct, FieldError, METADATA } from './metadata.js';
+import type { ChartFile, ChartLock, ChartMetadata, LoadedChart } from './model.js';
+import { checkMetadata } from './validate.js';
+import { type GoValue, parseGoYaml, YamlError } from './yaml.js';
+
+/** Loads a `.tgz` subchart; injected to keep this module free of archive I/O. */
+export type ArchiveLoader = (data: Buffer, source: string) => Promise<LoadedChart>;
+
+export async function loadFiles(
+  files: ChartFile[],
+  source: string,
+  loadArchive: ArchiveLoader,
+): Promise<LoadedChart> {
+  const chartYaml = files.find((f) => f.name === 'Chart.yaml');
+  if (!chartYaml) throw new ChartError(source, 'Chart.yaml', 'Chart.yaml file is missing');
+  let metadata = decodeMetadata(chartYaml, source);
+  if (!metadata.apiVersion) metadata.apiVersion = 'v1';
+  const label = () => (metadata.name as string | undefined) || source;
+
+  let lock: ChartLock | undefined;
+  const kept: ChartFile[] = [];
+  const subcharts = new Map<string, ChartFile[]>();
+  for (const f of files) {
+    if (f.name === 'Chart.yaml') continue;
+    if (f.name === 'Chart.lock') {
+      lock = readLock(f, label());
+    } else if (f.name === 'values.yaml') {
+      checkValues(f, label());
+      kept.push(f);
+    } else if (f.name === 'requirements.yaml') {
+      metadata = decodeMetadata(f, label(), metadata as Decoded);
+      if (metadata.apiVersion === 'v1') kept.push(f);
+    } else if (f.name === 'requirements.lock') {
+      lock = readLock(f, label());
+      if (metadata.apiVersion === 'v1') kept.push(f);
+    } else if (f.name.startsWith('charts/') && posix.extname(f.name) !== '.prov') {
+      const rest = f.name.slice('charts/'.length);
+      const cname = rest.split('/', 1)[0] as string;
+      const group = subcharts.get(cname) ?? [];
+      group.push({ name: rest, data: f.data });
+      subcharts.set(cname, group);
+    } else {
+      kept.push(f);
+    }
+  }
+  const problem = checkMetadata(metadata);
+  if (problem) throw new ChartError(label(), 'Chart.yaml', problem);
+
+  const dependencies: LoadedChart[] = [];
+  for (const [cname, group] of [...subcharts].sort(([a], [b]) => compareBytes(a, b))) {
+    if (cname.startsWith('_') || cname.startsWith('.')) continue;
+    dependencies.push(await loadSubchart(cname, group, `${source}/charts/${cname}`, label(), loadArchive));
+  }
+  const chart: LoadedChart = { metadata, files: kept, dependencies, source };
+  if (lock) chart.lock = lock;
+  return chart;
+}
+
+async function loadSubchart(
+  cname: string,
+  group: ChartFile[],
+  source: string,
+  parent: string,
+  loadArchive: ArchiveLoader,
+): Promise<LoadedChart> {
+  const where = `charts/${cname}`;
+  try {
+    if (posix.extname(cname) === '.tgz') {
+      const file = group[0] as ChartFile;
+      if (file.name !== cname)
+        throw new ChartError(parent, where, `expected an archive, found a directory named ${cname}`);
+      return await loadArchive(file.data, source);
+    }
+    const inner = group
+      .filter((f) => f.name.includes('/'))
+      .map((f) => ({ name: f.name.slice(cname.length + 1), data: f.data }));
+    return await loadFiles(inner, source, loadArchive);
+  } catch (err) {
+    if (err instanceof ChartError && err.chart !== parent) {
+      throw new ChartError(
+        parent,
+        `${where}/${err.file}`.replace(/\/\.$/, ''),
+        `subchart ${err.chart}: ${err.problem}`,
+        {
+          cause: err,
+        },
+      );
+    }
+    throw err;
+  }
+}
+
+function parse(file: ChartFile, chart: string): GoValue {
+  try {
+    return parseGoYaml(file.data.toString('utf8'), file.name);
+  } catch (err) {
+    if (err instanceof YamlError) {
+      const at = err.line ? `line ${err.line}: ` : '';
+      throw new ChartError(chart, file.name, `invalid YAML: ${at}${err.problem}`, { cause: err });
+    }
+    throw err;
+  }
+}
+
+function decodeMetadata(file: ChartFile, chart: string, into?: Decoded): ChartMetadata {
+  try {
+    return decodeStruct(parse(file, chart), METADATA, '', into) as ChartMetadata;
+  } catch (err) {
+    if (err instanceof FieldError) throw new ChartError(chart, file.name, err.message, { cause: err });
+    throw err;
+  }
+}
+
+function readLock(file: ChartFile, chart: string): ChartLock {
+  try {
+    return decodeLock(parse(file, chart));
+  } catch (err) {
+    if (err instanceof ChartError) throw err;
+    throw new ChartError(chart, file.name, (err as Error).message, { cause: err });
+  }
+}
+
+/** values.yaml must be a map (or empty), as helm unmarshals it into map[string]interface{}. */
+function checkValues(file: ChartFile, chart: string): void {
+  const values = parse(file, chart);
+  if (values !== null && (typeof values !== 'object' || Array.isArray(values))) {
+    throw new ChartError(chart, file.name, 'values must be a YAML map at the top level');
+  }
+}
+
+/** Go's string order (bytewise UTF-8), which helm's directory walk uses. */
+export function compareBytes(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}

@@ -1,0 +1,86 @@
+/**
+ * Writes a chart archive with the content `helm package` writes (pkg/chartutil/save.go):
+ * Chart.yaml re-marshalled from the metadata (v1 charts without `dependencies`), Chart.lock
+ * re-marshalled for v2 charts, values.yaml, values.schema.json, templates, the other files,
+ * then each subchart as a directory under `charts/<name>/`. Unlike helm it is reproducible:
+ * subcharts in name order, mode 0644, uid/gid 0, no user/group names, the given mtime and a
+ * gzip header without timestamp, so the same chart always gives the same bytes.
+ */
+import { constants, gzipSync } from 'node:zlib';
+import { Header, Pax } from 'tar';
+import { ChartError } from './errors.js';
+import { emitGoYaml } from './go-yaml-emit.js';
+import { compareBytes } from './load-files.js';
+import { marshalLock } from './lock.js';
+import { type Decoded, encodeStruct, METADATA } from './metadata.js';
+import type { ChartFile, LoadedChart } from './model.js';
+
+export async function saveChart(chart: LoadedChart, mtime: Date): Promise<Buffer> {
+  const blocks: Buffer[] = [];
+  for (const entry of archiveEntries(chart, '')) blocks.push(...tarEntry(entry.name, entry.data, mtime));
+  blocks.push(Buffer.alloc(1024));
+  return gzipSync(Buffer.concat(blocks), { level: constants.Z_BEST_COMPRESSION });
+}
+
+/** Chart.yaml as helm writes it: Go struct fields only, sorted, v1 without dependencies. */
+export function marshalChartYaml(chart: LoadedChart): Buffer {
+  const md = { ...chart.metadata } as Decoded;
+  if (md.apiVersion === 'v1') delete md.dependencies;
+  return Buffer.from(emitGoYaml(encodeStruct(md, METADATA)), 'utf8');
+}
+
+/** Every archive entry in helm's order (subcharts by name), with paths under `<prefix><name>/`. */
+export function archiveEntries(chart: LoadedChart, prefix: string): ChartFile[] {
+  const name = chart.metadata.name;
+  if (!name || name.includes('/') || name === '.' || name === '..') {
+    throw new ChartError(
+      name || chart.source,
+      'Chart.yaml',
+      `chart name ${JSON.stringify(name)} is not a valid file name`,
+    );
+  }
+  const base = `${prefix}${name}/`;
+  const out: ChartFile[] = [{ name: `${base}Chart.yaml`, data: marshalChartYaml(chart) }];
+  if (chart.metadata.apiVersion === 'v2' && chart.lock)
+    out.push({ name: `${base}Chart.lock`, data: marshalLock(chart.lock) });
+  const ordered = [
+    ...chart.files.filter((f) => f.name === 'values.yaml'),
+    ...chart.files.filter((f) => f.name === 'values.schema.json'),
+    ...chart.files.filter((f) => f.name.startsWith('templates/')),
+    ...chart.files.filter((f) => !isSpecial(f.name)),
+  ];
+  for (const f of ordered) out.push({ name: base + f.name, data: f.data });
+  const deps = [...chart.dependencies].sort((a, b) => compareBytes(a.metadata.name, b.metadata.name));
+  for (const dep of deps) out.push(...archiveEntries(dep, `${base}charts/`));
+  return out;
+}
+
+function isSpecial(name: string): boolean {
+  return name === 'values.yaml' || name === 'values.schema.json' || name.startsWith('templates/');
+}
+
+const BLOCK = 512;
+
+/** One regular-file entry: a PAX header first when the path does not fit USTAR. */
+function tarEntry(path: string, data: Buffer, mtime: Date): Buffer[] {
+  const fields = {
+    path,
+    mode: 0o644,
+    uid: 0,
+    gid: 0,
+    uname: '',
+    gname: '',
+    size: data.length,
+    mtime,
+    type: 'File' as const,
+  };
+  const header = new Header(fields);
+  const headerBlock = Buffer.alloc(BLOCK);
+  const needPax = header.encode(headerBlock, 0);
+  const out: Buffer[] = [];
+  if (needPax) out.push(new Pax({ path }, false).encode());
+  out.push(headerBlock, data);
+  const pad = (BLOCK - (data.length % BLOCK)) % BLOCK;
+  if (pad) out.push(Buffer.alloc(pad));
+  return out;
+}

@@ -1,0 +1,98 @@
+/**
+ * Chart metadata validation: helm's Metadata.Validate (which also sanitises free-text fields,
+ * so it runs on load exactly like helm's loader) plus the checks `helm package` adds (a
+ * SemVer version) and one helm only lints for: apiVersion must be v1 or v2.
+ */
+import { ChartError } from './errors.js';
+import { sanitizeString } from './metadata.js';
+import type { ChartDependency, ChartMetadata, LoadedChart } from './model.js';
+import { parseVersion } from './version.js';
+
+const ALIAS = /^[a-zA-Z0-9_-]+$/;
+const SANITIZED_FIELDS = [
+  'name',
+  'description',
+  'home',
+  'icon',
+  'condition',
+  'tags',
+  'appVersion',
+  'kubeVersion',
+];
+
+/** Sanitises like helm's Validate does and returns the problem, if any (helm's order of checks). */
+export function checkMetadata(md: ChartMetadata): string | undefined {
+  for (const field of SANITIZED_FIELDS) {
+    if (typeof md[field] === 'string') md[field] = sanitizeString(md[field] as string);
+  }
+  for (const list of ['sources', 'keywords']) {
+    const value = md[list];
+    if (Array.isArray(value)) md[list] = value.map((v: string) => sanitizeString(v));
+  }
+  if (!md.apiVersion) return 'apiVersion is required';
+  if (!md.name) return 'name is required';
+  if (md.name === '.' || md.name === '..') return `name ${JSON.stringify(md.name)} is not allowed`;
+  if (md.name.includes('/')) return `name ${JSON.stringify(md.name)} is invalid: it must not contain "/"`;
+  if (!md.version) return 'version is required';
+  const version = parseVersion(md.version);
+  if (typeof version === 'string') {
+    return `version ${JSON.stringify(md.version)} is not a valid SemVer 2 version (${version})`;
+  }
+  const type = md.type;
+  if (type !== undefined && type !== '' && type !== 'application' && type !== 'library') {
+    return `type ${JSON.stringify(type)} is invalid: it must be "application" or "library"`;
+  }
+  const maintainers = (md.maintainers ?? []) as (Record<string, string> | null)[];
+  for (const m of maintainers) {
+    if (m === null) return 'maintainers must not contain empty or null entries';
+    for (const k of ['name', 'email', 'url']) if (typeof m[k] === 'string') m[k] = sanitizeString(m[k]);
+  }
+  return checkDependencies(md.dependencies ?? []);
+}
+
+function checkDependencies(deps: (ChartDependency | null)[]): string | undefined {
+  const seen = new Set<string>();
+  for (const dep of deps) {
+    if (dep === null) return 'dependencies must not contain empty or null entries';
+    for (const k of ['name', 'version', 'repository', 'condition'] as const) {
+      if (typeof dep[k] === 'string') dep[k] = sanitizeString(dep[k]);
+    }
+    if (dep.tags) dep.tags = dep.tags.map(sanitizeString);
+    if (dep.alias && !ALIAS.test(dep.alias)) {
+      return `dependency ${JSON.stringify(dep.name)} has disallowed characters in the alias ${JSON.stringify(dep.alias)}`;
+    }
+    const key = dep.alias || dep.name;
+    if (seen.has(key)) return `more than one dependency with name or alias ${JSON.stringify(key)}`;
+    seen.add(key);
+  }
+  return undefined;
+}
+
+/** The apiVersion check helm leaves to `helm lint`: anything else cannot be installed. */
+export function checkApiVersion(md: ChartMetadata): string | undefined {
+  if (md.apiVersion !== 'v1' && md.apiVersion !== 'v2') {
+    return `apiVersion ${JSON.stringify(md.apiVersion)} is invalid: it must be "v1" or "v2"`;
+  }
+  return undefined;
+}
+
+/** Validates a loaded chart and its subcharts; throws a ChartError naming chart, file and problem. */
+export function validateChart(chart: LoadedChart): void {
+  const md = chart.metadata;
+  const problem = checkMetadata(md) ?? checkApiVersion(md);
+  if (problem) throw new ChartError(md.name || chart.source, 'Chart.yaml', problem);
+  const schema = chart.files.find((f) => f.name === 'values.schema.json');
+  if (schema && !isValidJson(schema.data)) {
+    throw new ChartError(md.name, 'values.schema.json', 'invalid JSON');
+  }
+  for (const dep of chart.dependencies) validateChart(dep);
+}
+
+function isValidJson(data: Buffer): boolean {
+  try {
+    JSON.parse(data.toString('utf8'));
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,276 @@
+/**
+ * YAML reading for chart files. Helm reads YAML with go-yaml v2 (YAML 1.1 scalars: `yes`/`on`
+ * are booleans, `0755` is octal, timestamps stay strings) through sigs.k8s.io/yaml; to package
+ * charts exactly as helm does we resolve plain scalars with go-yaml v2's rules instead of the
+ * YAML 1.2 core schema. Parsing is bounded: alias expansion is capped so a "billion laughs"
+ * document fails fast, and every error names the file and line.
+ */
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseAllDocuments } from 'yaml';
+
+/** A value as go-yaml v2 decodes it into `interface{}`: integers stay distinct from floats. */
+export type GoValue = string | boolean | null | bigint | number | GoValue[] | GoMap;
+export interface GoMap {
+  [key: string]: GoValue;
+}
+
+export class YamlError extends Error {
+  readonly file: string;
+  readonly line: number | undefined;
+  readonly problem: string;
+  constructor(file: string, line: number | undefined, problem: string) {
+    super(`${file}${line ? `:${line}` : ''}: ${problem}`);
+    this.name = 'YamlError';
+    this.file = file;
+    this.line = line;
+    this.problem = problem;
+  }
+}
+
+/** Upper bound on values produced while expanding aliases: real charts stay far below it. */
+const MAX_EXPANDED_NODES = 1_000_000;
+/** Same default as the yaml library's own alias-bomb guard. */
+const MAX_ALIAS_COUNT = 100;
+
+/** Parses YAML (first document, like go-yaml's Unmarshal) into plain JS values (YAML 1.2 core schema). */
+export function parseYaml(text: string, file: string): unknown {
+  const { doc, lines } = firstDocument(text, file, 'core');
+  try {
+    return doc ? doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) : null;
+  } catch (err) {
+    throw new YamlError(file, undefined, describe(err, lines));
+  }
+}
+
+/** Parses YAML the way go-yaml v2 decodes it into `interface{}` (first document; empty = null). */
+export function parseGoYaml(text: string, file: string): GoValue {
+  const { doc, lines } = firstDocument(text, file, 'failsafe');
+  if (!doc) return null;
+  const budget = { left: MAX_EXPANDED_NODES };
+  try {
+    return toGo(doc.contents as Node | null, doc, budget, file, lines);
+  } catch (err) {
+    if (err instanceof YamlError) throw err;
+    throw new YamlError(file, undefined, describe(err, lines));
+  }
+}
+
+type Doc = ReturnType<typeof parseAllDocuments>[number];
+
+function firstDocument(
+  text: string,
+  file: string,
+  schema: 'core' | 'failsafe',
+): { doc: Doc | undefined; lines: LineCounter } {
+  const lines = new LineCounter();
+  const parsed = parseAllDocuments(text.replace(/^\uFEFF/, ''), {
+    schema,
+    uniqueKeys: false,
+    lineCounter: lines,
+    prettyErrors: false,
+    strict: false,
+  });
+  const doc = [...parsed][0];
+  const error = doc?.errors[0];
+  if (error) {
+    throw new YamlError(
+      file,
+      lines.linePos(error.pos[0]).line,
+      error.message.split('\n')[0] ?? error.message,
+    );
+  }
+  return { doc, lines };
+}
+
+function describe(err: unknown, _lines: LineCounter): string {
+  const message = err instanceof Error ? err.message : String(err);
+  if (/alias/i.test(message)) return `too many aliases (possible alias bomb): ${message}`;
+  return message;
+}
+
+function lineOf(node: Node | null | undefined, lines: LineCounter): number | undefined {
+  const start = node?.range?.[0];
+  return start === undefined ? undefined : lines.linePos(start).line;
+}
+
+function toGo(
+  node: Node | null | undefined,
+  doc: Doc,
+  budget: { left: number },
+  file: string,
+  lines: LineCounter,
+): GoValue {
+  if (--budget.left < 0) {
+    throw new YamlError(file, lineOf(node, lines), 'document expands to too many values (alias bomb?)');
+  }
+  if (node == null) return null;
+  if (isAlias(node)) {
+    const target = node.resolve(doc);
+    if (!target) throw new YamlError(file, lineOf(node, lines), `unknown anchor ${node.source}`);
+    return toGo(target as Node, doc, budget, file, lines);
+  }
+  if (isScalar(node)) {
+    const text = String(node.value ?? '');
+    const explicitTag = node.tag && node.tag !== 'tag:yaml.org,2002:str' ? node.tag : undefined;
+    if (node.tag === 'tag:yaml.org,2002:str' || (node.type !== 'PLAIN' && !explicitTag)) return text;
+    return resolveGoScalar(text);
+  }
+  if (isSeq(node)) return node.items.map((item) => toGo(item as Node, doc, budget, file, lines));
+  if (isMap(node)) {
+    const out: GoMap = Object.create(null);
+    for (const pair of node.items) {
+      if (!isPair(pair)) continue;
+      const keyNode = pair.key as Node | null;
+      if (isScalar(keyNode) && keyNode.type === 'PLAIN' && keyNode.value === '<<') {
+        mergeInto(out, toGo(pair.value as Node, doc, budget, file, lines), file, lineOf(keyNode, lines));
+        continue;
+      }
+      const key = goKeyString(toGo(keyNode, doc, budget, file, lines), file, lineOf(keyNode, lines));
+      out[key] = toGo(pair.value as Node, doc, budget, file, lines);
+    }
+    return out;
+  }
+  throw new YamlError(file, lineOf(node, lines), 'unsupported YAML node');
+}
+
+function isGoMap(v: GoValue): v is GoMap {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** go-yaml v2 merge keys: a map, or a list of maps where earlier ones win. */
+function mergeInto(out: GoMap, value: GoValue, file: string, line: number | undefined): void {
+  const sources = Array.isArray(value) ? [...value].reverse() : [value];
+  for (const source of sources) {
+    if (!isGoMap(source))
+      throw new YamlError(file, line, 'map merge requires map or sequence of maps as the value');
+    Object.assign(out, source);
+  }
+}
+
+/** Map keys as sigs.k8s.io/yaml turns them into JSON object keys. */
+function goKeyString(key: GoValue, file: string, line: number | undefined): string {
+  if (typeof key === 'string') return key;
+  if (typeof key === 'bigint') return key.toString();
+  if (typeof key === 'number') return formatFloat32(key);
+  if (typeof key === 'boolean') return String(key);
+  throw new YamlError(file, line, `unsupported map key ${JSON.stringify(String(key))}`);
+}
+
+const BOOLS: Record<string, boolean> = Object.fromEntries([
+  ...['y', 'Y', 'yes', 'Yes', 'YES', 'true', 'True', 'TRUE', 'on', 'On', 'ON'].map((s) => [s, true]),
+  ...['n', 'N', 'no', 'No', 'NO', 'false', 'False', 'FALSE', 'off', 'Off', 'OFF'].map((s) => [s, false]),
+]);
+const NULLS = new Set(['', '~', 'null', 'Null', 'NULL']);
+const SPECIAL_FLOATS: Record<string, number> = {
+  '.nan': Number.NaN,
+  '.NaN': Number.NaN,
+  '.NAN': Number.NaN,
+  '.inf': Number.POSITIVE_INFINITY,
+  '.Inf': Number.POSITIVE_INFINITY,
+  '.INF': Number.POSITIVE_INFINITY,
+  '+.inf': Number.POSITIVE_INFINITY,
+  '+.Inf': Number.POSITIVE_INFINITY,
+  '+.INF': Number.POSITIVE_INFINITY,
+  '-.inf': Number.NEGATIVE_INFINITY,
+  '-.Inf': Number.NEGATIVE_INFINITY,
+  '-.INF': Number.NEGATIVE_INFINITY,
+};
+const YAML_STYLE_FLOAT = /^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$/;
+const TIMESTAMP_START = /^[0-9]{4}-/;
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+const UINT64_MAX = 2n ** 64n - 1n;
+
+/** go-yaml v2's resolve() for an untagged plain scalar (timestamps stay strings in interface{}). */
+export function resolveGoScalar(text: string): GoValue {
+  if (NULLS.has(text)) return null;
+  const first = text[0] ?? '';
+  if ('yYnNtTfFoO~'.includes(first)) return text in BOOLS ? (BOOLS[text] as boolean) : text;
+  if (first === '.') {
+    if (text in SPECIAL_FLOATS) return SPECIAL_FLOATS[text] as number;
+    const f = parseGoFloat(text);
+    return f === undefined ? text : f;
+  }
+  if (!/^[-+0-9]/.test(first)) return text;
+  if (text in SPECIAL_FLOATS) return SPECIAL_FLOATS[text] as number;
+  if (TIMESTAMP_START.test(text) && looksLikeTimestamp(text)) return text;
+  const plain = text.replaceAll('_', '');
+  const int = parseGoInt(plain);
+  if (int !== undefined) return int;
+  if (YAML_STYLE_FLOAT.test(plain)) return Number(plain);
+  return text;
+}
+
+/** strconv.ParseInt/ParseUint with base 0 (0x, 0o, 0b, leading-0 octal), in int64/uint64 range. */
+function parseGoInt(plain: string): bigint | undefined {
+  const m = /^([-+]?)(0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)$/.exec(plain);
+  if (!m) return undefined;
+  const sign = m[1] === '-' ? -1n : 1n;
+  const digits = m[2] as string;
+  let magnitude: bigint;
+  if (/^0[oO]/.test(digits)) magnitude = BigInt(`0o${digits.slice(2)}`);
+  else if (/^0[0-7]+$/.test(digits)) magnitude = BigInt(`0o${digits.slice(1)}`);
+  else magnitude = BigInt(digits);
+  const value = sign * magnitude;
+  if (value >= INT64_MIN && value <= INT64_MAX) return value;
+  if (m[1] !== '-' && value <= UINT64_MAX) return value;
+  return undefined;
+}
+
+/** strconv.ParseFloat for the forms that can start with '.' (decimal only). */
+function parseGoFloat(text: string): number | undefined {
+  return /^\.[0-9]+([eE][-+]?[0-9]+)?$/.test(text) ? Number(text) : undefined;
+}
+
+/** go-yaml v2's accepted timestamp layouts (date, date+time with optional zone). */
+export function looksLikeTimestamp(text: string): boolean {
+  const date = '[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}';
+  const time = '[0-9]{1,2}:[0-9]{1,2}:[0-9]{1,2}(\\.[0-9]+)?';
+  const zone = '(Z|[-+][0-9]{2}:[0-9]{2})';
+  return new RegExp(`^(${date}|${date}[Tt]${time}${zone}|${date} ${time})$`).test(text) && validDate(text);
+}
+
+function validDate(text: string): boolean {
+  const [y, mo, d] = text
+    .slice(0, 10)
+    .split(/[-T t]/)
+    .map(Number) as [number, number, number];
+  if (mo < 1 || mo > 12 || d < 1) return false;
+  return d <= new Date(Date.UTC(y, mo, 0)).getUTCDate();
+}
+
+/**
+ * Go's strconv.FormatFloat(v, 'g', -1, 32) (shortest digits; exponent form below 1e-4 or from 1e6), which sigs.k8s.io/yaml uses when a YAML float lands
+ * in a string field (so `appVersion: 1.10` becomes "1.1", `1.0` becomes "1").
+ */
+export function formatFloat32(v: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (v === Number.POSITIVE_INFINITY) return '+Inf';
+  if (v === Number.NEGATIVE_INFINITY) return '-Inf';
+  const f = Math.fround(v);
+  if (!Number.isFinite(f)) return f > 0 ? '+Inf' : '-Inf';
+  if (f === 0) return Object.is(f, -0) ? '-0' : '0';
+  let digits = '';
+  for (let p = 1; p <= 9; p++) {
+    digits = f.toExponential(p - 1);
+    if (Math.fround(Number(digits)) === f) break;
+  }
+  const [mantissa, expText] = digits.split('e') as [string, string];
+  const exp = Number(expText);
+  const neg = mantissa.startsWith('-');
+  const digitString = mantissa.replace('-', '').replace('.', '');
+  const out = exp < -4 || exp >= 6 ? expForm(digitString, exp) : fixedForm(digitString, exp);
+  return neg ? `-${out}` : out;
+}
+
+function fixedForm(digits: string, exp: number): string {
+  if (exp < 0) return `0.${'0'.repeat(-exp - 1)}${digits}`;
+  if (digits.length <= exp + 1) return digits + '0'.repeat(exp + 1 - digits.length);
+  return `${digits.slice(0, exp + 1)}.${digits.slice(exp + 1)}`;
+}
+
+function expForm(digits: string, exp: number): string {
+  const mant = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
+  const sign = exp < 0 ? '-' : '+';
+  const abs = Math.abs(exp);
+  return `${mant}e${sign}${abs < 10 ? `0${abs}` : abs}`;
+}

@@ -1,0 +1,2 @@
+/** The chartsync release version. */
+export const VERSION = '0.1.0';
