@@ -39,7 +39,7 @@ export interface GitServersOptions {
 
 /** A repository root plus the servers asked for, all exporting it. */
 export async function startGitServers(o: GitServersOptions = {}): Promise<GitServers> {
-  const tmp = await tempDir('chartsync-git-');
+  const tmp = await tempDir('chartsync-gitsrv-');
   const repos = new RepoRoot(join(tmp.path, 'repos'));
   const stops: (() => Promise<void>)[] = [];
   const stop = async () => {
