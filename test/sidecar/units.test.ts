@@ -2,8 +2,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { dependencySchema, repoSchema } from '../../sidecar/dist/api/schemas.js';
+import type { IndexInput } from '../../sidecar/dist/chart/index.js';
 import {
-  emptyIndex,
+  parseIndex,
   serializeIndex,
   withEntry,
   withoutVersion,
@@ -116,25 +117,22 @@ describe('schedules', () => {
 });
 
 describe('index file', () => {
-  test('versions newest first by SemVer, removal drops empty charts', () => {
-    let index = emptyIndex();
-    for (const version of ['1.2.0', '1.10.0', '1.9.0-rc.1']) {
-      index = withEntry(index, {
-        apiVersion: 'v2',
-        name: 'app',
-        version,
-        urls: [`app-${version}.tgz`],
-        digest: 'd',
-        created: 'c',
-      });
+  test('versions newest first by SemVer, a re-added version replaces the old entry, removal drops empty charts', () => {
+    let index: IndexInput[] = [];
+    for (const version of ['1.2.0', '1.10.0', '1.9.0-rc.1', '1.2.0']) {
+      const metadata = { apiVersion: 'v2', name: 'app', version };
+      index = withEntry(index, { metadata, fileName: `app-${version}.tgz`, digest: `d-${version}` });
     }
+    const text = serializeIndex(index).toString();
+    assert.match(text, /^apiVersion: v1\nentries:\n {2}app:\n/);
+    const parsed = parseIndex(text, 'index.yaml');
     assert.deepEqual(
-      index.entries.app?.map((e) => e.version),
+      parsed.map((e) => e.metadata.version),
       ['1.10.0', '1.9.0-rc.1', '1.2.0'],
     );
-    assert.match(serializeIndex(index), /^apiVersion: v1\nentries:\n {2}app:\n/);
+    assert.equal(parsed[0]?.fileName, 'app-1.10.0.tgz');
     for (const v of ['1.2.0', '1.10.0', '1.9.0-rc.1']) index = withoutVersion(index, 'app', v);
-    assert.deepEqual(index.entries, {});
+    assert.deepEqual(index, []);
   });
 });
 

@@ -5,6 +5,8 @@
 import { VERSION } from '../version.js';
 import { indexCommand } from './index-command.js';
 import { packageCommand } from './package-command.js';
+import { serveCommand } from './serve.js';
+import { syncCommand } from './sync.js';
 
 export interface Command {
   name: string;
@@ -22,7 +24,9 @@ export const COMMANDS: Command[] = [
   {
     name: 'sync',
     summary: 'sync the charts of one git repository into a storage dir, once',
+    run: syncCommand,
   },
+  { name: 'serve', summary: 'run the sidecar HTTP service', run: serveCommand },
 ];
 
 function usage(): string {

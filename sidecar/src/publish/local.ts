@@ -7,16 +7,10 @@
 import { constants } from 'node:fs';
 import { access, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { IndexInput } from '../chart/index.js';
 import type { PackagedChart } from '../chart/model.js';
 import { writeFileAtomic } from '../storage/atomic-file.js';
-import {
-  emptyIndex,
-  type IndexFile,
-  parseIndex,
-  serializeIndex,
-  withEntry,
-  withoutVersion,
-} from './index-file.js';
+import { parseIndex, serializeIndex, withEntry, withoutVersion } from './index-file.js';
 import {
   archiveName,
   type BatchOutcome,
@@ -39,10 +33,9 @@ export class LocalPublisher implements Publisher {
 
   async list(repo: string): Promise<PublishedVersion[]> {
     const [index, files] = await Promise.all([this.readIndex(repo), this.archives(repo)]);
-    return Object.values(index.entries)
-      .flat()
-      .filter((e) => files.has(archiveName(e)))
-      .map((e) => ({ name: e.name, version: e.version, digest: e.digest }));
+    return index
+      .filter((e) => files.has(e.fileName))
+      .map((e) => ({ name: e.metadata.name, version: e.metadata.version, digest: e.digest }));
   }
 
   async fetch(repo: string, ref: ChartRef): Promise<Buffer | undefined> {
@@ -57,13 +50,13 @@ export class LocalPublisher implements Publisher {
   async apply(repo: string, add: PackagedChart[], remove: ChartRef[]): Promise<BatchOutcome> {
     const failed = new Map<string, Error>();
     let index = await this.readIndex(repo);
-    const created = new Date().toISOString();
+    const created = new Date();
     for (const chart of add) {
       try {
         await writeFileAtomic(join(this.root, repo, chart.fileName), chart.data);
         index = withEntry(index, {
-          ...chart.metadata,
-          urls: [chart.fileName],
+          metadata: chart.metadata,
+          fileName: chart.fileName,
           digest: chart.digest,
           created,
         });
@@ -94,17 +87,17 @@ export class LocalPublisher implements Publisher {
     await access(this.root, constants.W_OK);
   }
 
-  private async readIndex(repo: string): Promise<IndexFile> {
+  private async readIndex(repo: string): Promise<IndexInput[]> {
     const path = join(this.root, repo, 'index.yaml');
     try {
       return parseIndex(await readFile(path, 'utf8'), path);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return emptyIndex();
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw this.error(`reading ${path}`, err);
     }
   }
 
-  private async writeIndex(repo: string, index: IndexFile): Promise<void> {
+  private async writeIndex(repo: string, index: IndexInput[]): Promise<void> {
     await writeFileAtomic(join(this.root, repo, 'index.yaml'), serializeIndex(index));
   }
 

@@ -1,0 +1,122 @@
+/**
+ * `chartsync sync`: one sync of one git repository into a storage dir, for pipelines. State is
+ * kept under `<storage-dir>/.chartsync`, so running it again only rebuilds what changed.
+ */
+
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ApiError } from '../api/errors.js';
+import { describeIssues, repoSchema } from '../api/schemas.js';
+import type { SyncResult } from '../api/types.js';
+import { createLogger } from '../log/logger.js';
+import { LocalPublisher } from '../publish/local.js';
+import { RegistryStore } from '../registry/store.js';
+import { SyncService } from '../sync/service.js';
+
+export const SYNC_USAGE = `Usage: chartsync sync --name NAME --git URL [--ref REF] [--path P]... --storage-dir DIR
+                      [--repo NAME=URL]... [--json]
+
+Syncs the charts of one git repository into DIR/NAME/ (ChartMuseum --depth=1 layout plus
+index.yaml), once. Only charts whose sources changed since the last run are rebuilt.
+  --name NAME        repository name (DNS-1123 label)
+  --git URL          git URL (https, ssh, git@host:path, http, git, file:// or a local path)
+  --ref REF          branch, tag or commit (default: the remote HEAD)
+  --path P           only look for charts under P (repeatable)
+  --repo NAME=URL    a Helm repository for dependencies (repeatable)
+  --no-prune         keep charts that were removed from git
+  --json             print the sync result as JSON
+Credentials: GIT_USERNAME / GIT_PASSWORD (HTTPS) or GIT_SSH_KEY_FILE (+ GIT_KNOWN_HOSTS_FILE).
+`;
+
+const FLAGS = {
+  name: { type: 'string' },
+  git: { type: 'string' },
+  ref: { type: 'string' },
+  path: { type: 'string', multiple: true },
+  'storage-dir': { type: 'string' },
+  repo: { type: 'string', multiple: true },
+  'no-prune': { type: 'boolean' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export async function syncCommand(argv: string[]): Promise<number> {
+  let values: ReturnType<typeof parseArgs<{ args: string[]; options: typeof FLAGS }>>['values'];
+  try {
+    values = parseArgs({ args: argv, options: FLAGS, strict: true }).values;
+  } catch (err) {
+    return usageError((err as Error).message);
+  }
+  if (values.help) {
+    process.stdout.write(SYNC_USAGE);
+    return 0;
+  }
+  if (!values['storage-dir']) return usageError('--storage-dir is required');
+  const input = repoSchema.safeParse({
+    name: values.name,
+    git: values.git,
+    ref: values.ref,
+    paths: values.path,
+    prune: !values['no-prune'],
+    ...(await credentialsFromEnv()),
+  });
+  if (!input.success) return usageError(describeIssues(input.error));
+  const storageDir = resolve(values['storage-dir']);
+  const dataDir = join(storageDir, '.chartsync');
+  const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'warn' });
+  const registry = new RegistryStore(dataDir);
+  await registry.load();
+  // The person running the command chose the URL: local and plain-text transports are allowed.
+  const service = new SyncService({
+    dataDir,
+    registry,
+    publisher: new LocalPublisher(storageDir),
+    policy: { allowLocal: true, allowInsecure: true },
+    logger,
+  });
+  await service.init();
+  try {
+    for (const spec of values.repo ?? []) await service.upsertDependency(parseRepoFlag(spec));
+    const result = await service.upsertRepo(input.data);
+    process.stdout.write(values.json ? `${JSON.stringify(result, null, 2)}\n` : describe(result));
+    return result.charts.some((c) => c.action === 'failed' || c.action === 'conflict') ? 1 : 0;
+  } catch (err) {
+    const e = err instanceof ApiError ? err : new ApiError('internal', (err as Error).message);
+    process.stderr.write(`chartsync sync: ${e.code}: ${e.message}\n`);
+    return 1;
+  }
+}
+
+function parseRepoFlag(spec: string): { name: string; url: string } {
+  const i = spec.indexOf('=');
+  if (i <= 0) throw new ApiError('invalid_input', `--repo must be NAME=URL, got "${spec}"`);
+  return { name: spec.slice(0, i), url: spec.slice(i + 1).replace(/\/+$/, '') };
+}
+
+async function credentialsFromEnv(): Promise<Record<string, string>> {
+  const { readFile } = await import('node:fs/promises');
+  const env = process.env;
+  return {
+    ...(env.GIT_USERNAME ? { username: env.GIT_USERNAME } : {}),
+    ...(env.GIT_PASSWORD ? { password: env.GIT_PASSWORD } : {}),
+    ...(env.GIT_SSH_KEY_FILE ? { sshKey: await readFile(env.GIT_SSH_KEY_FILE, 'utf8') } : {}),
+    ...(env.GIT_KNOWN_HOSTS_FILE ? { knownHosts: await readFile(env.GIT_KNOWN_HOSTS_FILE, 'utf8') } : {}),
+  };
+}
+
+function describe(result: SyncResult): string {
+  const lines = result.charts.map((c) => {
+    const id = c.version ? `${c.name}-${c.version}.tgz` : c.name;
+    const digest = c.digest ? ` sha256:${c.digest}` : '';
+    return `${c.action.padEnd(9)} ${id}${digest}${c.error ? `  (${c.error})` : ''}`;
+  });
+  lines.push(
+    `${result.name}: commit ${result.commit.slice(0, 12)}, ${result.changed ? 'changed' : 'no change'}, ${result.durationMs} ms`,
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+function usageError(message: string): number {
+  process.stderr.write(`chartsync sync: ${message}\n\n${SYNC_USAGE}`);
+  return 2;
+}

@@ -1,0 +1,75 @@
+/** The express application of the sidecar: middleware order, route groups, errors. */
+import express, { type Express, type RequestHandler } from 'express';
+import { ApiError } from '../api/errors.js';
+import type { Logger } from '../log/logger.js';
+import type { SidecarMetrics } from '../metrics/metrics.js';
+import type { SyncService } from '../sync/service.js';
+import { requireBearer } from './auth.js';
+import { chartRoutes } from './chart-routes.js';
+import { errorHandler, notFound } from './errors.js';
+import { opsRoutes } from './ops-routes.js';
+import { repoRoutes } from './repo-routes.js';
+
+export interface AppOptions {
+  service: SyncService;
+  logger: Logger;
+  metrics: SidecarMetrics;
+  /** Bearer token required on `/repo` routes; none = open. */
+  token?: string;
+  /** Maximum request body, e.g. "1mb". */
+  bodyLimit?: string | number;
+  /** Serve the read-only chart repository from this storage dir under `/charts`. */
+  chartsDir?: string;
+  shuttingDown: () => boolean;
+}
+
+const QUIET = new Set(['/healthz', '/readyz', '/metrics']);
+
+export function createApp(opts: AppOptions): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.use(observe(opts.logger, opts.metrics));
+  app.use(opsRoutes(opts.service.publisher, opts.metrics, opts.shuttingDown));
+  app.use(refuseWhileStopping(opts.shuttingDown));
+  if (opts.chartsDir) app.use(chartRoutes(opts.chartsDir));
+  app.use('/repo', requireBearer(opts.token));
+  app.use(repoRoutes({ service: opts.service, bodyLimit: opts.bodyLimit ?? '1mb' }));
+  app.use(notFound);
+  app.use(errorHandler(opts.logger));
+  return app;
+}
+
+/** Request log line and metrics per request; route labels use the route pattern, not the raw path. */
+function observe(logger: Logger, metrics: SidecarMetrics): RequestHandler {
+  return (req, res, next) => {
+    const started = performance.now();
+    res.on('finish', () => {
+      const seconds = (performance.now() - started) / 1000;
+      const route = req.route?.path
+        ? `${req.baseUrl}${req.route.path}`
+        : res.statusCode === 404
+          ? 'unmatched'
+          : req.path;
+      metrics.httpRequests.inc({ method: req.method, route, status: String(res.statusCode) });
+      metrics.httpDuration.observe({ method: req.method, route }, seconds);
+      const line = {
+        method: req.method,
+        path: req.path,
+        status: res.statusCode,
+        ms: Math.round(seconds * 1000),
+      };
+      if (QUIET.has(req.path) && res.statusCode < 400) logger.debug(line, 'request');
+      else logger.info(line, 'request');
+    });
+    next();
+  };
+}
+
+function refuseWhileStopping(shuttingDown: () => boolean): RequestHandler {
+  return (_req, res, next) => {
+    if (!shuttingDown()) return next();
+    res.set('Connection', 'close');
+    next(new ApiError('shutting_down', 'the sidecar is shutting down'));
+  };
+}

@@ -1,0 +1,81 @@
+/** The `/repo` API of the design: dependency repositories and git repositories. */
+import express, { type Request, Router } from 'express';
+import type { z } from 'zod';
+import { ApiError } from '../api/errors.js';
+import { dependencySchema, describeIssues, nameSchema, repoSchema } from '../api/schemas.js';
+import type { SyncService } from '../sync/service.js';
+
+export interface RepoRoutesOptions {
+  service: SyncService;
+  bodyLimit: string | number;
+}
+
+export function repoRoutes({ service, bodyLimit }: RepoRoutesOptions): Router {
+  const router = Router();
+  router.use(express.json({ limit: bodyLimit }), express.urlencoded({ limit: bodyLimit, extended: false }));
+
+  router.post('/repo/dependency', async (req, res) => {
+    res.json(await service.upsertDependency(parseBody(dependencySchema, req)));
+  });
+  router.get('/repo/dependency', (_req, res) => {
+    res.json(service.listDependencies());
+  });
+  router.delete('/repo/dependency/:name', async (req, res) => {
+    const name = parseName(req);
+    await service.removeDependency(name);
+    res.json({ name, deleted: true });
+  });
+
+  router.post('/repo/new', async (req, res) => {
+    res.json(await service.upsertRepo(parseBody(repoSchema, req)));
+  });
+  router.get('/repo', (_req, res) => {
+    res.json(service.listRepos());
+  });
+  router.get('/repo/:name', (req, res) => {
+    res.json(service.getRepo(parseName(req)));
+  });
+  router.all('/repo/:name/update', async (req, res, next) => {
+    if (req.method !== 'GET' && req.method !== 'POST') return next();
+    const name = parseName(req);
+    if (isTrue(req.query.async)) {
+      service.getRepo(name);
+      service.updateInBackground(name);
+      res.status(202).json({ name, accepted: true });
+      return;
+    }
+    res.json(await service.update(name));
+  });
+  router.delete('/repo/:name', async (req, res) => {
+    const name = parseName(req);
+    await service.removeRepo(name);
+    res.json({ name, deleted: true });
+  });
+  return router;
+}
+
+function parseBody<S extends z.ZodType>(schema: S, req: Request): z.output<S> {
+  const raw = normalizeForm((req.body ?? {}) as Record<string, unknown>);
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success)
+    throw new ApiError('invalid_input', `invalid request body: ${describeIssues(parsed.error)}`);
+  return parsed.data;
+}
+
+/** Forms may spell lists `paths[]=a&paths[]=b`. */
+function normalizeForm(body: Record<string, unknown>): Record<string, unknown> {
+  if (!('paths[]' in body)) return body;
+  const { 'paths[]': list, ...rest } = body;
+  return { ...rest, paths: list };
+}
+
+function parseName(req: Request): string {
+  const parsed = nameSchema.safeParse(req.params.name);
+  if (!parsed.success)
+    throw new ApiError('invalid_input', `invalid name "${req.params.name}": ${describeIssues(parsed.error)}`);
+  return parsed.data;
+}
+
+function isTrue(v: unknown): boolean {
+  return typeof v === 'string' && ['true', '1', 'yes'].includes(v.toLowerCase());
+}

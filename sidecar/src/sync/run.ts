@@ -1,0 +1,315 @@
+/**
+ * One sync of one repo: remote head → (unchanged: done) → checkout → discover → rebuild the
+ * charts whose change key moved → compare with what is published → publish, and prune after a
+ * complete scan → remember. Nothing is published or removed before every chart was looked at,
+ * and a failure before that point leaves the published repository exactly as it was.
+ */
+import { relative, sep } from 'node:path';
+import { ApiError } from '../api/errors.js';
+import type { ChartSyncResult, SyncResult } from '../api/types.js';
+import { discoverCharts, packageChart } from '../chart/index.js';
+import type { DependencyRepository, PackagedChart } from '../chart/model.js';
+import { remoteHead, syncCheckout, treeIds, type UrlPolicy } from '../git/index.js';
+import type { Logger } from '../log/logger.js';
+import { type ChartRef, chartKey, type PublishedVersion, type Publisher } from '../publish/publisher.js';
+import type { RepoRecord } from '../registry/store.js';
+import { sameChartContent } from './archive-content.js';
+import { changeKey, hashOf, linkClosure } from './change-keys.js';
+import { byKey, placePackage, prunable } from './plan.js';
+import { mapLimit } from './pool.js';
+import type { ChartState, RepoState, StateStore } from './state.js';
+
+export interface SyncContext {
+  repo: RepoRecord;
+  dependencies: DependencyRepository[];
+  publisher: Publisher;
+  states: StateStore;
+  cloneDir: string;
+  cacheDir: string;
+  policy: UrlPolicy;
+  logger: Logger;
+  signal?: AbortSignal;
+  /** How many charts are packaged at once. */
+  concurrency?: number;
+}
+
+/** A chart directory after the build step. */
+interface Built {
+  dir: string;
+  key: string;
+  /** Reused from the last sync: nothing to build or publish. */
+  reused?: ChartState;
+  pkg?: PackagedChart;
+  error?: string;
+}
+
+const PROGRESS_EVERY_MS = 5000;
+
+export async function runSync(ctx: SyncContext): Promise<SyncResult> {
+  const started = performance.now();
+  const { repo } = ctx;
+  const prev = await ctx.states.read(repo.name);
+  const configKey = hashOf({
+    git: repo.git,
+    ref: repo.ref ?? null,
+    paths: repo.paths ?? null,
+    prune: repo.prune,
+  });
+  const registryKey = hashOf(ctx.dependencies.map(({ name, url, mirrorOf }) => ({ name, url, mirrorOf })));
+  const head = await remoteHead({ url: repo.git, ref: repo.ref, auth: repo.auth, policy: ctx.policy });
+  if (prev.commit === head && prev.configKey === configKey + registryKey) {
+    return {
+      name: repo.name,
+      commit: head,
+      changed: false,
+      durationMs: elapsed(started),
+      charts: reportState(prev),
+    };
+  }
+  checkAborted(ctx);
+  const checkout = await syncCheckout({
+    url: repo.git,
+    ref: repo.ref,
+    auth: repo.auth,
+    policy: ctx.policy,
+    dir: ctx.cloneDir,
+  });
+  const dirs = await discover(ctx.cloneDir, repo.paths);
+  const links = await linkClosure(ctx.cloneDir, dirs);
+  const trees = await treeIds(ctx.cloneDir, [...links.keys()]);
+  const published = await ctx.publisher.list(repo.name);
+  const publishedByKey = byKey(published);
+  const built = await buildAll(
+    ctx,
+    dirs,
+    prev,
+    publishedByKey,
+    (dir) => changeKey(dir, links, trees, registryKey),
+    checkout.commitTime,
+  );
+  checkAborted(ctx);
+  const decided = await decide(ctx, built, publishedByKey);
+  const keepNames = new Set([...decided.values()].map((d) => d.result.name));
+  for (const b of built)
+    if (b.error && prev.charts[b.dir]) keepNames.add((prev.charts[b.dir] as ChartState).name);
+  const remove = repo.prune ? prunable(published, keepNames) : [];
+  const add = [...decided.values()].flatMap((d) => (d.result.action === 'published' && d.pkg ? [d.pkg] : []));
+  const outcome = await ctx.publisher.apply(repo.name, add, remove);
+  const charts = assemble(decided, remove, outcome.failed);
+  const complete = outcome.failed.size === 0;
+  await ctx.states.write(
+    repo.name,
+    nextState(decided, outcome.failed, complete ? head : undefined, configKey + registryKey),
+  );
+  const result: SyncResult = {
+    name: repo.name,
+    commit: checkout.commit,
+    changed: charts.some((c) => c.action === 'published' || c.action === 'pruned'),
+    durationMs: elapsed(started),
+    charts,
+  };
+  if (!complete) throw new SyncPublishError(ctx.publisher.target, outcome.failed, result);
+  return result;
+}
+
+/** Publishing failed for some charts: the sync as a whole failed, with the partial result attached. */
+export class SyncPublishError extends ApiError {
+  readonly result: SyncResult;
+  constructor(target: string, failed: Map<string, Error>, result: SyncResult) {
+    const first = [...failed].slice(0, 3).map(([k, e]) => `${k}: ${e.message}`);
+    super(
+      'upstream_failed',
+      `publishing to ${target} failed for ${failed.size} chart(s): ${first.join('; ')}`,
+    );
+    this.result = result;
+  }
+}
+
+async function discover(checkout: string, paths: string[] | undefined): Promise<string[]> {
+  const found = await discoverCharts(checkout, paths);
+  return found.map((d) => toRepoPath(checkout, d)).sort();
+}
+
+function toRepoPath(checkout: string, dir: string): string {
+  const rel = dir.startsWith('/') ? relative(checkout, dir) : dir;
+  return rel.split(sep).join('/') || '.';
+}
+
+async function buildAll(
+  ctx: SyncContext,
+  dirs: string[],
+  prev: RepoState,
+  published: Map<string, PublishedVersion>,
+  keyOf: (dir: string) => string,
+  mtime: Date,
+): Promise<Built[]> {
+  let done = 0;
+  let lastProgress = performance.now();
+  return mapLimit(dirs, ctx.concurrency ?? 4, async (dir) => {
+    checkAborted(ctx);
+    const key = keyOf(dir);
+    const before = prev.charts[dir];
+    const built: Built =
+      before &&
+      !before.error &&
+      before.key === key &&
+      published.get(chartKey(before))?.digest === before.digest
+        ? { dir, key, reused: before }
+        : await buildOne(ctx, dir, key, mtime);
+    done++;
+    if (performance.now() - lastProgress > PROGRESS_EVERY_MS) {
+      lastProgress = performance.now();
+      ctx.logger.info({ repo: ctx.repo.name, done, total: dirs.length }, 'sync progress');
+    }
+    return built;
+  });
+}
+
+async function buildOne(ctx: SyncContext, dir: string, key: string, mtime: Date): Promise<Built> {
+  try {
+    const pkg = await packageChart(`${ctx.cloneDir}/${dir}`, {
+      mtime,
+      dependencyUpdate: true,
+      repositories: ctx.dependencies,
+      cacheDir: ctx.cacheDir,
+      repoRoot: ctx.cloneDir,
+    });
+    return { dir, key, pkg };
+  } catch (err) {
+    ctx.logger.warn({ repo: ctx.repo.name, chart: dir, err: (err as Error).message }, 'chart build failed');
+    return { dir, key, error: (err as Error).message };
+  }
+}
+
+interface Decided {
+  dir: string;
+  key: string;
+  result: ChartSyncResult;
+  pkg?: PackagedChart;
+}
+
+/** What each built chart means against the published set (duplicates in the repo count as conflicts). */
+async function decide(
+  ctx: SyncContext,
+  built: Built[],
+  published: Map<string, PublishedVersion>,
+): Promise<Map<string, Decided>> {
+  const decided = new Map<string, Decided>();
+  const claimed = new Map<string, string>();
+  for (const b of built) {
+    if (b.error !== undefined || (!b.pkg && !b.reused)) {
+      decided.set(b.dir, { dir: b.dir, key: b.key, result: failedResult(b) });
+      continue;
+    }
+    const c = b.pkg ?? (b.reused as ChartState);
+    const owner = claimed.get(chartKey(c));
+    if (owner !== undefined) {
+      const error = `${c.name} ${c.version} is also defined in ${owner}`;
+      decided.set(b.dir, { dir: b.dir, key: b.key, result: { ...summary(c), action: 'failed', error } });
+      continue;
+    }
+    claimed.set(chartKey(c), b.dir);
+    const action = b.pkg ? await placeBuilt(ctx, b.pkg, published) : 'unchanged';
+    const result: ChartSyncResult = { ...summary(c), action };
+    if (action === 'conflict') result.error = conflictMessage(c, published);
+    decided.set(b.dir, { dir: b.dir, key: b.key, result, ...(b.pkg ? { pkg: b.pkg } : {}) });
+  }
+  return decided;
+}
+
+async function placeBuilt(ctx: SyncContext, pkg: PackagedChart, published: Map<string, PublishedVersion>) {
+  const placement = placePackage(pkg, published);
+  if (placement === 'publish') return 'published' as const;
+  if (placement === 'unchanged') return 'unchanged' as const;
+  const current = await ctx.publisher.fetch(ctx.repo.name, pkg);
+  return current && (await sameChartContent(current, pkg.data))
+    ? ('unchanged' as const)
+    : ('conflict' as const);
+}
+
+function conflictMessage(
+  c: { name: string; version: string },
+  published: Map<string, PublishedVersion>,
+): string {
+  const digest = published.get(chartKey(c))?.digest ?? '';
+  return `${c.name} ${c.version} is already published with different content (sha256:${digest.slice(0, 12)}); bump the chart version to publish the change`;
+}
+
+function summary(c: {
+  name: string;
+  version: string;
+  digest: string;
+}): Pick<ChartSyncResult, 'name' | 'version' | 'digest'> {
+  return { name: c.name, version: c.version, digest: c.digest };
+}
+
+function failedResult(b: Built): ChartSyncResult {
+  return { name: b.dir, version: '', digest: '', action: 'failed', error: b.error ?? 'not built' };
+}
+
+/** Results sorted by chart name, publish failures folded in. */
+function assemble(
+  decided: Map<string, Decided>,
+  removed: ChartRef[],
+  failed: Map<string, Error>,
+): ChartSyncResult[] {
+  const charts: ChartSyncResult[] = [...decided.values()].map(({ result }) => {
+    const err = result.action === 'published' ? failed.get(chartKey(result)) : undefined;
+    return err ? { ...result, action: 'failed', error: err.message } : result;
+  });
+  for (const ref of removed) {
+    const err = failed.get(chartKey(ref));
+    charts.push({
+      ...ref,
+      digest: '',
+      action: err ? 'failed' : 'pruned',
+      ...(err ? { error: err.message } : {}),
+    });
+  }
+  return charts.sort((a, b) => a.name.localeCompare(b.name) || a.version.localeCompare(b.version));
+}
+
+/** Charts whose publication failed are left out, so the next sync builds and publishes them again. */
+function nextState(
+  decided: Map<string, Decided>,
+  failed: Map<string, Error>,
+  commit: string | undefined,
+  configKey: string,
+): RepoState {
+  const charts: Record<string, ChartState> = {};
+  for (const d of decided.values()) {
+    const r = d.result;
+    if (r.action === 'published' && failed.has(chartKey(r))) continue;
+    charts[d.dir] = {
+      key: d.key,
+      name: r.name,
+      version: r.version,
+      digest: r.digest,
+      ...(r.error ? { error: r.error } : {}),
+      ...(r.action === 'conflict' ? { conflict: true } : {}),
+    };
+  }
+  return { ...(commit ? { commit } : {}), configKey, charts };
+}
+
+/** The answer of an update that found nothing new: the charts as the last sync left them. */
+function reportState(state: RepoState): ChartSyncResult[] {
+  return Object.values(state.charts)
+    .map((c) => ({
+      name: c.name,
+      version: c.version,
+      digest: c.digest,
+      action: c.conflict ? ('conflict' as const) : c.error ? ('failed' as const) : ('unchanged' as const),
+      ...(c.error ? { error: c.error } : {}),
+    }))
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+function checkAborted(ctx: SyncContext): void {
+  if (ctx.signal?.aborted)
+    throw new ApiError('shutting_down', `sync of ${ctx.repo.name} aborted: the sidecar is shutting down`);
+}
+
+function elapsed(started: number): number {
+  return Math.round(performance.now() - started);
+}

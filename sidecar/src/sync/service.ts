@@ -1,0 +1,301 @@
+/**
+ * The sidecar's operations, independent of HTTP: registrations, syncs (coalesced and serialised
+ * per repo), removal and shutdown. The HTTP routes, the standalone scheduler and the one-shot
+ * `chartsync sync` all drive this one class.
+ */
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ApiError } from '../api/errors.js';
+import type { DependencyInput, RepoInput } from '../api/schemas.js';
+import type { DependencyView, ErrorBody, RepoView, SyncResult } from '../api/types.js';
+import { checkGitUrl, checkRef, type GitAuth, type UrlPolicy } from '../git/index.js';
+import { redactUrl } from '../git/redact.js';
+import type { Logger } from '../log/logger.js';
+import type { SidecarMetrics } from '../metrics/metrics.js';
+import type { Publisher } from '../publish/publisher.js';
+import { dependencyView, type RegistryStore, type RepoRecord, repoView } from '../registry/store.js';
+import { Coalescer, SerialQueue } from './coalesce.js';
+import { toApiError } from './errors.js';
+import { runSync, SyncPublishError } from './run.js';
+import { StateStore } from './state.js';
+
+export interface SyncServiceOptions {
+  dataDir: string;
+  registry: RegistryStore;
+  publisher: Publisher;
+  policy: UrlPolicy;
+  logger: Logger;
+  metrics?: SidecarMetrics;
+  concurrency?: number;
+}
+
+interface RepoRuntime {
+  updates: Coalescer<SyncResult>;
+  queue: SerialQueue;
+}
+
+export class SyncService {
+  readonly publisher: Publisher;
+  private readonly opts: SyncServiceOptions;
+  private readonly states: StateStore;
+  private readonly runtimes = new Map<string, RepoRuntime>();
+  private readonly abort = new AbortController();
+
+  constructor(opts: SyncServiceOptions) {
+    this.opts = opts;
+    this.publisher = opts.publisher;
+    this.states = new StateStore(opts.dataDir);
+  }
+
+  // ---- dependency repositories
+
+  async upsertDependency(input: DependencyInput): Promise<DependencyView> {
+    const dep = { ...input };
+    await this.opts.registry.putDependency(dep);
+    this.opts.logger.info({ dependency: dep.name, url: dep.url }, 'dependency repository registered');
+    return dependencyView(dep);
+  }
+  listDependencies(): DependencyView[] {
+    return this.opts.registry.dependencies().map(dependencyView);
+  }
+  async removeDependency(name: string): Promise<void> {
+    if (!(await this.opts.registry.removeDependency(name))) {
+      throw new ApiError('not_found', `dependency repository "${name}" is not registered`);
+    }
+    this.opts.logger.info({ dependency: name }, 'dependency repository removed');
+  }
+
+  // ---- git repositories
+
+  /** Registers (or re-registers) a repo and syncs it. The registration stays when the sync fails. */
+  async upsertRepo(input: RepoInput): Promise<SyncResult> {
+    await this.register(input);
+    return this.update(input.name);
+  }
+
+  /** Registers (or re-registers) a repo without syncing it. */
+  async register(input: RepoInput): Promise<void> {
+    const record = this.toRecord(input);
+    await this.runtime(record.name).queue.run(async () => {
+      const before = this.opts.registry.repo(record.name);
+      // A clone of another URL or ref is of no use: start from an empty checkout.
+      if (before && (before.git !== record.git || before.ref !== record.ref))
+        await this.forgetClone(record.name);
+      await this.opts.registry.putRepo({
+        ...record,
+        ...(before?.lastSync ? { lastSync: before.lastSync } : {}),
+      });
+    });
+    this.opts.logger.info(
+      { repo: record.name, git: redactUrl(record.git), ref: record.ref },
+      'repository registered',
+    );
+  }
+
+  listRepos(): RepoView[] {
+    return this.opts.registry.repos().map((r) => repoView(r, this.isSyncing(r.name)));
+  }
+  getRepo(name: string): RepoView {
+    return repoView(this.requireRepo(name), this.isSyncing(name));
+  }
+
+  /** Fetches and syncs now; concurrent calls coalesce into at most one follow-up run. */
+  update(name: string): Promise<SyncResult> {
+    this.requireRepo(name);
+    this.checkRunning();
+    const rt = this.runtime(name);
+    return rt.updates.run(() => rt.queue.run(() => this.syncNow(name)));
+  }
+
+  /** Starts an update without waiting; its outcome is logged and kept as `lastSync`. */
+  updateInBackground(name: string): void {
+    this.update(name).catch(() => undefined);
+  }
+
+  /** Forgets the repo: waits for its sync, removes every chart it published, its clone and state. */
+  async removeRepo(name: string): Promise<void> {
+    this.requireRepo(name);
+    await this.runtime(name).queue.run(async () => {
+      if (!this.opts.registry.repo(name))
+        throw new ApiError('not_found', `repository "${name}" is not registered`);
+      try {
+        await this.publisher.removeRepo(name);
+      } catch (err) {
+        throw toApiError(err);
+      }
+      await this.forgetClone(name);
+      await this.states.remove(name);
+      await this.opts.registry.removeRepo(name);
+    });
+    this.runtimes.delete(name);
+    this.opts.logger.info({ repo: name }, 'repository removed with its charts');
+  }
+
+  /** Aborts in-flight syncs between charts and waits until every repo is idle. */
+  async shutdown(): Promise<void> {
+    this.abort.abort();
+    await Promise.all([...this.runtimes.values()].map((rt) => rt.updates.idle()));
+  }
+
+  get shuttingDown(): boolean {
+    return this.abort.signal.aborted;
+  }
+
+  // ---- internals
+
+  private async syncNow(name: string): Promise<SyncResult> {
+    const repo = this.requireRepo(name);
+    const log = this.opts.logger.child({ repo: name });
+    const started = performance.now();
+    log.info({ git: redactUrl(repo.git), ref: repo.ref }, 'sync started');
+    try {
+      const result = await runSync({
+        repo,
+        dependencies: this.opts.registry.dependencies(),
+        publisher: this.publisher,
+        states: this.states,
+        cloneDir: this.cloneDir(name),
+        cacheDir: join(this.opts.dataDir, 'cache'),
+        policy: this.opts.policy,
+        logger: log,
+        signal: this.abort.signal,
+        ...(this.opts.concurrency ? { concurrency: this.opts.concurrency } : {}),
+      });
+      await this.recordResult(name, result);
+      this.observe(name, result.changed ? 'changed' : 'unchanged', started, result);
+      log.info(
+        {
+          commit: result.commit,
+          changed: result.changed,
+          durationMs: result.durationMs,
+          ...countActions(result),
+        },
+        'sync finished',
+      );
+      return result;
+    } catch (err) {
+      const apiErr = toApiError(err);
+      const partial = err instanceof SyncPublishError ? err.result : undefined;
+      await this.recordResult(name, partial, { error: apiErr.code, message: apiErr.message }).catch(
+        () => undefined,
+      );
+      this.observe(name, 'failed', started, partial);
+      log.error({ code: apiErr.code, err: apiErr.message }, 'sync failed');
+      throw apiErr;
+    }
+  }
+
+  private async recordResult(name: string, result: SyncResult | undefined, error?: ErrorBody): Promise<void> {
+    const repo = this.opts.registry.repo(name);
+    if (!repo) return;
+    const last = result ?? {
+      name,
+      commit: repo.lastSync?.commit ?? '',
+      changed: false,
+      durationMs: 0,
+      charts: repo.lastSync?.charts ?? [],
+    };
+    await this.opts.registry.putRepo({
+      ...repo,
+      lastSync: { ...last, at: new Date().toISOString(), ...(error ? { error } : {}) },
+    });
+  }
+
+  private observe(name: string, outcome: string, started: number, result: SyncResult | undefined): void {
+    const m = this.opts.metrics;
+    if (!m) return;
+    m.syncs.inc({ repo: name, result: outcome });
+    m.syncDuration.observe({ result: outcome }, (performance.now() - started) / 1000);
+    for (const c of result?.charts ?? [])
+      if (c.action !== 'unchanged') m.chartsPublished.inc({ repo: name, action: c.action });
+  }
+
+  private toRecord(input: RepoInput): RepoRecord {
+    try {
+      checkGitUrl(input.git, this.opts.policy);
+      if (input.ref !== undefined) checkRef(input.ref);
+    } catch (err) {
+      throw toApiError(err);
+    }
+    if ((input.username || input.password) && (input.sshKey || input.knownHosts)) {
+      throw new ApiError('invalid_input', 'give either username/password or sshKey/knownHosts, not both');
+    }
+    const { url, username, password } = splitUserinfo(input.git);
+    const auth: GitAuth = {
+      ...((input.username ?? username) ? { username: input.username ?? username } : {}),
+      ...((input.password ?? password) ? { password: input.password ?? password } : {}),
+      ...(input.sshKey ? { sshKey: input.sshKey } : {}),
+      ...(input.knownHosts ? { knownHosts: input.knownHosts } : {}),
+    };
+    return {
+      name: input.name,
+      git: url,
+      ...(input.ref ? { ref: input.ref } : {}),
+      ...(input.paths?.length ? { paths: input.paths } : {}),
+      prune: input.prune ?? true,
+      ...(Object.keys(auth).length ? { auth } : {}),
+      ...(input.schedule ? { schedule: input.schedule } : {}),
+      ...(input.everyMinutes ? { everyMinutes: input.everyMinutes } : {}),
+    };
+  }
+
+  private requireRepo(name: string): RepoRecord {
+    const repo = this.opts.registry.repo(name);
+    if (!repo) throw new ApiError('not_found', `repository "${name}" is not registered`);
+    return repo;
+  }
+
+  private checkRunning(): void {
+    if (this.shuttingDown) throw new ApiError('shutting_down', 'the sidecar is shutting down');
+  }
+
+  private isSyncing(name: string): boolean {
+    return this.runtimes.get(name)?.updates.busy ?? false;
+  }
+
+  private runtime(name: string): RepoRuntime {
+    let rt = this.runtimes.get(name);
+    if (!rt) {
+      rt = { updates: new Coalescer(), queue: new SerialQueue() };
+      this.runtimes.set(name, rt);
+    }
+    return rt;
+  }
+
+  private cloneDir(name: string): string {
+    return join(this.opts.dataDir, 'clones', name);
+  }
+
+  private async forgetClone(name: string): Promise<void> {
+    await rm(this.cloneDir(name), { recursive: true, force: true });
+    await this.states.remove(name);
+  }
+
+  /** Creates the data directories; called once at start-up. */
+  async init(): Promise<void> {
+    await mkdir(join(this.opts.dataDir, 'clones'), { recursive: true });
+  }
+}
+
+function countActions(result: SyncResult): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const c of result.charts) counts[c.action] = (counts[c.action] ?? 0) + 1;
+  return counts;
+}
+
+/** Credentials in an http(s) URL become explicit credentials, so the URL kept on disk holds none. */
+function splitUserinfo(git: string): { url: string; username?: string; password?: string } {
+  if (!/^https?:\/\//i.test(git)) return { url: git };
+  let parsed: URL;
+  try {
+    parsed = new URL(git);
+  } catch {
+    return { url: git };
+  }
+  if (!parsed.username && !parsed.password) return { url: git };
+  const username = decodeURIComponent(parsed.username);
+  const password = decodeURIComponent(parsed.password);
+  parsed.username = '';
+  parsed.password = '';
+  return { url: parsed.toString(), ...(username ? { username } : {}), ...(password ? { password } : {}) };
+}
