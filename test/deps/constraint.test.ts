@@ -51,6 +51,10 @@ const cases: [constraint: string, version: string, expected: boolean][] = [
   ['!= 1.2.3', '1.2.3', false],
   ['!= 1.2.x', '1.2.7', false],
   ['!= 1.2.x', '1.3.0', true],
+  ['!=4.1-alpha', '4.1.0-alpha', false],
+  ['!=4.1-alpha', '4.1.1-alpha', false], // same prerelease within the excluded 4.1.x
+  ['!=4.1-alpha', '4.1.1-beta', true],
+  ['!=4.1-alpha', '4.1.0', true],
   ['^1.0 || ^3.0', '3.1.0', true],
   ['^1.0 || ^3.0', '2.1.0', false],
   ['>=1.1, <2, !=1.2.3 || >3', '1.2.3', false],

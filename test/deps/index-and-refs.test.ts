@@ -47,6 +47,13 @@ describe('repository index', () => {
       /x\/index.yaml: index.yaml has no apiVersion/,
     );
     assert.throws(() => parseIndex(Buffer.from('a: [\n'), 'x/index.yaml'), /invalid index.yaml/);
+    // Whatever a server sent is not echoed back into errors (they reach API answers).
+    assert.throws(
+      () => parseIndex(Buffer.from('apiVersion: v1\nentries: {a: b: SECRET-TOKEN}\n'), 'x/index.yaml'),
+      (err: Error) =>
+        err.message.startsWith('x/index.yaml: invalid index.yaml:') && !err.message.includes('SECRET'),
+    );
+    assert.throws(() => parseIndex(Buffer.from('<html>login</html>'), 'x/index.yaml'), /not a mapping/);
   });
 
   test('archive URLs: relative ones join the repository path; hostile ones are refused', () => {

@@ -182,7 +182,10 @@ function notEqual(v: LooseVersion, c: Comparator): boolean {
     if (c.minorDirty) return false;
     if (c.con.minor !== v.minor) return true;
     if (c.patchDirty)
-      return (v.pre !== '' || c.con.pre !== '') && semver.comparePre(v.normalized, c.con.normalized) !== 0;
+      return (
+        (v.pre !== '' || c.con.pre !== '') &&
+        new semver.SemVer(v.normalized).comparePre(c.con.normalized) !== 0
+      );
   }
   return compareVersions(v, c.con) !== 0;
 }

@@ -52,7 +52,9 @@ export function parseIndex(data: Buffer, source: string): RepoIndex {
   try {
     doc = parse(data.toString('utf8'), { maxAliasCount: 100 });
   } catch (err) {
-    throw new IndexError(`${source}: invalid index.yaml: ${(err as Error).message}`);
+    // First line only: the rest quotes the document, which may be anything a server sent.
+    const reason = (err as Error).message.split('\n')[0];
+    throw new IndexError(`${source}: invalid index.yaml: ${reason}`);
   }
   if (!doc || typeof doc !== 'object')
     throw new IndexError(`${source}: index.yaml is empty or not a mapping`);
