@@ -1,0 +1,54 @@
+/** The Ready condition: its reasons and how a new observation is merged into the list. */
+import type { Condition } from './resource.js';
+
+export const READY = 'Ready';
+
+export type Reason =
+  | 'Synced'
+  | 'Suspended'
+  | 'Progressing'
+  | 'GitFetchFailed'
+  | 'PackageFailed'
+  | 'PublishFailed'
+  | 'SidecarUnavailable'
+  | 'RepoNameConflict'
+  | 'InvalidSpec';
+
+export interface Observation {
+  status: 'True' | 'False' | 'Unknown';
+  reason: Reason;
+  message: string;
+}
+
+/**
+ * Returns the conditions with `type` set to the observation. lastTransitionTime only moves when
+ * the status flips, as Kubernetes conventions require.
+ */
+export function setCondition(
+  conditions: Condition[] | undefined,
+  type: string,
+  obs: Observation,
+  generation: number | undefined,
+  now: Date,
+): Condition[] {
+  const list = conditions ?? [];
+  const prev = list.find((c) => c.type === type);
+  const next: Condition = {
+    type,
+    status: obs.status,
+    reason: obs.reason,
+    message: obs.message,
+    lastTransitionTime: prev && prev.status === obs.status ? prev.lastTransitionTime : now.toISOString(),
+    ...(generation !== undefined ? { observedGeneration: generation } : {}),
+  };
+  return [...list.filter((c) => c.type !== type), next];
+}
+
+export function getCondition(conditions: Condition[] | undefined, type: string): Condition | undefined {
+  return conditions?.find((c) => c.type === type);
+}
+
+/** True when the observation differs from what the condition already says. */
+export function isTransition(prev: Condition | undefined, obs: Observation): boolean {
+  return !prev || prev.status !== obs.status || prev.reason !== obs.reason;
+}

@@ -1,0 +1,162 @@
+/**
+ * The controller: informers on Chartmuseum resources and on the operator's CronJobs feed a work
+ * queue of resource keys; workers run the reconciler; a periodic resync re-queues every resource
+ * (this is also how status picks up the results of scheduled CronJob runs).
+ */
+
+import type { SidecarClient } from '@chartsync/sidecar/client';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { OperatorConfig } from '../config.js';
+import { type KubeClient, paths } from '../kube/client.js';
+import { EventRecorder } from '../kube/events.js';
+import { Informer, type InformerEvent } from '../kube/informer.js';
+import type { Metrics } from '../runtime/metrics.js';
+import { claimantKeys, claimedNames } from './claims.js';
+import { getCondition, READY } from './conditions.js';
+import type { CronJob } from './cronjob.js';
+import { WorkQueue } from './queue.js';
+import { Reconciler } from './reconciler.js';
+import { type Chartmuseum, keyOf, MANAGED_BY, OWNER_LABEL } from './resource.js';
+
+export interface ControllerDeps {
+  kc: KubeConfig;
+  client: KubeClient;
+  sidecar: SidecarClient;
+  cfg: OperatorConfig;
+  log: Logger;
+  metrics: Metrics;
+}
+
+/** What of a resource, when it changes, calls for a reconcile (status-only writes do not). */
+function trigger(cm: Chartmuseum): string {
+  return JSON.stringify([
+    cm.metadata.generation,
+    cm.metadata.deletionTimestamp ?? '',
+    cm.metadata.finalizers ?? [],
+    cm.status?.repoName ?? '',
+  ]);
+}
+
+export class Controller {
+  private readonly d: ControllerDeps;
+  readonly crs: Informer<Chartmuseum>;
+  readonly cronJobs: Informer<CronJob>;
+  private readonly queue: WorkQueue;
+  private readonly reconciler: Reconciler;
+  private readonly seen = new Map<string, { trigger: string; names: string[] }>();
+  private resyncTimer: NodeJS.Timeout | undefined;
+
+  constructor(deps: ControllerDeps) {
+    this.d = deps;
+    const { cfg, log, metrics } = deps;
+    const ns = cfg.watchNamespace;
+    this.crs = new Informer<Chartmuseum>({
+      kc: deps.kc,
+      client: deps.client,
+      path: paths.chartmuseums(ns),
+      log,
+      onEvent: (e, o) => this.onChartmuseum(e, o),
+    });
+    this.cronJobs = new Informer<CronJob>({
+      kc: deps.kc,
+      client: deps.client,
+      path: paths.cronJobs(ns),
+      labelSelector: `app.kubernetes.io/managed-by=${MANAGED_BY}`,
+      log,
+      onEvent: (_e, o) => {
+        const owner = o.metadata.labels?.[OWNER_LABEL];
+        if (owner) this.queue.add(`${o.metadata.namespace}/${owner}`);
+      },
+    });
+    this.queue = new WorkQueue({
+      workers: cfg.workers,
+      backoffBaseMs: cfg.backoffBaseMs,
+      backoffMaxMs: cfg.backoffMaxMs,
+      handler: (key) => this.run(key),
+      onError: (key, err, retryInMs) =>
+        log.warn(
+          { chartmuseum: key, err: (err as Error)?.message ?? String(err), retryInMs },
+          'reconcile failed',
+        ),
+      onDepth: (n) => metrics.queueDepth.set(n),
+    });
+    this.reconciler = new Reconciler({
+      client: deps.client,
+      sidecar: deps.sidecar,
+      crs: this.crs,
+      cronJobs: this.cronJobs,
+      events: new EventRecorder(deps.client, log, cfg.identity),
+      cfg,
+      log,
+      metrics,
+      enqueue: (key) => this.queue.add(key),
+    });
+  }
+
+  get synced(): boolean {
+    return this.crs.synced && this.cronJobs.synced;
+  }
+
+  async start(): Promise<void> {
+    // CronJobs first: reconciles triggered by the first Chartmuseum list then see them.
+    await this.cronJobs.start();
+    await this.crs.start();
+    this.resyncTimer = setInterval(() => this.resync(), this.d.cfg.resyncMs);
+    this.resyncTimer.unref();
+    this.d.log.info({ namespace: this.d.cfg.watchNamespace || '(all)' }, 'controller started');
+  }
+
+  async stop(): Promise<void> {
+    if (this.resyncTimer) clearInterval(this.resyncTimer);
+    this.crs.stop();
+    this.cronJobs.stop();
+    await this.queue.shutdown();
+  }
+
+  private async run(key: string): Promise<undefined> {
+    const end = this.d.metrics.reconcileSeconds.startTimer();
+    try {
+      await this.reconciler.reconcile(key);
+      this.d.metrics.reconciles.inc({ result: 'ok' });
+    } catch (err) {
+      this.d.metrics.reconciles.inc({ result: 'error' });
+      throw err;
+    } finally {
+      end();
+    }
+    return undefined;
+  }
+
+  private resync(): void {
+    const byReason = new Map<string, number>();
+    for (const cm of this.crs.list()) {
+      this.queue.add(keyOf(cm));
+      const reason = getCondition(cm.status?.conditions, READY)?.reason ?? 'Unknown';
+      byReason.set(reason, (byReason.get(reason) ?? 0) + 1);
+    }
+    this.d.metrics.ready.reset();
+    for (const [reason, n] of byReason) this.d.metrics.ready.set({ reason }, n);
+  }
+
+  private onChartmuseum(event: InformerEvent, cm: Chartmuseum): void {
+    const key = keyOf(cm);
+    const before = this.seen.get(key);
+    const names = claimedNames(cm);
+    if (event === 'delete') {
+      this.seen.delete(key);
+      this.requeueClaimants([...names, ...(before?.names ?? [])], key);
+      return;
+    }
+    const t = trigger(cm);
+    this.seen.set(key, { trigger: t, names });
+    if (before?.trigger === t) return;
+    this.queue.add(key);
+    this.requeueClaimants([...names, ...(before?.names ?? [])], key);
+  }
+
+  /** Other resources claiming one of `names` may have won or lost it. */
+  private requeueClaimants(names: string[], except: string): void {
+    for (const k of claimantKeys(names, this.crs.list())) if (k !== except) this.queue.add(k);
+  }
+}

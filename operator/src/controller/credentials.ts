@@ -1,0 +1,80 @@
+/**
+ * The sidecar requests of a Chartmuseum, with credentials read from the Secrets its spec names
+ * (same namespace). A missing Secret or key is a spec error naming the Secret and the key.
+ */
+import { createHash } from 'node:crypto';
+import type { DependencyRequest, RepoRequest } from '@chartsync/sidecar/client';
+import { isNotFound, type KubeClient, paths } from '../kube/client.js';
+import { type Chartmuseum, repoNameOf } from './resource.js';
+
+export class SpecError extends Error {
+  override name = 'SpecError';
+}
+
+interface Secret {
+  data?: Record<string, string>;
+}
+
+type SecretReader = (namespace: string, name: string) => Promise<Record<string, string>>;
+
+export function secretReader(client: KubeClient): SecretReader {
+  return async (namespace, name) => {
+    try {
+      const s = await client.get<Secret>(paths.secret(namespace, name));
+      return Object.fromEntries(
+        Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]),
+      );
+    } catch (err) {
+      if (isNotFound(err)) throw new SpecError(`Secret ${namespace}/${name} not found`);
+      throw err;
+    }
+  };
+}
+
+function need(data: Record<string, string>, key: string, where: string): string {
+  const v = data[key];
+  if (!v) throw new SpecError(`${where}: key "${key}" is missing or empty`);
+  return v;
+}
+
+export interface SidecarRequests {
+  repo: RepoRequest;
+  dependencies: DependencyRequest[];
+  /** Digest of everything sent (secrets included, never stored): a change means re-register. */
+  digest: string;
+}
+
+export async function buildRequests(cm: Chartmuseum, read: SecretReader): Promise<SidecarRequests> {
+  const ns = cm.metadata.namespace;
+  const spec = cm.spec;
+  const repo: RepoRequest = { name: repoNameOf(cm), git: spec.git, prune: spec.prune ?? true };
+  if (spec.ref) repo.ref = spec.ref;
+  if (spec.paths?.length) repo.paths = spec.paths;
+  if (spec.secretRef) {
+    const where = `spec.secretRef: Secret ${ns}/${spec.secretRef.name}`;
+    const data = await read(ns, spec.secretRef.name);
+    if (data['ssh-privatekey']) {
+      repo.sshKey = data['ssh-privatekey'];
+      if (data.known_hosts) repo.knownHosts = data.known_hosts;
+    } else if (data.username !== undefined || data.password !== undefined) {
+      repo.username = need(data, 'username', where);
+      repo.password = need(data, 'password', where);
+    } else {
+      throw new SpecError(`${where}: expected keys username+password or ssh-privatekey`);
+    }
+  }
+  const dependencies: DependencyRequest[] = [];
+  for (const [i, d] of (spec.dependencies ?? []).entries()) {
+    const dep: DependencyRequest = { name: d.name, url: d.url };
+    if (d.mirrorOf) dep.mirrorOf = d.mirrorOf;
+    if (d.secretRef) {
+      const where = `spec.dependencies[${i}].secretRef: Secret ${ns}/${d.secretRef.name}`;
+      const data = await read(ns, d.secretRef.name);
+      dep.username = need(data, 'username', where);
+      dep.password = need(data, 'password', where);
+    }
+    dependencies.push(dep);
+  }
+  const digest = createHash('sha256').update(JSON.stringify({ repo, dependencies })).digest('hex');
+  return { repo, dependencies, digest };
+}

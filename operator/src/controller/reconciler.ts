@@ -1,0 +1,327 @@
+/**
+ * Reconcile of one Chartmuseum, level-triggered and idempotent: finalizer first; the old
+ * repository cleaned up after a rename; repoName ownership; the token Secret and the CronJob;
+ * registration with the sidecar when what would be sent changed (or the sidecar forgot it);
+ * otherwise status refreshed from the sidecar's last sync (so scheduled runs show up).
+ * Deletion: the sidecar repo, then the CronJob, then the finalizer.
+ */
+import { type SidecarClient, SidecarError } from '@chartsync/sidecar/client';
+import type { Logger } from 'pino';
+import type { OperatorConfig } from '../config.js';
+import { isAlreadyExists, isNotFound, JSON_PATCH, type KubeClient, paths } from '../kube/client.js';
+import type { EventRecorder } from '../kube/events.js';
+import type { Informer } from '../kube/informer.js';
+import type { Metrics } from '../runtime/metrics.js';
+import { claimantKeys, ownerOf } from './claims.js';
+import { getCondition, isTransition, type Observation, READY } from './conditions.js';
+import { buildRequests, SpecError, secretReader } from './credentials.js';
+import { type CronJob, desiredCronJob, hasDrifted } from './cronjob.js';
+import { outcomeOfError, outcomeOfRepoView, outcomeOfSync, type SyncOutcome } from './outcome.js';
+import {
+  type Chartmuseum,
+  cronJobNameOf,
+  FINALIZER,
+  hasFinalizer,
+  isDeleting,
+  keyOf,
+  MANAGED_BY,
+  repoNameOf,
+  splitKey,
+} from './resource.js';
+import { conflictObservation, nextStatus, repoUrl, statusPatch } from './status.js';
+
+export interface ReconcilerDeps {
+  client: KubeClient;
+  sidecar: SidecarClient;
+  crs: Informer<Chartmuseum>;
+  cronJobs: Informer<CronJob>;
+  events: EventRecorder;
+  cfg: OperatorConfig;
+  log: Logger;
+  metrics: Metrics;
+  enqueue: (key: string) => void;
+}
+
+export class Reconciler {
+  private readonly d: ReconcilerDeps;
+  /** uid -> digest of the requests last accepted by the sidecar (secrets never leave memory). */
+  private readonly registered = new Map<string, string>();
+  private readonly readSecret;
+
+  constructor(deps: ReconcilerDeps) {
+    this.d = deps;
+    this.readSecret = secretReader(deps.client);
+  }
+
+  async reconcile(key: string): Promise<void> {
+    const { namespace, name } = splitKey(key);
+    let cm = await this.read(namespace, name);
+    if (!cm) return;
+    if (isDeleting(cm)) return this.finalize(cm);
+    if (!hasFinalizer(cm)) cm = await this.addFinalizer(cm);
+    cm = await this.cleanupRenamed(cm);
+
+    const repoName = repoNameOf(cm);
+    const all = this.d.crs.list().map((o) => (keyOf(o) === key ? (cm as Chartmuseum) : o));
+    const owner = ownerOf(repoName, all);
+    if (owner && keyOf(owner) !== key) {
+      await this.deleteCronJob(cm, false);
+      await this.writeStatus(cm, { obs: conflictObservation(repoName, keyOf(owner)) }, {});
+      return;
+    }
+
+    await this.ensureTokenSecret(namespace);
+    await this.ensureCronJob(cm);
+    let outcome: SyncOutcome;
+    let failure: unknown;
+    try {
+      outcome = cm.spec.suspend ? await this.suspendedOutcome(repoName) : await this.sync(cm);
+    } catch (err) {
+      failure = err;
+      outcome =
+        err instanceof SpecError
+          ? { obs: { status: 'False', reason: 'InvalidSpec', message: err.message } }
+          : outcomeOfError(err);
+      this.d.metrics.sidecarErrors.inc({ reason: outcome.obs.reason });
+    }
+    await this.writeStatus(cm, outcome, { repoName, url: repoUrl(this.d.cfg.chartmuseumUrl, repoName) });
+    if (failure) throw failure;
+  }
+
+  /** A fresh read: the informer cache may lag behind the operator's own writes. */
+  private async read(namespace: string, name: string): Promise<Chartmuseum | undefined> {
+    try {
+      return await this.d.client.get<Chartmuseum>(paths.chartmuseums(namespace, name));
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  private async addFinalizer(cm: Chartmuseum): Promise<Chartmuseum> {
+    const ops = [
+      { op: 'test', path: '/metadata/resourceVersion', value: cm.metadata.resourceVersion },
+      cm.metadata.finalizers
+        ? { op: 'add', path: '/metadata/finalizers/-', value: FINALIZER }
+        : { op: 'add', path: '/metadata/finalizers', value: [FINALIZER] },
+    ];
+    return this.d.client.patch<Chartmuseum>(
+      paths.chartmuseums(cm.metadata.namespace, cm.metadata.name),
+      ops,
+      JSON_PATCH,
+    );
+  }
+
+  private async removeFinalizer(cm: Chartmuseum): Promise<void> {
+    const i = cm.metadata.finalizers?.indexOf(FINALIZER) ?? -1;
+    if (i < 0) return;
+    const ops = [
+      { op: 'test', path: '/metadata/resourceVersion', value: cm.metadata.resourceVersion },
+      { op: 'remove', path: `/metadata/finalizers/${i}` },
+    ];
+    await this.d.client.patch(paths.chartmuseums(cm.metadata.namespace, cm.metadata.name), ops, JSON_PATCH);
+  }
+
+  /** Forgets the repository, then the CronJob, then lets the resource go. */
+  private async finalize(cm: Chartmuseum): Promise<void> {
+    if (!hasFinalizer(cm)) return;
+    const held = cm.status?.repoName;
+    if (held) {
+      try {
+        await this.deleteRepo(held);
+      } catch (err) {
+        const out = outcomeOfError(err);
+        const obs: Observation = {
+          ...out.obs,
+          message: `cannot remove repository "${held}" yet, deletion waits: ${out.obs.message}`,
+        };
+        await this.writeStatus(cm, { obs }, {});
+        throw err;
+      }
+    }
+    await this.deleteCronJob(cm, true);
+    await this.removeFinalizer(cm);
+    this.registered.delete(cm.metadata.uid);
+    this.d.log.info({ chartmuseum: keyOf(cm), repo: held }, 'cleaned up');
+    // Another resource may have been waiting for this repoName.
+    for (const k of claimantKeys([repoNameOf(cm), ...(held ? [held] : [])], this.d.crs.list()))
+      if (k !== keyOf(cm)) this.d.enqueue(k);
+  }
+
+  private async deleteRepo(name: string): Promise<void> {
+    try {
+      await this.d.sidecar.deleteRepo(name);
+    } catch (err) {
+      if (!(err instanceof SidecarError && err.status === 404)) throw err;
+    }
+  }
+
+  /** After spec.repoName changed: remove the repository registered under the old name. */
+  private async cleanupRenamed(cm: Chartmuseum): Promise<Chartmuseum> {
+    const held = cm.status?.repoName;
+    if (!held || held === repoNameOf(cm)) return cm;
+    await this.deleteRepo(held);
+    this.registered.delete(cm.metadata.uid);
+    await this.d.events.record(
+      cm,
+      'Normal',
+      'RepoRenamed',
+      `repository "${held}" removed; now "${repoNameOf(cm)}"`,
+    );
+    const patch = { status: { repoName: null } };
+    const updated = await this.d.client.patch<Chartmuseum>(
+      `${paths.chartmuseums(cm.metadata.namespace, cm.metadata.name)}/status`,
+      patch,
+    );
+    for (const k of claimantKeys([held], this.d.crs.list())) if (k !== keyOf(cm)) this.d.enqueue(k);
+    return updated;
+  }
+
+  private async sync(cm: Chartmuseum): Promise<SyncOutcome> {
+    const reqs = await buildRequests(cm, this.readSecret);
+    const name = reqs.repo.name;
+    if (this.registered.get(cm.metadata.uid) === reqs.digest) {
+      const view = await this.d.sidecar.getRepo(name).catch((err) => {
+        if (err instanceof SidecarError && err.status === 404) return undefined;
+        throw err;
+      });
+      if (view)
+        return (
+          outcomeOfRepoView(view) ?? {
+            obs: { status: 'Unknown', reason: 'Progressing', message: 'waiting for the first sync' },
+          }
+        );
+      this.d.log.info(
+        { chartmuseum: keyOf(cm), repo: name },
+        'sidecar does not know the repository; registering again',
+      );
+    }
+    for (const dep of reqs.dependencies) await this.d.sidecar.upsertDependency(dep);
+    const result = await this.d.sidecar.upsertRepo(reqs.repo);
+    this.registered.set(cm.metadata.uid, reqs.digest);
+    this.d.log.info(
+      { chartmuseum: keyOf(cm), repo: name, commit: result.commit, charts: result.charts.length },
+      'repository registered and synced',
+    );
+    return outcomeOfSync(result, new Date().toISOString());
+  }
+
+  private async suspendedOutcome(name: string): Promise<SyncOutcome> {
+    const view = await this.d.sidecar.getRepo(name).catch((err) => {
+      if (err instanceof SidecarError && err.status === 404) return undefined;
+      throw err;
+    });
+    const last = view ? outcomeOfRepoView(view) : undefined;
+    const message = 'sync suspended by spec.suspend; what was published stays served';
+    return { ...last, obs: { status: last?.obs.status ?? 'False', reason: 'Suspended', message } };
+  }
+
+  private async ensureTokenSecret(namespace: string): Promise<void> {
+    const token = this.d.cfg.sidecarToken;
+    if (!token) return;
+    const name = this.d.cfg.tokenSecretName;
+    const data = { token: Buffer.from(token).toString('base64') };
+    const path = paths.secret(namespace, name);
+    try {
+      const live = await this.d.client.get<{ data?: Record<string, string> }>(path);
+      if (live.data?.token !== data.token) await this.d.client.patch(path, { data });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      const secret = {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name, namespace, labels: { 'app.kubernetes.io/managed-by': MANAGED_BY } },
+        type: 'Opaque',
+        data,
+      };
+      await this.d.client.create(paths.secrets(namespace), secret).catch((e) => {
+        if (!isAlreadyExists(e)) throw e;
+      });
+    }
+  }
+
+  private async ensureCronJob(cm: Chartmuseum): Promise<void> {
+    const cfg = this.d.cfg;
+    const desired = desiredCronJob(cm, {
+      image: cfg.cronJobImage,
+      sidecarUrl: cfg.cronJobSidecarUrl,
+      tokenSecretName: cfg.sidecarToken ? cfg.tokenSecretName : undefined,
+    });
+    const { namespace, name } = desired.metadata;
+    let live = this.d.cronJobs.get(namespace, name);
+    if (!live) {
+      try {
+        await this.d.client.create(paths.cronJobs(namespace), desired);
+        await this.d.events.record(
+          cm,
+          'Normal',
+          'CronJobCreated',
+          `CronJob ${name} created, schedule "${desired.spec.schedule}"`,
+        );
+        return;
+      } catch (err) {
+        if (!isAlreadyExists(err)) throw err;
+        live = await this.d.client.get<CronJob>(paths.cronJobs(namespace, name));
+      }
+    }
+    if (!hasDrifted(live, desired)) return;
+    const replacement = {
+      ...desired,
+      metadata: { ...desired.metadata, resourceVersion: live.metadata.resourceVersion },
+    };
+    await this.d.client.replace(paths.cronJobs(namespace, name), replacement);
+    await this.d.events.record(
+      cm,
+      'Normal',
+      'CronJobUpdated',
+      `CronJob ${name} set to schedule "${desired.spec.schedule}"${desired.spec.suspend ? ', suspended' : ''}`,
+    );
+  }
+
+  /** `sure`: call the API even if the cache has no such CronJob (it may lag behind). */
+  private async deleteCronJob(cm: Chartmuseum, sure: boolean): Promise<void> {
+    const name = cronJobNameOf(cm);
+    const live = this.d.cronJobs.get(cm.metadata.namespace, name);
+    if (!live && !sure) return;
+    // Only ours: a CronJob of that name controlled by another object is left alone.
+    if (live && !live.metadata.ownerReferences?.some((o) => o.uid === cm.metadata.uid)) return;
+    try {
+      await this.d.client.delete(paths.cronJobs(cm.metadata.namespace, name));
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+
+  private async writeStatus(
+    cm: Chartmuseum,
+    outcome: SyncOutcome,
+    extra: { repoName?: string; url?: string },
+  ): Promise<void> {
+    const next = nextStatus(cm, outcome, extra, new Date());
+    const patch = statusPatch(cm.status, next);
+    const prev = getCondition(cm.status?.conditions, READY);
+    if (patch) {
+      await this.d.client.patch(
+        `${paths.chartmuseums(cm.metadata.namespace, cm.metadata.name)}/status`,
+        patch,
+      );
+    }
+    if (isTransition(prev, outcome.obs)) {
+      this.d.log.info(
+        {
+          chartmuseum: keyOf(cm),
+          ready: outcome.obs.status,
+          reason: outcome.obs.reason,
+          message: outcome.obs.message,
+        },
+        'Ready changed',
+      );
+      await this.d.events.record(
+        cm,
+        outcome.obs.status === 'False' ? 'Warning' : 'Normal',
+        outcome.obs.reason,
+        outcome.obs.message,
+      );
+    }
+  }
+}

@@ -1,0 +1,71 @@
+/** Building the status subresource and the minimal merge patch that writes it. Pure. */
+import { type Observation, READY, setCondition } from './conditions.js';
+import type { SyncOutcome } from './outcome.js';
+import type { Chartmuseum, ChartmuseumStatus } from './resource.js';
+
+export function repoUrl(base: string, repoName: string): string {
+  return `${base.replace(/\/+$/, '')}/${repoName}/index.yaml`;
+}
+
+/**
+ * The next status: the Ready observation, and the sync facts when the outcome carries them
+ * (a failure keeps the last good commit and charts: they are still what is served).
+ */
+export function nextStatus(
+  cm: Chartmuseum,
+  outcome: SyncOutcome,
+  extra: { repoName?: string | undefined; url?: string | undefined },
+  now: Date,
+): ChartmuseumStatus {
+  const prev = cm.status ?? {};
+  const next: ChartmuseumStatus = {
+    ...prev,
+    observedGeneration: cm.metadata.generation,
+    conditions: setCondition(prev.conditions, READY, outcome.obs, cm.metadata.generation, now),
+  };
+  if ('repoName' in extra) next.repoName = extra.repoName;
+  if ('url' in extra) next.url = extra.url;
+  if (outcome.commit) next.lastSyncedCommit = outcome.commit;
+  if (outcome.at) next.lastSyncTime = outcome.at;
+  if (outcome.charts) {
+    next.charts = outcome.charts;
+    next.chartCount = outcome.charts.length;
+  }
+  return next;
+}
+
+export function conflictObservation(repoName: string, ownerKey: string): Observation {
+  return {
+    status: 'False',
+    reason: 'RepoNameConflict',
+    message: `repoName "${repoName}" is already used by Chartmuseum ${ownerKey}; set a different spec.repoName`,
+  };
+}
+
+function stable(v: unknown): string {
+  return JSON.stringify(v, (_k, val) =>
+    val && typeof val === 'object' && !Array.isArray(val)
+      ? Object.fromEntries(
+          Object.entries(val as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)),
+        )
+      : val,
+  );
+}
+
+/** A JSON merge patch turning `prev` into `next` (null removes a key), or undefined if equal. */
+export function statusPatch(
+  prev: ChartmuseumStatus | undefined,
+  next: ChartmuseumStatus,
+): { status: Record<string, unknown> } | undefined {
+  const p = (prev ?? {}) as Record<string, unknown>;
+  const n = next as Record<string, unknown>;
+  const patch: Record<string, unknown> = {};
+  for (const k of new Set([...Object.keys(p), ...Object.keys(n)])) {
+    if (n[k] === undefined) {
+      if (p[k] !== undefined) patch[k] = null;
+    } else if (stable(n[k]) !== stable(p[k])) {
+      patch[k] = n[k];
+    }
+  }
+  return Object.keys(patch).length ? { status: patch } : undefined;
+}
