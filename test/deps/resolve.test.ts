@@ -1,0 +1,176 @@
+/**
+ * Resolution behaviour beyond what helm does, against a real chart repository: mirrors,
+ * digest verification, hostile indexes, slow repositories, the archive cache, vendored charts
+ * used as is, one index fetch per run, reproducible output.
+ */
+import assert from 'node:assert/strict';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, beforeEach, describe, test } from 'node:test';
+import { parse } from 'yaml';
+import type { PackageOptions } from '../../sidecar/dist/chart/model.js';
+import { packageChart } from '../../sidecar/dist/chart/package.js';
+import type { ChartRepoServer } from '../harness/chart-repo-server.ts';
+import { tempDir } from '../harness/paths.ts';
+import { chartsyncPackage, entries, helmPackage, lockedVersions, MTIME } from './compare.ts';
+import { type ChartSpec, Helm, startRepo, writeChart } from './fixtures.ts';
+
+const PUBLIC = 'https://charts.example.invalid/public';
+
+describe('dependency resolution: mirrors, integrity, hostile and slow repositories, caching', () => {
+  let tmp: Awaited<ReturnType<typeof tempDir>>;
+  let helm: Helm;
+  let repo: ChartRepoServer;
+  let n = 0;
+  const newChart = (spec: Partial<ChartSpec> & { dependencies: ChartSpec['dependencies'] }) =>
+    writeChart(join(tmp.path, 'charts', `${n++}`, 'app'), { name: 'app', version: '1.0.0', ...spec });
+  const redis = (version = '^1.0', repository?: string) => [
+    { name: 'redis', version, repository: repository ?? repo.url },
+  ];
+
+  before(async () => {
+    tmp = await tempDir('deps-resolve-');
+    helm = new Helm(join(tmp.path, 'home'));
+    repo = await startRepo(helm, tmp.path, join(tmp.path, 'repo'), [
+      { name: 'redis', version: '1.0.0' },
+      { name: 'redis', version: '1.1.0' },
+    ]);
+    await helm.repoAdd('local', repo.url);
+  });
+  beforeEach(async () => {
+    repo.clearOverrides();
+    await repo.buildIndex();
+    repo.requests.length = 0;
+  });
+  after(async () => {
+    await repo?.close();
+    await tmp?.cleanup();
+  });
+
+  test('a mirror answers for the public URL; the lock keeps the public URL', async () => {
+    const dir = await newChart({ dependencies: redis('^1.0', PUBLIC) });
+    const ours = await chartsyncPackage(dir, {
+      repositories: [{ name: 'mirror', url: repo.url, mirrorOf: PUBLIC }],
+    });
+    const lock = parse((await entries(ours, tmp.path)).get('app/Chart.lock')?.toString() ?? '');
+    assert.deepEqual(lock.dependencies, [{ name: 'redis', repository: PUBLIC, version: '1.1.0' }]);
+    // The subchart is what helm fetches from the mirror when told its URL directly.
+    const direct = await newChart({ dependencies: redis('^1.0') });
+    const helms = await entries(await helmPackage(helm, direct, tmp.path, 'update'), tmp.path);
+    const ourFiles = await entries(ours, tmp.path);
+    const sub = (m: Map<string, Buffer>) => [...m].filter(([k]) => k.startsWith('app/charts/'));
+    assert.deepEqual(sub(ourFiles), sub(helms));
+    // Without the mirror, the public URL is tried (and does not resolve here).
+    await assert.rejects(
+      chartsyncPackage(dir, { repositories: [], dependencyTimeoutMs: 5000 }),
+      /charts\.example\.invalid/,
+    );
+  });
+
+  test('an archive whose digest does not match the index is refused', async () => {
+    await repo.rewriteIndex((index) => {
+      for (const e of index.entries.redis ?? []) e.digest = 'f'.repeat(64);
+    });
+    const dir = await newChart({ dependencies: redis() });
+    await assert.rejects(
+      chartsyncPackage(dir),
+      /chart app: Chart.yaml: dependency 'redis' \(\^1.0 from http:\/\/127.0.0.1:\d+\): http:\/\/127.0.0.1:\d+\/redis-1.1.0.tgz: digest mismatch: the index says sha256:f{64}, the download is sha256:[0-9a-f]{64}/,
+    );
+  });
+
+  test('index entries with ../ or file:// URLs are refused, never fetched', async () => {
+    for (const url of ['../../etc/passwd', 'file:///etc/passwd', 'charts/../../x.tgz']) {
+      await repo.buildIndex();
+      await repo.rewriteIndex((index) => {
+        for (const e of index.entries.redis ?? []) e.urls = [url];
+      });
+      const dir = await newChart({ dependencies: redis() });
+      await assert.rejects(chartsyncPackage(dir), /index entry redis 1.1.0 has a refused URL/, url);
+    }
+    assert.deepEqual(
+      repo.requests.map((r) => r.path),
+      ['/index.yaml', '/index.yaml', '/index.yaml'],
+    );
+  });
+
+  test('a repository that stalls or never finishes fails with a clear timeout', async () => {
+    repo.override('index.yaml', { kind: 'stall' });
+    const dir = await newChart({ dependencies: redis() });
+    const started = Date.now();
+    await assert.rejects(
+      chartsyncPackage(dir, { dependencyTimeoutMs: 400 }),
+      /index.yaml: no complete answer within 400 ms \(timed out\)/,
+    );
+    repo.override('index.yaml', { kind: 'trickle', intervalMs: 50 });
+    await assert.rejects(chartsyncPackage(dir, { dependencyTimeoutMs: 400 }), /timed out/);
+    assert.ok(Date.now() - started < 5000);
+  });
+
+  test('downloads are cached by digest: a second run needs no archive download', async () => {
+    const cacheDir = join(tmp.path, 'cache');
+    const dir = await newChart({ dependencies: redis() });
+    const first = await chartsyncPackage(dir, { cacheDir });
+    const index = parse(await readFile(join(repo.dir, 'index.yaml'), 'utf8'));
+    const digest = index.entries.redis.find((e: { version: string }) => e.version === '1.1.0').digest;
+    assert.deepEqual(await readdir(cacheDir), [`${digest}.tgz`]);
+    repo.override('redis-1.1.0.tgz', { kind: 'body', status: 500, data: 'down' });
+    const second = await chartsyncPackage(dir, { cacheDir });
+    assert.ok(first.equals(second));
+    await assert.rejects(chartsyncPackage(dir), /redis-1.1.0.tgz: HTTP 500/);
+  });
+
+  test('each repository index is fetched once per run, however many charts use it', async () => {
+    const opts: PackageOptions = {
+      mtime: MTIME,
+      dependencyUpdate: true,
+      repositories: [{ name: 'r', url: repo.url }],
+    };
+    for (let i = 0; i < 3; i++)
+      await packageChart(await newChart({ dependencies: redis('^1.0', '@r') }), opts);
+    assert.equal(repo.requestsFor('index.yaml').length, 1);
+    await packageChart(await newChart({ dependencies: redis() }), { ...opts });
+    assert.equal(repo.requestsFor('index.yaml').length, 2);
+  });
+
+  test('a vendored archive that satisfies the constraint is used as is, without the network', async () => {
+    const vendored = await readFile(join(repo.dir, 'redis-1.0.0.tgz'));
+    const dir = await newChart({ dependencies: redis('^1.0') });
+    const { mkdir, writeFile } = await import('node:fs/promises');
+    await mkdir(join(dir, 'charts'));
+    await writeFile(join(dir, 'charts', 'redis-1.0.0.tgz'), vendored);
+    const ours = await chartsyncPackage(dir);
+    assert.deepEqual(await lockedVersions(ours, tmp.path, 'app'), ['1.0.0']);
+    assert.equal(repo.requests.length, 0);
+    // One that does not satisfy it is replaced by the download, as helm replaces it.
+    const dir2 = await newChart({ dependencies: redis('~1.1') });
+    await mkdir(join(dir2, 'charts'));
+    await writeFile(join(dir2, 'charts', 'redis-1.0.0.tgz'), vendored);
+    const files = await entries(await chartsyncPackage(dir2), tmp.path);
+    assert.match(files.get('app/charts/redis/Chart.yaml')?.toString() ?? '', /version: 1.1.0/);
+  });
+
+  test('same inputs, same bytes: the new lock takes the packaging time, not the clock', async () => {
+    const dir = await newChart({ dependencies: redis() });
+    const a = await chartsyncPackage(dir);
+    await new Promise((r) => setTimeout(r, 20));
+    const b = await chartsyncPackage(dir);
+    assert.ok(a.equals(b));
+    const lock = parse((await entries(a, tmp.path)).get('app/Chart.lock')?.toString() ?? '');
+    assert.equal(new Date(lock.generated).getTime(), MTIME.getTime());
+  });
+
+  test('a dependency without a version, or a repository that is not one, is refused by name', async () => {
+    const dir = await newChart({ dependencies: [{ name: 'redis', repository: repo.url }] });
+    await assert.rejects(
+      chartsyncPackage(dir),
+      /chart app: Chart.yaml: dependency 'redis' \(no version from .*\): improper constraint: ""/,
+    );
+    const dir2 = await newChart({
+      dependencies: [{ name: 'redis', version: '1.0.0', repository: 'stable' }],
+    });
+    await assert.rejects(
+      chartsyncPackage(dir2),
+      /dependency 'redis' \(1.0.0 from stable\): repository 'stable' is neither/,
+    );
+  });
+});
