@@ -109,7 +109,7 @@ export class ChartMuseumPublisher implements Publisher {
     body?: Buffer,
     accept: number[] = [],
   ): Promise<Response> {
-    const what = `${method} ${this.base}${path}`;
+    const what = `${this.target}: ${method} ${path}`;
     return withRetry(
       async () => {
         let res: Response;
