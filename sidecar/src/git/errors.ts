@@ -33,8 +33,19 @@ const RULES: [GitErrorKind, RegExp][] = [
     'ref',
     /couldn't find remote ref|Remote branch .* not found|not our ref|no such ref|unknown revision|bad revision|invalid refspec/i,
   ],
-  ['failed', /redirect/i],
 ];
+
+const HINTS: [RegExp, string][] = [
+  [
+    /returned error: 30[1278]\b/,
+    'the server answered with a redirect, and redirects are not followed: use the URL it redirects to',
+  ],
+];
+
+/** Advice for failures whose cause git's own words hide, or undefined. */
+export function gitHint(stderr: string): string | undefined {
+  return HINTS.find(([re]) => re.test(stderr))?.[1];
+}
 
 /** The kind of failure git's stderr describes ('failed' when nothing more specific matches). */
 export function classifyGitOutput(stderr: string): GitErrorKind {

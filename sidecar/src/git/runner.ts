@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import { simpleGit } from 'simple-git';
-import { classifyGitOutput, GitError, gitLastWords } from './errors.js';
+import { classifyGitOutput, GitError, gitHint, gitLastWords } from './errors.js';
 import { redact } from './redact.js';
 import type { GitSession } from './session.js';
 
@@ -72,7 +72,11 @@ function toGitError(err: unknown, session: GitSession, o: RunOptions): GitError 
   if (plugin) return new GitError('policy', `${o.describe} refused: ${redact(raw, session.secrets)}`);
   const kind = classifyGitOutput(raw);
   const words = redact(gitLastWords(raw), session.secrets);
-  return new GitError(kind, `${o.describe} failed${KIND_HINT[kind]}: ${words || 'git exited with an error'}`);
+  const hint = gitHint(raw);
+  return new GitError(
+    kind,
+    `${o.describe} failed${KIND_HINT[kind]}: ${words || 'git exited with an error'}${hint ? ` (${hint})` : ''}`,
+  );
 }
 
 const KIND_HINT: Record<GitError['kind'], string> = {

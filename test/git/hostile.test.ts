@@ -1,0 +1,343 @@
+/**
+ * Hostile URLs and refs are refused before any git process starts (a wrapper around git proves
+ * no command ran; an ext:: canary proves nothing was executed), and git's own protocol settings
+ * refuse the same things when the pre-check is bypassed. Submodules pointing at file:// are not
+ * fetched, HTTP redirects to another host or transport are not followed, hung remotes time out.
+ */
+import assert from 'node:assert/strict';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { GitError, remoteHead, syncCheckout } from '../../sidecar/dist/git/index.js';
+import { runGit } from '../../sidecar/dist/git/runner.js';
+import { withGitSession } from '../../sidecar/dist/git/session.js';
+import {
+  type FixtureRepo,
+  fileUrl,
+  freePort,
+  type GitServers,
+  type HttpGitServer,
+  startGitServers,
+  startHttpGitServer,
+} from '../harness/git-server.ts';
+
+// A `git` earlier in PATH that records every invocation, then runs the real one.
+const spy = mkdtempSync(join(tmpdir(), 'chartsync-gitspy-'));
+const spyLog = join(spy, 'calls.log');
+const realGit = process.env.PATH?.split(':')
+  .map((d) => join(d, 'git'))
+  .find((p) => existsSync(p));
+writeFileSync(join(spy, 'git'), `#!/bin/sh\nprintf '%s\\n' "$*" >> '${spyLog}'\nexec '${realGit}' "$@"\n`);
+chmodSync(join(spy, 'git'), 0o755);
+process.env.PATH = `${spy}:${process.env.PATH}`;
+const gitCalls = () => (existsSync(spyLog) ? readFileSync(spyLog, 'utf8').split('\n').filter(Boolean) : []);
+
+const open = { allowLocal: true, allowInsecure: true };
+const remoteOnly = { allowLocal: false, allowInsecure: true };
+let servers: GitServers;
+let repo: FixtureRepo;
+let canary: string;
+
+before(async () => {
+  servers = await startGitServers({ daemon: true, http: true });
+  repo = await servers.repos.create('target', { 'charts/a/Chart.yaml': 'name: a\n' });
+  canary = join(servers.dir, 'canary');
+});
+after(async () => {
+  await servers?.stop();
+  rmSync(spy, { recursive: true, force: true });
+});
+
+async function refusedBeforeGit(call: () => Promise<unknown>, label: string): Promise<void> {
+  const callsBefore = gitCalls().length;
+  await assert.rejects(call(), (e: unknown) => e instanceof GitError && e.kind === 'policy', label);
+  assert.equal(gitCalls().length, callsBefore, `${label}: a git command ran`);
+  assert.ok(!existsSync(canary), `${label}: the canary was created`);
+}
+
+describe('hostile URLs and refs are refused before git runs', () => {
+  test('control: the git spy records commands, and an allowed ext:: transport would run the canary', async () => {
+    const callsBefore = gitCalls().length;
+    await remoteHead({ url: fileUrl(repo), policy: open });
+    assert.ok(gitCalls().length > callsBefore, 'the spy must see git commands');
+    const everything = ['https', 'ssh', 'http', 'git', 'file', 'ext'] as unknown as ('https' | 'ssh')[];
+    await withGitSession({ protocols: everything }, (s) =>
+      runGit(s, ['ls-remote', '--', `ext::sh -c touch% ${canary}`], { describe: 'control' }),
+    ).catch(() => {});
+    assert.ok(
+      existsSync(canary),
+      'ext:: with the transport allowed runs the command (so a missing canary proves something)',
+    );
+    rmSync(canary);
+  });
+
+  const hostileUrls = () => [
+    `ext::sh -c touch% ${canary}`,
+    `ext::sh -c "touch ${canary}"`,
+    `ext::touch%20${canary}`,
+    'fd::17',
+    'fd::0,1/x',
+    `-u touch ${canary}`,
+    `--upload-pack=touch ${canary}`,
+    `--upload-pack=touch%20${canary}`,
+    `${fileUrl(repo)} --upload-pack=touch`,
+    `${fileUrl(repo)}\n--upload-pack=touch ${canary}`,
+    `${fileUrl(repo)}\u0000--upload-pack=x`,
+    `https://example.com/x.git/--upload-pack=touch%20${canary}`,
+    `ssh://-oProxyCommand=touch%20${canary}/x`,
+    `-oProxyCommand=touch:${canary}`,
+  ];
+
+  test('hostile URLs (ext::, fd::, leading -, --upload-pack/-u, newline, NUL, ssh options)', async () => {
+    for (const url of hostileUrls()) {
+      await refusedBeforeGit(() => remoteHead({ url, policy: open }), `remoteHead ${JSON.stringify(url)}`);
+      const dir = join(servers.dir, 'hostile-co');
+      await refusedBeforeGit(
+        () => syncCheckout({ url, policy: open, dir }),
+        `syncCheckout ${JSON.stringify(url)}`,
+      );
+      assert.ok(!existsSync(dir), 'no checkout directory is created for a refused URL');
+    }
+  });
+
+  test('hostile refs (--output=..., --upload-pack, -u, newline, NUL, ..)', async () => {
+    const out = join(servers.dir, 'output-target');
+    const refs = [
+      `--output=${out}`,
+      `--upload-pack=touch ${canary}`,
+      '-u',
+      `main\n--output=${out}`,
+      'ma\0in',
+      'main..dev',
+      '-',
+      '--',
+      'main\r',
+    ];
+    for (const ref of refs) {
+      await refusedBeforeGit(
+        () => remoteHead({ url: fileUrl(repo), ref, policy: open }),
+        `remoteHead ref ${JSON.stringify(ref)}`,
+      );
+      await refusedBeforeGit(
+        () => syncCheckout({ url: fileUrl(repo), ref, policy: open, dir: join(servers.dir, 'hostile-ref') }),
+        `syncCheckout ref ${JSON.stringify(ref)}`,
+      );
+    }
+    assert.ok(!existsSync(out));
+  });
+
+  test('file:// URLs and local paths when local repositories are not allowed', async () => {
+    for (const url of [fileUrl(repo), repo.bare, `${servers.repos.path}/../repos/target.git`, 'target.git']) {
+      await refusedBeforeGit(() => remoteHead({ url, policy: remoteOnly }), `local ${url}`);
+    }
+  });
+
+  test('http:// and git:// when insecure transports are not allowed', async () => {
+    for (const url of [servers.http?.url('target') ?? '', servers.daemon?.url('target') ?? '']) {
+      await refusedBeforeGit(
+        () => remoteHead({ url, policy: { allowLocal: true, allowInsecure: false } }),
+        `insecure ${url}`,
+      );
+    }
+  });
+});
+
+describe('git itself refuses when the pre-check is bypassed', () => {
+  async function bypass(
+    protocols: ('https' | 'ssh' | 'http' | 'git' | 'file')[],
+    args: string[],
+    cwd?: string,
+  ): Promise<GitError> {
+    let caught: unknown;
+    await withGitSession({ protocols }, (s) => runGit(s, args, { describe: 'bypass', cwd })).catch(
+      (e) => (caught = e),
+    );
+    assert.ok(caught instanceof GitError, `expected a GitError, got ${String(caught)}`);
+    return caught;
+  }
+
+  test('ext:: is not an allowed transport: nothing runs', async () => {
+    const err = await bypass(
+      ['https', 'ssh', 'http', 'git', 'file'],
+      ['ls-remote', '--', `ext::sh -c touch% ${canary}`],
+    );
+    assert.equal(err.kind, 'policy');
+    assert.match(err.message, /transport 'ext' not allowed/);
+    assert.ok(!existsSync(canary));
+  });
+
+  test('file://, local paths and git:// are refused unless allowed', async () => {
+    const local = await bypass(['https', 'ssh'], ['ls-remote', '--', fileUrl(repo)]);
+    assert.equal(local.kind, 'policy');
+    assert.match(local.message, /transport 'file' not allowed/);
+    assert.equal((await bypass(['https', 'ssh'], ['ls-remote', '--', repo.bare])).kind, 'policy');
+    const insecure = await bypass(['https', 'ssh'], ['ls-remote', '--', servers.daemon?.url('target') ?? '']);
+    assert.equal(insecure.kind, 'policy');
+    assert.match(insecure.message, /transport 'git' not allowed/);
+  });
+
+  test('an option-like ref after "--" is a refspec, not an option', async () => {
+    const out = join(servers.dir, 'bypass-output');
+    const dir = join(servers.dir, 'bypass-co');
+    await syncCheckout({ url: fileUrl(repo), policy: open, dir });
+    const err = await bypass(['file'], ['fetch', '--', fileUrl(repo), `--output=${out}`], dir);
+    assert.notEqual(err.kind, 'policy');
+    assert.ok(!existsSync(out));
+  });
+
+  test('simple-git blocks --upload-pack and -u even if they reach the runner', async () => {
+    for (const args of [
+      ['ls-remote', `--upload-pack=touch ${canary}`, fileUrl(repo)],
+      ['clone', '-u', `touch ${canary}`, fileUrl(repo), join(servers.dir, 'never')],
+    ]) {
+      const err = await bypass(['file'], args);
+      assert.equal(err.kind, 'policy', err.message);
+      assert.ok(!existsSync(canary));
+    }
+  });
+});
+
+describe('submodules', () => {
+  let superRepo: FixtureRepo;
+  let secret: FixtureRepo;
+  let visible: FixtureRepo;
+
+  before(async () => {
+    secret = await servers.repos.create('local-secret', { 'secret.txt': 'local data\n' });
+    visible = await servers.repos.create('visible', { 'ok.txt': 'fine\n' });
+    superRepo = await servers.repos.create('super', { 'charts/a/Chart.yaml': 'name: a\n' });
+    await superRepo.addSubmodule('vendor/local', fileUrl(secret));
+    await superRepo.commit('add file:// submodule');
+    await superRepo.push();
+  });
+
+  test('are not fetched unless asked for', async () => {
+    const dir = join(servers.dir, 'super-off');
+    await syncCheckout({ url: servers.http?.url('super') ?? '', policy: remoteOnly, dir });
+    assert.ok(existsSync(join(dir, 'charts/a/Chart.yaml')));
+    assert.deepEqual(await readdir(join(dir, 'vendor/local')).catch(() => []), []);
+  });
+
+  test('a file:// submodule is refused when asked for, naming the submodule; git refuses it too', async () => {
+    const dir = join(servers.dir, 'super-on');
+    await assert.rejects(
+      syncCheckout({ url: servers.http?.url('super') ?? '', policy: remoteOnly, dir, submodules: true }),
+      (e: unknown) =>
+        e instanceof GitError && e.kind === 'policy' && /submodule vendor\/local/.test(e.message),
+    );
+    const bypassDir = join(servers.dir, 'super-bypass');
+    await syncCheckout({ url: servers.http?.url('super') ?? '', policy: remoteOnly, dir: bypassDir });
+    let caught: unknown;
+    await withGitSession({ protocols: ['https', 'ssh', 'http', 'git'], submodules: true }, (s) =>
+      runGit(s, ['submodule', 'update', '--init', '--recursive'], {
+        cwd: bypassDir,
+        describe: 'submodule update',
+      }),
+    ).catch((e) => (caught = e));
+    assert.ok(caught instanceof GitError && caught.kind === 'policy', String(caught));
+    assert.match(caught.message, /transport 'file' not allowed/);
+    assert.ok(!existsSync(join(bypassDir, 'vendor/local/secret.txt')));
+  });
+
+  test('a submodule over an allowed transport is fetched when asked for', async () => {
+    const withOk = await servers.repos.create('super-ok', { 'x.txt': 'x\n' });
+    await withOk.addSubmodule('vendor/ok', servers.http?.url('visible') ?? '');
+    await withOk.commit('add http submodule');
+    await withOk.push();
+    const dir = join(servers.dir, 'super-ok-co');
+    await syncCheckout({
+      url: servers.http?.url('super-ok') ?? '',
+      policy: remoteOnly,
+      dir,
+      submodules: true,
+    });
+    assert.equal(readFileSync(join(dir, 'vendor/ok/ok.txt'), 'utf8'), 'fine\n');
+    assert.ok(visible);
+  });
+});
+
+describe('HTTP redirects', () => {
+  let redirector: HttpGitServer;
+  let elsewhere: HttpGitServer;
+
+  before(async () => {
+    elsewhere = await startHttpGitServer(servers.repos.path);
+    redirector = await startHttpGitServer(servers.repos.path, {
+      redirect: (path) => {
+        if (path.startsWith('/other-host.git/'))
+          return `http://localhost:${elsewhere.port}/target.git/${path.split('/').slice(2).join('/')}`;
+        if (path.startsWith('/other-proto.git/'))
+          return `${servers.daemon?.url('target')}/${path.split('/').slice(2).join('/')}`;
+        if (path.startsWith('/to-file.git/')) return `file://${repo.bare}`;
+        return undefined;
+      },
+    });
+  });
+  after(async () => {
+    await redirector?.stop();
+    await elsewhere?.stop();
+  });
+
+  test('a redirect to another host or another transport is not followed', async () => {
+    for (const name of ['other-host', 'other-proto', 'to-file']) {
+      const url = redirector.url(name);
+      await assert.rejects(
+        remoteHead({ url, policy: open }),
+        (e: unknown) => e instanceof GitError && /redirects are not followed/.test(e.message),
+        name,
+      );
+      await assert.rejects(
+        syncCheckout({ url, policy: open, dir: join(servers.dir, `redir-${name}`) }),
+        GitError,
+        name,
+      );
+    }
+    assert.deepEqual(elsewhere.requests, [], 'the redirect target must never be contacted');
+    assert.ok(redirector.requests.every((r) => r.status === 302));
+  });
+});
+
+describe('unreachable and hung remotes', () => {
+  let hung: Server;
+  let hungPort: number;
+  const sockets = new Set<Socket>();
+
+  before(async () => {
+    hung = createServer((s) => {
+      sockets.add(s);
+      s.on('error', () => {});
+    });
+    await new Promise<void>((r) => hung.listen(0, '127.0.0.1', r));
+    hungPort = (hung.address() as { port: number }).port;
+  });
+  after(async () => {
+    for (const s of sockets) s.destroy();
+    await new Promise((r) => hung.close(r));
+  });
+
+  test('a server that accepts but never answers is abandoned after the timeout', async () => {
+    for (const url of [`git://127.0.0.1:${hungPort}/x.git`, `http://127.0.0.1:${hungPort}/x.git`]) {
+      const t0 = performance.now();
+      await assert.rejects(
+        remoteHead({ url, policy: open, timeoutMs: 1000 }),
+        (e: unknown) => e instanceof GitError && e.kind === 'unreachable',
+        url,
+      );
+      assert.ok(performance.now() - t0 < 8000, `${url} took ${performance.now() - t0} ms`);
+    }
+  });
+
+  test('a closed port is unreachable', async () => {
+    const port = await freePort();
+    for (const url of [`git://127.0.0.1:${port}/x.git`, `http://127.0.0.1:${port}/x.git`]) {
+      await assert.rejects(
+        remoteHead({ url, policy: open }),
+        (e: unknown) => e instanceof GitError && e.kind === 'unreachable' && /127\.0\.0\.1/.test(e.message),
+        url,
+      );
+    }
+  });
+});
