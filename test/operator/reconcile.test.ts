@@ -4,18 +4,25 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import type { SidecarError } from '@chartsync/sidecar/client';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { FixtureRepo } from '../harness/git-server.ts';
 import { apply, kubeRequest, waitFor } from '../harness/kube.ts';
 import {
-  type Chartmuseum,
   chartmuseum,
   chartRepo,
   cmPath,
+  cronJobPath,
   fileUrl,
   getCm,
   getCronJob,
+  gone,
   type OperatorProcess,
+  ready,
   startWorld,
   type World,
   waitReady,
@@ -57,6 +64,7 @@ describe('operator: reconcile', () => {
     assert.equal(cm.status?.url, 'http://chartmuseum.test:8080/myrepo/index.yaml');
     assert.equal(cm.status?.observedGeneration, cm.metadata?.generation);
     assert.deepEqual(cm.metadata?.finalizers, ['cm.bitnami.com/chartsync']);
+    assert.ok(existsSync(join(w.storageDir, 'myrepo', 'index.yaml')), 'published into the storage dir');
 
     const cj = await waitFor('CronJob myrepo-sync', () => getCronJob(w.admin, NS, 'myrepo-sync'));
     assert.equal(cj.spec.schedule, '*/15 * * * *');
@@ -107,7 +115,181 @@ describe('operator: reconcile', () => {
     const after = (await w.sidecar.client().getRepo('myrepo')).lastSync?.at;
     assert.ok(after && after !== before, 'the sidecar recorded a new sync');
   });
-});
 
-export type { Chartmuseum };
-export { cmPath, getCm };
+  it('status follows syncs made outside the operator (a scheduled run): new commit and charts show up', async () => {
+    const r = new FixtureRepo(w.repos.path, 'seed');
+    await r.write({ 'charts/gamma/Chart.yaml': 'apiVersion: v2\nname: gamma\nversion: 3.0.0\n' });
+    const commit = await r.commit('add gamma');
+    await r.push();
+    await w.sidecar.client().updateRepo('myrepo');
+    const cm = await waitFor('status shows the new commit', async () => {
+      const got = await getCm(w.admin, NS, 'myrepo');
+      return got.status?.lastSyncedCommit === commit ? got : undefined;
+    });
+    assert.deepEqual(
+      cm.status?.charts?.map((c) => c.name),
+      ['alpha', 'beta', 'gamma'],
+    );
+  });
+
+  it('a spec change re-registers the repository and updates the CronJob', async () => {
+    const r = await chartRepo(w.repos, 'other', [['delta', '4.0.0']]);
+    await apply(w.admin, [chartmuseum(NS, 'myrepo', { git: fileUrl(r), schedule: '7 3 * * *' })]);
+    const cm = await waitReady(w.admin, NS, 'myrepo', { status: 'True', reason: 'Synced', generation: true });
+    assert.deepEqual(cm.status?.charts, [{ name: 'delta', version: '4.0.0' }]);
+    assert.equal((await w.sidecar.client().getRepo('myrepo')).git, fileUrl(r));
+    await waitFor(
+      'CronJob schedule updated',
+      async () => (await getCronJob(w.admin, NS, 'myrepo-sync'))?.spec.schedule === '7 3 * * *',
+    );
+  });
+
+  it('a deleted CronJob is recreated and an edited one is put back', async () => {
+    const before = await getCronJob(w.admin, NS, 'myrepo-sync');
+    await kubeRequest(w.admin, 'DELETE', cronJobPath(NS, 'myrepo-sync'));
+    const recreated = await waitFor('CronJob recreated', async () => {
+      const cj = await getCronJob(w.admin, NS, 'myrepo-sync');
+      return cj && cj.metadata?.uid !== before?.metadata?.uid ? cj : undefined;
+    });
+    assert.equal(recreated.spec.schedule, '7 3 * * *');
+
+    const edited = structuredClone(recreated);
+    edited.spec.schedule = '* * * * *';
+    edited.spec.suspend = true;
+    const c0 = edited.spec.jobTemplate.spec.template.spec.containers[0];
+    if (c0) c0.image = 'evil/image:latest';
+    await kubeRequest(w.admin, 'PUT', cronJobPath(NS, 'myrepo-sync'), edited);
+    const restored = await waitFor('CronJob restored', async () => {
+      const cj = await getCronJob(w.admin, NS, 'myrepo-sync');
+      const c = cj?.spec.jobTemplate.spec.template.spec.containers[0];
+      return cj?.spec.schedule === '7 3 * * *' &&
+        cj.spec.suspend === false &&
+        c?.image !== 'evil/image:latest'
+        ? cj
+        : undefined;
+    });
+    assert.equal(restored.metadata?.uid, recreated.metadata?.uid);
+  });
+
+  it('suspend: the CronJob is suspended and nothing syncs, even on a spec change; resume syncs again', async () => {
+    const base = (await getCm(w.admin, NS, 'myrepo')).spec;
+    const lastAt = async () => (await w.sidecar.client().getRepo('myrepo')).lastSync?.at;
+    await apply(w.admin, [chartmuseum(NS, 'myrepo', { ...base, suspend: true })]);
+    const suspended = await waitReady(w.admin, NS, 'myrepo', {
+      status: 'True',
+      reason: 'Suspended',
+      generation: true,
+    });
+    await waitFor(
+      'CronJob suspended',
+      async () => (await getCronJob(w.admin, NS, 'myrepo-sync'))?.spec.suspend === true,
+    );
+    const at = await lastAt();
+    // A spec change while suspended is observed but not synced.
+    await apply(w.admin, [chartmuseum(NS, 'myrepo', { ...base, suspend: true, paths: ['charts'] })]);
+    await waitFor('generation observed', async () => {
+      const cm = await getCm(w.admin, NS, 'myrepo');
+      return (
+        cm.status?.observedGeneration === cm.metadata?.generation &&
+        cm.metadata?.generation !== suspended.metadata?.generation
+      );
+    });
+    // Several resync periods (RESYNC_SECONDS=2) go by without a sync.
+    await new Promise((r) => setTimeout(r, 5000));
+    assert.equal(await lastAt(), at, 'no sync while suspended');
+    assert.equal(
+      (await w.sidecar.client().getRepo('myrepo')).paths,
+      undefined,
+      'not re-registered while suspended',
+    );
+
+    await apply(w.admin, [chartmuseum(NS, 'myrepo', { ...base, suspend: false, paths: ['charts'] })]);
+    await waitReady(w.admin, NS, 'myrepo', { status: 'True', reason: 'Synced', generation: true });
+    assert.notEqual(await lastAt(), at);
+    assert.deepEqual((await w.sidecar.client().getRepo('myrepo')).paths, ['charts']);
+    await waitFor(
+      'CronJob resumed',
+      async () => (await getCronJob(w.admin, NS, 'myrepo-sync'))?.spec.suspend === false,
+    );
+  });
+
+  it('two resources with one repoName: the second gets RepoNameConflict, and takes over when the first goes', async () => {
+    const r = await chartRepo(w.repos, 'shared', [['eps', '1.0.0']]);
+    await apply(w.admin, [chartmuseum(NS, 'first', { git: fileUrl(r), repoName: 'shared' })]);
+    await waitReady(w.admin, NS, 'first', { status: 'True', reason: 'Synced' });
+    const other = await chartRepo(w.repos, 'intruder', [['zeta', '1.0.0']]);
+    await apply(w.admin, [chartmuseum(NS, 'second', { git: fileUrl(other), repoName: 'shared' })]);
+    const second = await waitReady(w.admin, NS, 'second', { status: 'False', reason: 'RepoNameConflict' });
+    assert.match(ready(second)?.message ?? '', /default\/first/);
+    assert.equal(await getCronJob(w.admin, NS, 'second-sync'), undefined, 'no CronJob for the loser');
+    assert.equal(
+      (await w.sidecar.client().getRepo('shared')).git,
+      fileUrl(r),
+      'the first keeps the repository',
+    );
+
+    await kubeRequest(w.admin, 'DELETE', cmPath(NS, 'first'));
+    await waitFor('first gone', () => gone(w.admin, cmPath(NS, 'first')));
+    const won = await waitReady(w.admin, NS, 'second', { status: 'True', reason: 'Synced' });
+    assert.deepEqual(won.status?.charts, [{ name: 'zeta', version: '1.0.0' }]);
+    assert.equal((await w.sidecar.client().getRepo('shared')).git, fileUrl(other));
+    await waitFor('CronJob second-sync', () => getCronJob(w.admin, NS, 'second-sync'));
+  });
+
+  it('credentials come from Secrets: a missing Secret is InvalidSpec naming it, and recovers once it exists', async () => {
+    const r = await chartRepo(w.repos, 'creds', [['eta', '1.0.0']]);
+    await apply(w.admin, [
+      chartmuseum(NS, 'creds', {
+        git: fileUrl(r),
+        dependencies: [
+          {
+            name: 'private',
+            url: 'https://charts.example.com/private',
+            secretRef: { name: 'private-creds' },
+          },
+        ],
+      }),
+    ]);
+    const bad = await waitReady(w.admin, NS, 'creds', { status: 'False', reason: 'InvalidSpec' });
+    assert.match(ready(bad)?.message ?? '', /Secret default\/private-creds not found/);
+    await apply(w.admin, [
+      {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 'private-creds', namespace: NS },
+        stringData: { username: 'u', password: 'p4ssw0rd' },
+      } as KubernetesObject,
+    ]);
+    await waitReady(w.admin, NS, 'creds', { status: 'True', reason: 'Synced' });
+    const dep = (await w.sidecar.client().listDependencies()).find((d) => d.name === 'private');
+    assert.equal(dep?.hasCredentials, true);
+    assert.ok(!op.logs.some((l) => l.includes('p4ssw0rd')), 'the password never reaches the operator logs');
+  });
+
+  it('delete: the sidecar repository, its charts and the CronJob go, then the finalizer', async () => {
+    await kubeRequest(w.admin, 'DELETE', cmPath(NS, 'myrepo'));
+    await waitFor('myrepo gone', () => gone(w.admin, cmPath(NS, 'myrepo')));
+    const status = await w.sidecar
+      .client()
+      .getRepo('myrepo')
+      .then(
+        () => 200,
+        (e: SidecarError) => e.status,
+      );
+    assert.equal(status, 404);
+    assert.equal(await getCronJob(w.admin, NS, 'myrepo-sync'), undefined);
+    assert.equal(existsSync(join(w.storageDir, 'myrepo', 'index.yaml')), false, 'published charts removed');
+  });
+
+  it('records Events for the transitions', async () => {
+    const events = await kubeRequest<{ items: Array<{ reason: string; involvedObject: { name: string } }> }>(
+      w.admin,
+      'GET',
+      `/api/v1/namespaces/${NS}/events`,
+    );
+    const reasons = events.items.filter((e) => e.involvedObject.name === 'second').map((e) => e.reason);
+    assert.ok(reasons.includes('RepoNameConflict'), reasons.join(','));
+    assert.ok(reasons.includes('Synced'), reasons.join(','));
+    assert.ok(reasons.includes('CronJobCreated'), reasons.join(','));
+  });
+});
