@@ -120,15 +120,17 @@ describe('dependency resolution: mirrors, integrity, hostile and slow repositori
   });
 
   test('each repository index is fetched once per run, however many charts use it', async () => {
-    const opts: PackageOptions = {
-      mtime: MTIME,
-      dependencyUpdate: true,
-      repositories: [{ name: 'r', url: repo.url }],
-    };
-    for (let i = 0; i < 3; i++)
-      await packageChart(await newChart({ dependencies: redis('^1.0', '@r') }), opts);
+    // Like the CLI and a sync: new options per chart, one repositories array per run.
+    const run = (repositories: PackageOptions['repositories']) => async (deps: ChartSpec['dependencies']) =>
+      packageChart(await newChart({ dependencies: deps }), {
+        mtime: MTIME,
+        dependencyUpdate: true,
+        repositories,
+      });
+    const first = run([{ name: 'r', url: repo.url }]);
+    await Promise.all([first(redis('^1.0', '@r')), first(redis('~1.0', '@r')), first(redis())]);
     assert.equal(repo.requestsFor('index.yaml').length, 1);
-    await packageChart(await newChart({ dependencies: redis() }), { ...opts });
+    await run([{ name: 'r', url: repo.url }])(redis());
     assert.equal(repo.requestsFor('index.yaml').length, 2);
   });
 

@@ -24,9 +24,10 @@ export interface Source {
   registered?: DependencyRepository | undefined;
 }
 
-// Keyed on the options object: every chart of one run shares one PackageOptions, so each
-// repository index is fetched once per run, and a later run sees fresh indexes.
-const indexCaches = new WeakMap<PackageOptions, Map<string, Promise<RepoIndex>>>();
+// Keyed on the run's `repositories` array (or the options object without one): the CLI and a
+// sync build it once per run and share it between all charts, so each repository index is
+// fetched once per run, and the next run, with a new array, sees fresh indexes.
+const indexCaches = new WeakMap<object, Map<string, Promise<RepoIndex>>>();
 
 function getOptions(source: Source, opts: PackageOptions, maxBytes: number): GetOptions {
   const r = source.registered;
@@ -49,8 +50,9 @@ function indexUrl(repoUrl: string): string {
 
 /** The repository's index, fetched at most once per run (per URL and user). */
 export function fetchIndex(source: Source, opts: PackageOptions): Promise<RepoIndex> {
-  const cache = indexCaches.get(opts) ?? new Map<string, Promise<RepoIndex>>();
-  indexCaches.set(opts, cache);
+  const run: object = opts.repositories ?? opts;
+  const cache = indexCaches.get(run) ?? new Map<string, Promise<RepoIndex>>();
+  indexCaches.set(run, cache);
   const key = `${source.fetchUrl}\u0000${source.registered?.username ?? ''}`;
   let pending = cache.get(key);
   if (!pending) {
