@@ -82,14 +82,12 @@ describe('HTTPS (smart HTTP with basic auth)', () => {
 describe('SSH (key and known hosts)', () => {
   test('the authorized key with the right known_hosts syncs the repo', async () => {
     const ssh = git.ssh as NonNullable<GitServers['ssh']>;
-    const result = await sidecar
-      .client()
-      .upsertRepo({
-        name: 'ssh-ok',
-        git: ssh.url(repo.bare),
-        sshKey: ssh.clientKey,
-        knownHosts: ssh.knownHosts,
-      });
+    const result = await sidecar.client().upsertRepo({
+      name: 'ssh-ok',
+      git: ssh.url(repo.bare),
+      sshKey: ssh.clientKey,
+      knownHosts: ssh.knownHosts,
+    });
     assert.deepEqual(
       result.charts.map((c) => [c.name, c.action]),
       [['app', 'published']],
@@ -98,28 +96,24 @@ describe('SSH (key and known hosts)', () => {
   test('a key the server does not accept fails with 502', async () => {
     const ssh = git.ssh as NonNullable<GitServers['ssh']>;
     await expectAuthFailure(
-      sidecar
-        .client()
-        .upsertRepo({
-          name: 'ssh-bad-key',
-          git: ssh.url(repo.bare),
-          sshKey: ssh.otherKey,
-          knownHosts: ssh.knownHosts,
-        }),
+      sidecar.client().upsertRepo({
+        name: 'ssh-bad-key',
+        git: ssh.url(repo.bare),
+        sshKey: ssh.otherKey,
+        knownHosts: ssh.knownHosts,
+      }),
       /127\.0\.0\.1/,
     );
   });
   test('an unknown host key fails with 502', async () => {
     const ssh = git.ssh as NonNullable<GitServers['ssh']>;
     await expectAuthFailure(
-      sidecar
-        .client()
-        .upsertRepo({
-          name: 'ssh-bad-host',
-          git: ssh.url(repo.bare),
-          sshKey: ssh.clientKey,
-          knownHosts: ssh.wrongKnownHosts,
-        }),
+      sidecar.client().upsertRepo({
+        name: 'ssh-bad-host',
+        git: ssh.url(repo.bare),
+        sshKey: ssh.clientKey,
+        knownHosts: ssh.wrongKnownHosts,
+      }),
       /127\.0\.0\.1/,
     );
   });
