@@ -27,7 +27,7 @@ export class YamlError extends Error {
 }
 
 /** Upper bound on values produced while expanding aliases: real charts stay far below it. */
-const MAX_EXPANDED_NODES = 1_000_000;
+const MAX_EXPANDED_NODES = 250_000;
 /** Same default as the yaml library's own alias-bomb guard. */
 const MAX_ALIAS_COUNT = 100;
 

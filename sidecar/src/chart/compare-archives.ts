@@ -1,0 +1,81 @@
+/**
+ * Compares two chart archives the way conformance is defined: the same set of files, every
+ * file byte-identical except Chart.yaml, which must decode (with helm's YAML rules) to the
+ * same data. Entry order, modes, owners and times are not compared: helm writes subcharts in
+ * random order and stamps entries with the clock.
+ */
+import { isDeepStrictEqual } from 'node:util';
+import { gunzipSync } from 'node:zlib';
+import { Parser, type ReadEntry } from 'tar';
+import { MAX_DECOMPRESSED_CHART_SIZE } from './limits.js';
+import { parseGoYaml } from './yaml.js';
+
+export interface ArchiveDifference {
+  file: string;
+  problem: string;
+}
+
+/** Every entry of a gzipped tar: path -> content (non-files map to their type). */
+export function listArchive(data: Buffer): Map<string, Buffer | string> {
+  const entries = new Map<string, Buffer | string>();
+  const parser = new Parser({ strict: true });
+  parser.on('entry', (entry: ReadEntry) => {
+    if (entry.type !== 'File' && entry.type !== 'OldFile') {
+      entries.set(entry.path, entry.type);
+      return void entry.resume();
+    }
+    const chunks: Buffer[] = [];
+    entry.on('data', (c: Buffer) => chunks.push(c));
+    entry.on('end', () => entries.set(entry.path, Buffer.concat(chunks)));
+  });
+  parser.end(gunzipSync(data, { maxOutputLength: MAX_DECOMPRESSED_CHART_SIZE * 2 }));
+  return entries;
+}
+
+/** Differences between a reference archive (`expected`, e.g. from helm) and `actual`. */
+export function compareArchives(expected: Buffer, actual: Buffer): ArchiveDifference[] {
+  const want = listArchive(expected);
+  const got = listArchive(actual);
+  const diffs: ArchiveDifference[] = [];
+  for (const name of want.keys()) if (!got.has(name)) diffs.push({ file: name, problem: 'missing' });
+  for (const name of got.keys()) if (!want.has(name)) diffs.push({ file: name, problem: 'unexpected' });
+  for (const [name, a] of want) {
+    const b = got.get(name);
+    if (b === undefined) continue;
+    const problem = compareEntry(name, a, b);
+    if (problem) diffs.push({ file: name, problem });
+  }
+  return diffs.sort((x, y) => (x.file < y.file ? -1 : x.file > y.file ? 1 : 0));
+}
+
+function compareEntry(name: string, a: Buffer | string, b: Buffer | string): string | undefined {
+  if (typeof a === 'string' || typeof b === 'string') {
+    return a === b ? undefined : `entry type differs (${describe(a)} vs ${describe(b)})`;
+  }
+  if (a.equals(b)) return undefined;
+  if (name.endsWith('/Chart.yaml')) {
+    const x = parseGoYaml(a.toString('utf8'), name);
+    const y = parseGoYaml(b.toString('utf8'), name);
+    return isDeepStrictEqual(x, y) ? undefined : `Chart.yaml data differs:\n${firstDifference(x, y)}`;
+  }
+  return `content differs (${a.length} vs ${b.length} bytes)${firstLineDiff(a, b)}`;
+}
+
+function describe(v: Buffer | string): string {
+  return typeof v === 'string' ? v : 'File';
+}
+
+function firstDifference(x: unknown, y: unknown): string {
+  const show = (v: unknown) => JSON.stringify(v, (_k, val) => (typeof val === 'bigint' ? `${val}n` : val));
+  return `  expected ${show(x)}\n  actual   ${show(y)}`;
+}
+
+function firstLineDiff(a: Buffer, b: Buffer): string {
+  const la = a.toString('utf8').split('\n');
+  const lb = b.toString('utf8').split('\n');
+  for (let i = 0; i < Math.max(la.length, lb.length); i++) {
+    if (la[i] !== lb[i])
+      return `; first difference at line ${i + 1}: ${JSON.stringify(la[i])} vs ${JSON.stringify(lb[i])}`;
+  }
+  return '';
+}
