@@ -9,7 +9,14 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type GitAuth, GitError, remoteHead, syncCheckout, treeIds } from '../../sidecar/dist/git/index.js';
-import { type FixtureRepo, fileUrl, type GitServers, startGitServers } from '../harness/git-server.ts';
+import {
+  type FixtureRepo,
+  fileUrl,
+  fixtureGit,
+  type GitServers,
+  startGitServers,
+  startHttpGitServer,
+} from '../harness/git-server.ts';
 
 const policy = { allowLocal: true, allowInsecure: true };
 const D1 = new Date('2024-03-01T10:00:00Z');
@@ -156,6 +163,36 @@ for (const t of transports) {
     });
   });
 }
+
+describe('commit ids the server does not advertise', () => {
+  test('a protocol v0 server that refuses unadvertised commits: the checkout falls back to a full fetch', async () => {
+    const v0 = await startHttpGitServer(servers.repos.path, { protocolV0: true });
+    try {
+      const repo = await servers.repos.create('v0-only', { 'a.txt': 'old\n' });
+      const old = await repo.head();
+      await repo.write({ 'a.txt': 'new\n' });
+      await repo.commit('newer', D2);
+      await repo.push();
+      await fixtureGit(['config', '--unset', 'uploadpack.allowAnySHA1InWant'], repo.bare);
+      const dir = join(servers.dir, 'co', 'v0-old');
+      assert.equal((await syncCheckout({ url: v0.url('v0-only'), ref: old, policy, dir })).commit, old);
+      assert.equal(await readFile(join(dir, 'a.txt'), 'utf8'), 'old\n');
+      const adverts = v0.requests.filter((r) => r.path.includes('/info/refs')).length;
+      assert.equal(adverts, 2, 'the refused shallow fetch, then the full fetch');
+      await assert.rejects(
+        syncCheckout({
+          url: v0.url('v0-only'),
+          ref: 'f'.repeat(40),
+          policy,
+          dir: join(servers.dir, 'co', 'v0-missing'),
+        }),
+        (e: unknown) => e instanceof GitError && e.kind === 'ref',
+      );
+    } finally {
+      await v0.stop();
+    }
+  });
+});
 
 describe('tree ids', () => {
   test('one id per directory at HEAD: equal content, equal id; files and missing paths are left out', async () => {

@@ -31,7 +31,7 @@ const RULES: [GitErrorKind, RegExp][] = [
   ],
   [
     'ref',
-    /couldn't find remote ref|Remote branch .* not found|not our ref|no such ref|unknown revision|bad revision|invalid refspec/i,
+    /couldn't find remote ref|does not allow request for unadvertised object|Remote branch .* not found|not our ref|no such ref|unknown revision|bad revision|invalid refspec/i,
   ],
 ];
 

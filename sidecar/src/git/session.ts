@@ -4,7 +4,7 @@
  * command through files in that HOME that are deleted afterwards. Nothing here ever writes a
  * credential into a URL or a repository's config.
  */
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { GitProtocol } from './url-policy.js';
@@ -142,11 +142,9 @@ async function writeAskpass(home: string): Promise<string> {
 async function sshCommand(home: string, auth: GitAuth, timeoutSec: number): Promise<string> {
   const key = join(home, 'id');
   const knownHosts = join(home, 'known_hosts');
-  if (auth.sshKey) {
-    await writeFile(key, normalizeKey(auth.sshKey), { mode: 0o600 });
-    await chmod(key, 0o600);
-  }
-  await writeFile(knownHosts, auth.knownHosts ? `${auth.knownHosts.trim()}\n` : '', { mode: 0o600 });
+  if (auth.sshKey) await writeFile(key, normalizeKey(auth.sshKey), { mode: 0o600 });
+  // absent known_hosts = no host is trusted (strict checking fails closed)
+  if (auth.knownHosts) await writeFile(knownHosts, `${auth.knownHosts.trim()}\n`, { mode: 0o600 });
   const opts = [
     'BatchMode=yes',
     'StrictHostKeyChecking=yes',

@@ -11,6 +11,8 @@ export interface HttpGitOptions {
   auth?: { username: string; password: string };
   /** Answer 302 with this location for matching request paths instead of serving git. */
   redirect?: (path: string) => string | undefined;
+  /** Speak only protocol v0 (ignore the client's Git-Protocol header), like older servers. */
+  protocolV0?: boolean;
 }
 
 export interface HttpGitServer {
@@ -49,7 +51,7 @@ function handle(root: string, o: HttpGitOptions, req: IncomingMessage, res: Serv
     res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="git"' }).end('authentication required\n');
     return;
   }
-  cgi(root, req, res, url, o.auth?.username);
+  cgi(root, req, res, url, o);
 }
 
 function authorized(req: IncomingMessage, auth: { username: string; password: string }): boolean {
@@ -60,13 +62,7 @@ function authorized(req: IncomingMessage, auth: { username: string; password: st
   );
 }
 
-function cgi(
-  root: string,
-  req: IncomingMessage,
-  res: ServerResponse,
-  url: URL,
-  user: string | undefined,
-): void {
+function cgi(root: string, req: IncomingMessage, res: ServerResponse, url: URL, o: HttpGitOptions): void {
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     GIT_PROJECT_ROOT: root,
@@ -78,8 +74,8 @@ function cgi(
     QUERY_STRING: url.search.slice(1),
     CONTENT_TYPE: req.headers['content-type'] ?? '',
     REMOTE_ADDR: req.socket.remoteAddress ?? '',
-    REMOTE_USER: user ?? '',
-    GIT_PROTOCOL: String(req.headers['git-protocol'] ?? ''),
+    REMOTE_USER: o.auth?.username ?? '',
+    GIT_PROTOCOL: o.protocolV0 ? '' : String(req.headers['git-protocol'] ?? ''),
     HTTP_CONTENT_ENCODING: String(req.headers['content-encoding'] ?? ''),
   };
   if (req.headers['content-length']) env.CONTENT_LENGTH = req.headers['content-length'];

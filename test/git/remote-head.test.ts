@@ -1,0 +1,82 @@
+/**
+ * The no-change check is one `git ls-remote`: one git process, one ref advertisement request
+ * and one ls-refs request over smart HTTP, and no network at all for a full commit id. Its
+ * duration over HTTP is measured and reported as a test diagnostic.
+ */
+import assert from 'node:assert/strict';
+import { PassThrough } from 'node:stream';
+import { after, before, test } from 'node:test';
+import { remoteHead } from '../../sidecar/dist/git/index.js';
+import { createLogger } from '../../sidecar/dist/log/logger.js';
+import { type FixtureRepo, fixtureGit, type GitServers, startGitServers } from '../harness/git-server.ts';
+
+const policy = { allowLocal: false, allowInsecure: true };
+let servers: GitServers;
+let repo: FixtureRepo;
+
+before(async () => {
+  servers = await startGitServers({ http: true });
+  repo = await servers.repos.create('measured', { 'charts/a/Chart.yaml': 'name: a\n' });
+  // many refs the check must not pay for: it asks only for what the name can mean
+  const pulls = Array.from({ length: 200 }, (_, i) => `HEAD:refs/pull/${i}/head`);
+  await fixtureGit(['push', '-q', 'origin', ...pulls], repo.work);
+});
+after(async () => {
+  await servers?.stop();
+});
+
+function capture() {
+  const stream = new PassThrough();
+  const lines: { git?: string; msg?: string }[] = [];
+  stream.on('data', (d: Buffer) => {
+    for (const l of d.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(l));
+  });
+  return { log: createLogger({ level: 'debug', pretty: false, destination: stream }), lines };
+}
+
+test('a no-change check runs exactly one git ls-remote and two HTTP requests', async () => {
+  const http = servers.http;
+  assert.ok(http);
+  const { log, lines } = capture();
+  const before = http.requests.length;
+  assert.equal(await remoteHead({ url: http.url('measured'), ref: 'main', policy, log }), await repo.head());
+  await new Promise((r) => setImmediate(r));
+  const commands = lines.filter((l) => l.git !== undefined);
+  assert.equal(commands.length, 1, JSON.stringify(commands));
+  assert.match(
+    commands[0]?.git ?? '',
+    /^ls-remote --heads --tags -- http:\/\/127\.0\.0\.1:\d+\/measured\.git refs\/tags\/main/,
+  );
+  const served = http.requests.slice(before).map((r) => `${r.method} ${r.path.replace(/\?.*/, '')}`);
+  assert.deepEqual(served, ['GET /measured.git/info/refs', 'POST /measured.git/git-upload-pack']);
+});
+
+test('a full commit id needs no git command and no request', async () => {
+  const http = servers.http;
+  assert.ok(http);
+  const { log, lines } = capture();
+  const before = http.requests.length;
+  const sha = await repo.head();
+  assert.equal(await remoteHead({ url: http.url('measured'), ref: sha, policy, log }), sha);
+  assert.equal(http.requests.length, before);
+  assert.equal(lines.filter((l) => l.git !== undefined).length, 0);
+});
+
+test('duration of the no-change check over smart HTTP (median and p90 of 20)', async (t) => {
+  const url = servers.http?.url('measured') ?? '';
+  await remoteHead({ url, ref: 'main', policy });
+  const ms: number[] = [];
+  for (let i = 0; i < 20; i++) {
+    const t0 = performance.now();
+    await remoteHead({ url, ref: 'main', policy });
+    ms.push(performance.now() - t0);
+  }
+  ms.sort((a, b) => a - b);
+  const median = ms[10] ?? 0;
+  const p90 = ms[18] ?? 0;
+  t.diagnostic(
+    `remoteHead over smart HTTP: median ${median.toFixed(1)} ms, p90 ${p90.toFixed(1)} ms, min ${ms[0]?.toFixed(1)} ms`,
+  );
+  // generous bound for a loaded 2-core CI machine; the measured value is reported above
+  assert.ok(median < 1000, `median ${median} ms`);
+});
