@@ -200,6 +200,7 @@ describe('operator.enabled=true', () => {
     assert.equal(mountOf(cm, 'storage-volume'), '/storage');
     assert.equal(mountOf(sidecar, 'storage-volume'), '/storage');
     assert.equal(sidecar?.workingDir, mountOf(sidecar, 'sidecar-work'), 'the work dir is an emptyDir');
+    assert.equal(envOf(sidecar).CHARTSYNC_DATA_DIR?.value, '/var/lib/chartsync/data', 'clones off the storage volume');
     const volumes = dep.spec.template.spec.volumes as Manifest[];
     assert.deepEqual(volumes.find((v) => v.name === 'storage-volume')?.emptyDir, {});
     assert.ok(volumes.find((v) => v.name === 'sidecar-work')?.emptyDir);
