@@ -17,6 +17,8 @@ export interface ChartSpec {
   version: string;
   apiVersion?: string;
   dependencies?: Record<string, unknown>[];
+  /** More Chart.yaml fields (annotations, maintainers…). */
+  metadata?: Record<string, unknown>;
   /** Extra files, path relative to the chart root. */
   files?: Record<string, string>;
 }
@@ -29,6 +31,7 @@ export async function writeChart(dir: string, spec: ChartSpec): Promise<string> 
     name: spec.name,
     version: spec.version,
     description: `${spec.name} chart`,
+    ...spec.metadata,
   };
   const files: Record<string, string> = {
     'values.yaml': `replicas: 1\n`,

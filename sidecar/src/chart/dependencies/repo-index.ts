@@ -13,6 +13,7 @@ import {
   parseVersion,
   satisfies,
 } from './constraint.js';
+import { scanIndex } from './index-scan.js';
 
 export interface IndexEntry {
   name: string;
@@ -33,6 +34,7 @@ export class IndexError extends Error {
   override name = 'IndexError';
 }
 
+/** One index entry, or undefined when helm would skip it (no version, not SemVer). */
 function toEntry(name: string, raw: unknown): IndexEntry | undefined {
   if (!raw || typeof raw !== 'object') return undefined;
   const r = raw as Record<string, unknown>;
@@ -48,9 +50,17 @@ function toEntry(name: string, raw: unknown): IndexEntry | undefined {
 
 /** Parses index.yaml (or its JSON form); `source` names it in errors. */
 export function parseIndex(data: Buffer, source: string): RepoIndex {
+  const text = data.toString('utf8');
+  const scanned = scanIndex(text);
+  if (scanned) return fromEntries(scanned.entries);
+  return parseFullIndex(text, source);
+}
+
+/** The general path: a full YAML parse, for indexes outside the layout `scanIndex` reads. */
+export function parseFullIndex(text: string, source: string): RepoIndex {
   let doc: unknown;
   try {
-    doc = parse(data.toString('utf8'), { maxAliasCount: 100 });
+    doc = parse(text, { maxAliasCount: 100 });
   } catch (err) {
     // First line only: the rest quotes the document, which may be anything a server sent.
     const reason = (err as Error).message.split('\n')[0];
@@ -60,9 +70,14 @@ export function parseIndex(data: Buffer, source: string): RepoIndex {
     throw new IndexError(`${source}: index.yaml is empty or not a mapping`);
   const { apiVersion, entries } = doc as { apiVersion?: unknown; entries?: unknown };
   if (!apiVersion) throw new IndexError(`${source}: index.yaml has no apiVersion`);
+  const lists = Object.entries(entries && typeof entries === 'object' ? entries : {});
+  return fromEntries(lists.map(([name, list]) => [name, Array.isArray(list) ? list : []]));
+}
+
+function fromEntries(lists: Iterable<[string, unknown[]]>): RepoIndex {
   const result = new Map<string, IndexEntry[]>();
-  for (const [name, list] of Object.entries(entries && typeof entries === 'object' ? entries : {})) {
-    const usable = (Array.isArray(list) ? list : []).flatMap((raw) => toEntry(name, raw) ?? []);
+  for (const [name, list] of lists) {
+    const usable = list.flatMap((raw) => toEntry(name, raw) ?? []);
     result.set(
       name,
       usable.sort((a, b) => compareVersions(b.parsed, a.parsed)),

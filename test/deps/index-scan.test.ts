@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { parse, stringify } from 'yaml';
+import { scanIndex } from '../../sidecar/dist/chart/dependencies/index-scan.js';
+import { parseFullIndex, parseIndex } from '../../sidecar/dist/chart/dependencies/repo-index.js';
+import type { ChartRepoServer } from '../harness/chart-repo-server.ts';
+import { tempDir } from '../harness/paths.ts';
+import { Helm, startRepo } from './fixtures.ts';
+
+const view = (index: ReturnType<typeof parseFullIndex>) =>
+  [...index.entries].map(([name, list]) => [
+    name,
+    list.map(({ version, urls, digest }) => ({ version, urls, digest })),
+  ]);
+
+/** The lean scanner must read exactly what the full YAML parse reads. */
+function assertSameAsFullParse(text: string): void {
+  assert.ok(scanIndex(text), 'the scanner handles this layout');
+  assert.deepEqual(view(parseIndex(Buffer.from(text), 'i')), view(parseFullIndex(text, 'i')));
+}
+
+describe('lean index.yaml scanner', () => {
+  let tmp: Awaited<ReturnType<typeof tempDir>>;
+  let repo: ChartRepoServer;
+  let helmIndex: string;
+
+  before(async () => {
+    tmp = await tempDir('deps-scan-');
+    const helm = new Helm(join(tmp.path, 'home'));
+    // Rich metadata as public indexes carry it: annotations with block scalars, long folded
+    // descriptions, maintainers, keywords, dependencies; helm repo index writes it all out.
+    const metadata = {
+      annotations: { 'artifacthub.io/images': '- name: x\n  image: docker.io/x:1\nversion: 9.9.9\n' },
+      description: `A long description ${'that wraps over several lines '.repeat(8)}`,
+      maintainers: [{ name: 'Someone', url: 'https://example.com' }],
+      keywords: ['db', 'cache'],
+      home: 'https://example.com',
+    };
+    repo = await startRepo(helm, tmp.path, join(tmp.path, 'repo'), [
+      { name: 'alpha', version: '1.0.0', metadata },
+      { name: 'alpha', version: '1.1.0-rc.1', metadata },
+      { name: 'beta', version: '0.1.0', metadata },
+    ]);
+    helmIndex = await readFile(join(repo.dir, 'index.yaml'), 'utf8');
+  });
+  after(async () => {
+    await repo?.close();
+    await tmp?.cleanup();
+  });
+
+  test('reads what helm repo index writes', () => {
+    assert.match(helmIndex, /artifacthub\.io\/images: \|/);
+    assert.match(helmIndex, /maintainers:\n {4}- name: Someone/);
+    assertSameAsFullParse(helmIndex);
+    assert.deepEqual(
+      view(parseIndex(Buffer.from(helmIndex), 'i')).map(([name]) => name),
+      ['alpha', 'beta'],
+    );
+  });
+
+  test('reads rich entries, indented sequences, comments, quotes and CRLF the same as a full parse', async () => {
+    const doc = parse(helmIndex);
+    for (const list of Object.values(doc.entries) as Record<string, unknown>[][]) {
+      for (const e of list) {
+        Object.assign(e, {
+          annotations: { 'artifacthub.io/images': '- name: x\n  image: docker.io/x:1\nversion: 9.9.9\n' },
+          description: `A long description ${'that wraps over several lines '.repeat(8)}`,
+          maintainers: [{ name: 'Someone', url: 'https://example.com' }],
+          keywords: ['db', 'cache'],
+        });
+      }
+    }
+    const indented = stringify(doc, { indentSeq: true });
+    const flat = stringify(doc, { indentSeq: false });
+    assertSameAsFullParse(indented);
+    assertSameAsFullParse(flat);
+    assertSameAsFullParse(`# a comment\n---\n${flat.replace(/\n/g, '\r\n')}`);
+    assertSameAsFullParse(
+      flat.replace(/version: (\S+)/g, "version: '$1' # quoted").replace(/digest: (\S+)/g, 'digest: "$1"'),
+    );
+  });
+
+  test('leaves other layouts to the full parser', () => {
+    const cases = [
+      '{"apiVersion":"v1","entries":{"a":[{"version":"1.0.0","urls":["a.tgz"]}]}}',
+      'apiVersion: v1\nentries: {a: [{version: 1.0.0, urls: [a.tgz]}]}\n',
+      'apiVersion: v1\nentries:\n  a:\n  - &x\n    version: 1.0.0\n    urls: [a.tgz]\n',
+      'apiVersion: v1\nentries:\n  a:\n  - version: 1.10\n    urls:\n    - a.tgz\n',
+      'apiVersion: v1\nentries:\n  a:\n  - version: |\n      1.0.0\n    urls:\n    - a.tgz\n',
+      'apiVersion: v1\nentries:\n  a:\n  - version: 1.0.0\n    digest: null\n    urls:\n    - a.tgz\n',
+    ];
+    for (const text of cases) {
+      assert.equal(scanIndex(text), undefined, text);
+      assert.doesNotThrow(() => parseIndex(Buffer.from(text), 'i'), text);
+    }
+    // Invalid YAML is not made valid by the scanner: the full parser reports it.
+    assert.throws(() => parseIndex(Buffer.from('apiVersion: v1\nentries:\n\ta:\n'), 'i'), /Tabs/);
+    assert.deepEqual(view(parseIndex(Buffer.from(cases[1] as string), 'i')), [
+      ['a', [{ version: '1.0.0', urls: ['a.tgz'], digest: undefined }]],
+    ]);
+  });
+
+  test('a public-sized index is read quickly and without a full document in memory', () => {
+    let text = 'apiVersion: v1\nentries:\n';
+    for (let c = 0; c < 100; c++) {
+      text += `  chart${c}:\n`;
+      for (let v = 0; v < 100; v++) {
+        text += `  - annotations:\n      images: |\n        - image: x\n    description: chart ${c}\n    digest: ${'a'.repeat(64)}\n    name: chart${c}\n    urls:\n    - https://x/chart${c}-1.${v}.0.tgz\n    version: 1.${v}.0\n`;
+      }
+    }
+    const started = performance.now();
+    const index = parseIndex(Buffer.from(text), 'big');
+    const ms = performance.now() - started;
+    assert.equal(index.entries.size, 100);
+    assert.equal(index.entries.get('chart7')?.[0]?.version, '1.99.0');
+    assert.ok(ms < 2000, `scanned 10000 entries in ${Math.round(ms)} ms`);
+  });
+});
