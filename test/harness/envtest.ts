@@ -23,6 +23,8 @@ export interface Envtest {
   caData: string;
   /** Working directory (PKI, etcd data, logs); removed by stop(). */
   dir: string;
+  /** etcd's client URL (e.g. to compact history in tests). */
+  etcdUrl: string;
   stop(): Promise<void>;
 }
 
@@ -31,6 +33,8 @@ export interface EnvtestOptions {
   verbose?: boolean;
   /** How long to wait for /readyz. Default 90 s (first start on a cold 2-core machine). */
   startTimeoutMs?: number;
+  /** Extra kube-apiserver flags, e.g. ['--watch-cache=false']. */
+  apiserverArgs?: string[];
 }
 
 /** Where the binaries are: `$KUBEBUILDER_ASSETS` when it has them, else `.tools/bin`. */
@@ -162,7 +166,7 @@ function etcdArgs(dataDir: string, clientPort: number, peerPort: number): string
   ];
 }
 
-function apiserverArgs(pki: Pki, etcdPort: number, securePort: number): string[] {
+function apiserverFlags(pki: Pki, etcdPort: number, securePort: number): string[] {
   return [
     `--etcd-servers=http://127.0.0.1:${etcdPort}`,
     `--secure-port=${securePort}`,
@@ -235,7 +239,7 @@ export async function startEnvtest(opts: EnvtestOptions = {}): Promise<Envtest> 
     procs.push(etcd);
     const apiserver = startProcess(
       apiBin,
-      apiserverArgs(pki, etcdPort, securePort),
+      [...apiserverFlags(pki, etcdPort, securePort), ...(opts.apiserverArgs ?? [])],
       join(dir, 'kube-apiserver.log'),
       verbose,
     );
@@ -261,7 +265,7 @@ export async function startEnvtest(opts: EnvtestOptions = {}): Promise<Envtest> 
     await writeFile(kubeconfigPath, kubeconfig(server, ca, cert, key), {
       mode: 0o600,
     });
-    return { kubeconfigPath, server, caData: ca, dir, stop };
+    return { kubeconfigPath, server, caData: ca, dir, etcdUrl: `http://127.0.0.1:${etcdPort}`, stop };
   } catch (err) {
     await stop();
     throw err;

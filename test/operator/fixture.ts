@@ -10,7 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
-import { type Envtest, freePort, startEnvtest } from '../harness/envtest.ts';
+import { type Envtest, type EnvtestOptions, freePort, startEnvtest } from '../harness/envtest.ts';
 import { type FixtureRepo, fileUrl, RepoRoot } from '../harness/git-server.ts';
 import {
   apply,
@@ -128,13 +128,13 @@ export const cmPath = (ns: string, name = '') =>
 export const cronJobPath = (ns: string, name = '') =>
   `/apis/batch/v1/namespaces/${ns}/cronjobs${name ? `/${name}` : ''}`;
 
-export async function startWorld(): Promise<World> {
+export async function startWorld(opts: { envtest?: EnvtestOptions } = {}): Promise<World> {
   const cleanups: Array<() => Promise<unknown>> = [];
   const stop = async () => {
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
   };
   try {
-    const env = await startEnvtest();
+    const env = await startEnvtest(opts.envtest);
     cleanups.push(() => env.stop());
     const admin = loadKubeConfig(env.kubeconfigPath);
     const tmp = await tempDir('chartsync-operator-test-');

@@ -43,6 +43,10 @@ export class Informer<T extends Meta> {
       const list = await opts.client.list<T>(opts.path, query);
       this.listedOnce = true;
       this.failures = 0;
+      opts.log.debug(
+        { path: opts.path, items: list.items.length, resourceVersion: list.metadata.resourceVersion },
+        'listed',
+      );
       queueMicrotask(() => opts.onList?.());
       return list as never;
     };
