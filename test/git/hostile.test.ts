@@ -330,6 +330,17 @@ describe('unreachable and hung remotes', () => {
     }
   });
 
+  test('a repository that does not exist fails naming the URL, with a hint', async () => {
+    for (const url of [servers.http?.url('no-such-repo') ?? '', servers.daemon?.url('no-such-repo') ?? '']) {
+      await assert.rejects(
+        remoteHead({ url, policy: open }),
+        (e: unknown) =>
+          e instanceof GitError && e.message.includes(url) && /no repository at this URL/.test(e.message),
+        url,
+      );
+    }
+  });
+
   test('a closed port is unreachable', async () => {
     const port = await freePort();
     for (const url of [`git://127.0.0.1:${port}/x.git`, `http://127.0.0.1:${port}/x.git`]) {

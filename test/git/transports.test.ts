@@ -194,6 +194,36 @@ describe('commit ids the server does not advertise', () => {
   });
 });
 
+describe('robust working copies', () => {
+  test('lock files left by a killed git are removed and the update completes', async () => {
+    const repo = await servers.repos.create('locks', { 'a.txt': '1\n' });
+    const dir = join(servers.dir, 'co', 'locks');
+    await syncCheckout({ url: fileUrl(repo), policy, dir });
+    for (const lock of ['index.lock', 'shallow.lock', 'HEAD.lock', 'refs/chartsync/fetched.lock']) {
+      await writeFile(join(dir, '.git', lock), '');
+    }
+    await repo.write({ 'a.txt': '2\n' });
+    const c2 = await repo.commit('two', D2);
+    await repo.push();
+    assert.equal((await syncCheckout({ url: fileUrl(repo), policy, dir })).commit, c2);
+    assert.equal(await readFile(join(dir, 'a.txt'), 'utf8'), '2\n');
+    assert.equal(existsSync(join(dir, '.git', 'index.lock')), false);
+  });
+
+  test('concurrent checkouts of one directory run one after the other and all succeed', async () => {
+    const repo = await servers.repos.create('concurrent', { 'a.txt': 'x\n' });
+    const dir = join(servers.dir, 'co', 'concurrent');
+    const results = await Promise.all(
+      [1, 2, 3, 4].map(() => syncCheckout({ url: fileUrl(repo), policy, dir })),
+    );
+    const head = await repo.head();
+    assert.deepEqual(
+      results.map((r) => r.commit),
+      [head, head, head, head],
+    );
+  });
+});
+
 describe('tree ids', () => {
   test('one id per directory at HEAD: equal content, equal id; files and missing paths are left out', async () => {
     const repo = await servers.repos.create('trees', {
@@ -202,14 +232,16 @@ describe('tree ids', () => {
       'z/Chart.yaml': 'name: other\n',
       'file.txt': 'f',
       'we:ird *dir/Chart.yaml': 'name: w\n',
+      'ünïcødé/Chart.yaml': 'name: u\n',
     });
     const dir = join(servers.dir, 'co', 'trees');
     await syncCheckout({ url: fileUrl(repo), policy, dir });
-    const ids = await treeIds(dir, ['x', 'y/', './z', 'file.txt', 'nope', '', 'we:ird *dir']);
+    const ids = await treeIds(dir, ['x', 'y/', './z', 'file.txt', 'nope', '', 'we:ird *dir', 'ünïcødé']);
     assert.equal(ids.get('x'), ids.get('y/'));
     assert.notEqual(ids.get('x'), ids.get('./z'));
     assert.match(ids.get('') ?? '', /^[0-9a-f]{40}$/);
     assert.match(ids.get('we:ird *dir') ?? '', /^[0-9a-f]{40}$/);
+    assert.match(ids.get('ünïcødé') ?? '', /^[0-9a-f]{40}$/);
     assert.equal(ids.has('file.txt'), false);
     assert.equal(ids.has('nope'), false);
   });

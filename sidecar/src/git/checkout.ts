@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { removeStaleLocks, serialized } from './dir-lock.js';
 import { GitError } from './errors.js';
 import {
   describe,
@@ -47,8 +48,17 @@ interface Ctx {
 // chosen (and run without -q) to always say something.
 export async function syncCheckout(options: CheckoutOptions): Promise<CheckoutResult> {
   const o = prepareRemote(options);
+  return serialized(o.dir, () => checkout(o));
+}
+
+async function checkout(o: CheckoutOptions): Promise<CheckoutResult> {
   const fresh = !existsSync(join(o.dir, '.git'));
   if (fresh) await ensureEmptyDir(o.dir);
+  else {
+    const removed = await removeStaleLocks(join(o.dir, '.git'));
+    if (removed.length)
+      o.log?.warn({ dir: o.dir, removed }, 'removed lock files left by an interrupted git command');
+  }
   try {
     return await withGitSession(sessionOptions(o), async (s) => {
       const ctx = { o, s, fresh };
@@ -137,7 +147,18 @@ async function fetch(ctx: Ctx, flags: string[], refspecs: string[]): Promise<voi
   const recurse = ctx.o.submodules ? [] : ['--no-recurse-submodules'];
   await git(
     ctx,
-    ['fetch', '--no-tags', '--no-write-fetch-head', ...recurse, ...flags, '--', ctx.o.url, ...refspecs],
+    // --progress: a long transfer keeps talking, so the idle timeout only catches a stall
+    [
+      'fetch',
+      '--progress',
+      '--no-tags',
+      '--no-write-fetch-head',
+      ...recurse,
+      ...flags,
+      '--',
+      ctx.o.url,
+      ...refspecs,
+    ],
     'fetch',
   );
   ctx.fresh = false;

@@ -37,6 +37,10 @@ const RULES: [GitErrorKind, RegExp][] = [
 
 const HINTS: [RegExp, string][] = [
   [
+    /repository '[^']*' not found|does not appear to be a git repository|not exported|no such repository/i,
+    'no repository at this URL, or no access to it',
+  ],
+  [
     /returned error: 30[1278]\b/,
     'the server answered with a redirect, and redirects are not followed: use the URL it redirects to',
   ],
@@ -53,6 +57,10 @@ export function classifyGitOutput(stderr: string): GitErrorKind {
   return 'failed';
 }
 
+// progress, advice and ref-update summaries: never the cause of a failure
+const NOISE =
+  /^(hint:|Cloning into|From |\* |\+ |[0-9a-f]+\.\.|(remote: )?(Counting|Compressing|Enumerating|Total|Receiving|Resolving|Unpacking|Writing|Updating files)\b|Please make sure|and the repository exists)/;
+
 /**
  * What to quote from git's stderr in a message: the lines that show the cause (e.g. ssh's
  * "Permission denied" before git's generic "Could not read from remote repository"), then the
@@ -62,13 +70,7 @@ export function gitLastWords(stderr: string, maxLines = 3): string {
   const lines = stderr
     .split(/\r?\n|\r/)
     .map((l) => l.trim())
-    .filter(
-      (l) =>
-        l &&
-        !/^(hint:|Cloning into|remote: (Counting|Compressing|Enumerating|Total)|Please make sure|and the repository exists)/.test(
-          l,
-        ),
-    );
+    .filter((l) => l && !NOISE.test(l));
   const causes = lines.filter((l) => RULES.some(([, re]) => re.test(l)));
   const last = lines.filter((l) => /^(fatal|error):/.test(l)).slice(-1);
   const picked = [...new Set([...causes, ...last])];
