@@ -1,0 +1,185 @@
+/**
+ * The `chartsync` CLI as a user runs it (node_modules/.bin/chartsync): package output and exit
+ * codes, --help on every command, and `chartsync index` against `helm repo index`.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { copyFile, mkdir, readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { parseGoYaml } from '@chartsync/sidecar';
+import { appChart, chartYaml, writeTree } from '../harness/chart-fixtures.ts';
+import { createHelm, type Helm } from '../harness/helm.ts';
+import { chartsyncBin, tempDir } from '../harness/paths.ts';
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+function chartsync(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
+  return new Promise((done) => {
+    execFile(chartsyncBin, args, { env: { ...process.env, ...env } }, (err, stdout, stderr) =>
+      done({ code: err ? Number(err.code) : 0, stdout, stderr }),
+    );
+  });
+}
+
+let helm: Helm;
+let tmp: { path: string; cleanup: () => Promise<void> };
+before(async () => {
+  helm = await createHelm();
+  tmp = await tempDir('chartsync-cli-');
+  await writeTree(join(tmp.path, 'src/alpha'), appChart('alpha', '1.0.0'));
+  await writeTree(join(tmp.path, 'src/alpha2'), appChart('alpha', '1.10.0'));
+  await writeTree(join(tmp.path, 'src/alpha3'), appChart('alpha', '1.9.0-rc.1'));
+  await writeTree(join(tmp.path, 'src/beta'), appChart('beta', '0.2.0'));
+  await writeTree(
+    join(tmp.path, 'src/bad'),
+    appChart('bad', '1.0.0', {
+      'Chart.yaml': chartYaml({ apiVersion: 'v2', name: 'bad', version: '1.0' }) + 'version: nope\n',
+    }),
+  );
+});
+after(async () => {
+  await tmp.cleanup();
+  await helm.cleanup();
+});
+
+describe('chartsync package', () => {
+  test('prints <name>-<version>.tgz sha256:<digest> per chart and writes the archives', async () => {
+    const dest = join(tmp.path, 'out');
+    const r = await chartsync([
+      'package',
+      join(tmp.path, 'src/alpha'),
+      join(tmp.path, 'src/beta'),
+      '-d',
+      dest,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.trim().split('\n');
+    assert.equal(lines.length, 2);
+    assert.match(lines[0] as string, /^alpha-1\.0\.0\.tgz sha256:[0-9a-f]{64}$/);
+    assert.match(lines[1] as string, /^beta-0\.2\.0\.tgz sha256:[0-9a-f]{64}$/);
+    assert.deepEqual((await readdir(dest)).sort(), ['alpha-1.0.0.tgz', 'beta-0.2.0.tgz']);
+    const { createHash } = await import('node:crypto');
+    const digest = createHash('sha256')
+      .update(await readFile(join(dest, 'alpha-1.0.0.tgz')))
+      .digest('hex');
+    assert.equal(lines[0], `alpha-1.0.0.tgz sha256:${digest}`);
+  });
+
+  test('an invalid chart: non-zero exit, a message naming chart, file and problem; valid ones still packaged', async () => {
+    const dest = join(tmp.path, 'out-bad');
+    const r = await chartsync([
+      'package',
+      join(tmp.path, 'src/bad'),
+      join(tmp.path, 'src/beta'),
+      '--destination',
+      dest,
+    ]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /chart bad: Chart\.yaml: version "nope" is not a valid SemVer 2 version/);
+    assert.match(r.stdout, /^beta-0\.2\.0\.tgz sha256:/);
+  });
+
+  test('a missing directory and a usage error', async () => {
+    const missing = await chartsync(['package', join(tmp.path, 'nope')]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /nope/);
+    const usage = await chartsync(['package']);
+    assert.notEqual(usage.code, 0);
+    assert.match(usage.stderr, /at least one chart directory/);
+    const badFlag = await chartsync(['package', '--frobnicate', 'x']);
+    assert.equal(badFlag.code, 2);
+    assert.match(badFlag.stderr, /frobnicate/);
+    const badRepo = await chartsync(['package', join(tmp.path, 'src/beta'), '--repo', 'no-equals-sign']);
+    assert.equal(badRepo.code, 1);
+    assert.match(badRepo.stderr, /--repo must be NAME=URL/);
+  });
+
+  test('SOURCE_DATE_EPOCH must be a number', async () => {
+    const r = await chartsync(['package', join(tmp.path, 'src/beta'), '-d', join(tmp.path, 'x')], {
+      SOURCE_DATE_EPOCH: 'yesterday',
+    });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /SOURCE_DATE_EPOCH/);
+  });
+
+  test('--help on every command, and the command list', async () => {
+    for (const command of ['package', 'index']) {
+      const r = await chartsync([command, '--help']);
+      assert.equal(r.code, 0);
+      assert.match(r.stdout, new RegExp(`^Usage: chartsync ${command}`));
+    }
+    const top = await chartsync(['--help']);
+    assert.equal(top.code, 0);
+    assert.match(top.stdout, /package\s+package chart directories/);
+    const unknown = await chartsync(['frob']);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /unknown command "frob"/);
+  });
+});
+
+describe('chartsync index', () => {
+  test('writes index.yaml with the same entries as `helm repo index` (newest first by SemVer)', async () => {
+    const ours = join(tmp.path, 'repo-ours');
+    const theirs = join(tmp.path, 'repo-helm');
+    const dirs = ['alpha', 'alpha2', 'alpha3', 'beta'].map((d) => join(tmp.path, 'src', d));
+    const r = await chartsync(['package', ...dirs, '-d', ours]);
+    assert.equal(r.code, 0, r.stderr);
+    await mkdir(join(ours, 'sub'));
+    await copyFile(join(ours, 'beta-0.2.0.tgz'), join(ours, 'sub/beta-0.2.0.tgz'));
+    await mkdir(theirs);
+    await mkdir(join(theirs, 'sub'));
+    for (const f of await readdir(ours))
+      if (f.endsWith('.tgz')) await copyFile(join(ours, f), join(theirs, f));
+    await copyFile(join(ours, 'sub/beta-0.2.0.tgz'), join(theirs, 'sub/beta-0.2.0.tgz'));
+
+    const url = 'https://charts.example.com/team';
+    const idx = await chartsync(['index', ours, '--url', url]);
+    assert.equal(idx.code, 0, idx.stderr);
+    await helm.ok(['repo', 'index', theirs, '--url', url]);
+
+    const normalise = (text: string) => {
+      const doc = parseGoYaml(text, 'index.yaml') as Record<string, unknown>;
+      const entries = doc.entries as Record<string, Record<string, unknown>[]>;
+      for (const list of Object.values(entries)) for (const e of list) delete e.created;
+      delete doc.generated;
+      return doc;
+    };
+    const a = normalise(await readFile(join(ours, 'index.yaml'), 'utf8'));
+    const b = normalise(await readFile(join(theirs, 'index.yaml'), 'utf8'));
+    assert.deepEqual(a, b);
+    const alpha = (a.entries as Record<string, { version: string }[]>).alpha?.map((e) => e.version);
+    assert.deepEqual(alpha, ['1.10.0', '1.9.0-rc.1', '1.0.0']);
+  });
+
+  test('the index is accepted by helm as a repository', async () => {
+    const dir = join(tmp.path, 'repo-ours');
+    const { createServer } = await import('node:http');
+    const server = createServer(async (req, res) => {
+      try {
+        res.end(await readFile(join(dir, decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname))));
+      } catch {
+        res.statusCode = 404;
+        res.end();
+      }
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const port = (server.address() as { port: number }).port;
+      const idx = await chartsync(['index', dir, '--url', `http://127.0.0.1:${port}`]);
+      assert.equal(idx.code, 0);
+      await helm.ok(['repo', 'add', 'ours', `http://127.0.0.1:${port}`]);
+      const search = await helm.ok(['search', 'repo', 'ours/alpha', '--versions']);
+      assert.match(search, /ours\/alpha\s+1\.10\.0/);
+      const pulled = join(tmp.path, 'pulled');
+      await mkdir(pulled);
+      await helm.ok(['pull', 'ours/beta', '--version', '0.2.0', '-d', pulled]);
+      assert.ok((await readdir(pulled)).includes('beta-0.2.0.tgz'));
+    } finally {
+      server.close();
+    }
+  });
+});
