@@ -210,6 +210,20 @@ describe('dependency resolution matches helm dependency build/update + helm pack
     assert.equal(new Date(lock.generated).getTime(), new Date(committed.generated).getTime());
   });
 
+  test('a vendored archive matching the lock is packaged as helm re-downloads it', async () => {
+    const dir = await writeChart(chartDir('app'), {
+      name: 'app',
+      version: '1.0.0',
+      dependencies: [{ name: 'redis', version: '~1.2.0', repository: stable.url }],
+    });
+    await helm.run(['dependency', 'update', dir]); // writes Chart.lock and charts/redis-1.2.5.tgz
+    stable.requests.length = 0;
+    const ours = await chartsyncPackage(dir, { repositories: repositories() });
+    assert.deepEqual(stable.requests, [], 'nothing fetched: the vendored archive satisfies the lock');
+    assert.deepEqual(await lockedVersions(ours, tmp.path, 'app'), ['1.2.5']);
+    await assertSamePackage(ours, await helmPackage(helm, dir, tmp.path, 'build'), tmp.path);
+  });
+
   test('a stale Chart.lock is refused, as helm dependency build refuses it', async () => {
     const dir = await writeChart(chartDir('app'), {
       name: 'app',

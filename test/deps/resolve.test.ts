@@ -67,6 +67,18 @@ describe('dependency resolution: mirrors, integrity, hostile and slow repositori
     );
   });
 
+  test('absolute archive URLs in the index (helm repo index --url) are followed', async () => {
+    await repo.buildIndex(true);
+    const index = await readFile(join(repo.dir, 'index.yaml'), 'utf8');
+    assert.match(index, new RegExp(`- ${repo.url}/redis-1.1.0.tgz`));
+    const ours = await chartsyncPackage(await newChart({ dependencies: redis() }));
+    assert.deepEqual(await lockedVersions(ours, tmp.path, 'app'), ['1.1.0']);
+    assert.deepEqual(
+      repo.requests.map((r) => r.path),
+      ['/index.yaml', '/redis-1.1.0.tgz'],
+    );
+  });
+
   test('an archive whose digest does not match the index is refused', async () => {
     await repo.rewriteIndex((index) => {
       for (const e of index.entries.redis ?? []) e.digest = 'f'.repeat(64);
