@@ -173,6 +173,35 @@ describe('the chart in a real API server', { concurrency: false }, () => {
     await work?.cleanup();
   });
 
+  test('helm install --skip-crds (the chart has no crds.install value): no CRD, and NOTES say so', async () => {
+    const ns = 'skip-crds';
+    const r = await helm([
+      'install',
+      'nocrd',
+      chartDir,
+      '--kubeconfig',
+      env.kubeconfigPath,
+      '-n',
+      ns,
+      '--create-namespace',
+      '--skip-crds',
+      '--set',
+      'operator.enabled=true',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /WARNING: the CustomResourceDefinition chartmuseums\.cm\.bitnami\.com was not found/,
+    );
+    const crd = await getObj(admin, {
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: 'chartmuseums.cm.bitnami.com' },
+    });
+    assert.equal(crd, undefined);
+    await helmOk(['uninstall', 'nocrd', '--kubeconfig', env.kubeconfigPath, '-n', ns]);
+  });
+
   test('helm install --set operator.enabled=true: every object accepted by the API server', async () => {
     const r = await helm(['install', REL, chartDir, ...helmKube(), ...installValues]);
     assert.equal(r.code, 0, r.stderr + r.stdout);

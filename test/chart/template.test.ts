@@ -200,7 +200,11 @@ describe('operator.enabled=true', () => {
     assert.equal(mountOf(cm, 'storage-volume'), '/storage');
     assert.equal(mountOf(sidecar, 'storage-volume'), '/storage');
     assert.equal(sidecar?.workingDir, mountOf(sidecar, 'sidecar-work'), 'the work dir is an emptyDir');
-    assert.equal(envOf(sidecar).CHARTSYNC_DATA_DIR?.value, '/var/lib/chartsync/data', 'clones off the storage volume');
+    assert.equal(
+      envOf(sidecar).CHARTSYNC_DATA_DIR?.value,
+      '/var/lib/chartsync/data',
+      'clones off the storage volume',
+    );
     const volumes = dep.spec.template.spec.volumes as Manifest[];
     assert.deepEqual(volumes.find((v) => v.name === 'storage-volume')?.emptyDir, {});
     assert.ok(volumes.find((v) => v.name === 'sidecar-work')?.emptyDir);
@@ -589,6 +593,7 @@ describe('toggles', () => {
     );
     assert.equal(workloads.length, 2);
     let count = 0;
+    let tokenReaders = 0;
     for (const w of workloads) {
       const pod = w.spec.template.spec;
       const psc = pod.securityContext ?? {};
@@ -609,10 +614,23 @@ describe('toggles', () => {
           pod.volumes.find((v: Manifest) => v.name === tmp.name).emptyDir,
           `${where}: /tmp is an emptyDir`,
         );
+        const tokenMount = (c.volumeMounts as Obj[]).find((m) => m.name === 'sidecar-token');
+        if (tokenMount) {
+          const vol = pod.volumes.find((v: Obj) => v.name === 'sidecar-token');
+          assert.equal(vol.secret.defaultMode, 0o440, `${where}: token file not world-readable`);
+          assert.equal(
+            psc.fsGroup,
+            sc.runAsUser ?? psc.runAsUser,
+            `${where}: fsGroup lets the user read the token`,
+          );
+          assert.equal(tokenMount.readOnly, true);
+          tokenReaders++;
+        }
         count++;
       }
     }
     assert.equal(count, 3, 'chartmuseum, sidecar, operator');
+    assert.equal(tokenReaders, 2, 'sidecar and operator read the token file');
   });
 
   test('names: fullnameOverride and a release name that already holds the chart name', async () => {
