@@ -1,5 +1,12 @@
+/** @chartsync/operator: the entry point and the pure building blocks (exported for tests). */
 export const OPERATOR_VERSION = '0.1.0';
-export { loadConfig, type OperatorConfig } from './config.js';
+export { ConfigError, loadConfig, type OperatorConfig } from './config.js';
+export { claimedNames, ownerOf } from './controller/claims.js';
+export { READY, setCondition } from './controller/conditions.js';
 export { desiredCronJob, hasDrifted, SYNC_SCRIPT } from './controller/cronjob.js';
-export { cronForMinutes, scheduleOf } from './controller/schedule.js';
+export { outcomeOfError, outcomeOfRepoView, outcomeOfSync } from './controller/outcome.js';
+export { WorkQueue } from './controller/queue.js';
+export type { Chartmuseum } from './controller/resource.js';
+export { cronForMinutes, DEFAULT_SCHEDULE, scheduleOf } from './controller/schedule.js';
+export { nextStatus, statusPatch } from './controller/status.js';
 export { main } from './main.js';

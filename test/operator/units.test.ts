@@ -1,0 +1,312 @@
+/** Edge cases of the operator's pure parts (the behaviour itself is proven end to end elsewhere). */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { describe, it } from 'node:test';
+import {
+  type Chartmuseum,
+  claimedNames,
+  cronForMinutes,
+  DEFAULT_SCHEDULE,
+  desiredCronJob,
+  hasDrifted,
+  loadConfig,
+  outcomeOfError,
+  outcomeOfSync,
+  ownerOf,
+  scheduleOf,
+  setCondition,
+  statusPatch,
+  WorkQueue,
+} from '@chartsync/operator';
+import { SidecarError } from '@chartsync/sidecar/client';
+import { operatorBin } from '../harness/paths.ts';
+
+function cm(
+  name: string,
+  created: string,
+  spec: Partial<Chartmuseum['spec']> = {},
+  status?: Chartmuseum['status'],
+): Chartmuseum {
+  return {
+    apiVersion: 'cm.bitnami.com/v1alpha1',
+    kind: 'Chartmuseum',
+    metadata: { name, namespace: 'ns', uid: `uid-${name}`, creationTimestamp: created, generation: 1 },
+    spec: { git: 'https://example.com/r.git', ...spec },
+    ...(status ? { status } : {}),
+  };
+}
+
+describe('schedule', () => {
+  it('maps updateEveryMinutes to exact cron expressions', () => {
+    assert.equal(cronForMinutes(15), '*/15 * * * *');
+    assert.equal(cronForMinutes(1), '*/1 * * * *');
+    assert.equal(cronForMinutes(60), '0 * * * *');
+    assert.equal(cronForMinutes(120), '0 */2 * * *');
+    assert.equal(cronForMinutes(1440), '0 0 * * *');
+    assert.throws(() => cronForMinutes(45), /spec\.schedule/);
+    assert.throws(() => cronForMinutes(90), /spec\.schedule/);
+  });
+  it('prefers spec.schedule, defaults to hourly', () => {
+    assert.equal(scheduleOf({ git: 'x', schedule: '5 4 * * *' }), '5 4 * * *');
+    assert.equal(scheduleOf({ git: 'x' }), DEFAULT_SCHEDULE);
+  });
+});
+
+describe('repoName ownership', () => {
+  it('the oldest claimant owns a free name', () => {
+    const a = cm('a', '2024-01-01T00:00:00Z', { repoName: 'r' });
+    const b = cm('b', '2024-01-02T00:00:00Z', { repoName: 'r' });
+    assert.equal(ownerOf('r', [b, a])?.metadata.name, 'a');
+  });
+  it('the holder keeps the name even against an older claimant', () => {
+    const older = cm('older', '2024-01-01T00:00:00Z', { repoName: 'r' });
+    const holder = cm('holder', '2024-02-01T00:00:00Z', { repoName: 'r' }, { repoName: 'r' });
+    assert.equal(ownerOf('r', [older, holder])?.metadata.name, 'holder');
+  });
+  it('a renamed resource keeps claiming its old name until it cleaned it up', () => {
+    const renamed = cm('x', '2024-01-01T00:00:00Z', { repoName: 'new' }, { repoName: 'old' });
+    assert.deepEqual(claimedNames(renamed), ['new', 'old']);
+    const waiting = cm('y', '2023-01-01T00:00:00Z', { repoName: 'old' });
+    assert.equal(ownerOf('old', [renamed, waiting])?.metadata.name, 'x');
+  });
+});
+
+describe('status', () => {
+  it('lastTransitionTime moves only when the status flips', () => {
+    const t1 = new Date('2024-01-01T00:00:00Z');
+    const t2 = new Date('2024-01-01T01:00:00Z');
+    const c1 = setCondition(
+      undefined,
+      'Ready',
+      { status: 'False', reason: 'GitFetchFailed', message: 'a' },
+      1,
+      t1,
+    );
+    const c2 = setCondition(
+      c1,
+      'Ready',
+      { status: 'False', reason: 'SidecarUnavailable', message: 'b' },
+      2,
+      t2,
+    );
+    assert.equal(c2[0]?.lastTransitionTime, t1.toISOString());
+    assert.equal(c2[0]?.reason, 'SidecarUnavailable');
+    const c3 = setCondition(c2, 'Ready', { status: 'True', reason: 'Synced', message: 'c' }, 2, t2);
+    assert.equal(c3[0]?.lastTransitionTime, t2.toISOString());
+    assert.equal(c3.length, 1);
+  });
+  it('the merge patch removes keys with null and is empty when nothing changed', () => {
+    assert.deepEqual(statusPatch({ repoName: 'a', url: 'u' }, { url: 'u' }), { status: { repoName: null } });
+    assert.equal(
+      statusPatch({ charts: [{ name: 'a', version: '1' }] }, { charts: [{ version: '1', name: 'a' }] }),
+      undefined,
+    );
+  });
+});
+
+describe('outcomes', () => {
+  it('maps sidecar failures to condition reasons', () => {
+    assert.equal(
+      outcomeOfError(new SidecarError(0, 'unreachable', 'ECONNREFUSED')).obs.reason,
+      'SidecarUnavailable',
+    );
+    assert.equal(
+      outcomeOfError(new SidecarError(503, 'shutting_down', 'bye')).obs.reason,
+      'SidecarUnavailable',
+    );
+    assert.equal(outcomeOfError(new SidecarError(401, 'unauthorized', 'x')).obs.reason, 'SidecarUnavailable');
+    assert.equal(
+      outcomeOfError(new SidecarError(400, 'invalid_input', 'bad git URL')).obs.reason,
+      'InvalidSpec',
+    );
+    assert.equal(
+      outcomeOfError(new SidecarError(502, 'upstream_failed', 'git fetch: not found')).obs.reason,
+      'GitFetchFailed',
+    );
+    assert.equal(
+      outcomeOfError(
+        new SidecarError(502, 'upstream_failed', 'publishing to chartmuseum failed for 1 chart(s)'),
+      ).obs.reason,
+      'PublishFailed',
+    );
+  });
+  it('a sync with failed charts is PackageFailed naming them; conflicts stay Ready with a note', () => {
+    const failed = outcomeOfSync(
+      {
+        name: 'r',
+        commit: 'abcdef1234567890',
+        changed: true,
+        durationMs: 1,
+        charts: [
+          { name: 'ok', version: '1.0.0', digest: 'd', action: 'published' },
+          {
+            name: 'broken',
+            version: '',
+            digest: '',
+            action: 'failed',
+            error: 'Chart.yaml: version is not SemVer 2',
+          },
+        ],
+      },
+      'now',
+    );
+    assert.equal(failed.obs.reason, 'PackageFailed');
+    assert.match(failed.obs.message, /broken: Chart\.yaml: version is not SemVer 2/);
+    assert.deepEqual(failed.charts, [{ name: 'ok', version: '1.0.0' }]);
+    const conflict = outcomeOfSync(
+      {
+        name: 'r',
+        commit: 'c',
+        changed: false,
+        durationMs: 1,
+        charts: [{ name: 'x', version: '1.0.0', digest: 'd', action: 'conflict' }],
+      },
+      'now',
+    );
+    assert.equal(conflict.obs.reason, 'Synced');
+    assert.match(conflict.obs.message, /already published with other content/);
+  });
+});
+
+describe('CronJob drift', () => {
+  const settings = { image: 'curl:1', sidecarUrl: 'http://sidecar:3000', tokenSecretName: 'tok' };
+  const desired = desiredCronJob(cm('a', '2024-01-01T00:00:00Z', { updateEveryMinutes: 15 }), settings);
+  it('fields the API server defaults are not drift', () => {
+    const live = structuredClone(desired);
+    live.metadata.resourceVersion = '12';
+    live.spec.successfulJobsHistoryLimit = 3;
+    const c = live.spec.jobTemplate.spec.template.spec.containers[0] as Record<string, unknown>;
+    c.imagePullPolicy = 'IfNotPresent';
+    c.terminationMessagePath = '/dev/termination-log';
+    assert.equal(hasDrifted(live, desired), false);
+  });
+  it('edits of owned fields are drift', () => {
+    for (const edit of [
+      (l: typeof desired) => {
+        l.spec.schedule = '* * * * *';
+      },
+      (l: typeof desired) => {
+        l.spec.suspend = true;
+      },
+      (l: typeof desired) => {
+        (l.spec.jobTemplate.spec.template.spec.containers[0] as { image: string }).image = 'other';
+      },
+      (l: typeof desired) => {
+        l.metadata.ownerReferences = [];
+      },
+    ]) {
+      const live = structuredClone(desired);
+      edit(live);
+      assert.equal(hasDrifted(live, desired), true);
+    }
+  });
+  it('without a token the CronJob references no Secret', () => {
+    const noToken = desiredCronJob(cm('a', '2024-01-01T00:00:00Z'), {
+      ...settings,
+      tokenSecretName: undefined,
+    });
+    assert.ok(!JSON.stringify(noToken).includes('secretKeyRef'));
+  });
+});
+
+describe('work queue', () => {
+  it('never runs one key twice at once, and re-runs it once after adds during a run', async () => {
+    let running = 0;
+    let maxRunning = 0;
+    let runs = 0;
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const q = new WorkQueue({
+      workers: 4,
+      backoffBaseMs: 10,
+      backoffMaxMs: 100,
+      handler: async () => {
+        running++;
+        runs++;
+        maxRunning = Math.max(maxRunning, running);
+        if (runs === 1) await gate;
+        running--;
+        return undefined;
+      },
+    });
+    q.add('k');
+    q.add('k');
+    await new Promise((r) => setImmediate(r));
+    q.add('k');
+    q.add('k');
+    release();
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(maxRunning, 1);
+    assert.equal(runs, 2);
+    await q.shutdown();
+  });
+
+  it('retries failures with exponential backoff, capped', async () => {
+    const times: number[] = [];
+    const q = new WorkQueue({
+      workers: 1,
+      backoffBaseMs: 20,
+      backoffMaxMs: 80,
+      handler: async () => {
+        times.push(Date.now());
+        throw new Error('boom');
+      },
+    });
+    q.add('k');
+    await new Promise((r) => setTimeout(r, 450));
+    await q.shutdown();
+    const gaps = times.slice(1).map((t, i) => t - (times[i] as number));
+    assert.ok(gaps.length >= 4, `retried ${gaps.length} times`);
+    assert.ok((gaps[0] as number) >= 15 && (gaps[0] as number) < 60, `first gap ${gaps[0]}`);
+    assert.ok((gaps[1] as number) >= 35, `second gap ${gaps[1]}`);
+    assert.ok(
+      gaps.every((g) => g < 140),
+      `capped: ${gaps.join(',')}`,
+    );
+  });
+});
+
+describe('config', () => {
+  it('requires SIDECAR_URL and validates values, naming the variable', () => {
+    assert.throws(() => loadConfig({}), /SIDECAR_URL is required/);
+    assert.throws(() => loadConfig({ SIDECAR_URL: 'ftp://x' }), /SIDECAR_URL=ftp:\/\/x/);
+    assert.throws(
+      () => loadConfig({ SIDECAR_URL: 'http://s', LEADER_ELECTION: 'maybe' }),
+      /LEADER_ELECTION=maybe/,
+    );
+    assert.throws(() => loadConfig({ SIDECAR_URL: 'http://s', RESYNC_SECONDS: '-1' }), /RESYNC_SECONDS/);
+  });
+  it('leader election defaults to on in a cluster, off outside', () => {
+    assert.equal(
+      loadConfig({ SIDECAR_URL: 'http://s', KUBERNETES_SERVICE_HOST: '10.0.0.1' }).leaderElection,
+      true,
+    );
+    assert.equal(loadConfig({ SIDECAR_URL: 'http://s' }).leaderElection, false);
+    const c = loadConfig({ SIDECAR_URL: 'http://s/', SIDECAR_TOKEN: ' t ' });
+    assert.equal(c.sidecarUrl, 'http://s');
+    assert.equal(c.sidecarToken, 't');
+    assert.equal(c.watchNamespace, '');
+  });
+});
+
+describe('chartsync-operator CLI', () => {
+  const run = (args: string[], env: NodeJS.ProcessEnv) =>
+    new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+      execFile(operatorBin, args, { env: { PATH: process.env.PATH, ...env } }, (error, out, err) =>
+        resolve({ code: error ? (error.code as number) : 0, out, err }),
+      );
+    });
+  it('node_modules/.bin/chartsync-operator --help prints the configuration', async () => {
+    const r = await run(['--help'], {});
+    assert.equal(r.code, 0);
+    assert.match(r.out, /SIDECAR_URL/);
+    assert.match(r.out, /WATCH_NAMESPACE/);
+  });
+  it('refuses to start without SIDECAR_URL, saying so', async () => {
+    const r = await run([], {});
+    assert.equal(r.code, 2);
+    assert.match(r.err, /SIDECAR_URL is required/);
+  });
+});
