@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { httpGet } from '../../sidecar/dist/chart/dependencies/http-get.js';
+import { httpGet, redirectAllowed } from '../../sidecar/dist/chart/dependencies/http-get.js';
 import { ChartRepoServer } from '../harness/chart-repo-server.ts';
 import { tempDir } from '../harness/paths.ts';
 
@@ -54,12 +54,14 @@ describe('bounded HTTP GET for chart repositories', () => {
       httpGet(`${repo.url}/to-file`, opts()),
       /redirect to another protocol \(file:\) refused/,
     );
+    // An upgrade to https is followed (here it fails to connect: nothing listens there).
     repo.override('to-https', { kind: 'redirect', location: 'https://127.0.0.1:1/x' });
-    await assert.rejects(
-      httpGet(`${repo.url}/to-https`, opts()),
-      /redirect to another protocol \(https:\) refused/,
-    );
+    await assert.rejects(httpGet(`${repo.url}/to-https`, opts()), /https:\/\/127.0.0.1:1\/x: request failed/);
     await assert.rejects(httpGet('file:///etc/passwd', opts()), /only http and https URLs are allowed/);
+    const allowed = (a: string, b: string) => redirectAllowed(new URL(a), new URL(b));
+    assert.ok(allowed('http://a/x', 'https://b/y'));
+    assert.ok(!allowed('https://a/x', 'http://a/x'), 'no downgrade');
+    assert.ok(!allowed('http://a/x', 'file:///etc/passwd'));
     repo.override('loop', { kind: 'redirect', location: `${repo.url}/loop` });
     await assert.rejects(httpGet(`${repo.url}/loop`, opts()), /more than 10 redirects/);
   });

@@ -1,7 +1,8 @@
 /**
  * Bounded HTTP GET for chart repositories: a deadline over the whole exchange (a repository
  * that stalls or never finishes its body fails instead of hanging a sync), a size cap, http(s)
- * only, redirects followed by hand so that none can switch protocol, and basic-auth credentials
+ * only, redirects followed by hand so that none leaves http(s) or downgrades https to http,
+ * and basic-auth credentials
  * sent only to the origin they were registered for.
  */
 
@@ -69,6 +70,11 @@ async function readBounded(res: Response, maxBytes: number, shown: string): Prom
   return Buffer.concat(chunks, total);
 }
 
+/** Only http(s), and never from https down to http; an upgrade to https is fine. */
+export function redirectAllowed(from: URL, to: URL): boolean {
+  return from.protocol === to.protocol || (from.protocol === 'http:' && to.protocol === 'https:');
+}
+
 /** Credentials written into the URL (`https://user:pass@host/…`) become basic auth, as in Go. */
 function withUserinfoAuth(url: URL, opts: GetOptions): GetOptions {
   if (!url.username && !url.password) return opts;
@@ -92,7 +98,7 @@ export async function httpGet(url: string, options: GetOptions): Promise<Buffer>
       if (res.status >= 300 && res.status < 400 && location) {
         await res.body?.cancel();
         const next = new URL(location, current);
-        if (next.protocol !== current.protocol) {
+        if (!redirectAllowed(current, next)) {
           throw new HttpGetError(`${shown}: redirect to another protocol (${next.protocol}) refused`);
         }
         current = next;
