@@ -1,0 +1,72 @@
+/** `chartsync package --dependency-update --repo NAME=URL` end to end, compared with helm. */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import type { ChartRepoServer } from '../harness/chart-repo-server.ts';
+import { chartsyncBin, tempDir } from '../harness/paths.ts';
+import { assertSamePackage, helmPackage, lockedVersions } from './compare.ts';
+import { Helm, startRepo, writeChart } from './fixtures.ts';
+
+const run = promisify(execFile);
+
+describe('chartsync package --dependency-update', () => {
+  let tmp: Awaited<ReturnType<typeof tempDir>>;
+  let helm: Helm;
+  let repo: ChartRepoServer;
+
+  before(async () => {
+    tmp = await tempDir('deps-cli-');
+    helm = new Helm(join(tmp.path, 'home'));
+    repo = await startRepo(helm, tmp.path, join(tmp.path, 'repo'), [
+      { name: 'redis', version: '1.0.0' },
+      { name: 'redis', version: '1.1.0' },
+    ]);
+    await helm.repoAdd('stable', repo.url);
+  });
+  after(async () => {
+    await repo?.close();
+    await tmp?.cleanup();
+  });
+
+  test('resolves @name through --repo and packages what helm packages', async () => {
+    const dir = await writeChart(join(tmp.path, 'app'), {
+      name: 'app',
+      version: '1.0.0',
+      dependencies: [{ name: 'redis', version: '^1.0', repository: '@stable', alias: 'cache' }],
+    });
+    const out = join(tmp.path, 'out');
+    const { stdout } = await run(
+      chartsyncBin,
+      ['package', dir, '--dependency-update', '--repo', `stable=${repo.url}`, '-d', out],
+      {
+        env: { ...process.env, SOURCE_DATE_EPOCH: '1700000000' },
+      },
+    );
+    assert.match(stdout, /^app-1\.0\.0\.tgz sha256:[0-9a-f]{64}\n$/);
+    const ours = await readFile(join(out, 'app-1.0.0.tgz'));
+    assert.deepEqual(await lockedVersions(ours, tmp.path, 'app'), ['1.1.0']);
+    await assertSamePackage(ours, await helmPackage(helm, dir, tmp.path, 'update'), tmp.path);
+  });
+
+  test('an unsatisfiable dependency fails with the chart, the dependency and the versions', async () => {
+    const dir = await writeChart(join(tmp.path, 'bad'), {
+      name: 'bad',
+      version: '1.0.0',
+      dependencies: [{ name: 'redis', version: '^2', repository: repo.url }],
+    });
+    await assert.rejects(
+      run(chartsyncBin, ['package', dir, '--dependency-update', '-d', join(tmp.path, 'out2')]),
+      (err: Error & { code?: number; stderr?: string }) => {
+        assert.equal(err.code, 1);
+        assert.match(
+          err.stderr ?? '',
+          /dependency 'redis' \(\^2 from http:\/\/127\.0\.0\.1:\d+\): no version satisfies the constraint; available: 1\.1\.0, 1\.0\.0/,
+        );
+        return true;
+      },
+    );
+  });
+});
