@@ -13,6 +13,8 @@ import { createLogger } from './log.js';
 import { createMetrics } from './runtime/metrics.js';
 import { portOf, startServer } from './runtime/server.js';
 
+const SHUTDOWN_GRACE_MS = 20_000;
+
 const USAGE = `Usage: chartsync-operator
 
 Reconciles Chartmuseum resources (cm.bitnami.com/v1alpha1) into chartsync sidecar calls and
@@ -87,7 +89,9 @@ export async function main(argv: string[]): Promise<number> {
       if (exiting) return;
       exiting = true;
       log.info({ reason: why }, 'shutting down');
-      await controller.stop();
+      // Reconciles in flight may wait on a long sync: give them a bounded grace period.
+      const grace = new Promise((r) => setTimeout(r, SHUTDOWN_GRACE_MS).unref());
+      await Promise.race([controller.stop(), grace]);
       await elector?.stop();
       metrics.leader.set(0);
       client.close();

@@ -5,11 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { apply, kubeRequest, waitFor } from '../harness/kube.ts';
+import { apply, ensureNamespace, kubeRequest, waitFor } from '../harness/kube.ts';
 import {
   chartmuseum,
   chartRepo,
   fileUrl,
+  getCm,
   OPERATOR_NS,
   type OperatorProcess,
   startWorld,
@@ -36,7 +37,7 @@ async function metric(op: OperatorProcess, name: string): Promise<number | undef
 const registered = (op: OperatorProcess, key: string) =>
   op.records().some((r) => r.msg === 'repository registered and synced' && r.chartmuseum === key);
 
-describe('operator: leader election', () => {
+describe('operator: leader election and scope', () => {
   let w: World;
   const ops: Record<string, OperatorProcess> = {};
   before(async () => {
@@ -94,5 +95,22 @@ describe('operator: leader election', () => {
     const code = await (ops[standby] as OperatorProcess).stop('SIGTERM');
     assert.equal(code, 0);
     assert.equal(await holder(w), '');
+  });
+
+  it('WATCH_NAMESPACE limits the operator to one namespace', async () => {
+    await ensureNamespace(w.admin, 'team-a');
+    const op = await w.startOperator({ WATCH_NAMESPACE: 'team-a', POD_NAME: 'op-scoped' });
+    ops['op-scoped'] = op;
+    const repo = await chartRepo(w.repos, 'scoped', [['scoped', '1.0.0']]);
+    await apply(w.admin, [
+      chartmuseum('team-a', 'mine', { git: fileUrl(repo) }),
+      chartmuseum(NS, 'not-mine', { git: fileUrl(repo), repoName: 'not-mine' }),
+    ]);
+    await waitReady(w.admin, 'team-a', 'mine', { status: 'True', reason: 'Synced' });
+    // The other namespace's resource gets no finalizer and no status from this operator.
+    await new Promise((r) => setTimeout(r, 2000));
+    const other = await getCm(w.admin, NS, 'not-mine');
+    assert.equal(other.status, undefined);
+    assert.equal(other.metadata?.finalizers, undefined);
   });
 });
