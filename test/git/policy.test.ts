@@ -4,6 +4,7 @@ import { describe, test } from 'node:test';
 import { classifyGitOutput, gitLastWords } from '../../sidecar/dist/git/errors.js';
 import { checkGitUrl, checkRef, GitError } from '../../sidecar/dist/git/index.js';
 import { lsRemoteArgs, resolveRef } from '../../sidecar/dist/git/ls-remote.js';
+import { shouldCompact } from '../../sidecar/dist/git/maintenance.js';
 import { redact, redactUrl } from '../../sidecar/dist/git/redact.js';
 import { splitUrlCredentials } from '../../sidecar/dist/git/url-credentials.js';
 import { allowedProtocols, parseGitUrl } from '../../sidecar/dist/git/url-policy.js';
@@ -81,6 +82,7 @@ describe('git URL policy', () => {
       '-oProxyCommand=touch:x',
       'git@-oProxyCommand=x:y',
       'https://exa mple.com/x',
+      'https://%E0%A4%A@exa_mple..com/x',
       '',
     ];
     for (const url of hostile) refusedUrl(url, open);
@@ -237,6 +239,17 @@ describe('ref resolution from ls-remote output', () => {
       flags: [],
       patterns: ['refs/pull/1/head', 'refs/pull/1/head^{}'],
     });
+  });
+});
+
+describe('checkout maintenance', () => {
+  test('compaction is due when packs or loose objects pile up', () => {
+    const stats = (packs: number, count: number) =>
+      `count: ${count}\nsize: 8\nin-pack: 30\npacks: ${packs}\nsize-pack: 12\n`;
+    assert.equal(shouldCompact(stats(3, 10), 20), false);
+    assert.equal(shouldCompact(stats(20, 0), 20), true);
+    assert.equal(shouldCompact(stats(1, 2000), 20), true);
+    assert.equal(shouldCompact('', 20), false);
   });
 });
 

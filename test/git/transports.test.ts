@@ -9,6 +9,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type GitAuth, GitError, remoteHead, syncCheckout, treeIds } from '../../sidecar/dist/git/index.js';
+import { MAX_PACKS } from '../../sidecar/dist/git/maintenance.js';
 import {
   type FixtureRepo,
   fileUrl,
@@ -208,6 +209,26 @@ describe('robust working copies', () => {
     assert.equal((await syncCheckout({ url: fileUrl(repo), policy, dir })).commit, c2);
     assert.equal(await readFile(join(dir, 'a.txt'), 'utf8'), '2\n');
     assert.equal(existsSync(join(dir, '.git', 'index.lock')), false);
+  });
+
+  test('a long-lived checkout is compacted: packs stay bounded and replaced commits are pruned', async () => {
+    const repo = await servers.repos.create('compact', { 'a.txt': '0\n' });
+    const dir = join(servers.dir, 'co', 'compact');
+    const first = (await syncCheckout({ url: fileUrl(repo), policy, dir })).commit;
+    for (let i = 1; i <= MAX_PACKS + 2; i++) {
+      await repo.write({ 'a.txt': `${i}\n` });
+      await repo.commit(`update ${i}`, new Date(D1.getTime() + i * 1000));
+      await repo.push();
+      await syncCheckout({ url: fileUrl(repo), policy, dir });
+    }
+    const stats = await fixtureGit(['count-objects', '-v'], dir);
+    const packs = Number(/^packs: (\d+)$/m.exec(stats)?.[1]);
+    assert.ok(packs < MAX_PACKS, `packs: ${packs}`);
+    await assert.rejects(
+      fixtureGit(['cat-file', '-e', `${first}^{commit}`], dir),
+      'the first commit is gone',
+    );
+    assert.equal(await readFile(join(dir, 'a.txt'), 'utf8'), `${MAX_PACKS + 2}\n`);
   });
 
   test('concurrent checkouts of one directory run one after the other and all succeed', async () => {

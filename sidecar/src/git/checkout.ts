@@ -9,6 +9,7 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { removeStaleLocks, serialized } from './dir-lock.js';
 import { GitError } from './errors.js';
+import { compactIfNeeded } from './maintenance.js';
 import {
   describe,
   lsRemote,
@@ -42,6 +43,8 @@ interface Ctx {
   s: GitSession;
   /** A new repository nothing was fetched into yet: nothing to look for locally. */
   fresh: boolean;
+  /** Something was fetched in this run (so there may be garbage to compact). */
+  fetched: boolean;
 }
 
 // simple-git waits 50 ms after any git command that printed nothing, so the commands below are
@@ -61,11 +64,12 @@ async function checkout(o: CheckoutOptions): Promise<CheckoutResult> {
   }
   try {
     return await withGitSession(sessionOptions(o), async (s) => {
-      const ctx = { o, s, fresh };
+      const ctx: Ctx = { o, s, fresh, fetched: false };
       if (fresh) await git(ctx, ['init'], 'init');
       const commit = await fetchCommit(ctx);
       await git(ctx, ['reset', '--hard', commit], 'reset');
       await cleanWorkTree(ctx);
+      if (ctx.fetched) await compactIfNeeded((args) => git(ctx, args, args[0] ?? 'git'));
       if (o.submodules) await updateSubmodules(ctx);
       return { commit, commitTime: await commitTime(ctx) };
     });
@@ -162,6 +166,7 @@ async function fetch(ctx: Ctx, flags: string[], refspecs: string[]): Promise<voi
     'fetch',
   );
   ctx.fresh = false;
+  ctx.fetched = true;
 }
 
 async function hasCommit(ctx: Ctx, rev: string): Promise<boolean> {

@@ -90,6 +90,10 @@ function gitConfig(o: SessionOptions, timeoutSec: number): [string, string][] {
     // no background gc/maintenance processes outliving the command
     ['gc.auto', '0'],
     ['maintenance.auto', 'false'],
+    // old commits become unreachable at once (no reflog) and each fetch stays one pack, so
+    // checkout.ts can tell when to compact
+    ['core.logAllRefUpdates', 'false'],
+    ['fetch.unpackLimit', '1'],
     ['init.defaultBranch', 'main'],
     ['advice.detachedHead', 'false'],
   ];

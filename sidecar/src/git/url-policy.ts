@@ -41,7 +41,8 @@ const NEEDS: Record<GitProtocol, keyof UrlPolicy | undefined> = {
 // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f]/;
 const PACK_OPTIONS = /--(upload-pack|receive-pack|exec|config|template)\b/i;
-const HOST = /^(\[[0-9a-f:.]+\]|[a-z0-9_]([a-z0-9_.-]*[a-z0-9_])?)$/i;
+const LABEL = '[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?';
+const HOST = new RegExp(`^(\\[[0-9a-f:.]+\\]|${LABEL}(?:\\.${LABEL})*\\.?)$`, 'i');
 
 /** The transport names git must allow for this policy, `https` and `ssh` always. */
 export function allowedProtocols(policy: UrlPolicy): GitProtocol[] {
@@ -103,8 +104,16 @@ function parseSchemeUrl(url: string, scheme: string): ParsedGitUrl {
     throw refused(url, 'the git URL does not parse');
   }
   if (!parsed.hostname) throw refused(url, 'the git URL has no host');
-  checkHost(url, parsed.hostname, decodeURIComponent(parsed.username));
+  checkHost(url, parsed.hostname, safeDecode(parsed.username));
   return { protocol, origin: originOf(url) };
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
 }
 
 function parseScpUrl(url: string, user: string | undefined, host: string): ParsedGitUrl {
