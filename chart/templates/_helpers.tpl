@@ -190,3 +190,40 @@ directory on the storage volume, and the upload API on when the sidecar publishe
       name: {{ include "chartmuseum.envSecretName" $ctx }}
       key: {{ index . 2 }}
 {{- end }}
+
+{{/* The Secret volume with the sidecar token (file `token`, owner and group readable). */}}
+{{- define "chartmuseum.tokenVolume" -}}
+- name: sidecar-token
+  secret:
+    secretName: {{ include "chartmuseum.tokenSecretName" . }}
+    defaultMode: 288 # 0440: owner and group (fsGroup) only
+    items:
+      - key: token
+        path: token
+{{- end }}
+
+{{/* Where the token file is mounted; SIDECAR_TOKEN_FILE points into it. */}}
+{{- define "chartmuseum.tokenMount" -}}
+- name: sidecar-token
+  mountPath: /var/run/secrets/chartsync
+  readOnly: true
+{{- end }}
+
+{{- define "chartmuseum.tokenFileEnv" -}}
+- name: SIDECAR_TOKEN_FILE
+  value: /var/run/secrets/chartsync/token
+{{- end }}
+
+{{/* HTTP liveness and readiness probes: dict "ctx" $ "port" <name> "live" <path> "ready" <path>. */}}
+{{- define "chartmuseum.probes" -}}
+livenessProbe:
+  httpGet:
+    path: {{ .live }}
+    port: {{ .port }}
+  {{- toYaml .ctx.Values.probes.liveness | nindent 2 }}
+readinessProbe:
+  httpGet:
+    path: {{ .ready }}
+    port: {{ .port }}
+  {{- toYaml .ctx.Values.probes.readiness | nindent 2 }}
+{{- end }}
