@@ -183,11 +183,10 @@ directory on the storage volume, and the upload API on when the sidecar publishe
 
 {{/* One env entry read from ChartMuseum's secret: list (ctx) (env name) (secret key). */}}
 {{- define "chartmuseum.secretEnv" -}}
-{{- $ctx := index . 0 }}
 - name: {{ index . 1 }}
   valueFrom:
     secretKeyRef:
-      name: {{ include "chartmuseum.envSecretName" $ctx }}
+      name: {{ include "chartmuseum.envSecretName" (index . 0) }}
       key: {{ index . 2 }}
 {{- end }}
 
