@@ -13,6 +13,7 @@ import { tempDir } from './paths.ts';
 
 export { freePort, waitFor } from './git/proc.ts';
 export { FixtureRepo, fixtureGit, RepoRoot } from './git/repo.ts';
+export { type Cert, selfSignedCert } from './git/tls.ts';
 export type { GitDaemon, HttpGitOptions, HttpGitServer, SshGitServer };
 export { SSHD, startGitDaemon, startHttpGitServer, startSshGitServer };
 

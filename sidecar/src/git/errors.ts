@@ -37,6 +37,10 @@ const RULES: [GitErrorKind, RegExp][] = [
 
 const HINTS: [RegExp, string][] = [
   [
+    /SSL certificate problem|server certificate verification failed|certificate verify failed/i,
+    "the server's TLS certificate is not trusted: give its CA bundle through SSL_CERT_FILE or GIT_SSL_CAINFO",
+  ],
+  [
     /repository '[^']*' not found|does not appear to be a git repository|not exported|no such repository/i,
     'no repository at this URL, or no access to it',
   ],

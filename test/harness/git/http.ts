@@ -4,6 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 export interface HttpGitOptions {
@@ -11,13 +12,15 @@ export interface HttpGitOptions {
   auth?: { username: string; password: string };
   /** Answer 302 with this location for matching request paths instead of serving git. */
   redirect?: (path: string) => string | undefined;
+  /** Serve HTTPS with this key and certificate. */
+  tls?: { key: string; cert: string };
   /** Speak only protocol v0 (ignore the client's Git-Protocol header), like older servers. */
   protocolV0?: boolean;
 }
 
 export interface HttpGitServer {
   port: number;
-  /** `http://127.0.0.1:<port>/<name>.git` */
+  /** `http(s)://127.0.0.1:<port>/<name>.git` */
   url: (name: string) => string;
   /** Method and path (with query) of every request served, in order. */
   requests: { method: string; path: string; status: number }[];
@@ -29,15 +32,22 @@ export async function startHttpGitServer(
   o: HttpGitOptions = {},
 ): Promise<HttpGitServer> {
   const requests: HttpGitServer['requests'] = [];
-  const server = createServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     res.on('finish', () =>
       requests.push({ method: req.method ?? '', path: req.url ?? '', status: res.statusCode }),
     );
     handle(projectRoot, o, req, res);
-  });
+  };
+  const server: Server = o.tls ? createTlsServer(o.tls, onRequest) : createServer(onRequest);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
-  return { port, url: (name) => `http://127.0.0.1:${port}/${name}.git`, requests, stop: () => close(server) };
+  const scheme = o.tls ? 'https' : 'http';
+  return {
+    port,
+    url: (name) => `${scheme}://127.0.0.1:${port}/${name}.git`,
+    requests,
+    stop: () => close(server),
+  };
 }
 
 function handle(root: string, o: HttpGitOptions, req: IncomingMessage, res: ServerResponse): void {
