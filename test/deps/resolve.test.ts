@@ -90,6 +90,18 @@ describe('dependency resolution: mirrors, integrity, hostile and slow repositori
     );
   });
 
+  test('a digest written as sha256:<hex> is checked too', async () => {
+    await repo.rewriteIndex((index) => {
+      for (const e of index.entries.redis ?? []) e.digest = `sha256:${e.digest}`;
+    });
+    const ours = await chartsyncPackage(await newChart({ dependencies: redis() }));
+    assert.deepEqual(await lockedVersions(ours, tmp.path, 'app'), ['1.1.0']);
+    await repo.rewriteIndex((index) => {
+      for (const e of index.entries.redis ?? []) e.digest = `sha256:${'0'.repeat(64)}`;
+    });
+    await assert.rejects(chartsyncPackage(await newChart({ dependencies: redis() })), /digest mismatch/);
+  });
+
   test('index entries with ../ or file:// URLs are refused, never fetched', async () => {
     for (const url of ['../../etc/passwd', 'file:///etc/passwd', 'charts/../../x.tgz']) {
       await repo.buildIndex();

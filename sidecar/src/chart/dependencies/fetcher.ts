@@ -97,7 +97,7 @@ export async function fetchArchive(
   opts: PackageOptions,
 ): Promise<{ data: Buffer; url: string }> {
   const url = archiveUrl(source.fetchUrl, entry);
-  const expected = entry.digest?.toLowerCase();
+  const expected = entry.digest?.toLowerCase().replace(/^sha256:/, '');
   if (expected && opts.cacheDir) {
     const cached = await readCached(opts.cacheDir, expected);
     if (cached) return { data: cached, url };

@@ -245,7 +245,7 @@ function chartName(ctx: Ctx): string {
 function describe(req: ChartDependency, ref: RepositoryRef | undefined): string {
   const from = ref?.kind === 'http' ? ref.url : req.repository || 'charts/';
   const via = ref?.kind === 'http' && ref.fetchUrl !== ref.url ? ` via mirror ${ref.fetchUrl}` : '';
-  return `dependency '${req.name}' (${req.version ?? 'no version'} from ${from}${via})`;
+  return `dependency '${req.name}' (${req.version || 'no version'} from ${from}${via})`;
 }
 
 /** Runs `fn`, turning any failure into a ChartError naming the chart and the dependency. */
