@@ -17,6 +17,7 @@ import { withGitSession } from '../../sidecar/dist/git/session.js';
 import {
   type FixtureRepo,
   fileUrl,
+  fixtureGit,
   freePort,
   type GitServers,
   type HttpGitServer,
@@ -204,11 +205,13 @@ describe('submodules', () => {
   let superRepo: FixtureRepo;
   let secret: FixtureRepo;
   let visible: FixtureRepo;
+  let beforeSubmodule: string;
 
   before(async () => {
     secret = await servers.repos.create('local-secret', { 'secret.txt': 'local data\n' });
     visible = await servers.repos.create('visible', { 'ok.txt': 'fine\n' });
     superRepo = await servers.repos.create('super', { 'charts/a/Chart.yaml': 'name: a\n' });
+    beforeSubmodule = await superRepo.head();
     await superRepo.addSubmodule('vendor/local', fileUrl(secret));
     await superRepo.commit('add file:// submodule');
     await superRepo.push();
@@ -240,6 +243,18 @@ describe('submodules', () => {
     assert.ok(caught instanceof GitError && caught.kind === 'policy', String(caught));
     assert.match(caught.message, /transport 'file' not allowed/);
     assert.ok(!existsSync(join(bypassDir, 'vendor/local/secret.txt')));
+  });
+
+  test('an update to a commit with a refused submodule leaves the previous checkout as it was', async () => {
+    const dir = join(servers.dir, 'super-update');
+    const url = servers.http?.url('super') ?? '';
+    await syncCheckout({ url, ref: beforeSubmodule, policy: remoteOnly, dir, submodules: true });
+    await assert.rejects(
+      syncCheckout({ url, ref: 'main', policy: remoteOnly, dir, submodules: true }),
+      (e: unknown) => e instanceof GitError && e.kind === 'policy',
+    );
+    assert.equal(existsSync(join(dir, '.gitmodules')), false);
+    assert.equal((await fixtureGit(['rev-parse', 'HEAD'], dir)).trim(), beforeSubmodule);
   });
 
   test('a submodule over an allowed transport is fetched when asked for', async () => {

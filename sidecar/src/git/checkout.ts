@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { removeStaleLocks, serialized } from './dir-lock.js';
 import { GitError } from './errors.js';
 import { compactIfNeeded } from './maintenance.js';
+import { redactUrl } from './redact.js';
 import {
   describe,
   lsRemote,
@@ -67,6 +68,7 @@ async function checkout(o: CheckoutOptions): Promise<CheckoutResult> {
       const ctx: Ctx = { o, s, fresh, fetched: false };
       if (fresh) await git(ctx, ['init'], 'init');
       const commit = await fetchCommit(ctx);
+      if (o.submodules) await checkSubmoduleUrls(ctx, commit);
       await git(ctx, ['reset', '--hard', commit], 'reset');
       await cleanWorkTree(ctx);
       if (ctx.fetched) await compactIfNeeded((args) => git(ctx, args, args[0] ?? 'git'));
@@ -183,29 +185,34 @@ async function commitTime(ctx: Ctx): Promise<Date> {
   return new Date(seconds * 1000);
 }
 
-/** Submodule URLs are checked against the policy before git sees them (git checks again). */
-async function updateSubmodules(ctx: Ctx): Promise<void> {
-  if (!existsSync(join(ctx.o.dir, '.gitmodules'))) return;
-  // relative submodule URLs resolve against the superproject's remote
-  await git(ctx, ['config', 'remote.origin.url', ctx.o.url], 'config');
+/**
+ * Every absolute submodule URL of `commit` must pass the URL policy; checked before the working
+ * copy moves, so a refused submodule leaves the previous checkout as it was. Relative URLs
+ * resolve against the (already checked) superproject URL; git's protocol allow-list checks
+ * nested submodules again.
+ */
+async function checkSubmoduleUrls(ctx: Ctx, commit: string): Promise<void> {
   const out = await git(
     ctx,
-    ['config', '-f', '.gitmodules', '--get-regexp', '^submodule\\..*\\.url$'],
+    ['config', '--blob', `${commit}:.gitmodules`, '--get-regexp', '^submodule\\..*\\.url$'],
     'config',
   ).catch(() => '');
   for (const line of out.split('\n').filter(Boolean)) {
     const [key = '', url = ''] = line.split(/ (.*)/s);
-    // relative URLs resolve against the (already checked) superproject URL
     if (url.startsWith('./') || url.startsWith('../')) continue;
     try {
       checkGitUrl(url, ctx.o.policy);
     } catch (err) {
-      throw new GitError(
-        'policy',
-        `submodule ${key.replace(/^submodule\.|\.url$/g, '')} of ${describe('checkout', ctx.o.url, ctx.o.ref).replace(/^git checkout of /, '')}: ${(err as Error).message}`,
-      );
+      const name = key.replace(/^submodule\.|\.url$/g, '');
+      throw new GitError('policy', `submodule ${name} of ${redactUrl(ctx.o.url)}: ${(err as Error).message}`);
     }
   }
+}
+
+async function updateSubmodules(ctx: Ctx): Promise<void> {
+  if (!existsSync(join(ctx.o.dir, '.gitmodules'))) return;
+  // relative submodule URLs resolve against the superproject's remote
+  await git(ctx, ['config', 'remote.origin.url', ctx.o.url], 'config');
   await git(ctx, ['submodule', 'update', '--init', '--recursive', '--depth=1'], 'submodule update');
 }
 
