@@ -4,7 +4,8 @@
  * the per-file size cap, and symlinks followed like helm — but only while they stay inside the
  * chart directory: a link that leaves it is refused, so a chart cannot publish host files.
  */
-import { lstat, readdir, readFile, realpath, stat } from 'node:fs/promises';
+import { lstatSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { readFile, realpath, stat } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import { ChartError } from './errors.js';
 import { HELMIGNORE, HelmignoreError, type IgnoreRules, parseHelmignore } from './helmignore.js';
@@ -52,8 +53,7 @@ async function readRules(root: string, source: string): Promise<IgnoreRules> {
 /** Resolves symlinks of `path` and refuses a target outside the chart directory. */
 async function insideRoot(root: string, path: string, source: string, name: string): Promise<string> {
   const target = await realpath(path);
-  const rel = relative(root, target);
-  if (rel === '..' || rel.startsWith(`..${sep}`) || resolve(root, rel) !== target) {
+  if (!isInside(root, target)) {
     throw new ChartError(
       source,
       name,
@@ -68,18 +68,17 @@ async function insideRoot(root: string, path: string, source: string, name: stri
  * `ancestors` are the resolved directories above it, to refuse symlink loops.
  */
 async function walk(ctx: WalkContext, realDir: string, name: string, ancestors: string[]): Promise<void> {
-  const entries = (await readdir(realDir)).sort(compareBytes);
+  // Synchronous fs calls: chart files are small and many, and the promise round trips cost
+  // more than the reads themselves.
+  const entries = readdirSync(realDir).sort(compareBytes);
   for (const entry of entries) {
     const rel = name ? `${name}/${entry}` : entry;
     const path = join(realDir, entry);
-    let info = await lstat(path);
+    let info = lstatSync(path);
     let real = path;
     if (info.isSymbolicLink()) {
-      real = await insideRoot(ctx.root, path, ctx.source, rel).catch((err: NodeJS.ErrnoException) => {
-        if (err instanceof ChartError) throw err;
-        throw new ChartError(ctx.source, rel, `cannot resolve symbolic link: ${err.code ?? err.message}`);
-      });
-      info = await lstat(real);
+      real = linkTarget(ctx, path, rel);
+      info = lstatSync(real);
     }
     if (info.isDirectory()) {
       if (ctx.rules.ignores(rel, true)) continue;
@@ -104,8 +103,31 @@ async function walk(ctx: WalkContext, realDir: string, name: string, ancestors: 
         `file is larger than the maximum file size ${MAX_DECOMPRESSED_FILE_SIZE}`,
       );
     }
-    ctx.files.push({ name: rel, data: stripBom(await readFile(real)) });
+    ctx.files.push({ name: rel, data: stripBom(readFileSync(real)) });
   }
+}
+
+function linkTarget(ctx: WalkContext, path: string, rel: string): string {
+  let target: string;
+  try {
+    target = realpathSync(path);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new ChartError(ctx.source, rel, `cannot resolve symbolic link: ${e.code ?? e.message}`);
+  }
+  if (!isInside(ctx.root, target)) {
+    throw new ChartError(
+      ctx.source,
+      rel,
+      'symbolic link points outside the chart directory; refusing to follow it',
+    );
+  }
+  return target;
+}
+
+function isInside(root: string, target: string): boolean {
+  const rel = relative(root, target);
+  return !(rel === '..' || rel.startsWith(`..${sep}`) || resolve(root, rel) !== target);
 }
 
 export function stripBom(data: Buffer): Buffer {

@@ -10,7 +10,7 @@ import { decodeLock } from './lock.js';
 import { type Decoded, decodeStruct, FieldError, METADATA } from './metadata.js';
 import type { ChartFile, ChartLock, ChartMetadata, LoadedChart } from './model.js';
 import { checkMetadata } from './validate.js';
-import { type GoValue, parseGoYaml, YamlError } from './yaml.js';
+import { checkYamlDocument, type GoValue, parseGoYaml, YamlError } from './yaml.js';
 
 /** Loads a `.tgz` subchart; injected to keep this module free of archive I/O. */
 export type ArchiveLoader = (data: Buffer, source: string) => Promise<LoadedChart>;
@@ -103,12 +103,14 @@ function parse(file: ChartFile, chart: string): GoValue {
   try {
     return parseGoYaml(file.data.toString('utf8'), file.name);
   } catch (err) {
-    if (err instanceof YamlError) {
-      const at = err.line ? `line ${err.line}: ` : '';
-      throw new ChartError(chart, file.name, `invalid YAML: ${at}${err.problem}`, { cause: err });
-    }
+    if (err instanceof YamlError) throw yamlChartError(chart, file, err);
     throw err;
   }
+}
+
+function yamlChartError(chart: string, file: ChartFile, err: YamlError): ChartError {
+  const at = err.line ? `line ${err.line}: ` : '';
+  return new ChartError(chart, file.name, `invalid YAML: ${at}${err.problem}`, { cause: err });
 }
 
 function decodeMetadata(file: ChartFile, chart: string, into?: Decoded): ChartMetadata {
@@ -131,8 +133,14 @@ function readLock(file: ChartFile, chart: string): ChartLock {
 
 /** values.yaml must be a map (or empty), as helm unmarshals it into map[string]interface{}. */
 function checkValues(file: ChartFile, chart: string): void {
-  const values = parse(file, chart);
-  if (values !== null && (typeof values !== 'object' || Array.isArray(values))) {
+  let kind: string;
+  try {
+    kind = checkYamlDocument(file.data.toString('utf8'), file.name);
+  } catch (err) {
+    if (err instanceof YamlError) throw yamlChartError(chart, file, err);
+    throw err;
+  }
+  if (kind === 'other') {
     throw new ChartError(chart, file.name, 'values must be a YAML map at the top level');
   }
 }

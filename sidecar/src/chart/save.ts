@@ -6,7 +6,7 @@
  * subcharts in name order, mode 0644, uid/gid 0, no user/group names, the given mtime and a
  * gzip header without timestamp, so the same chart always gives the same bytes.
  */
-import { constants, gzipSync } from 'node:zlib';
+import { gzipSync } from 'node:zlib';
 import { Header, Pax } from 'tar';
 import { ChartError } from './errors.js';
 import { emitGoYaml } from './go-yaml-emit.js';
@@ -19,7 +19,7 @@ export async function saveChart(chart: LoadedChart, mtime: Date): Promise<Buffer
   const blocks: Buffer[] = [];
   for (const entry of archiveEntries(chart, '')) blocks.push(...tarEntry(entry.name, entry.data, mtime));
   blocks.push(Buffer.alloc(1024));
-  return gzipSync(Buffer.concat(blocks), { level: constants.Z_BEST_COMPRESSION });
+  return gzipSync(Buffer.concat(blocks));
 }
 
 /** Chart.yaml as helm writes it: Go struct fields only, sorted, v1 without dependencies. */

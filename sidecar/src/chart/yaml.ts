@@ -5,6 +5,7 @@
  * YAML 1.2 core schema. Parsing is bounded: alias expansion is capped so a "billion laughs"
  * document fails fast, and every error names the file and line.
  */
+import { load as loadYaml } from 'js-yaml';
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseAllDocuments } from 'yaml';
 
 /** A value as go-yaml v2 decodes it into `interface{}`: integers stay distinct from floats. */
@@ -52,6 +53,50 @@ export function parseGoYaml(text: string, file: string): GoValue {
     if (err instanceof YamlError) throw err;
     throw new YamlError(file, undefined, describe(err, lines));
   }
+}
+
+/**
+ * Checks a document helm will decode into a map (values.yaml) without building it: syntax,
+ * alias expansion size (computed, not performed) and the top-level kind. values.yaml files are
+ * large and helm only needs them to parse, so valid documents take a fast path through js-yaml,
+ * an order of magnitude faster than the `yaml` library (aliases come back as shared objects, so
+ * a bomb costs nothing to load). Anything js-yaml rejects (custom tags, several documents, real
+ * errors) gets the verdict of the go-yaml-compatible path instead.
+ */
+export function checkYamlDocument(text: string, file: string): 'map' | 'null' | 'other' {
+  let value: unknown;
+  try {
+    value = loadYaml(text.replace(/^\uFEFF/, ''), { json: true });
+  } catch {
+    return kindOf(parseGoYaml(text, file));
+  }
+  if (expandedSize(value, new Map()) > MAX_EXPANDED_NODES) {
+    throw new YamlError(file, undefined, 'document expands to too many values (alias bomb?)');
+  }
+  if (value === null || value === undefined) return 'null';
+  return typeof value === 'object' && !Array.isArray(value) && !(value instanceof Date) ? 'map' : 'other';
+}
+
+function kindOf(value: GoValue): 'map' | 'null' | 'other' {
+  if (value === null) return 'null';
+  return typeof value === 'object' && !Array.isArray(value) ? 'map' : 'other';
+}
+
+/** Number of values the document would expand to, memoised per (shared) object. */
+function expandedSize(value: unknown, memo: Map<object, number>): number {
+  if (value === null || typeof value !== 'object') return 1;
+  const known = memo.get(value);
+  if (known !== undefined) return known;
+  memo.set(value, MAX_EXPANDED_NODES + 1); // a cycle counts as unbounded
+  let size = 1;
+  const children = Array.isArray(value) ? value : Object.values(value);
+  for (const child of children) {
+    size += expandedSize(child, memo) + (Array.isArray(value) ? 0 : 1);
+    if (size > MAX_EXPANDED_NODES) break;
+  }
+  const capped = Math.min(size, MAX_EXPANDED_NODES + 1);
+  memo.set(value, capped);
+  return capped;
 }
 
 type Doc = ReturnType<typeof parseAllDocuments>[number];

@@ -3,30 +3,37 @@
  * answers `--help`; registering a command is one line in COMMANDS.
  */
 import { VERSION } from '../version.js';
-import { indexCommand } from './index-command.js';
-import { packageCommand } from './package-command.js';
-import { serveCommand } from './serve.js';
-import { syncCommand } from './sync.js';
+
+type Run = (argv: string[]) => Promise<number>;
 
 export interface Command {
   name: string;
   summary: string;
-  run: (argv: string[]) => Promise<number>;
+  /** Loaded on use, so `chartsync package` does not pay for the HTTP server's modules. */
+  load: () => Promise<Run>;
 }
 
 export const COMMANDS: Command[] = [
   {
     name: 'package',
     summary: 'package chart directories like `helm package`, reproducibly',
-    run: packageCommand,
+    load: async () => (await import('./package-command.js')).packageCommand,
   },
-  { name: 'index', summary: 'write index.yaml for a directory of chart archives', run: indexCommand },
+  {
+    name: 'index',
+    summary: 'write index.yaml for a directory of chart archives',
+    load: async () => (await import('./index-command.js')).indexCommand,
+  },
   {
     name: 'sync',
     summary: 'sync the charts of one git repository into a storage dir, once',
-    run: syncCommand,
+    load: async () => (await import('./sync.js')).syncCommand,
   },
-  { name: 'serve', summary: 'run the sidecar HTTP service', run: serveCommand },
+  {
+    name: 'serve',
+    summary: 'run the sidecar HTTP service',
+    load: async () => (await import('./serve.js')).serveCommand,
+  },
 ];
 
 function usage(): string {
@@ -56,5 +63,5 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`chartsync: unknown command ${JSON.stringify(name)}\n\n${usage()}`);
     return 2;
   }
-  return command.run(rest);
+  return (await command.load())(rest);
 }

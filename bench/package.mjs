@@ -1,0 +1,150 @@
+#!/usr/bin/env node
+// Packaging benchmark: a generated real-sized corpus (default 100 charts built from the chart
+// `helm create` writes, with varied values, README/ci files, .helmignore, and every fifth chart
+// vendoring a library subchart directory plus a .tgz subchart) packaged
+//   - by ONE `chartsync package` call over all charts, and
+//   - by one `helm package` process per chart (what the original sidecar did), in the same run.
+// Prints both times, the ratio and chartsync's peak RSS; checks the goals (>= 5x faster, peak
+// RSS < 150 MB) and that both produced the same set of archives.
+// Usage: node bench/package.mjs [--charts N]   (needs `pnpm build`)
+import { execFile, spawn } from 'node:child_process';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const helm = join(root, '.tools/bin/helm');
+const cliMain = join(root, 'sidecar/dist/cli/main.js');
+const countArg = process.argv.indexOf('--charts');
+const CHARTS = countArg > 0 ? Number(process.argv[countArg + 1]) : 100;
+const GOAL_RATIO = 5;
+const GOAL_RSS_MB = 150;
+
+const helmEnv = (home) => ({
+  PATH: process.env.PATH,
+  HOME: home,
+  HELM_CACHE_HOME: join(home, 'cache'),
+  HELM_CONFIG_HOME: join(home, 'config'),
+  HELM_DATA_HOME: join(home, 'data'),
+});
+
+/** A values.yaml with some bulk, like real charts carry (documented keys, nested maps). */
+function bulkValues(i) {
+  const lines = ['', '## Extra settings of this chart', 'extra:'];
+  for (let k = 0; k < 40 + (i % 7) * 20; k++) {
+    lines.push(`  ## @param extra.key${k} documented parameter number ${k}`);
+    lines.push(`  key${k}:`, `    enabled: ${k % 2 === 0}`, `    value: "v${i}-${k}"`, `    list: [a, b, c]`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+async function buildCorpus(dir, env) {
+  await mkdir(dir, { recursive: true });
+  await run(helm, ['create', 'template-chart'], { cwd: dir, env });
+  await run(helm, ['create', 'common'], { cwd: dir, env });
+  await writeFile(
+    join(dir, 'common/Chart.yaml'),
+    'apiVersion: v2\nname: common\nversion: 2.4.0\ntype: library\n',
+  );
+  await rm(join(dir, 'common/templates'), { recursive: true });
+  await mkdir(join(dir, 'common/templates'));
+  for (let t = 0; t < 12; t++) {
+    await writeFile(
+      join(dir, 'common/templates', `_lib${t}.tpl`),
+      `{{- define "common.tpl${t}" -}}\n{{- printf "%s-${t}" .Chart.Name | trunc 63 -}}\n{{- end -}}\n`.repeat(
+        8,
+      ),
+    );
+  }
+  await run(helm, ['create', 'sidecar-sub'], { cwd: dir, env });
+  await run(helm, ['package', 'sidecar-sub', '-d', dir], { cwd: dir, env });
+  const subTgz = await readFile(join(dir, 'sidecar-sub-0.1.0.tgz'));
+  const charts = [];
+  for (let i = 0; i < CHARTS; i++) {
+    const name = `app-${String(i).padStart(3, '0')}`;
+    const chartDir = join(dir, 'charts', name);
+    await cp(join(dir, 'template-chart'), chartDir, { recursive: true });
+    const withSubcharts = i % 5 === 0;
+    const deps = withSubcharts
+      ? 'dependencies:\n- name: common\n  version: 2.x\n  repository: file://../../common\n- name: sidecar-sub\n  version: 0.1.0\n  repository: https://example.com/charts\n'
+      : '';
+    await writeFile(
+      join(chartDir, 'Chart.yaml'),
+      `apiVersion: v2\nname: ${name}\ndescription: Benchmark chart ${i}\ntype: application\nversion: 1.${i}.0\nappVersion: "${i}.0.0"\n${deps}`,
+    );
+    const values = await readFile(join(chartDir, 'values.yaml'), 'utf8');
+    await writeFile(join(chartDir, 'values.yaml'), values + bulkValues(i));
+    await writeFile(join(chartDir, 'README.md'), `# ${name}\n\n${'Documentation line.\n'.repeat(50)}`);
+    await mkdir(join(chartDir, 'ci'));
+    await writeFile(join(chartDir, 'ci/ci-values.yaml'), 'replicaCount: 2\n');
+    if (withSubcharts) {
+      await cp(join(dir, 'common'), join(chartDir, 'charts/common'), { recursive: true });
+      await writeFile(join(chartDir, 'charts/sidecar-sub-0.1.0.tgz'), subTgz);
+    }
+    charts.push(chartDir);
+  }
+  return charts;
+}
+
+/** One chartsync process over all charts; its peak RSS from the kernel's rusage. */
+async function timeChartsync(charts, out) {
+  const script = `import(${JSON.stringify(cliMain)}).then((m) => m.main(process.argv.slice(1))).then((code) => {
+    process.stderr.write('MAXRSS ' + process.resourceUsage().maxRSS + '\\n'); process.exitCode = code; });`;
+  const started = process.hrtime.bigint();
+  const { stdout, stderr, code } = await new Promise((done) => {
+    const child = spawn(
+      process.execPath,
+      ['--input-type=module', '-e', script, 'package', ...charts, '-d', out],
+      {
+        env: { ...process.env, SOURCE_DATE_EPOCH: '1700000000' },
+      },
+    );
+    let so = '';
+    let se = '';
+    child.stdout.on('data', (d) => (so += d));
+    child.stderr.on('data', (d) => (se += d));
+    child.on('close', (c) => done({ stdout: so, stderr: se, code: c }));
+  });
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  if (code !== 0) throw new Error(`chartsync package failed: ${stderr}`);
+  const rssKb = Number(/MAXRSS (\d+)/.exec(stderr)?.[1] ?? 0);
+  return { ms, rssMb: rssKb / 1024, lines: stdout.trim().split('\n').length };
+}
+
+async function timeHelmLoop(charts, out, env) {
+  const started = process.hrtime.bigint();
+  for (const chart of charts) await run(helm, ['package', chart, '-d', out], { env });
+  return { ms: Number(process.hrtime.bigint() - started) / 1e6 };
+}
+
+const work = await mkdtemp(join(tmpdir(), 'chartsync-bench-package-'));
+try {
+  const env = helmEnv(join(work, 'helm-home'));
+  const charts = await buildCorpus(join(work, 'corpus'), env);
+  console.log(
+    `corpus: ${charts.length} charts (${charts.filter((_, i) => i % 5 === 0).length} with subcharts)`,
+  );
+  const ours = await timeChartsync(charts, join(work, 'out-chartsync'));
+  const theirs = await timeHelmLoop(charts, join(work, 'out-helm'), env);
+  const a = (await readdir(join(work, 'out-chartsync'))).sort();
+  const b = (await readdir(join(work, 'out-helm'))).sort();
+  if (JSON.stringify(a) !== JSON.stringify(b))
+    throw new Error('chartsync and helm produced different archive sets');
+  const ratio = theirs.ms / ours.ms;
+  console.log(
+    `chartsync package (1 process, ${charts.length} charts): ${ours.ms.toFixed(0)} ms, peak RSS ${ours.rssMb.toFixed(1)} MB`,
+  );
+  console.log(`helm package loop (${charts.length} processes):          ${theirs.ms.toFixed(0)} ms`);
+  console.log(`ratio: chartsync is ${ratio.toFixed(1)}x faster`);
+  const okRatio = ratio >= GOAL_RATIO;
+  const okRss = ours.rssMb < GOAL_RSS_MB;
+  console.log(
+    `goals: >= ${GOAL_RATIO}x faster ${okRatio ? 'PASS' : 'FAIL'}; peak RSS < ${GOAL_RSS_MB} MB ${okRss ? 'PASS' : 'FAIL'}`,
+  );
+  process.exitCode = okRatio && okRss ? 0 : 1;
+} finally {
+  await rm(work, { recursive: true, force: true });
+}
