@@ -185,6 +185,18 @@ describe('dependency resolution: mirrors, integrity, hostile and slow repositori
     assert.equal(new Date(lock.generated).getTime(), MTIME.getTime());
   });
 
+  test('credentials written into a repository URL never appear in errors', async () => {
+    const port = new URL(repo.url).port;
+    const dir = await newChart({
+      dependencies: redis('^9', `http://bob:hunter2@127.0.0.1:${port}/?token=abc`),
+    });
+    await assert.rejects(chartsyncPackage(dir), (err: Error) => {
+      assert.match(err.message, /no version satisfies the constraint/);
+      assert.doesNotMatch(err.message, /hunter2|token=abc/);
+      return true;
+    });
+  });
+
   test('a dependency without a version, or a repository that is not one, is refused by name', async () => {
     const dir = await newChart({ dependencies: [{ name: 'redis', repository: repo.url }] });
     await assert.rejects(

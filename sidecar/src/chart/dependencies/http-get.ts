@@ -34,6 +34,7 @@ export class HttpGetError extends Error {
 export function redactUrl(url: string): string {
   try {
     const u = new URL(url);
+    if (!u.username && !u.password && !u.search && !u.hash) return url;
     return `${u.protocol}//${u.host}${u.pathname}`;
   } catch {
     return '<invalid URL>';

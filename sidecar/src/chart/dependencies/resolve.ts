@@ -12,12 +12,13 @@
  *   of the same chart that they replace are dropped, as helm deletes them from `charts/`.
  */
 import { realpath } from 'node:fs/promises';
-import { isAbsolute, relative, resolve } from 'node:path';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { ChartError } from '../errors.js';
 import { marshalLock } from '../lock.js';
 import type { ChartDependency, ChartLock, LoadedChart, PackageOptions } from '../model.js';
 import { type Constraint, parseConstraint, parseVersion, satisfies } from './constraint.js';
 import { fetchArchive, fetchIndex, type Source } from './fetcher.js';
+import { redactUrl } from './http-get.js';
 import { formatLockTime, hashReq, hashV2Req, type LockedDependency } from './lock.js';
 import { availableVersions, chooseVersion, findVersion } from './repo-index.js';
 import { type RepositoryRef, resolveRepositoryRef } from './repositories.js';
@@ -175,7 +176,7 @@ async function localPath(ctx: Ctx, path: string): Promise<string> {
   if (ctx.opts.repoRoot) {
     const root = await realpath(ctx.opts.repoRoot);
     const rel = relative(root, real);
-    if (rel.startsWith('..') || isAbsolute(rel)) {
+    if (rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
       throw new Error(`file://${path} points outside the repository (${real} is not under ${root})`);
     }
   }
@@ -200,9 +201,10 @@ async function resolveHttp(
     throw new Error(`${what}; available: ${available}`);
   }
   const { data, url } = await fetchArchive(source, entry, ctx.opts);
-  const loaded = await ctx.loaders.loadChartArchive(data, url);
+  const shown = redactUrl(url);
+  const loaded = await ctx.loaders.loadChartArchive(data, shown);
   if (loaded.metadata.name !== p.req.name) {
-    throw new Error(`${url} holds chart '${loaded.metadata.name}', not '${p.req.name}'`);
+    throw new Error(`${shown} holds chart '${loaded.metadata.name}', not '${p.req.name}'`);
   }
   return { added: { chart: loaded, key: url }, locked: lockEntry(p, ref.url, entry.version) };
 }
@@ -243,8 +245,9 @@ function chartName(ctx: Ctx): string {
 }
 
 function describe(req: ChartDependency, ref: RepositoryRef | undefined): string {
-  const from = ref?.kind === 'http' ? ref.url : req.repository || 'charts/';
-  const via = ref?.kind === 'http' && ref.fetchUrl !== ref.url ? ` via mirror ${ref.fetchUrl}` : '';
+  const from = ref?.kind === 'http' ? redactUrl(ref.url) : req.repository || 'charts/';
+  const via =
+    ref?.kind === 'http' && ref.fetchUrl !== ref.url ? ` via mirror ${redactUrl(ref.fetchUrl)}` : '';
   return `dependency '${req.name}' (${req.version || 'no version'} from ${from}${via})`;
 }
 
