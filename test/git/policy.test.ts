@@ -79,6 +79,7 @@ describe('git URL policy', () => {
       'https://example.com/x.git -u touch',
       'ssh://-oProxyCommand=touch%20x/y',
       'ssh://-oProxyCommand=x@host/y',
+      'ssh://host:-oProxyCommand=x/y',
       '-oProxyCommand=touch:x',
       'git@-oProxyCommand=x:y',
       'https://exa mple.com/x',

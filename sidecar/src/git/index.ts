@@ -7,6 +7,7 @@
 
 export { type CheckoutOptions, type CheckoutResult, syncCheckout } from './checkout.js';
 export { GitError, type GitErrorKind } from './errors.js';
+export { redact, redactUrl } from './redact.js';
 export { type RemoteOptions, remoteHead } from './remote.js';
 export type { GitAuth } from './session.js';
 export { treeIds } from './tree.js';
