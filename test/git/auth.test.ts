@@ -165,6 +165,58 @@ describe('HTTPS basic auth and tokens', () => {
   });
 });
 
+describe('credentials and submodules', () => {
+  let other: HttpGitServer;
+  before(async () => {
+    other = await startHttpGitServer(servers.repos.path, { auth: { username: USER, password: PASSWORD } });
+  });
+  after(async () => {
+    await other?.stop();
+  });
+
+  async function superproject(name: string, submodules: Record<string, string>): Promise<string> {
+    const sup = await servers.repos.create(name, { 'README.md': `${name}\n` });
+    for (const [path, url] of Object.entries(submodules))
+      await sup.addSubmodule(path, url, { cloneFrom: repo.bare });
+    await sup.commit('submodules');
+    await sup.push();
+    return servers.http?.url(name) ?? '';
+  }
+
+  test('a same-origin (relative) submodule gets the credentials; nothing secret lands in .git', async () => {
+    const url = await superproject('super-same', { 'vendor/same': '../private.git' });
+    const dir = join(servers.dir, 'co-super-same');
+    const userinfoUrl = url.replace('http://', `http://${USER}:${encodeURIComponent(PASSWORD)}@`);
+    await syncCheckout({ url: userinfoUrl, policy, dir, submodules: true, log });
+    assert.equal(
+      await readFile(join(dir, 'vendor/same/charts/a/Chart.yaml'), 'utf8'),
+      'name: a\nversion: 1.0.0\n',
+    );
+    for (const text of await allFiles(join(dir, '.git'))) assertNoSecret(text, 'the checkout .git directory');
+  });
+
+  test('a submodule on another host:port never receives the credentials', async () => {
+    const url = await superproject('super-other', { 'vendor/other': other.url('private') });
+    await rejectsAuth(
+      syncCheckout({
+        url,
+        policy,
+        auth: { username: USER, password: PASSWORD },
+        dir: join(servers.dir, 'co-super-other'),
+        submodules: true,
+        log,
+      }),
+      /could not read Username|Authentication failed/,
+    );
+    assert.ok(other.requests.length > 0, 'the submodule was tried');
+    assert.equal(
+      other.requests.filter((r) => r.authorization).length,
+      0,
+      'credentials were sent to another origin',
+    );
+  });
+});
+
 describe('SSH keys and known hosts', () => {
   test('the authorized key with the right known_hosts checks out the repository', async () => {
     const dir = join(servers.dir, 'co-ssh');

@@ -22,8 +22,8 @@ export interface HttpGitServer {
   port: number;
   /** `http(s)://127.0.0.1:<port>/<name>.git` */
   url: (name: string) => string;
-  /** Method and path (with query) of every request served, in order. */
-  requests: { method: string; path: string; status: number }[];
+  /** Method, path (with query), status and whether credentials came, per request, in order. */
+  requests: { method: string; path: string; status: number; authorization: boolean }[];
   stop: () => Promise<void>;
 }
 
@@ -34,7 +34,12 @@ export async function startHttpGitServer(
   const requests: HttpGitServer['requests'] = [];
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     res.on('finish', () =>
-      requests.push({ method: req.method ?? '', path: req.url ?? '', status: res.statusCode }),
+      requests.push({
+        method: req.method ?? '',
+        path: req.url ?? '',
+        status: res.statusCode,
+        authorization: req.headers.authorization !== undefined,
+      }),
     );
     handle(projectRoot, o, req, res);
   };

@@ -112,9 +112,16 @@ export class FixtureRepo {
     await fixtureGit(['checkout', '-q', ...(o.create ? ['-b'] : []), name], this.work);
   }
 
-  /** Adds a submodule entry pointing at `url` (written into .gitmodules and the index). */
-  async addSubmodule(path: string, url: string): Promise<void> {
-    await fixtureGit(['submodule', 'add', '-q', '--', url, path], this.work);
+  /**
+   * Adds a submodule entry pointing at `url` (written into .gitmodules and the index). It is
+   * cloned from `cloneFrom` when given (e.g. a local path, when `url` needs credentials).
+   */
+  async addSubmodule(path: string, url: string, o: { cloneFrom?: string } = {}): Promise<void> {
+    await fixtureGit(['submodule', 'add', '-q', '--', o.cloneFrom ?? url, path], this.work);
+    if (o.cloneFrom) {
+      await fixtureGit(['config', '-f', '.gitmodules', `submodule.${path}.url`, url], this.work);
+      await fixtureGit(['add', '.gitmodules'], this.work);
+    }
   }
 }
 
