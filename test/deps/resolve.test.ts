@@ -127,6 +127,12 @@ describe('dependency resolution: mirrors, integrity, hostile and slow repositori
     );
     repo.override('index.yaml', { kind: 'trickle', intervalMs: 50 });
     await assert.rejects(chartsyncPackage(dir, { dependencyTimeoutMs: 400 }), /timed out/);
+    repo.clearOverrides();
+    repo.override('redis-1.1.0.tgz', { kind: 'stall' });
+    await assert.rejects(
+      chartsyncPackage(dir, { dependencyTimeoutMs: 400 }),
+      /redis-1\.1\.0\.tgz: no complete answer within 400 ms \(timed out\)/,
+    );
     assert.ok(Date.now() - started < 5000);
   });
 
