@@ -250,6 +250,19 @@ describe('dependency resolution matches helm dependency build/update + helm pack
     assert.deepEqual(await lockedVersions(ours, tmp.path, 'legacy'), ['1.2.5']);
   });
 
+  test('apiVersion v1 pinned by requirements.lock (helm dependency build)', async () => {
+    const dir = await writeChart(chartDir('legacy'), {
+      name: 'legacy',
+      version: '1.0.0',
+      apiVersion: 'v1',
+      dependencies: [{ name: 'redis', version: '^1.2', repository: stable.url }],
+    });
+    await helm.run(['dependency', 'update', dir]);
+    const ours = await chartsyncPackage(dir, { repositories: repositories() });
+    assert.deepEqual(await lockedVersions(ours, tmp.path, 'legacy'), ['1.3.0']);
+    await assertSamePackage(ours, await helmPackage(helm, dir, tmp.path, 'build'), tmp.path);
+  });
+
   test('no satisfying version: both refuse; chartsync names chart, dependency and what is available', async () => {
     const spec: ChartSpec = {
       name: 'app',

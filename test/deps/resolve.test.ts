@@ -4,7 +4,7 @@
  * used as is, one index fetch per run, reproducible output.
  */
 import assert from 'node:assert/strict';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { parse } from 'yaml';
@@ -189,6 +189,19 @@ describe('dependency resolution: mirrors, integrity, hostile and slow repositori
     assert.ok(a.equals(b));
     const lock = parse((await entries(a, tmp.path)).get('app/Chart.lock')?.toString() ?? '');
     assert.equal(new Date(lock.generated).getTime(), MTIME.getTime());
+  });
+
+  test('a version pinned by Chart.lock that left the index is reported as such', async () => {
+    const dir = await newChart({ dependencies: redis() });
+    await helm.run(['dependency', 'update', dir, '--skip-refresh']);
+    await rm(join(dir, 'charts'), { recursive: true }); // keep the lock only
+    await repo.rewriteIndex((index) => {
+      index.entries.redis = (index.entries.redis ?? []).filter((e) => e.version === '1.0.0');
+    });
+    await assert.rejects(
+      chartsyncPackage(dir),
+      /dependency 'redis' \(\^1.0 from .*\): version 1.1.0 pinned by Chart.lock is not in the index; available: 1.0.0/,
+    );
   });
 
   test('credentials written into a repository URL never appear in errors', async () => {
