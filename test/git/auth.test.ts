@@ -121,6 +121,19 @@ describe('HTTPS basic auth and tokens', () => {
     assert.doesNotMatch(err.message, /wrong-pw|chartsync-bot@/);
   });
 
+  test('credentials go with the first request to the repository origin: no 401 round trip', async () => {
+    const http = servers.http;
+    assert.ok(http);
+    const before = http.requests.length;
+    assert.equal(
+      await remoteHead({ url: httpUrl(), policy, auth: { username: USER, password: PASSWORD }, log }),
+      head,
+    );
+    const served = http.requests.slice(before);
+    assert.equal(served.length, 2, JSON.stringify(served));
+    assert.ok(served.every((r) => r.authorization && r.status === 200));
+  });
+
   test('a token alone is sent as the password of the conventional x-access-token user', async () => {
     const url = tokenServer.url('private');
     assert.equal(await remoteHead({ url, policy, auth: { password: TOKEN }, log }), head);

@@ -53,6 +53,7 @@ export async function withGitSession<T>(o: SessionOptions, fn: (s: GitSession) =
 async function prepare(home: string, o: SessionOptions): Promise<GitSession> {
   const auth = o.auth ?? {};
   const timeout = o.connectTimeoutSec ?? 30;
+  const basic = basicCredentials(auth);
   const env: Record<string, string> = {
     ...passThrough(),
     HOME: home,
@@ -63,7 +64,7 @@ async function prepare(home: string, o: SessionOptions): Promise<GitSession> {
     GIT_TERMINAL_PROMPT: '0',
     GIT_PROTOCOL_FROM_USER: '0',
     GIT_ASKPASS: '/bin/false',
-    ...configEnv(gitConfig(o, timeout)),
+    ...configEnv([...gitConfig(o, timeout), ...preemptiveAuth(o.origin, basic)]),
   };
   if (auth.password || auth.username) {
     env.GIT_ASKPASS = await writeAskpass(home);
@@ -72,7 +73,23 @@ async function prepare(home: string, o: SessionOptions): Promise<GitSession> {
     env.CHARTSYNC_ASKPASS_PASSWORD = auth.password ?? '';
   }
   env.GIT_SSH_COMMAND = await sshCommand(home, auth, timeout);
-  return { env, secrets: [auth.password, auth.sshKey].filter((s): s is string => Boolean(s)) };
+  return { env, secrets: [auth.password, auth.sshKey, basic].filter((s): s is string => Boolean(s)) };
+}
+
+/** base64 of `user:password` for HTTP basic auth, when there are HTTP credentials. */
+function basicCredentials(auth: GitAuth): string | undefined {
+  if (!auth.password && !auth.username) return undefined;
+  return Buffer.from(`${auth.username || DEFAULT_HTTP_USER}:${auth.password ?? ''}`).toString('base64');
+}
+
+/**
+ * Sends the credentials with the first request to the repository's own origin (git's
+ * URL-scoped `http.<url>.extraHeader`), which saves the 401 round trip of git's credential
+ * prompt on every check. Requests to any other origin never match; redirects are not followed.
+ */
+function preemptiveAuth(origin: string | undefined, basic: string | undefined): [string, string][] {
+  if (!basic || !origin || !/^https?:\/\//.test(origin)) return [];
+  return [[`http.${origin}/.extraHeader`, `Authorization: Basic ${basic}`]];
 }
 
 /** The settings every git command gets, as `key=value` pairs. */
