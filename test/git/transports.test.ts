@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type GitAuth, GitError, remoteHead, syncCheckout, treeIds } from '../../sidecar/dist/git/index.js';
@@ -229,6 +229,21 @@ describe('robust working copies', () => {
       'the first commit is gone',
     );
     assert.equal(await readFile(join(dir, 'a.txt'), 'utf8'), `${MAX_PACKS + 2}\n`);
+  });
+
+  test('an interrupted first checkout (empty repository, or .git without HEAD) is completed', async () => {
+    const repo = await servers.repos.create('interrupted', { 'a.txt': 'x\n' });
+    const initOnly = join(servers.dir, 'co', 'init-only');
+    await fixtureGit(['init', '-q', initOnly]);
+    assert.equal(
+      (await syncCheckout({ url: fileUrl(repo), policy, dir: initOnly })).commit,
+      await repo.head(),
+    );
+    const broken = join(servers.dir, 'co', 'broken-git');
+    await mkdir(join(broken, '.git'), { recursive: true });
+    await writeFile(join(broken, 'leftover.txt'), 'x');
+    assert.equal((await syncCheckout({ url: fileUrl(repo), policy, dir: broken })).commit, await repo.head());
+    assert.equal(existsSync(join(broken, 'leftover.txt')), false);
   });
 
   test('concurrent checkouts of one directory run one after the other and all succeed', async () => {

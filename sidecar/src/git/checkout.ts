@@ -56,6 +56,11 @@ export async function syncCheckout(options: CheckoutOptions): Promise<CheckoutRe
 }
 
 async function checkout(o: CheckoutOptions): Promise<CheckoutResult> {
+  // a .git without HEAD is the remains of an interrupted `git init`: start over
+  if (existsSync(join(o.dir, '.git')) && !existsSync(join(o.dir, '.git', 'HEAD'))) {
+    o.log?.warn({ dir: o.dir }, 'checkout has a broken .git; cloning afresh');
+    await rm(o.dir, { recursive: true, force: true });
+  }
   const fresh = !existsSync(join(o.dir, '.git'));
   if (fresh) await ensureEmptyDir(o.dir);
   else {
