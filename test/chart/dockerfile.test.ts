@@ -217,7 +217,7 @@ for (const img of images) {
 
     test('replaying the build stage yields a production tree that runs the entrypoint', {
       timeout: 300_000,
-    }, async () => {
+    }, async (t) => {
       const build = df.stages.find((s) => s.name === 'build');
       assert.ok(build, 'a stage named build');
       const final = df.stages.at(-1) as Stage;
@@ -274,6 +274,19 @@ for (const img of images) {
       }
       assert.ok(await exists(join(out, img.entry)), `/out/${img.entry} deployed`);
       const modules = join(out, 'node_modules');
+      const { stdout: leftovers } = await run('find', [
+        out,
+        '-type',
+        'f',
+        '(',
+        '-name',
+        '*.map',
+        '-o',
+        '-name',
+        '*.d.ts',
+        ')',
+      ]);
+      assert.equal(leftovers.trim(), '', 'no source maps or type declarations in the production tree');
       assert.ok(!(await exists(join(modules, 'typescript'))), 'no dev dependencies in the production tree');
       assert.ok(!(await exists(join(modules, '@biomejs'))), 'no dev dependencies in the production tree');
       if (img.pkg === 'sidecar') {
@@ -288,6 +301,10 @@ for (const img of images) {
           'the sidecar client is injected',
         );
       }
+      const { stdout: du } = await run('du', ['-sb', out]);
+      t.diagnostic(
+        `${img.pkg} production tree (/app in the image): ${(Number.parseInt(du, 10) / 1e6).toFixed(1)} MB`,
+      );
       if (img.smoke) {
         const r = await run(process.execPath, [join(out, img.entry), ...img.smoke], { cwd: scratch.path });
         assert.match(r.stdout + r.stderr, /chartsync/);
