@@ -5,6 +5,7 @@ export { DiscoveryError, discoverCharts } from './discover.js';
 export { ChartError } from './errors.js';
 export { findGitRoot } from './git-root.js';
 export { BadPatternError, goMatch } from './go-match.js';
+export { compareKeys, type EmitValue, emitGoYaml } from './go-yaml-emit.js';
 export { HELMIGNORE, type IgnoreRules, parseHelmignore } from './helmignore.js';
 export {
   atomicWrite,
@@ -26,4 +27,12 @@ export { checkDependenciesPresent, packageChart, packageLoadedChart } from './pa
 export { archiveEntries, marshalChartYaml, saveChart } from './save.js';
 export { validateChart } from './validate.js';
 export { compareVersions, isValidVersion, parseVersion } from './version.js';
-export { type GoValue, parseGoYaml, parseYaml, YamlError } from './yaml.js';
+export {
+  checkYamlDocument,
+  formatFloat32,
+  type GoValue,
+  parseGoYaml,
+  parseYaml,
+  resolveGoScalar,
+  YamlError,
+} from './yaml.js';

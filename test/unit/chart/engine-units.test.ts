@@ -1,0 +1,181 @@
+/** Unit tests of the engine's pure parts: .helmignore rules, versions, discovery, index, mtimes. */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import {
+  buildIndex,
+  type ChartMetadata,
+  chartMtime,
+  compareVersions,
+  DiscoveryError,
+  discoverCharts,
+  FIXED_EPOCH,
+  lastCommitTime,
+  marshalIndex,
+  parseHelmignore,
+  parseVersion,
+  sourceDateEpoch,
+} from '@chartsync/sidecar';
+import { chartYaml, writeTree } from '../../harness/chart-fixtures.ts';
+import { tempDir } from '../../harness/paths.ts';
+
+let tmp: { path: string; cleanup: () => Promise<void> };
+before(async () => {
+  tmp = await tempDir('chartsync-units-');
+});
+after(() => tmp.cleanup());
+
+describe('.helmignore rules', () => {
+  test('first deciding rule wins; basename vs path vs anchored patterns', () => {
+    const rules = parseHelmignore('*.md\n/top.txt\ndocs/*.txt\nbuild/\n');
+    assert.equal(rules.ignores('a/b/README.md', false), true);
+    assert.equal(rules.ignores('top.txt', false), true);
+    assert.equal(rules.ignores('sub/top.txt', false), false);
+    assert.equal(rules.ignores('docs/x.txt', false), true);
+    assert.equal(rules.ignores('sub/docs/x.txt', false), false);
+    assert.equal(rules.ignores('build', true), true);
+    assert.equal(rules.ignores('build', false), false);
+  });
+
+  test('negation ignores everything not matching; a negated dir rule ignores all files', () => {
+    const neg = parseHelmignore('!*.yaml\n');
+    assert.equal(neg.ignores('values.yaml', false), false);
+    assert.equal(neg.ignores('README.md', false), true);
+    assert.equal(neg.ignores('templates', true), true);
+    const negDir = parseHelmignore('!templates/\n');
+    assert.equal(negDir.ignores('Chart.yaml', false), true);
+    assert.equal(negDir.ignores('templates', true), false);
+  });
+
+  test('the default rule, BOM, CRLF, comments and errors with line numbers', () => {
+    const rules = parseHelmignore('\uFEFF# c\r\n*.bak\r\n');
+    assert.equal(rules.ignores('templates/.x', false), true);
+    assert.equal(rules.ignores('templates/a/.x', false), false);
+    assert.equal(rules.ignores('a.bak', false), true);
+    assert.throws(() => parseHelmignore('ok\ndocs/**\n'), /line 2: double-star/);
+    assert.throws(() => parseHelmignore('[\n'), /line 1: syntax error in pattern/);
+  });
+});
+
+describe('versions', () => {
+  test('helm-accepted forms and refusals', () => {
+    for (const v of ['1.2.3', 'v1.2.3', '1.2', '1', '01.2.3', '1.0.0-rc.1+build.5']) {
+      assert.equal(typeof parseVersion(v), 'object', v);
+    }
+    for (const v of ['', 'abc', '1.2.3.4', '1.0.0-01', '1.0.0+', 'x'.repeat(300)]) {
+      assert.equal(typeof parseVersion(v), 'string', v);
+    }
+  });
+
+  test('SemVer precedence', () => {
+    const sorted = [
+      '1.0.0',
+      '1.0.0-alpha',
+      '1.0.0-alpha.1',
+      '1.0.0-beta',
+      '1.0.0-alpha.beta',
+      '1.10.0',
+      '1.9.0',
+      '0.1.0',
+    ]
+      .map((v) => ({ v, p: parseVersion(v) }))
+      .sort((a, b) => compareVersions(a.p as never, b.p as never))
+      .map((x) => x.v);
+    assert.deepEqual(sorted, [
+      '0.1.0',
+      '1.0.0-alpha',
+      '1.0.0-alpha.1',
+      '1.0.0-alpha.beta',
+      '1.0.0-beta',
+      '1.0.0',
+      '1.9.0',
+      '1.10.0',
+    ]);
+  });
+});
+
+describe('discoverCharts', () => {
+  test('finds chart dirs, not subcharts nor .git, sorted; paths restrict and may not escape', async () => {
+    const root = join(tmp.path, 'repo');
+    const cy = (name: string) => chartYaml({ apiVersion: 'v2', name, version: '1.0.0' });
+    await writeTree(root, {
+      'charts/b/Chart.yaml': cy('b'),
+      'charts/a/Chart.yaml': cy('a'),
+      'charts/a/charts/sub/Chart.yaml': cy('sub'),
+      'other/deep/c/Chart.yaml': cy('c'),
+      '.git/x/Chart.yaml': cy('git'),
+      'README.md': '',
+    });
+    assert.deepEqual(await discoverCharts(root), ['charts/a', 'charts/b', 'other/deep/c']);
+    assert.deepEqual(await discoverCharts(root, ['other', 'charts/b/']), ['charts/b', 'other/deep/c']);
+    assert.deepEqual(await discoverCharts(root, ['charts', 'charts/a']), ['charts/a', 'charts/b']);
+    await assert.rejects(discoverCharts(root, ['../etc']), DiscoveryError);
+    await assert.rejects(discoverCharts(root, ['/etc']), /leaves the repository/);
+    await assert.rejects(discoverCharts(root, ['missing']), /not a directory/);
+  });
+});
+
+describe('index', () => {
+  const md = (name: string, version: string): ChartMetadata => ({ apiVersion: 'v2', name, version });
+  test('entries newest first, urls joined to the base URL, Go time format', () => {
+    const generated = new Date('2024-05-06T07:08:09.120Z');
+    const index = buildIndex(
+      [
+        { metadata: md('a', '1.2.0'), fileName: 'a-1.2.0.tgz', digest: 'd1' },
+        {
+          metadata: md('a', '1.10.0'),
+          fileName: 'a-1.10.0.tgz',
+          digest: 'd2',
+          created: new Date('2024-01-01T00:00:00Z'),
+        },
+        { metadata: md('a', '1.10.0-rc.1'), fileName: 'a-1.10.0-rc.1.tgz', digest: 'd3' },
+      ],
+      { baseUrl: 'https://x.example/charts/', generated },
+    );
+    assert.deepEqual(
+      index.entries.a?.map((e) => e.metadata.version),
+      ['1.10.0', '1.10.0-rc.1', '1.2.0'],
+    );
+    assert.deepEqual(index.entries.a?.[0]?.urls, ['https://x.example/charts/a-1.10.0.tgz']);
+    assert.equal(index.entries.a?.[0]?.created, '2024-01-01T00:00:00Z');
+    assert.equal(index.generated, '2024-05-06T07:08:09.12Z');
+    const text = marshalIndex(index).toString();
+    assert.match(text, /^apiVersion: v1\nentries:\n {2}a:\n {2}- apiVersion: v2\n/);
+    assert.match(text, /generated: "2024-05-06T07:08:09.12Z"\n$/);
+  });
+
+  test('invalid metadata is refused', () => {
+    assert.throws(
+      () => buildIndex([{ metadata: md('', '1.0.0'), fileName: 'x.tgz', digest: 'd' }]),
+      /name is required/,
+    );
+  });
+});
+
+describe('archive mtimes', () => {
+  test('SOURCE_DATE_EPOCH, else the last commit touching the chart, else the fixed epoch', async () => {
+    assert.equal(sourceDateEpoch({})?.getTime(), undefined);
+    assert.equal(sourceDateEpoch({ SOURCE_DATE_EPOCH: '1700000000' })?.getTime(), 1700000000000);
+    assert.throws(() => sourceDateEpoch({ SOURCE_DATE_EPOCH: '-1' }), /SOURCE_DATE_EPOCH/);
+
+    const repo = join(tmp.path, 'git');
+    await writeTree(repo, { 'chart/Chart.yaml': 'x', 'other/file': 'y' });
+    const git = (args: string[], date: string) =>
+      execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], {
+        cwd: repo,
+        env: { ...process.env, GIT_COMMITTER_DATE: date, GIT_AUTHOR_DATE: date },
+      });
+    git(['init', '-q'], '2020-01-01T00:00:00Z');
+    git(['add', 'chart'], '2020-01-01T00:00:00Z');
+    git(['commit', '-q', '-m', 'chart'], '2021-02-03T04:05:06Z');
+    git(['add', 'other'], '2022-01-01T00:00:00Z');
+    git(['commit', '-q', '-m', 'other'], '2022-01-01T00:00:00Z');
+    assert.equal((await lastCommitTime(join(repo, 'chart')))?.toISOString(), '2021-02-03T04:05:06.000Z');
+    assert.equal((await chartMtime(join(repo, 'chart'), {})).toISOString(), '2021-02-03T04:05:06.000Z');
+    assert.equal((await chartMtime(join(repo, 'chart'), { SOURCE_DATE_EPOCH: '0' })).getTime(), 0);
+    const outside = join(tmp.path, 'nogit');
+    await writeTree(outside, { f: '' });
+    assert.equal((await chartMtime(outside, {})).getTime(), FIXED_EPOCH.getTime());
+  });
+});
