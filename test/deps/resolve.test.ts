@@ -6,10 +6,12 @@
 import assert from 'node:assert/strict';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { parse } from 'yaml';
 import type { PackageOptions } from '../../sidecar/dist/chart/model.js';
 import { packageChart } from '../../sidecar/dist/chart/package.js';
+import { createLogger } from '../../sidecar/dist/log/logger.js';
 import type { ChartRepoServer } from '../harness/chart-repo-server.ts';
 import { tempDir } from '../harness/paths.ts';
 import { chartsyncPackage, entries, helmPackage, lockedVersions, MTIME } from './compare.ts';
@@ -202,6 +204,38 @@ describe('dependency resolution: mirrors, integrity, hostile and slow repositori
       chartsyncPackage(dir),
       /dependency 'redis' \(\^1.0 from .*\): version 1.1.0 pinned by Chart.lock is not in the index; available: 1.0.0/,
     );
+  });
+
+  test('what was chosen is logged at debug level, never a credential', async () => {
+    const lines: string[] = [];
+    const destination = new Writable({
+      write(chunk, _enc, done) {
+        lines.push(chunk.toString());
+        done();
+      },
+    });
+    const logger = createLogger({ level: 'debug', pretty: false, destination });
+    const repositories = [{ name: 'r', url: repo.url, username: 'u', password: 'pa55-secret' }];
+    const cacheDir = join(tmp.path, 'log-cache');
+    const dir = await newChart({ dependencies: redis('^1.0', '@r') });
+    await chartsyncPackage(dir, { repositories, logger, cacheDir });
+    await chartsyncPackage(dir, { repositories: [...repositories], logger, cacheDir });
+    const logged = lines.map((l) => JSON.parse(l));
+    assert.deepEqual(
+      logged.map(({ msg, chart, dependency, version, how }) => ({ msg, chart, dependency, version, how })),
+      [
+        {
+          msg: 'dependency resolved',
+          chart: 'app',
+          dependency: 'redis',
+          version: '1.1.0',
+          how: 'downloaded',
+        },
+        { msg: 'dependency resolved', chart: 'app', dependency: 'redis', version: '1.1.0', how: 'cached' },
+      ],
+    );
+    assert.equal(logged[0].from, repo.url);
+    assert.doesNotMatch(lines.join(''), /pa55-secret/);
   });
 
   test('credentials written into a repository URL never appear in errors', async () => {

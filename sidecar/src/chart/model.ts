@@ -4,6 +4,7 @@
  * `helm package` yields: the metadata (re-marshalled into Chart.yaml), the raw files in load
  * order, and subcharts, which helm writes back as directories under `charts/<name>/`.
  */
+import type { Logger } from '../log/logger.js';
 
 /** One `dependencies[]` entry of Chart.yaml (or requirements.yaml for apiVersion v1). */
 export interface ChartDependency {
@@ -72,6 +73,8 @@ export interface PackageOptions {
   repoRoot?: string;
   /** Deadline for each dependency repository request (index or archive); default 60 s. */
   dependencyTimeoutMs?: number;
+  /** Where dependency resolution reports what it chose (debug level). */
+  logger?: Logger;
 }
 
 /** The result of packaging one chart. */

@@ -95,12 +95,12 @@ export async function fetchArchive(
   source: Source,
   entry: IndexEntry,
   opts: PackageOptions,
-): Promise<{ data: Buffer; url: string }> {
+): Promise<{ data: Buffer; url: string; cached: boolean }> {
   const url = archiveUrl(source.fetchUrl, entry);
   const expected = entry.digest?.toLowerCase().replace(/^sha256:/, '');
   if (expected && opts.cacheDir) {
     const cached = await readCached(opts.cacheDir, expected);
-    if (cached) return { data: cached, url };
+    if (cached) return { data: cached, url, cached: true };
   }
   const data = await httpGet(url, getOptions(source, opts, MAX_ARCHIVE_BYTES));
   const actual = sha256(data);
@@ -110,5 +110,5 @@ export async function fetchArchive(
     );
   }
   if (expected && opts.cacheDir) await writeCached(opts.cacheDir, expected, data);
-  return { data, url };
+  return { data, url, cached: false };
 }

@@ -39,6 +39,8 @@ interface Planned {
 
 interface Outcome {
   locked: LockedDependency;
+  /** How it was obtained, for the log. */
+  how: 'vendored' | 'file' | 'downloaded' | 'cached';
   /** A vendored subchart used as is. */
   vendored?: LoadedChart;
   /** A chart fetched or loaded from a file:// path; `key` identifies it to avoid duplicates. */
@@ -89,7 +91,11 @@ export async function resolveWith(
     return { req, ref, constraint, ...(pinned !== undefined ? { pinned } : {}) };
   });
   const outcomes: Outcome[] = [];
-  for (const p of planned) outcomes.push(await guard(ctx, p.req, p.ref, () => resolveOne(ctx, p)));
+  for (const p of planned) {
+    const outcome = await guard(ctx, p.req, p.ref, () => resolveOne(ctx, p));
+    logOutcome(ctx, p, outcome);
+    outcomes.push(outcome);
+  }
   const dependencies = assemble(chart, planned, outcomes);
   if (pins) return { ...chart, dependencies };
   const locked = outcomes.map((o) => o.locked);
@@ -127,7 +133,8 @@ async function resolveOne(ctx: Ctx, p: Planned): Promise<Outcome> {
       return resolveFile(ctx, p, p.ref.path);
     case 'http': {
       const vendored = findVendored(ctx.chart, p.req.name, p.constraint);
-      if (vendored) return { vendored, locked: lockEntry(p, p.ref.url, vendored.metadata.version) };
+      if (vendored)
+        return { vendored, how: 'vendored', locked: lockEntry(p, p.ref.url, vendored.metadata.version) };
       return resolveHttp(ctx, p, p.ref);
     }
   }
@@ -142,7 +149,7 @@ function resolveVendored(ctx: Ctx, p: Planned): Outcome {
     throw new Error(`the vendored chart in charts/ (version ${versions}) does not satisfy the constraint`);
   }
   // helm locks a vendored dependency with its constraint, not the vendored version.
-  return { vendored, locked: lockEntry(p, '', p.req.version ?? '') };
+  return { vendored, how: 'vendored', locked: lockEntry(p, '', p.req.version ?? '') };
 }
 
 function findVendored(chart: LoadedChart, name: string, constraint: Constraint): LoadedChart | undefined {
@@ -162,6 +169,7 @@ async function resolveFile(ctx: Ctx, p: Planned, path: string): Promise<Outcome>
     );
   }
   return {
+    how: 'file',
     added: { chart: loaded, key: `file:${dir}` },
     locked: lockEntry(p, p.req.repository ?? '', loaded.metadata.version),
   };
@@ -200,13 +208,31 @@ async function resolveHttp(
       : 'no version satisfies the constraint';
     throw new Error(`${what}; available: ${available}`);
   }
-  const { data, url } = await fetchArchive(source, entry, ctx.opts);
+  const { data, url, cached } = await fetchArchive(source, entry, ctx.opts);
   const shown = redactUrl(url);
   const loaded = await ctx.loaders.loadChartArchive(data, shown);
   if (loaded.metadata.name !== p.req.name) {
     throw new Error(`${shown} holds chart '${loaded.metadata.name}', not '${p.req.name}'`);
   }
-  return { added: { chart: loaded, key: url }, locked: lockEntry(p, ref.url, entry.version) };
+  return {
+    how: cached ? 'cached' : 'downloaded',
+    added: { chart: loaded, key: url },
+    locked: lockEntry(p, ref.url, entry.version),
+  };
+}
+
+function logOutcome(ctx: Ctx, p: Planned, o: Outcome): void {
+  const from = p.ref.kind === 'http' ? redactUrl(p.ref.fetchUrl) : p.req.repository || 'charts/';
+  ctx.opts.logger?.debug(
+    {
+      chart: chartName(ctx),
+      dependency: p.req.alias ?? p.req.name,
+      version: o.locked.version,
+      from,
+      how: o.how,
+    },
+    'dependency resolved',
+  );
 }
 
 function lockEntry(p: Planned, repository: string, version: string): LockedDependency {
