@@ -202,6 +202,17 @@ describe('the chart in a real API server', { concurrency: false }, () => {
     await helmOk(['uninstall', 'nocrd', '--kubeconfig', env.kubeconfigPath, '-n', ns]);
   });
 
+  test('plain ChartMuseum (operator.enabled=false): NOTES show how to add the repository', async () => {
+    const kube = ['--kubeconfig', env.kubeconfigPath, '-n', 'plain', '--create-namespace'];
+    const r = await helm(['install', 'museum', chartDir, ...kube]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /port-forward svc\/museum-chartmuseum 8080:8080/);
+    assert.match(r.stdout, /helm repo add chartmuseum http:\/\/localhost:8080/);
+    assert.match(r.stdout, /upload API is disabled/);
+    assert.doesNotMatch(r.stdout, /kind: Chartmuseum/);
+    await helmOk(['uninstall', 'museum', ...kube.slice(0, 4)]);
+  });
+
   test('helm install --set operator.enabled=true: every object accepted by the API server', async () => {
     const r = await helm(['install', REL, chartDir, ...helmKube(), ...installValues]);
     assert.equal(r.code, 0, r.stderr + r.stdout);
