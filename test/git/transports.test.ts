@@ -246,6 +246,31 @@ describe('robust working copies', () => {
     assert.equal(existsSync(join(broken, 'leftover.txt')), false);
   });
 
+  test('a git server that goes away and comes back: unreachable meanwhile, then the update completes', async () => {
+    const repo = await servers.repos.create('flaky', { 'a.txt': '1\n' });
+    for (const server of [servers.daemon, servers.http]) {
+      assert.ok(server);
+      const o = { url: server.url('flaky'), policy, dir: join(servers.dir, 'co', `flaky-${server.port}`) };
+      const first = await syncCheckout(o);
+      await server.stop();
+      await assert.rejects(
+        syncCheckout(o),
+        (e: unknown) => e instanceof GitError && e.kind === 'unreachable',
+      );
+      await assert.rejects(remoteHead(o), (e: unknown) => e instanceof GitError && e.kind === 'unreachable');
+      assert.equal(
+        await readFile(join(o.dir, 'a.txt'), 'utf8'),
+        await fixtureGit(['show', `${first.commit}:a.txt`], repo.bare),
+      );
+      await server.start();
+      await repo.write({ 'a.txt': `after ${server.port}\n` });
+      const next = await repo.commit(`after ${server.port}`, D3);
+      await repo.push();
+      assert.equal((await syncCheckout(o)).commit, next);
+      assert.equal(await readFile(join(o.dir, 'a.txt'), 'utf8'), `after ${server.port}\n`);
+    }
+  });
+
   test('concurrent checkouts of one directory run one after the other and all succeed', async () => {
     const repo = await servers.repos.create('concurrent', { 'a.txt': 'x\n' });
     const dir = join(servers.dir, 'co', 'concurrent');

@@ -8,35 +8,56 @@ export interface GitDaemon {
   /** `git://127.0.0.1:<port>/<name>.git` */
   url: (name: string) => string;
   stop: () => Promise<void>;
+  /** Serves again on the same port after stop() (a git server that comes back). */
+  start: () => Promise<void>;
 }
 
 export async function startGitDaemon(basePath: string): Promise<GitDaemon> {
   for (let attempt = 0; ; attempt++) {
     const port = await freePort();
-    const d = startDaemon('git', [
-      'daemon',
-      '--reuseaddr',
-      '--export-all',
-      '--informative-errors',
-      `--base-path=${basePath}`,
-      '--listen=127.0.0.1',
-      `--port=${port}`,
-      basePath,
-    ]);
-    const url = (name: string) => `git://127.0.0.1:${port}/${name}.git`;
     try {
-      // ready when it answers the git protocol, not just accepts connections
-      await waitFor(`git daemon on port ${port}`, async () => {
-        if (d.child.exitCode !== null) throw new Error(d.output());
-        return await fixtureGit(['ls-remote', `git://127.0.0.1:${port}/nonexistent.git`]).then(
-          () => true,
-          (e: Error) => /not exported|does not appear|not found|no such/i.test(e.message),
-        );
-      });
-      return { port, url, stop: d.stop };
+      let stop: (() => Promise<void>) | undefined = await runDaemon(basePath, port);
+      return {
+        port,
+        url: (name) => `git://127.0.0.1:${port}/${name}.git`,
+        stop: async () => {
+          await stop?.();
+          stop = undefined;
+        },
+        start: async () => {
+          stop ??= await runDaemon(basePath, port);
+        },
+      };
     } catch (err) {
-      await d.stop();
-      if (attempt >= 2) throw new Error(`git daemon did not start: ${(err as Error).message} ${d.output()}`);
+      if (attempt >= 2) throw err;
     }
+  }
+}
+
+/** Starts git daemon on `port` and waits until it answers; returns its stop(). */
+async function runDaemon(basePath: string, port: number): Promise<() => Promise<void>> {
+  const d = startDaemon('git', [
+    'daemon',
+    '--reuseaddr',
+    '--export-all',
+    '--informative-errors',
+    `--base-path=${basePath}`,
+    '--listen=127.0.0.1',
+    `--port=${port}`,
+    basePath,
+  ]);
+  try {
+    // ready when it answers the git protocol, not just accepts connections
+    await waitFor(`git daemon on port ${port}`, async () => {
+      if (d.child.exitCode !== null) throw new Error(d.output());
+      return await fixtureGit(['ls-remote', `git://127.0.0.1:${port}/nonexistent.git`]).then(
+        () => true,
+        (e: Error) => /not exported|does not appear|not found|no such/i.test(e.message),
+      );
+    });
+    return d.stop;
+  } catch (err) {
+    await d.stop();
+    throw new Error(`git daemon did not start: ${(err as Error).message} ${d.output()}`);
   }
 }

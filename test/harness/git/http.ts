@@ -25,6 +25,8 @@ export interface HttpGitServer {
   /** Method, path (with query), status and whether credentials came, per request, in order. */
   requests: { method: string; path: string; status: number; authorization: boolean }[];
   stop: () => Promise<void>;
+  /** Serves again on the same port after stop() (a git server that comes back). */
+  start: () => Promise<void>;
 }
 
 export async function startHttpGitServer(
@@ -43,15 +45,28 @@ export async function startHttpGitServer(
     );
     handle(projectRoot, o, req, res);
   };
-  const server: Server = o.tls ? createTlsServer(o.tls, onRequest) : createServer(onRequest);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const listen = async (port: number): Promise<Server> => {
+    const srv: Server = o.tls ? createTlsServer(o.tls, onRequest) : createServer(onRequest);
+    await new Promise<void>((resolve, reject) => {
+      srv.once('error', reject);
+      srv.listen(port, '127.0.0.1', resolve);
+    });
+    return srv;
+  };
+  let server: Server | undefined = await listen(0);
   const port = (server.address() as AddressInfo).port;
   const scheme = o.tls ? 'https' : 'http';
   return {
     port,
     url: (name) => `${scheme}://127.0.0.1:${port}/${name}.git`,
     requests,
-    stop: () => close(server),
+    stop: async () => {
+      if (server) await close(server);
+      server = undefined;
+    },
+    start: async () => {
+      server ??= await listen(port);
+    },
   };
 }
 
