@@ -3,7 +3,7 @@
  * index.yaml is built by `helm repo index`: same versions chosen, same packaged files.
  */
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parse, stringify } from 'yaml';
@@ -167,6 +167,28 @@ describe('dependency resolution matches helm dependency build/update + helm pack
     const ours = await chartsyncPackage(dir, { repoRoot: root });
     await assertSamePackage(ours, await helmPackage(helm, dir, tmp.path, 'update', root), tmp.path);
     assert.deepEqual(await lockedVersions(ours, tmp.path, 'app'), ['0.3.0', '0.x']);
+  });
+
+  test('a file:// chart bumped past the version its Chart.lock pins is refused, as by helm', async () => {
+    const root = join(tmp.path, 'checkout3');
+    const lib = join(root, 'lib');
+    await writeChart(lib, { name: 'lib', version: '0.1.0' });
+    const dir = await writeChart(join(root, 'app'), {
+      name: 'app',
+      version: '1.0.0',
+      dependencies: [{ name: 'lib', version: '>=0.1.0', repository: 'file://../lib' }],
+    });
+    await helm.run(['dependency', 'update', dir]);
+    await rm(join(dir, 'charts'), { recursive: true });
+    await writeChart(lib, { name: 'lib', version: '0.2.0' });
+    await assert.rejects(
+      helmPackage(helm, dir, tmp.path, 'build', root),
+      /can't get a valid version for dependency lib/,
+    );
+    await assert.rejects(
+      chartsyncPackage(dir, { repoRoot: root }),
+      /dependency 'lib' \(>=0.1.0 from file:\/\/..\/lib\): the chart at ..\/lib has version 0.2.0, which does not satisfy version 0.1.0 pinned by Chart.lock/,
+    );
   });
 
   test('a file:// path that leaves the repository root is refused', async () => {

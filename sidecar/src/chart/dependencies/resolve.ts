@@ -146,7 +146,7 @@ function resolveVendored(ctx: Ctx, p: Planned): Outcome {
   const vendored = findVendored(ctx.chart, p.req.name, p.constraint);
   if (!vendored) {
     const versions = present.map((d) => d.metadata.version).join(', ');
-    throw new Error(`the vendored chart in charts/ (version ${versions}) does not satisfy the constraint`);
+    throw new Error(`the vendored chart in charts/ (version ${versions}) does not satisfy ${wanted(ctx, p)}`);
   }
   // helm locks a vendored dependency with its constraint, not the vendored version.
   return { vendored, how: 'vendored', locked: lockEntry(p, '', p.req.version ?? '') };
@@ -165,7 +165,7 @@ async function resolveFile(ctx: Ctx, p: Planned, path: string): Promise<Outcome>
   const version = parseVersion(loaded.metadata.version);
   if (!version || !satisfies(version, p.constraint)) {
     throw new Error(
-      `the chart at ${path} has version ${loaded.metadata.version}, which does not satisfy the constraint`,
+      `the chart at ${path} has version ${loaded.metadata.version}, which does not satisfy ${wanted(ctx, p)}`,
     );
   }
   return {
@@ -233,6 +233,11 @@ function logOutcome(ctx: Ctx, p: Planned, o: Outcome): void {
     },
     'dependency resolved',
   );
+}
+
+/** What a candidate must satisfy, in words: the constraint, or the version the lock pins. */
+function wanted(ctx: Ctx, p: Planned): string {
+  return p.pinned === undefined ? 'the constraint' : `version ${p.pinned} pinned by ${ctx.lockFile}`;
 }
 
 function lockEntry(p: Planned, repository: string, version: string): LockedDependency {
