@@ -6,6 +6,7 @@ import { checkGitUrl, checkRef, GitError } from '../../sidecar/dist/git/index.js
 import { lsRemoteArgs, resolveRef } from '../../sidecar/dist/git/ls-remote.js';
 import { shouldCompact } from '../../sidecar/dist/git/maintenance.js';
 import { redact, redactUrl } from '../../sidecar/dist/git/redact.js';
+import { normalizeLines } from '../../sidecar/dist/git/session.js';
 import { splitUrlCredentials } from '../../sidecar/dist/git/url-credentials.js';
 import { allowedProtocols, parseGitUrl } from '../../sidecar/dist/git/url-policy.js';
 
@@ -240,6 +241,16 @@ describe('ref resolution from ls-remote output', () => {
       flags: [],
       patterns: ['refs/pull/1/head', 'refs/pull/1/head^{}'],
     });
+  });
+});
+
+describe('ssh keys', () => {
+  test('keys get LF line ends and a final newline; one-line keys with literal \\n escapes are restored', () => {
+    const key = '-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\nBBBB\n-----END OPENSSH PRIVATE KEY-----\n';
+    assert.equal(normalizeLines(key), key);
+    assert.equal(normalizeLines(key.replace(/\n/g, '\r\n')), key);
+    assert.equal(normalizeLines(key.trimEnd()), key);
+    assert.equal(normalizeLines(key.trimEnd().replace(/\n/g, '\\n')), key);
   });
 });
 

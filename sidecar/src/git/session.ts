@@ -163,9 +163,9 @@ async function writeAskpass(home: string): Promise<string> {
 async function sshCommand(home: string, auth: GitAuth, timeoutSec: number): Promise<string> {
   const key = join(home, 'id');
   const knownHosts = join(home, 'known_hosts');
-  if (auth.sshKey) await writeFile(key, normalizeKey(auth.sshKey), { mode: 0o600 });
+  if (auth.sshKey) await writeFile(key, normalizeLines(auth.sshKey), { mode: 0o600 });
   // absent known_hosts = no host is trusted (strict checking fails closed)
-  if (auth.knownHosts) await writeFile(knownHosts, `${auth.knownHosts.trim()}\n`, { mode: 0o600 });
+  if (auth.knownHosts) await writeFile(knownHosts, normalizeLines(auth.knownHosts), { mode: 0o600 });
   const opts = [
     'BatchMode=yes',
     'StrictHostKeyChecking=yes',
@@ -188,9 +188,15 @@ async function sshCommand(home: string, auth: GitAuth, timeoutSec: number): Prom
   return ['ssh', '-F', '/dev/null', ...opts.flatMap((o) => ['-o', o])].join(' ');
 }
 
-function normalizeKey(key: string): string {
-  const lf = key.replace(/\r\n/g, '\n');
-  return lf.endsWith('\n') ? lf : `${lf}\n`;
+/**
+ * A key or known_hosts text as ssh wants it: LF line ends and a final newline. Text pasted as
+ * one line with literal `\n` escapes (common in JSON bodies and env files) gets its line breaks
+ * back.
+ */
+export function normalizeLines(key: string): string {
+  const unescaped = key.includes('\n') ? key : key.replace(/\\n/g, '\n');
+  const lf = unescaped.replace(/\r\n/g, '\n').trim();
+  return `${lf}\n`;
 }
 
 function quote(s: string): string {
