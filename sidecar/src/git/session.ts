@@ -73,7 +73,12 @@ async function prepare(home: string, o: SessionOptions): Promise<GitSession> {
     env.CHARTSYNC_ASKPASS_PASSWORD = auth.password ?? '';
   }
   env.GIT_SSH_COMMAND = await sshCommand(home, auth, timeout);
-  return { env, secrets: [auth.password, auth.sshKey, basic].filter((s): s is string => Boolean(s)) };
+  return {
+    env,
+    secrets: [auth.password, auth.sshKey && normalizeLines(auth.sshKey), basic].filter((s): s is string =>
+      Boolean(s),
+    ),
+  };
 }
 
 /** base64 of `user:password` for HTTP basic auth, when there are HTTP credentials. */
