@@ -336,16 +336,10 @@ describe('the chart in a real API server', { concurrency: false }, () => {
     assert.equal(JSON.parse(history).length, 3);
   });
 
-  test('the operator ServiceAccount may do what the operator does, and nothing more', async () => {
+  /** SelfSubjectAccessReviews made with a TokenRequest token of the operator ServiceAccount. */
+  async function operatorAccess(): Promise<(a: Access) => Promise<boolean>> {
     const sa = await serviceAccountKubeconfig(admin, NS, OP, join(work.path, 'ssar.kubeconfig'));
-    const can = async (a: {
-      verb: string;
-      group?: string;
-      resource: string;
-      subresource?: string;
-      namespace?: string;
-      name?: string;
-    }) => {
+    return async (a) => {
       const review = await kubeRequest<Obj>(
         sa,
         'POST',
@@ -358,6 +352,10 @@ describe('the chart in a real API server', { concurrency: false }, () => {
       );
       return review.status.allowed === true;
     };
+  }
+
+  test('the operator ServiceAccount may do what the operator does, and nothing more', async () => {
+    const can = await operatorAccess();
     const allowed: [string, string, string, string?][] = [];
     for (const v of ['get', 'list', 'watch', 'update', 'patch'])
       allowed.push([v, 'cm.bitnami.com', 'chartmuseums']);
@@ -386,13 +384,7 @@ describe('the chart in a real API server', { concurrency: false }, () => {
         `may ${verb} leases in ${NS}`,
       );
     }
-    const denied: {
-      verb: string;
-      group?: string;
-      resource: string;
-      subresource?: string;
-      namespace?: string;
-    }[] = [
+    const denied: Access[] = [
       { verb: 'delete', resource: 'secrets', namespace: TEAM },
       { verb: 'deletecollection', resource: 'secrets', namespace: TEAM },
       { verb: 'get', resource: 'pods', namespace: TEAM },
@@ -427,15 +419,18 @@ describe('the chart in a real API server', { concurrency: false }, () => {
     }
   });
 
-  test('the operator, with the chart ServiceAccount token and the chart Deployment env, reconciles a Chartmuseum via a real sidecar', {
-    timeout: 180_000,
-  }, async () => {
+  /**
+   * Runs the operator locally as the chart runs it (its Deployment's env, its ServiceAccount's
+   * token) against a real sidecar, and takes one Chartmuseum in `team-a` through create,
+   * Ready, CronJob, and delete. Any RBAC denial the operator meets fails it.
+   */
+  async function reconcileScenario(resource: string): Promise<void> {
     assert.ok(existsSync(operatorBin), `${operatorBin} is built (pnpm build)`);
     assert.ok(existsSync(chartsyncBin), `${chartsyncBin} is built (pnpm build)`);
     assert.ok(token, 'the install test read the token');
     // A local bare git repository with one chart.
-    const repos = new RepoRoot(join(work.path, 'git'));
-    const repo = await repos.create('charts', {
+    const repos = new RepoRoot(join(work.path, `git-${resource}`));
+    const repo = await repos.create(resource, {
       'demo/Chart.yaml': 'apiVersion: v2\nname: demo\nversion: 0.1.0\ndescription: demo chart\n',
       'demo/values.yaml': 'greeting: hello\n',
       'demo/templates/configmap.yaml':
@@ -444,7 +439,7 @@ describe('the chart in a real API server', { concurrency: false }, () => {
     const commit = await repo.head();
 
     // The real sidecar with the chart's token.
-    const storage = join(work.path, 'storage');
+    const storage = join(work.path, `storage-${resource}`);
     const sidecarPort = await freePort();
     const sidecar = startProc(
       chartsyncBin,
@@ -481,12 +476,12 @@ describe('the chart in a real API server', { concurrency: false }, () => {
     for (const e of container.env as Obj[]) {
       if (e.value !== undefined) chartEnv[e.name] = e.value;
       else if (e.valueFrom?.fieldRef?.fieldPath === 'metadata.namespace') chartEnv[e.name] = NS;
-      else if (e.valueFrom?.fieldRef?.fieldPath === 'metadata.name') chartEnv[e.name] = `${OP}-test`;
+      else if (e.valueFrom?.fieldRef?.fieldPath === 'metadata.name') chartEnv[e.name] = `${OP}-${resource}`;
     }
     assert.equal(chartEnv.LEADER_ELECTION, 'true');
-    const saKubeconfig = join(work.path, 'operator.kubeconfig');
+    const saKubeconfig = join(work.path, `operator-${resource}.kubeconfig`);
     await serviceAccountKubeconfig(admin, NS, dep?.spec.template.spec.serviceAccountName, saKubeconfig);
-    const tokenFile = join(work.path, 'token');
+    const tokenFile = join(work.path, `token-${resource}`);
     await writeFile(tokenFile, token, { mode: 0o600 });
     const opEnv: NodeJS.ProcessEnv = {
       PATH: process.env.PATH,
@@ -516,13 +511,13 @@ describe('the chart in a real API server', { concurrency: false }, () => {
     const cmRef = {
       apiVersion: 'cm.bitnami.com/v1alpha1',
       kind: 'Chartmuseum',
-      metadata: { name: 'demo-repo', namespace: TEAM },
+      metadata: { name: resource, namespace: TEAM },
     };
     await apply(admin, [
       { ...cmRef, spec: { git: `file://${repo.bare}`, updateEveryMinutes: 15 } } as KubernetesObject,
     ]);
     const ready = await waitFor(
-      'Chartmuseum demo-repo Ready=True',
+      `Chartmuseum ${resource} Ready=True`,
       async () => {
         // An RBAC denial fails at once instead of waiting out the operator's backoff.
         const denial = operator.logs.find((l) => /forbidden|\b403\b/i.test(l));
@@ -545,12 +540,12 @@ describe('the chart in a real API server', { concurrency: false }, () => {
     );
     assert.equal(
       ready?.status.url,
-      'http://charts.example.com/demo-repo/index.yaml',
+      `http://charts.example.com/${resource}/index.yaml`,
       'status.url from CHARTMUSEUM_URL',
     );
     assert.ok(ready?.metadata.finalizers?.length, 'finalizer added (chartmuseums update)');
     assert.ok(
-      existsSync(join(storage, 'demo-repo/demo-0.1.0.tgz')),
+      existsSync(join(storage, resource, 'demo-0.1.0.tgz')),
       'published where ChartMuseum (DEPTH=1) serves it',
     );
 
@@ -558,9 +553,9 @@ describe('the chart in a real API server', { concurrency: false }, () => {
     const cron = await getObj(admin, {
       apiVersion: 'batch/v1',
       kind: 'CronJob',
-      metadata: { name: 'demo-repo-sync', namespace: TEAM },
+      metadata: { name: `${resource}-sync`, namespace: TEAM },
     });
-    assert.ok(cron, 'CronJob demo-repo-sync');
+    assert.ok(cron, `CronJob ${resource}-sync`);
     assert.equal(cron.spec.schedule, '*/15 * * * *');
     const podLabels = cron.spec.jobTemplate.spec.template.metadata.labels;
     const np = manifest.find((m) => m.kind === 'NetworkPolicy') as Manifest;
@@ -580,14 +575,12 @@ describe('the chart in a real API server', { concurrency: false }, () => {
       'the token Secret for the CronJob (secrets create)',
     );
     // Leader election on the Lease the Role allows.
-    const lease = await waitFor<Obj>('operator Lease', () =>
-      getObj(admin, {
-        apiVersion: 'coordination.k8s.io/v1',
-        kind: 'Lease',
-        metadata: { name: chartEnv.LEASE_NAME, namespace: NS },
-      }),
-    );
-    assert.equal(lease.spec.holderIdentity, chartEnv.POD_NAME, 'this operator holds the Lease');
+    const lease = await getObj(admin, {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { name: chartEnv.LEASE_NAME, namespace: NS },
+    });
+    assert.equal(lease?.spec.holderIdentity, chartEnv.POD_NAME, 'this operator holds the Lease');
     // Events recorded.
     const events = await kubeRequest<Obj>(admin, 'GET', `/api/v1/namespaces/${TEAM}/events`);
     const eventsV1 = await kubeRequest<Obj>(admin, 'GET', `/apis/events.k8s.io/v1/namespaces/${TEAM}/events`);
@@ -595,7 +588,7 @@ describe('the chart in a real API server', { concurrency: false }, () => {
 
     // Deletion: the operator removes the repo, the CronJob and its finalizer.
     await kubeRequest(admin, 'DELETE', pathOf(cmRef));
-    await waitFor('Chartmuseum demo-repo gone', async () => (await getObj(admin, cmRef)) === undefined, {
+    await waitFor(`Chartmuseum ${resource} gone`, async () => (await getObj(admin, cmRef)) === undefined, {
       timeoutMs: 60_000,
     }).catch((err) => {
       throw new Error(`${(err as Error).message}\noperator:\n${operator.logs.join('\n')}`);
@@ -604,11 +597,15 @@ describe('the chart in a real API server', { concurrency: false }, () => {
       await getObj(admin, {
         apiVersion: 'batch/v1',
         kind: 'CronJob',
-        metadata: { name: 'demo-repo-sync', namespace: TEAM },
+        metadata: { name: `${resource}-sync`, namespace: TEAM },
       }),
       undefined,
     );
-    assert.equal(await httpStatus(`${sidecarUrl}/repo/demo-repo`, token), 404, 'the sidecar forgot the repo');
+    assert.equal(
+      await httpStatus(`${sidecarUrl}/repo/${resource}`, token),
+      404,
+      'the sidecar forgot the repo',
+    );
 
     const forbidden = operator.logs.filter((l) => /forbidden|\b403\b/i.test(l));
     assert.deepEqual(forbidden, [], 'the operator never hit an RBAC denial');
@@ -618,7 +615,70 @@ describe('the chart in a real API server', { concurrency: false }, () => {
     );
     await operator.stop();
     await sidecar.stop();
+  }
+
+  test(
+    'the operator, with the chart ServiceAccount token and the chart Deployment env, reconciles a Chartmuseum via a real sidecar',
+    { timeout: 180_000 },
+    () => reconcileScenario('demo-repo'),
+  );
+
+  test('operator.watchNamespace: an upgrade narrows the grant to that namespace', async () => {
+    await helmOk([
+      'upgrade',
+      REL,
+      chartDir,
+      ...helmKube(),
+      '--reuse-values',
+      '--set',
+      `operator.watchNamespace=${TEAM}`,
+    ]);
+    manifest = parseManifests(await helmOk(['get', 'manifest', REL, ...helmKube()])) as Manifest[];
+    assert.equal(manifest.filter((m) => m.kind === 'ClusterRoleBinding').length, 0);
+    assert.equal(
+      await getObj(admin, {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRoleBinding',
+        metadata: { name: `${NS}-${OP}` },
+      }),
+      undefined,
+      'the cluster-wide binding is gone',
+    );
+    const can = await operatorAccess();
+    for (const a of [
+      { verb: 'watch', group: 'cm.bitnami.com', resource: 'chartmuseums', namespace: TEAM },
+      {
+        verb: 'update',
+        group: 'cm.bitnami.com',
+        resource: 'chartmuseums',
+        subresource: 'finalizers',
+        namespace: TEAM,
+      },
+      { verb: 'create', group: 'batch', resource: 'cronjobs', namespace: TEAM },
+      { verb: 'create', resource: 'secrets', namespace: TEAM },
+      { verb: 'create', resource: 'events', namespace: TEAM },
+      { verb: 'update', group: 'coordination.k8s.io', resource: 'leases', namespace: NS },
+    ]) {
+      assert.ok(await can(a), `may ${a.verb} ${a.resource} in ${a.namespace}`);
+    }
+    for (const a of [
+      { verb: 'watch', group: 'cm.bitnami.com', resource: 'chartmuseums' },
+      { verb: 'list', group: 'cm.bitnami.com', resource: 'chartmuseums', namespace: NS },
+      { verb: 'get', resource: 'secrets', namespace: NS },
+      { verb: 'get', resource: 'secrets', namespace: 'kube-system' },
+      { verb: 'create', group: 'batch', resource: 'cronjobs', namespace: 'default' },
+    ]) {
+      assert.equal(
+        await can(a),
+        false,
+        `must not ${a.verb} ${a.resource} in ${a.namespace ?? 'all namespaces'}`,
+      );
+    }
   });
+
+  test('the operator reconciles with the namespace-scoped grant', { timeout: 180_000 }, () =>
+    reconcileScenario('scoped-repo'),
+  );
 
   test('helm uninstall removes everything but the CRD', async () => {
     assert.ok(manifest.length > 0, 'installed');
@@ -647,6 +707,14 @@ describe('the chart in a real API server', { concurrency: false }, () => {
     assert.deepEqual(JSON.parse(releases), []);
   });
 });
+
+interface Access {
+  verb: string;
+  group?: string;
+  resource: string;
+  subresource?: string;
+  namespace?: string;
+}
 
 function isClusterScoped(m: Manifest): boolean {
   return ['ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'Namespace'].includes(m.kind);

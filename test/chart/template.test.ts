@@ -379,6 +379,22 @@ describe('operator.enabled=true', () => {
     assert.deepEqual(rb.subjects, [{ kind: 'ServiceAccount', name: OP, namespace: NS }]);
   });
 
+  test('with operator.watchNamespace the rules are bound in that namespace only', async () => {
+    const ms = await render({ 'operator.enabled': true, 'operator.watchNamespace': 'team-a' });
+    assert.equal(find(ms, 'ClusterRoleBinding'), undefined, 'no cluster-wide grant');
+    const cr = get(ms, 'ClusterRole', `${NS}-${OP}`);
+    const scoped = ms.find((m) => m.kind === 'RoleBinding' && m.metadata.namespace === 'team-a');
+    assert.ok(scoped, 'RoleBinding in the watched namespace');
+    assert.deepEqual(scoped.roleRef, {
+      apiGroup: 'rbac.authorization.k8s.io',
+      kind: 'ClusterRole',
+      name: cr.metadata.name,
+    });
+    assert.deepEqual(scoped.subjects, [{ kind: 'ServiceAccount', name: OP, namespace: NS }]);
+    const lease = ms.find((m) => m.kind === 'RoleBinding' && m.metadata.namespace === NS);
+    assert.equal(lease?.roleRef.kind, 'Role', 'leader election stays in the release namespace');
+  });
+
   test('the CRD comes from chart/crds only (helm show crds), not from a templated copy', async () => {
     const files = await helmOk(['show', 'crds', chartDir]);
     const crds = parseAllDocuments(files)
