@@ -4,10 +4,13 @@
  * used as is, one index fetch per run, reproducible output.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, beforeEach, describe, test } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import { Header } from 'tar';
 import { parse } from 'yaml';
 import type { PackageOptions } from '../../sidecar/dist/chart/model.js';
 import { packageChart } from '../../sidecar/dist/chart/package.js';
@@ -102,6 +105,39 @@ describe('dependency resolution: mirrors, integrity, hostile and slow repositori
       for (const e of index.entries.redis ?? []) e.digest = `sha256:${'0'.repeat(64)}`;
     });
     await assert.rejects(chartsyncPackage(await newChart({ dependencies: redis() })), /digest mismatch/);
+  });
+
+  test('a downloaded archive with a ../ entry or a link is refused by the safe loader', async () => {
+    const chartYaml = Buffer.from('apiVersion: v2\nname: redis\nversion: 1.1.0\n');
+    const evil: [Buffer, string][] = [
+      [
+        tgz([
+          { path: 'redis/Chart.yaml', data: chartYaml },
+          { path: 'redis/../../escape.txt', data: Buffer.from('x') },
+        ]),
+        String.raw`\.\./\.\./escape\.txt: archive entry references the parent directory`,
+      ],
+      [
+        tgz([
+          { path: 'redis/Chart.yaml', data: chartYaml },
+          { path: 'redis/templates/x.yaml', linkpath: '/etc/passwd' },
+        ]),
+        'templates/x.yaml: archive contains a link entry',
+      ],
+    ];
+    for (const [archive, expected] of evil) {
+      const digest = createHash('sha256').update(archive).digest('hex');
+      await repo.rewriteIndex((index) => {
+        for (const e of index.entries.redis ?? []) e.digest = digest;
+      });
+      repo.override('redis-1.1.0.tgz', { kind: 'body', data: archive });
+      await assert.rejects(
+        chartsyncPackage(await newChart({ dependencies: redis() })),
+        new RegExp(
+          `dependency 'redis' \\(\\^1.0 from [^)]*\\): chart [^ ]*/redis-1.1.0.tgz: redis/${expected}`,
+        ),
+      );
+    }
   });
 
   test('index entries with ../ or file:// URLs are refused, never fetched', async () => {
@@ -265,3 +301,24 @@ describe('dependency resolution: mirrors, integrity, hostile and slow repositori
     );
   });
 });
+
+/** A gzipped tar written entry by entry, without any of tar's path sanitising. */
+function tgz(items: { path: string; data?: Buffer; linkpath?: string }[]): Buffer {
+  const blocks: Buffer[] = [];
+  for (const item of items) {
+    const data = item.data ?? Buffer.alloc(0);
+    const header = new Header({
+      path: item.path,
+      mode: 0o644,
+      size: item.linkpath ? 0 : data.length,
+      type: item.linkpath ? 'SymbolicLink' : 'File',
+      ...(item.linkpath ? { linkpath: item.linkpath } : {}),
+      mtime: new Date(0),
+    });
+    header.encode();
+    blocks.push(header.block as Buffer);
+    if (!item.linkpath) blocks.push(data, Buffer.alloc((512 - (data.length % 512)) % 512));
+  }
+  blocks.push(Buffer.alloc(1024));
+  return gzipSync(Buffer.concat(blocks));
+}
