@@ -82,7 +82,9 @@ async function check(rel) {
   const diffs = compareArchives(reference.data, ours.data);
   if (ours.fileName !== reference.fileName)
     diffs.unshift({ file: '(archive name)', problem: `${reference.fileName} vs ${ours.fileName}` });
-  return { chart: rel, status: diffs.length ? 'DIFF' : 'OK', diffs };
+  const exact =
+    diffs.length === 0 && compareArchives(reference.data, ours.data, { exactChartYaml: true }).length === 0;
+  return { chart: rel, status: diffs.length ? 'DIFF' : 'OK', diffs, exact };
 }
 
 async function mapLimit(items, limit, fn) {
@@ -120,12 +122,14 @@ try {
     diff: count('DIFF'),
     helmOnly: count('HELM-ONLY'),
     chartsyncOnly: count('CHARTSYNC-ONLY'),
+    byteIdentical: results.filter((r) => r.exact).length,
   };
   if (values.json) console.log(JSON.stringify({ summary, results }, null, 2));
   else
     console.log(
       `\n${summary.charts} charts: ${summary.ok} OK, ${summary.bothRefuse} refused by both, ${summary.diff} DIFF, ` +
-        `${summary.helmOnly} only helm packaged, ${summary.chartsyncOnly} only chartsync packaged`,
+        `${summary.helmOnly} only helm packaged, ${summary.chartsyncOnly} only chartsync packaged ` +
+        `(${summary.byteIdentical} of the OK ones byte-identical, Chart.yaml included)`,
     );
   process.exitCode = summary.diff + summary.helmOnly > 0 ? 1 : 0;
 } finally {

@@ -20,7 +20,10 @@ export async function conform(helm: Helm, chartDir: string): Promise<Conformance
   const ours = await packageChart(chartDir, { mtime: FIXED_EPOCH }).catch((err: Error) => ({
     error: err.message,
   }));
-  const diffs = 'data' in reference && 'data' in ours ? compareArchives(reference.data, ours.data) : [];
+  const diffs =
+    'data' in reference && 'data' in ours
+      ? compareArchives(reference.data, ours.data, { exactChartYaml: true })
+      : [];
   return { helm: reference, ours, diffs };
 }
 

@@ -32,8 +32,17 @@ export function listArchive(data: Buffer): Map<string, Buffer | string> {
   return entries;
 }
 
+export interface CompareOptions {
+  /** Also require Chart.yaml to be byte-identical (chartsync re-marshals it as helm does). */
+  exactChartYaml?: boolean;
+}
+
 /** Differences between a reference archive (`expected`, e.g. from helm) and `actual`. */
-export function compareArchives(expected: Buffer, actual: Buffer): ArchiveDifference[] {
+export function compareArchives(
+  expected: Buffer,
+  actual: Buffer,
+  opts: CompareOptions = {},
+): ArchiveDifference[] {
   const want = listArchive(expected);
   const got = listArchive(actual);
   const diffs: ArchiveDifference[] = [];
@@ -42,18 +51,23 @@ export function compareArchives(expected: Buffer, actual: Buffer): ArchiveDiffer
   for (const [name, a] of want) {
     const b = got.get(name);
     if (b === undefined) continue;
-    const problem = compareEntry(name, a, b);
+    const problem = compareEntry(name, a, b, opts);
     if (problem) diffs.push({ file: name, problem });
   }
   return diffs.sort((x, y) => (x.file < y.file ? -1 : x.file > y.file ? 1 : 0));
 }
 
-function compareEntry(name: string, a: Buffer | string, b: Buffer | string): string | undefined {
+function compareEntry(
+  name: string,
+  a: Buffer | string,
+  b: Buffer | string,
+  opts: CompareOptions,
+): string | undefined {
   if (typeof a === 'string' || typeof b === 'string') {
     return a === b ? undefined : `entry type differs (${describe(a)} vs ${describe(b)})`;
   }
   if (a.equals(b)) return undefined;
-  if (name.endsWith('/Chart.yaml')) {
+  if (name.endsWith('/Chart.yaml') && !opts.exactChartYaml) {
     const x = parseGoYaml(a.toString('utf8'), name);
     const y = parseGoYaml(b.toString('utf8'), name);
     return isDeepStrictEqual(x, y) ? undefined : `Chart.yaml data differs:\n${firstDifference(x, y)}`;

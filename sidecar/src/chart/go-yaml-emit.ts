@@ -14,7 +14,7 @@ export type EmitValue = string | number | boolean | null | EmitValue[] | { [key:
 export function emitGoYaml(value: EmitValue): string {
   const out: string[] = [];
   if (isMap(value) && Object.keys(value).length > 0) writeMap(value, 0, out);
-  else out.push(`${inline(value, 0)}\n`);
+  else out.push(`${inline(value, 0, 0)}\n`);
   return out.join('');
 }
 
@@ -36,7 +36,8 @@ function writeMap(
   keys.forEach((key, i) => {
     const pad = i === 0 && firstPrefix !== undefined ? firstPrefix : ' '.repeat(indent);
     const value = map[key] as EmitValue;
-    const k = scalar(key, indent, true);
+    const k = scalar(key, indent, indent, true);
+    const valueColumn = indent + Array.from(k).length + 2;
     if (Array.isArray(value) && value.length > 0) {
       out.push(`${pad}${k}:\n`);
       writeSeq(value, indent, out);
@@ -44,7 +45,7 @@ function writeMap(
       out.push(`${pad}${k}:\n`);
       writeMap(value, indent + 2, out);
     } else {
-      out.push(`${pad}${k}: ${inline(value, indent + 2)}\n`);
+      out.push(`${pad}${k}: ${inline(value, indent + 2, valueColumn)}\n`);
     }
   });
 }
@@ -60,20 +61,20 @@ function writeSeq(seq: EmitValue[], indent: number, out: string[]): void {
       writeSeq(item, indent + 2, nested);
       out.push(` ${nested.join('').trimStart()}`);
     } else {
-      out.push(`${pad}- ${inline(item, indent + 2)}\n`);
+      out.push(`${pad}- ${inline(item, indent + 2, indent + 2)}\n`);
     }
   }
 }
 
-/** A scalar or an empty collection on the current line. */
-function inline(value: EmitValue, indent: number): string {
+/** A scalar or an empty collection on the current line, starting at `column`. */
+function inline(value: EmitValue, indent: number, column: number): string {
   if (value === null) return 'null';
   if (typeof value === 'boolean') return String(value);
   if (typeof value === 'number') return formatNumber(value);
   if (Array.isArray(value)) return '[]';
   if (isMap(value)) return '{}';
   if (isBlockCollection(value)) throw new Error('unreachable');
-  return scalar(value, indent, false);
+  return scalar(value, indent, column, false);
 }
 
 function formatNumber(n: number): string {
@@ -178,7 +179,7 @@ function analyze(value: string): Analysis {
 const BASE60 = /^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$/;
 
 /** Chooses the scalar style as encoder.stringv + yaml_emitter_select_scalar_style do. */
-function scalar(value: string, indent: number, isKey: boolean): string {
+function scalar(value: string, indent: number, column: number, isKey: boolean): string {
   const a = analyze(value);
   let style: 'plain' | 'single' | 'double' | 'literal';
   if (value.includes('\n')) style = 'literal';
@@ -193,11 +194,11 @@ function scalar(value: string, indent: number, isKey: boolean): string {
   if (style === 'literal' && (!a.blockAllowed || isKey)) style = 'double';
   switch (style) {
     case 'plain':
-      return value;
+      return isKey ? value : folded(value, indent, column, 'plain');
     case 'single':
-      return `'${value.replaceAll("'", "''")}'`;
+      return isKey ? `'${value.replaceAll("'", "''")}'` : folded(value, indent, column, 'single');
     case 'double':
-      return doubleQuoted(value);
+      return doubleQuoted(value, isKey ? undefined : { indent, column });
     case 'literal':
       return literal(value, indent);
   }
@@ -221,15 +222,69 @@ const ESCAPES: Record<number, string> = {
   8233: '\\P',
 };
 
-function doubleQuoted(value: string): string {
+/** go-yaml folds long plain and single-quoted scalars at spaces once past this column. */
+const BEST_WIDTH = 80;
+
+/** Port of write_plain_scalar / write_single_quoted_scalar (block context, breaks allowed). */
+function folded(value: string, indent: number, column: number, style: 'plain' | 'single'): string {
+  const chars = Array.from(value);
+  const quote = style === 'single' ? "'" : '';
+  let out = quote;
+  let col = column + quote.length;
+  let spaces = false;
+  chars.forEach((ch, i) => {
+    if (ch === ' ') {
+      const inside = style === 'plain' || (i > 0 && i < chars.length - 1);
+      if (!spaces && col > BEST_WIDTH && inside && chars[i + 1] !== ' ') {
+        out += `\n${' '.repeat(indent)}`;
+        col = indent;
+      } else {
+        out += ' ';
+        col++;
+      }
+      spaces = true;
+      return;
+    }
+    const text = style === 'single' && ch === "'" ? "''" : ch;
+    out += text;
+    col += text.length;
+    spaces = false;
+  });
+  return out + quote;
+}
+
+/** Port of write_double_quoted_scalar; `fold` is absent for keys (no line breaks there). */
+function doubleQuoted(value: string, fold?: { indent: number; column: number }): string {
+  const chars = Array.from(value);
   let out = '"';
-  for (const ch of value) {
+  let col = (fold?.column ?? 0) + 1;
+  let spaces = false;
+  chars.forEach((ch, i) => {
     const c = ch.codePointAt(0) as number;
     const esc = ESCAPES[c];
-    if (esc && c !== 0xa0) out += esc;
-    else if (!isPrintable(c) || c === 0xfeff) out += hexEscape(c);
-    else out += ch;
-  }
+    let text: string;
+    if (esc && c !== 0xa0) text = esc;
+    else if (!isPrintable(c) || c === 0xfeff) text = hexEscape(c);
+    else if (ch === ' ') {
+      if (fold && !spaces && col > BEST_WIDTH && i > 0 && i < chars.length - 1) {
+        out += `\n${' '.repeat(fold.indent)}`;
+        col = fold.indent;
+        if (chars[i + 1] === ' ') {
+          out += '\\';
+          col++;
+        }
+        spaces = true;
+        return;
+      }
+      out += ' ';
+      col++;
+      spaces = true;
+      return;
+    } else text = ch;
+    out += text;
+    col += text.length;
+    spaces = false;
+  });
   return `${out}"`;
 }
 

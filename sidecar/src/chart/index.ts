@@ -1,6 +1,6 @@
 /** The chart engine: load, validate, package and index Helm charts exactly like helm does. */
 
-export { type ArchiveDifference, compareArchives, listArchive } from './compare-archives.js';
+export { type ArchiveDifference, type CompareOptions, compareArchives, listArchive } from './compare-archives.js';
 export { DiscoveryError, discoverCharts } from './discover.js';
 export { ChartError } from './errors.js';
 export { findGitRoot } from './git-root.js';

@@ -114,3 +114,82 @@ export const GO_KEY_ORDER = [
   'b',
   'category',
 ];
+
+/** [value, go-yaml v2 Marshal of it]: long scalars folded at 80 columns. */
+export const GO_YAML_FOLDED: [Record<string, unknown>, string][] = [
+  [
+    {
+      description:
+        'Fast, reliable, scalable, and easy to use open-source relational database system. MariaDB Server is intended for mission-critical, heavy-load production systems',
+    },
+    'description: Fast, reliable, scalable, and easy to use open-source relational database\n  system. MariaDB Server is intended for mission-critical, heavy-load production systems\n',
+  ],
+  [
+    {
+      description:
+        'A chart: Fast, reliable, scalable, and easy to use open-source relational database system. MariaDB Server is intended for mission-critical, heavy-load production systems',
+    },
+    "description: 'A chart: Fast, reliable, scalable, and easy to use open-source relational\n  database system. MariaDB Server is intended for mission-critical, heavy-load production\n  systems'\n",
+  ],
+  [
+    {
+      description:
+        'tab\tFast, reliable, scalable, and easy to use open-source relational database system. MariaDB Server is intended for mission-critical, heavy-load production systems',
+    },
+    'description: "tab\\tFast, reliable, scalable, and easy to use open-source relational\n  database system. MariaDB Server is intended for mission-critical, heavy-load production\n  systems"\n',
+  ],
+  [
+    {
+      description:
+        'Fast, reliable, scalable, and easy to use open-source relational database system. MariaDB Server is intended for mission-critical, heavy-load production systems  double  spaces  here  and  there  to  see  what  happens  with  them  end',
+    },
+    'description: Fast, reliable, scalable, and easy to use open-source relational database\n  system. MariaDB Server is intended for mission-critical, heavy-load production systems  double  spaces  here  and  there  to  see  what  happens  with  them  end\n',
+  ],
+  [
+    {
+      annotations: {
+        'example.com/very-long-annotation-key':
+          'Fast, reliable, scalable, and easy to use open-source relational database system. MariaDB Server is intended for mission-critical, heavy-load production systems',
+      },
+    },
+    'annotations:\n  example.com/very-long-annotation-key: Fast, reliable, scalable, and easy to use\n    open-source relational database system. MariaDB Server is intended for mission-critical,\n    heavy-load production systems\n',
+  ],
+  [
+    {
+      keywords: [
+        'Fast, reliable, scalable, and easy to use open-source relational database system. MariaDB Server is intended for mission-critical, heavy-load production systems',
+      ],
+    },
+    'keywords:\n- Fast, reliable, scalable, and easy to use open-source relational database system.\n  MariaDB Server is intended for mission-critical, heavy-load production systems\n',
+  ],
+  [
+    {
+      maintainers: [
+        {
+          email: 'x@y',
+          name: 'Fast, reliable, scalable, and easy to use open-source relational database system. MariaDB Server is intended for mission-critical, heavy-load production systems',
+        },
+      ],
+    },
+    'maintainers:\n- email: x@y\n  name: Fast, reliable, scalable, and easy to use open-source relational database\n    system. MariaDB Server is intended for mission-critical, heavy-load production\n    systems\n',
+  ],
+  [
+    {
+      d: "it's Fast, reliable, scalable, and easy to use open-source relational database system. MariaDB Server is intended for mission-critical, heavy-load production systems",
+    },
+    "d: it's Fast, reliable, scalable, and easy to use open-source relational database\n  system. MariaDB Server is intended for mission-critical, heavy-load production systems\n",
+  ],
+  [
+    {
+      d: 'quote " and tab\t Fast, reliable, scalable, and easy to use open-source relational database system. MariaDB Server is intended for mission-critical, heavy-load production systems more words after the end of the long text so it wraps twice over the limit',
+    },
+    'd: "quote \\" and tab\\t Fast, reliable, scalable, and easy to use open-source relational\n  database system. MariaDB Server is intended for mission-critical, heavy-load production\n  systems more words after the end of the long text so it wraps twice over the limit"\n',
+  ],
+  [
+    {
+      'ünïcode-key':
+        'ü ü ü ü ü ü ü ü ü ü ü ü ü ü ü ü ü ü ü ü ü ü ü ü ü ü ü ü ü ü ü ü ü ü ü ü ü ü ü ü ü ü ü ü',
+    },
+    'ünïcode-key: ü ü ü ü ü ü ü ü ü ü ü ü ü ü ü ü ü ü ü ü ü ü ü ü ü ü ü ü ü ü ü ü ü ü ü\n  ü ü ü ü ü ü ü ü ü\n',
+  ],
+];

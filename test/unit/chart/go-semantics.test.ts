@@ -15,6 +15,7 @@ import {
   GO_FLOAT32_OUTPUTS,
   GO_KEY_ORDER,
   GO_MATCH,
+  GO_YAML_FOLDED,
   GO_YAML_STRINGS,
 } from './go-oracle.ts';
 
@@ -79,6 +80,12 @@ describe('go-yaml v2 marshalling', () => {
       assert.equal(emitGoYaml({ k: value }), expected);
     });
   }
+
+  GO_YAML_FOLDED.forEach(([value, expected], i) => {
+    test(`long scalar folded at 80 columns like go-yaml (case ${i})`, () => {
+      assert.equal(emitGoYaml(value as never), expected);
+    });
+  });
 
   test('map key order', () => {
     const shuffled = [...GO_KEY_ORDER].reverse();
