@@ -93,6 +93,11 @@ app.kubernetes.io/component: operator
 {{- if ne (toString (default "local" .Values.env.open.STORAGE)) "local" }}true{{ end }}
 {{- end }}
 
+{{/* ChartMuseum's CONTEXT_PATH ("" or "/path", no trailing slash): it prefixes every route. */}}
+{{- define "chartmuseum.contextPath" -}}
+{{- with .Values.env.open.CONTEXT_PATH }}{{ printf "/%s" (toString . | trimAll "/") }}{{ end }}
+{{- end }}
+
 {{/* In-cluster DNS base of the Service. */}}
 {{- define "chartmuseum.serviceHost" -}}
 {{- printf "%s.%s.svc" (include "chartmuseum.fullname" .) .Release.Namespace }}
@@ -111,7 +116,7 @@ app.kubernetes.io/component: operator
 {{- $h := first .Values.ingress.hosts }}
 {{- printf "%s://%s%s" (ternary "https" "http" (default false $h.tls)) $h.name (default "/" $h.path | trimSuffix "/") }}
 {{- else }}
-{{- printf "http://%s:%d" (include "chartmuseum.serviceHost" .) (int .Values.service.externalPort) }}
+{{- printf "http://%s:%d%s" (include "chartmuseum.serviceHost" .) (int .Values.service.externalPort) (include "chartmuseum.contextPath" .) }}
 {{- end }}
 {{- end }}
 

@@ -576,6 +576,23 @@ describe('toggles', () => {
     assert.equal(plain.DISABLE_API?.value, 'true');
   });
 
+  test('env.open.CONTEXT_PATH prefixes the probes, the API publisher URL and status.url', async () => {
+    const ms = await render({
+      'operator.enabled': true,
+      'env.open.STORAGE': 'microsoft',
+      'env.open.CONTEXT_PATH': '/charts/',
+    });
+    const [cm, sc] = containersOf(get(ms, 'Deployment', CM));
+    assert.equal(cm?.livenessProbe.httpGet.path, '/charts/health');
+    assert.equal(cm?.readinessProbe.httpGet.path, '/charts/health');
+    assert.ok(sc?.args.includes('--chartmuseum-url=http://localhost:8080/charts'));
+    assert.equal(sc?.livenessProbe.httpGet.path, '/healthz', 'the sidecar has no context path');
+    const op = envOf(containersOf(get(ms, 'Deployment', OP))[0]);
+    assert.equal(op.CHARTMUSEUM_URL?.value, `http://${CM}.${NS}.svc:8080/charts`);
+    const plain = containersOf(get(await render(), 'Deployment', CM))[0];
+    assert.equal(plain?.livenessProbe.httpGet.path, '/health');
+  });
+
   test('env.open.DEPTH other than 1 with the operator is refused, naming the value', async () => {
     const r = await helm([
       'template',
