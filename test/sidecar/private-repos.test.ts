@@ -58,7 +58,8 @@ describe('HTTPS (smart HTTP with basic auth)', () => {
     );
   });
   test('credentials inside the URL are taken out of it and kept as credentials', async () => {
-    const url = (git.http?.url('private') as string).replace('http://', `http://${USER}:${PASSWORD}@`);
+    const plain = git.http?.url('private') ?? '';
+    const url = plain.replace('http://', `http://${USER}:${PASSWORD}@`);
     const result = await sidecar.client().upsertRepo({ name: 'https-url', git: url });
     assert.equal(result.charts[0]?.action, 'published');
     const view = await sidecar.client().getRepo('https-url');

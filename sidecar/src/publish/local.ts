@@ -5,7 +5,7 @@
  * the index is written after the archives it lists.
  */
 import { constants } from 'node:fs';
-import { access, mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { access, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { IndexInput } from '../chart/index.js';
 import type { PackagedChart } from '../chart/model.js';
@@ -79,6 +79,7 @@ export class LocalPublisher implements Publisher {
   }
 
   async removeRepo(repo: string): Promise<void> {
+    this.indexCache.delete(repo);
     await rm(join(this.root, repo), { recursive: true, force: true });
   }
 
@@ -87,10 +88,18 @@ export class LocalPublisher implements Publisher {
     await access(this.root, constants.W_OK);
   }
 
+  /** Parsed indexes by repo, reused while the file's mtime and size are unchanged. */
+  private readonly indexCache = new Map<string, { stamp: string; index: IndexInput[] }>();
+
   private async readIndex(repo: string): Promise<IndexInput[]> {
     const path = join(this.root, repo, 'index.yaml');
     try {
-      return parseIndex(await readFile(path, 'utf8'), path);
+      const stamp = await this.stamp(path);
+      const cached = this.indexCache.get(repo);
+      if (cached?.stamp === stamp) return cached.index;
+      const index = parseIndex(await readFile(path, 'utf8'), path);
+      this.indexCache.set(repo, { stamp, index });
+      return index;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw this.error(`reading ${path}`, err);
@@ -98,7 +107,15 @@ export class LocalPublisher implements Publisher {
   }
 
   private async writeIndex(repo: string, index: IndexInput[]): Promise<void> {
-    await writeFileAtomic(join(this.root, repo, 'index.yaml'), serializeIndex(index));
+    const path = join(this.root, repo, 'index.yaml');
+    this.indexCache.delete(repo);
+    await writeFileAtomic(path, serializeIndex(index));
+    this.indexCache.set(repo, { stamp: await this.stamp(path), index });
+  }
+
+  private async stamp(path: string): Promise<string> {
+    const st = await stat(path);
+    return `${st.mtimeMs}:${st.size}:${st.ino}`;
   }
 
   private async archives(repo: string): Promise<Set<string>> {

@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { parse } from 'yaml';
 
-interface DependencyLinks {
+export interface DependencyLinks {
   /** Chart directories (relative to the checkout) named by `file://` dependencies. */
   local: string[];
   /** Whether any dependency comes from a remote repository. */
@@ -40,21 +40,30 @@ export async function dependencyLinks(checkout: string, chartDir: string): Promi
   return links;
 }
 
-/** Every chart directory plus the transitive closure of their `file://` dependencies. */
+/**
+ * Every chart directory plus the transitive closure of their `file://` dependencies, with the
+ * tree id of each. A chart whose tree id is the one `known` recorded keeps its recorded links,
+ * so an update reads only the Chart.yaml files that changed.
+ */
 export async function linkClosure(
-  checkout: string,
   chartDirs: string[],
-): Promise<Map<string, DependencyLinks>> {
+  known: (dir: string, tree: string | undefined) => DependencyLinks | undefined,
+  readLinks: (dir: string) => Promise<DependencyLinks>,
+  treesOf: (dirs: string[]) => Promise<Map<string, string>>,
+): Promise<{ links: Map<string, DependencyLinks>; trees: Map<string, string> }> {
+  const trees = await treesOf(chartDirs);
   const links = new Map<string, DependencyLinks>();
   const pending = [...chartDirs];
   while (pending.length) {
     const dir = pending.pop() as string;
     if (links.has(dir)) continue;
-    const l = await dependencyLinks(checkout, dir);
+    const l = known(dir, trees.get(dir)) ?? (await readLinks(dir));
     links.set(dir, l);
     pending.push(...l.local);
   }
-  return links;
+  const outside = [...links.keys()].filter((d) => !trees.has(d));
+  if (outside.length) for (const [d, t] of await treesOf(outside)) trees.set(d, t);
+  return { links, trees };
 }
 
 /**

@@ -14,7 +14,8 @@ import type { Logger } from '../log/logger.js';
 import { type ChartRef, chartKey, type PublishedVersion, type Publisher } from '../publish/publisher.js';
 import type { RepoRecord } from '../registry/store.js';
 import { sameChartContent } from './archive-content.js';
-import { changeKey, hashOf, linkClosure } from './change-keys.js';
+import { changeKey, type DependencyLinks, dependencyLinks, hashOf, linkClosure } from './change-keys.js';
+import { PhaseTimer } from './phases.js';
 import { byKey, placePackage, prunable } from './plan.js';
 import { mapLimit } from './pool.js';
 import type { ChartState, RepoState, StateStore } from './state.js';
@@ -56,6 +57,7 @@ export async function runSync(ctx: SyncContext): Promise<SyncResult> {
     prune: repo.prune,
   });
   const registryKey = hashOf(ctx.dependencies.map(({ name, url, mirrorOf }) => ({ name, url, mirrorOf })));
+  const phases = new PhaseTimer();
   const head = await remoteHead({ url: repo.git, ref: repo.ref, auth: repo.auth, policy: ctx.policy });
   if (prev.commit === head && prev.configKey === configKey + registryKey) {
     return {
@@ -74,10 +76,17 @@ export async function runSync(ctx: SyncContext): Promise<SyncResult> {
     policy: ctx.policy,
     dir: ctx.cloneDir,
   });
+  phases.mark('fetch');
   const dirs = await discover(ctx.cloneDir, repo.paths);
-  const links = await linkClosure(ctx.cloneDir, dirs);
-  const trees = await treeIds(ctx.cloneDir, [...links.keys()]);
+  const { links, trees } = await linkClosure(
+    dirs,
+    (dir, tree) => (tree && prev.charts[dir]?.tree === tree ? prev.charts[dir]?.links : undefined),
+    (dir) => dependencyLinks(ctx.cloneDir, dir),
+    (paths) => treeIds(ctx.cloneDir, paths),
+  );
+  phases.mark('discover');
   const published = await ctx.publisher.list(repo.name);
+  phases.mark('list');
   const publishedByKey = byKey(published);
   const built = await buildAll(
     ctx,
@@ -88,6 +97,7 @@ export async function runSync(ctx: SyncContext): Promise<SyncResult> {
     checkout.commitTime,
   );
   checkAborted(ctx);
+  phases.mark('build');
   const decided = await decide(ctx, built, publishedByKey);
   const keepNames = new Set([...decided.values()].map((d) => d.result.name));
   for (const b of built)
@@ -95,11 +105,15 @@ export async function runSync(ctx: SyncContext): Promise<SyncResult> {
   const remove = repo.prune ? prunable(published, keepNames) : [];
   const add = [...decided.values()].flatMap((d) => (d.result.action === 'published' && d.pkg ? [d.pkg] : []));
   const outcome = await ctx.publisher.apply(repo.name, add, remove);
+  phases.mark('publish');
   const charts = assemble(decided, remove, outcome.failed);
   const complete = outcome.failed.size === 0;
   await ctx.states.write(
     repo.name,
-    nextState(decided, outcome.failed, complete ? head : undefined, configKey + registryKey),
+    nextState(decided, outcome.failed, complete ? head : undefined, configKey + registryKey, {
+      links,
+      trees,
+    }),
   );
   const result: SyncResult = {
     name: repo.name,
@@ -108,6 +122,8 @@ export async function runSync(ctx: SyncContext): Promise<SyncResult> {
     durationMs: elapsed(started),
     charts,
   };
+  phases.mark('state');
+  ctx.logger.debug({ phases: phases.spent, charts: dirs.length, rebuilt: add.length }, 'sync phases');
   if (!complete) throw new SyncPublishError(ctx.publisher.target, outcome.failed, result);
   return result;
 }
@@ -275,6 +291,7 @@ function nextState(
   failed: Map<string, Error>,
   commit: string | undefined,
   configKey: string,
+  sources: { links: Map<string, DependencyLinks>; trees: Map<string, string> },
 ): RepoState {
   const charts: Record<string, ChartState> = {};
   for (const d of decided.values()) {
@@ -287,9 +304,19 @@ function nextState(
       digest: r.digest,
       ...(r.error ? { error: r.error } : {}),
       ...(r.action === 'conflict' ? { conflict: true } : {}),
+      ...cachedLinks(d.dir, sources),
     };
   }
   return { ...(commit ? { commit } : {}), configKey, charts };
+}
+
+function cachedLinks(
+  dir: string,
+  sources: { links: Map<string, DependencyLinks>; trees: Map<string, string> },
+) {
+  const tree = sources.trees.get(dir);
+  const links = sources.links.get(dir);
+  return tree && links ? { tree, links } : {};
 }
 
 /** The answer of an update that found nothing new: the charts as the last sync left them. */

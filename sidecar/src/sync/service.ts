@@ -161,7 +161,10 @@ export class SyncService {
         signal: this.abort.signal,
         ...(this.opts.concurrency ? { concurrency: this.opts.concurrency } : {}),
       });
-      await this.recordResult(name, result);
+      // The last result is kept on disk off the answer's path: it is a report, not a registration.
+      this.recordResult(name, result).catch((err) =>
+        log.warn({ err: (err as Error).message }, 'could not record the sync result'),
+      );
       this.observe(name, result.changed ? 'changed' : 'unchanged', started, result);
       log.info(
         {

@@ -17,6 +17,9 @@ export interface ChartState {
   /** The build failed (or, with `conflict`, the version was already published with other content). */
   error?: string;
   conflict?: boolean;
+  /** The chart directory's tree id and the dependency links read from it (reused while the tree is unchanged). */
+  tree?: string;
+  links?: { local: string[]; remote: boolean };
 }
 
 export interface RepoState {
@@ -30,27 +33,36 @@ export interface RepoState {
 
 export class StateStore {
   private readonly dir: string;
+  /** The last state read or written per repo: a no-change update reads nothing from disk. */
+  private readonly cache = new Map<string, RepoState>();
 
   constructor(dataDir: string) {
     this.dir = join(dataDir, 'state');
   }
 
   async read(repo: string): Promise<RepoState> {
+    const cached = this.cache.get(repo);
+    if (cached) return cached;
     try {
       const parsed = JSON.parse(await readFile(this.file(repo), 'utf8')) as RepoState;
-      return { ...parsed, charts: parsed.charts ?? {} };
+      const state = { ...parsed, charts: parsed.charts ?? {} };
+      this.cache.set(repo, state);
+      return state;
     } catch {
       // Missing or unreadable state only costs a full rebuild, never a wrong answer.
       return { charts: {} };
     }
   }
 
-  write(repo: string, state: RepoState): Promise<void> {
-    return writeFileAtomic(this.file(repo), JSON.stringify(state));
+  async write(repo: string, state: RepoState): Promise<void> {
+    this.cache.delete(repo);
+    await writeFileAtomic(this.file(repo), JSON.stringify(state));
+    this.cache.set(repo, state);
   }
 
-  remove(repo: string): Promise<void> {
-    return rm(this.file(repo), { force: true });
+  async remove(repo: string): Promise<void> {
+    this.cache.delete(repo);
+    await rm(this.file(repo), { force: true });
   }
 
   private file(repo: string): string {
