@@ -3,6 +3,7 @@
  * entries with `..` or absolute paths, link entries, decompression bombs and YAML alias bombs.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -49,6 +50,14 @@ describe('hostile chart directories', () => {
       packageChart(join(root, 'evil'), { mtime: FIXED_EPOCH }),
       /etc: symbolic link points outside/,
     );
+  });
+
+  test('an irregular file (a named pipe) is refused, as helm does', async () => {
+    const dir = join(tmp.path, `${n++}`, 'evil');
+    await writeTree(dir, appChart('evil'));
+    execFileSync('mkfifo', [join(dir, 'pipe')]);
+    const err = await rejects(packageChart(dir, { mtime: FIXED_EPOCH }), /irregular file/);
+    assert.equal(err.file, 'pipe');
   });
 
   test('a symlink loop is refused instead of recursing forever', async () => {
