@@ -342,6 +342,16 @@ describe('unreachable and hung remotes', () => {
         url,
       );
       assert.ok(performance.now() - t0 < 8000, `${url} took ${performance.now() - t0} ms`);
+      const t1 = performance.now();
+      const dir = join(servers.dir, `hung-${url.split(':')[0]}`);
+      await assert.rejects(
+        syncCheckout({ url, policy: open, dir, timeoutMs: 1000 }),
+        (e: unknown) =>
+          e instanceof GitError && e.kind === 'unreachable' && /timed out|Operation too slow/.test(e.message),
+        url,
+      );
+      assert.ok(performance.now() - t1 < 8000, `checkout of ${url} took ${performance.now() - t1} ms`);
+      assert.equal(existsSync(dir), false);
     }
   });
 

@@ -221,11 +221,17 @@ async function updateSubmodules(ctx: Ctx): Promise<void> {
   await git(ctx, ['submodule', 'update', '--init', '--recursive', '--depth=1'], 'submodule update');
 }
 
+// Commands that talk to a remote; the others are local and may be quiet for long on big
+// repositories (gc, reset), so only the overall deadline limits them.
+const NETWORK = new Set(['fetch', 'ls-remote', 'submodule']);
+const LOCAL_IDLE_TIMEOUT_MS = 10 * 60_000;
+
 function git(ctx: Ctx, args: string[], op: string): Promise<string> {
+  const network = NETWORK.has(args[0] ?? '');
   return runGit(ctx.s, args, {
     cwd: ctx.o.dir,
     describe: describe(op, ctx.o.url, ctx.o.ref),
-    idleTimeoutMs: ctx.o.timeoutMs,
+    idleTimeoutMs: network ? ctx.o.timeoutMs : LOCAL_IDLE_TIMEOUT_MS,
     log: ctx.o.log,
   });
 }
