@@ -135,6 +135,12 @@ const cases: Case[] = [
     field: '/commonLabels/team',
     message: /got object, want string/,
   },
+  {
+    why: 'env.field with a non-string path',
+    args: ['--set-json', 'env.field={"POD_IP":1}'],
+    field: '/env/field/POD_IP',
+    message: /want string/,
+  },
 ];
 
 describe('values.schema.json refuses wrong values, naming the field', () => {

@@ -3,10 +3,13 @@
  * `yaml` and checked object by object, for both operator.enabled values and every toggle.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
+import { tempDir } from '../harness/paths.ts';
 import {
   chartDir,
   containersOf,
@@ -574,6 +577,60 @@ describe('toggles', () => {
       containersOf(get(await render({ 'env.open.STORAGE': 'google' }), 'Deployment', CM))[0],
     );
     assert.equal(plain.DISABLE_API?.value, 'true');
+  });
+
+  test('env.field: environment from pod fields', async () => {
+    const ms = await render({ 'env.field.POD_IP': 'status.podIP' });
+    assert.deepEqual(envOf(containersOf(get(ms, 'Deployment', CM))[0]).POD_IP?.valueFrom, {
+      fieldRef: { fieldPath: 'status.podIP' },
+    });
+  });
+
+  test('several operator replicas need leader election', async () => {
+    const r = await helm([
+      'template',
+      'rel',
+      chartDir,
+      '--set',
+      'operator.enabled=true',
+      '--set',
+      'operator.replicaCount=2',
+      '--set',
+      'operator.leaderElection=false',
+    ]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /operator\.replicaCount > 1 needs operator\.leaderElection=true/);
+    const ok = await render({ 'operator.enabled': true, 'operator.replicaCount': 2 });
+    assert.equal(get(ok, 'Deployment', OP).spec.replicas, 2);
+  });
+
+  test('helm package ships the templates, the CRD, the schema and the NOTES', async () => {
+    const dir = await tempDir('chartsync-chart-package-');
+    try {
+      const out = await helmOk(['package', chartDir, '--destination', dir.path]);
+      const tgz = /saved it to: (\S+)/.exec(out)?.[1];
+      if (!tgz) assert.fail(`no package path in: ${out}`);
+      assert.ok(tgz.endsWith('chartmuseum-0.1.0.tgz'), out);
+      const { stdout } = await promisify(execFile)('tar', ['-tzf', tgz]);
+      const files = stdout.split('\n').filter(Boolean).sort();
+      for (const f of [
+        'chartmuseum/Chart.yaml',
+        'chartmuseum/values.yaml',
+        'chartmuseum/values.schema.json',
+        'chartmuseum/crds/chartmuseums.cm.bitnami.com.yaml',
+        'chartmuseum/templates/NOTES.txt',
+        'chartmuseum/templates/_helpers.tpl',
+        'chartmuseum/templates/operator/rbac.yaml',
+      ]) {
+        assert.ok(files.includes(f), `${f} in the package`);
+      }
+      assert.ok(
+        files.every((f) => f.startsWith('chartmuseum/')),
+        'one chart directory',
+      );
+    } finally {
+      await dir.cleanup();
+    }
   });
 
   test('env.open.CONTEXT_PATH prefixes the probes, the API publisher URL and status.url', async () => {
