@@ -99,9 +99,23 @@ async function loadSubchart(
   }
 }
 
-function parse(file: ChartFile, chart: string): GoValue {
+/**
+ * The text of a YAML file helm parses. go-yaml refuses bytes that are not UTF-8 ("invalid
+ * leading UTF-8 octet"), so they are refused here too instead of becoming U+FFFD.
+ */
+function yamlText(file: ChartFile, chart: string): string {
   try {
-    return parseGoYaml(file.data.toString('utf8'), file.name);
+    return STRICT_UTF8.decode(file.data);
+  } catch {
+    throw new ChartError(chart, file.name, 'invalid YAML: the file is not valid UTF-8');
+  }
+}
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+function parse(file: ChartFile, chart: string): GoValue {
+  const text = yamlText(file, chart);
+  try {
+    return parseGoYaml(text, file.name);
   } catch (err) {
     if (err instanceof YamlError) throw yamlChartError(chart, file, err);
     throw err;
@@ -134,8 +148,9 @@ function readLock(file: ChartFile, chart: string): ChartLock {
 /** values.yaml must be a map (or empty), as helm unmarshals it into map[string]interface{}. */
 function checkValues(file: ChartFile, chart: string): void {
   let kind: string;
+  const text = yamlText(file, chart);
   try {
-    kind = checkYamlDocument(file.data.toString('utf8'), file.name);
+    kind = checkYamlDocument(text, file.name);
   } catch (err) {
     if (err instanceof YamlError) throw yamlChartError(chart, file, err);
     throw err;
