@@ -38,7 +38,9 @@ function checkPath(p: string): string {
 
 async function scan(root: string, rel: string): Promise<string[]> {
   const entries = await readdir(join(root, rel), { withFileTypes: true });
-  if (entries.some((e) => e.name === 'Chart.yaml' && (e.isFile() || e.isSymbolicLink()))) return [rel];
+  // Any entry named Chart.yaml marks a chart, even one that is not a file: loading it then fails
+  // with a clear error, instead of the chart silently vanishing (and being pruned).
+  if (entries.some((e) => e.name === 'Chart.yaml')) return [rel];
   const out: string[] = [];
   for (const e of entries.sort((a, b) => compareBytes(a.name, b.name))) {
     if (!e.isDirectory() || e.name === '.git') continue;
