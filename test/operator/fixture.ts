@@ -128,7 +128,9 @@ export const cmPath = (ns: string, name = '') =>
 export const cronJobPath = (ns: string, name = '') =>
   `/apis/batch/v1/namespaces/${ns}/cronjobs${name ? `/${name}` : ''}`;
 
-export async function startWorld(opts: { envtest?: EnvtestOptions } = {}): Promise<World> {
+export async function startWorld(
+  opts: { envtest?: EnvtestOptions /** More `chartsync serve` flags. */; sidecarArgs?: string[] } = {},
+): Promise<World> {
   const cleanups: Array<() => Promise<unknown>> = [];
   const stop = async () => {
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
@@ -160,6 +162,7 @@ export async function startWorld(opts: { envtest?: EnvtestOptions } = {}): Promi
       '--allow-local-git',
       '--port',
       String(sidecarPort),
+      ...(opts.sidecarArgs ?? []),
     ];
     sidecarPort = await freePort();
     let sidecar = await startSidecarProcess({
@@ -191,8 +194,9 @@ export async function startWorld(opts: { envtest?: EnvtestOptions } = {}): Promi
         cleanups.push(() => op.stop('SIGKILL'));
         return op;
       },
+      // Down is down: no graceful drain (that is the sidecar's own business and can take long).
       stopSidecar: async () => {
-        await world.sidecar.stop();
+        await world.sidecar.stop(500);
       },
       startSidecar: async () => {
         sidecar = await startSidecarProcess({
