@@ -75,8 +75,12 @@ describe('operator: resilience', () => {
   it('delete while the sidecar is down: the finalizer holds until the repository is removed', async () => {
     await w.stopSidecar();
     await kubeRequest(w.admin, 'DELETE', cmPath(NS, 'res'));
-    const waiting = await waitReady(w.admin, NS, 'res', { status: 'False', reason: 'SidecarUnavailable' });
-    assert.match(ready(waiting)?.message ?? '', /deletion waits/);
+    const waiting = await waitFor('Ready=False saying the deletion waits', async () => {
+      const cm = await getCm(w.admin, NS, 'res');
+      const c = ready(cm);
+      return c?.status === 'False' && /deletion waits/.test(c.message) ? c : undefined;
+    });
+    assert.equal(waiting.reason, 'SidecarUnavailable');
     // Several retries (backoff capped at 2 s) go by: still there, nothing orphaned.
     await new Promise((r) => setTimeout(r, 4000));
     const still = await getCm(w.admin, NS, 'res');
