@@ -311,4 +311,66 @@ describe('helm package conformance', () => {
     assert.equal(p.fileName, 'quirks-1.2.tgz');
     assert.equal(p.metadata.appVersion, '1.1');
   });
+  test('a bitnami-style chart: vendored charts/common, Chart.lock, annotations, tags, schema, README, ci/', async () => {
+    const parent = join(tmp.path, `${n++}`);
+    await writeTree(parent, { '.keep': '' });
+    await helm.ok(['create', 'redis'], { cwd: parent });
+    const dir = join(parent, 'redis');
+    await writeTree(dir, {
+      'Chart.yaml': [
+        '# Copyright Broadcom, Inc. All Rights Reserved.',
+        '# SPDX-License-Identifier: APACHE-2.0',
+        '',
+        'annotations:',
+        '  category: Database',
+        '  licenses: Apache-2.0',
+        '  images: |',
+        '    - name: os-shell',
+        '      image: docker.io/bitnami/os-shell:12-debian-12-r30',
+        '    - name: redis',
+        '      image: docker.io/bitnami/redis:7.4.1-debian-12-r0',
+        'apiVersion: v2',
+        'appVersion: 7.4.1',
+        'dependencies:',
+        '- name: common',
+        '  repository: oci://registry-1.docker.io/bitnamicharts',
+        '  tags:',
+        '  - bitnami-common',
+        '  version: 2.x.x',
+        'description: Redis(R) is an open source, advanced key-value store. It is often referred to as a data structure server since keys can contain strings, hashes, lists, sets and sorted sets.',
+        'home: https://bitnami.com',
+        'icon: https://bitnami.com/assets/stacks/redis/img/redis-stack-220x234.png',
+        'keywords:',
+        '- redis',
+        '- keyvalue',
+        '- database',
+        'maintainers:',
+        '- name: Broadcom, Inc. All Rights Reserved.',
+        '  url: https://github.com/bitnami/charts',
+        'name: redis',
+        'sources:',
+        '- https://github.com/bitnami/charts/tree/main/bitnami/redis',
+        'version: 20.2.1',
+      ].join('\n'),
+      'Chart.lock':
+        'dependencies:\n- name: common\n  repository: oci://registry-1.docker.io/bitnamicharts\n  version: 2.26.0\ndigest: sha256:5ff7837915aef0067bd32271ee2b10c990774c16cf4b2ed5be3e4ab6cd4f3e7a\ngenerated: "2024-10-16T12:52:44.017944+02:00"\n',
+      'charts/common/Chart.yaml': chartYaml({
+        apiVersion: 'v2',
+        name: 'common',
+        version: '2.26.0',
+        type: 'library',
+        appVersion: '2.26.0',
+      }),
+      'charts/common/templates/_names.tpl':
+        '{{- define "common.names.name" -}}{{ .Chart.Name }}{{- end -}}\n',
+      'charts/common/values.yaml': 'exampleValue: common-chart\n',
+      'README.md': '# Bitnami package for Redis(R)\n',
+      'values.schema.json': '{"$schema": "http://json-schema.org/schema#", "type": "object"}\n',
+      'ci/extra-flags-values.yaml': 'master:\n  extraFlags:\n  - --maxmemory-policy allkeys-lru\n',
+      'templates/NOTES.txt': 'CHART NAME: {{ .Chart.Name }}\n',
+    });
+    const files = names((await assertConforms(helm, dir)).data);
+    assert.ok(files.includes('redis/charts/common/templates/_names.tpl'));
+    assert.ok(files.includes('redis/Chart.lock'));
+  });
 });
