@@ -10,8 +10,7 @@ import { gunzipSync } from 'node:zlib';
 import { Parser, type ReadEntry } from 'tar';
 import { ChartError } from './errors.js';
 import { MAX_DECOMPRESSED_CHART_SIZE, MAX_DECOMPRESSED_FILE_SIZE } from './limits.js';
-import { stripBom } from './load-dir.js';
-import { loadFiles } from './load-files.js';
+import { loadFiles, stripBom } from './load-files.js';
 import type { ChartFile, LoadedChart } from './model.js';
 
 /** Room for tar headers and padding on top of the content cap. */

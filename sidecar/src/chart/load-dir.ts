@@ -11,10 +11,8 @@ import { ChartError } from './errors.js';
 import { HELMIGNORE, HelmignoreError, type IgnoreRules, parseHelmignore } from './helmignore.js';
 import { MAX_DECOMPRESSED_FILE_SIZE } from './limits.js';
 import { loadArchive } from './load-archive.js';
-import { compareBytes, loadFiles } from './load-files.js';
+import { compareBytes, loadFiles, stripBom } from './load-files.js';
 import type { ChartFile, LoadedChart } from './model.js';
-
-const UTF8_BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 
 export async function loadChartDir(dir: string): Promise<LoadedChart> {
   const source = resolve(dir);
@@ -128,8 +126,4 @@ function linkTarget(ctx: WalkContext, path: string, rel: string): string {
 function isInside(root: string, target: string): boolean {
   const rel = relative(root, target);
   return !(rel === '..' || rel.startsWith(`..${sep}`) || resolve(root, rel) !== target);
-}
-
-export function stripBom(data: Buffer): Buffer {
-  return data.subarray(0, 3).equals(UTF8_BOM) ? data.subarray(3) : data;
 }

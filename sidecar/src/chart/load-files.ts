@@ -164,3 +164,10 @@ function checkValues(file: ChartFile, chart: string): void {
 export function compareBytes(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
+
+const UTF8_BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+
+/** helm strips a UTF-8 byte order mark from every file it loads. */
+export function stripBom(data: Buffer): Buffer {
+  return data.subarray(0, 3).equals(UTF8_BOM) ? data.subarray(3) : data;
+}

@@ -6,7 +6,6 @@
  * The result is re-marshalled on save exactly like helm re-marshals Chart.yaml.
  */
 import type { EmitValue } from './go-yaml-emit.js';
-import type { ChartDependency, ChartMetadata } from './model.js';
 import { formatFloat32, type GoMap, type GoValue } from './yaml.js';
 
 type FieldType =
@@ -204,5 +203,3 @@ const NOT_PRINTABLE = /[^\p{L}\p{M}\p{N}\p{P}\p{S} ]/gu;
 export function sanitizeString(text: string): string {
   return text.replace(GO_SPACE, ' ').replace(NOT_PRINTABLE, '');
 }
-
-export type { ChartDependency, ChartMetadata };

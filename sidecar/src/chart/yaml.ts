@@ -34,11 +34,11 @@ const MAX_ALIAS_COUNT = 100;
 
 /** Parses YAML (first document, like go-yaml's Unmarshal) into plain JS values (YAML 1.2 core schema). */
 export function parseYaml(text: string, file: string): unknown {
-  const { doc, lines } = firstDocument(text, file, 'core');
+  const { doc } = firstDocument(text, file, 'core');
   try {
     return doc ? doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) : null;
   } catch (err) {
-    throw new YamlError(file, undefined, describe(err, lines));
+    throw new YamlError(file, undefined, describe(err));
   }
 }
 
@@ -51,7 +51,7 @@ export function parseGoYaml(text: string, file: string): GoValue {
     return toGo(doc.contents as Node | null, doc, budget, file, lines);
   } catch (err) {
     if (err instanceof YamlError) throw err;
-    throw new YamlError(file, undefined, describe(err, lines));
+    throw new YamlError(file, undefined, describe(err));
   }
 }
 
@@ -126,7 +126,7 @@ function firstDocument(
   return { doc, lines };
 }
 
-function describe(err: unknown, _lines: LineCounter): string {
+function describe(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
   if (/alias/i.test(message)) return `too many aliases (possible alias bomb): ${message}`;
   return message;

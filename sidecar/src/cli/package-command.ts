@@ -1,17 +1,16 @@
 /** `chartsync package <chart-dir>...`: packages charts exactly like `helm package`, reproducibly. */
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { findGitRoot } from '../chart/git-root.js';
 import {
+  atomicWrite,
   ChartError,
   chartMtime,
   type DependencyRepository,
   FIXED_EPOCH,
-  type PackagedChart,
+  findGitRoot,
   packageChart,
   sourceDateEpoch,
 } from '../chart/index.js';
-import { atomicWrite } from '../chart/index-file.js';
 import { fail, parseCommandArgs } from './args.js';
 
 export const PACKAGE_USAGE = `Usage: chartsync package <chart-dir>... [-d|--destination DIR] [--dependency-update] [--repo NAME=URL]...
@@ -109,5 +108,3 @@ async function mapLimit<I, O>(items: I[], limit: number, fn: (item: I) => Promis
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return results;
 }
-
-export type { PackagedChart };
