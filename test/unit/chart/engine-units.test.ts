@@ -7,17 +7,20 @@ import {
   buildIndex,
   type ChartMetadata,
   chartMtime,
+  compareArchives,
   compareVersions,
   DiscoveryError,
   discoverCharts,
   FIXED_EPOCH,
+  type LoadedChart,
   lastCommitTime,
   marshalIndex,
   parseHelmignore,
   parseVersion,
+  saveChart,
   sourceDateEpoch,
 } from '@chartsync/sidecar';
-import { chartYaml, writeTree } from '../../harness/chart-fixtures.ts';
+import { chartYaml, rawTarGz, writeTree } from '../../harness/chart-fixtures.ts';
 import { tempDir } from '../../harness/paths.ts';
 
 let tmp: { path: string; cleanup: () => Promise<void> };
@@ -177,5 +180,55 @@ describe('archive mtimes', () => {
     const outside = join(tmp.path, 'nogit');
     await writeTree(outside, { f: '' });
     assert.equal((await chartMtime(outside, {})).getTime(), FIXED_EPOCH.getTime());
+  });
+});
+
+describe('compareArchives', () => {
+  const base = (): LoadedChart => ({
+    metadata: { apiVersion: 'v2', name: 'cmp', version: '1.0.0', description: 'x' },
+    files: [
+      { name: 'values.yaml', data: Buffer.from('a: 1\n') },
+      { name: 'templates/cm.yaml', data: Buffer.from('kind: ConfigMap\n') },
+    ],
+    dependencies: [],
+    source: 'mem',
+  });
+
+  test('identical charts have no differences; entry times do not matter', async () => {
+    const a = await saveChart(base(), FIXED_EPOCH);
+    const b = await saveChart(base(), new Date());
+    assert.deepEqual(compareArchives(a, b), []);
+  });
+
+  test('missing, unexpected and changed files, and Chart.yaml data are reported', async () => {
+    const a = await saveChart(base(), FIXED_EPOCH);
+    const changed = base();
+    changed.metadata.description = 'y';
+    changed.files = [
+      { name: 'values.yaml', data: Buffer.from('a: 2\n') },
+      { name: 'templates/extra.yaml', data: Buffer.from('x') },
+    ];
+    const diffs = compareArchives(a, await saveChart(changed, FIXED_EPOCH));
+    assert.deepEqual(
+      diffs.map((d) => [d.file, d.problem.split(/[:(]/)[0]?.trim()]),
+      [
+        ['cmp/Chart.yaml', 'Chart.yaml data differs'],
+        ['cmp/templates/cm.yaml', 'missing'],
+        ['cmp/templates/extra.yaml', 'unexpected'],
+        ['cmp/values.yaml', 'content differs'],
+      ],
+    );
+  });
+
+  test('a Chart.yaml that only differs in formatting passes unless exactChartYaml', () => {
+    const tgz = (chartYamlText: string) =>
+      rawTarGz([
+        { path: 'c/Chart.yaml', data: chartYamlText },
+        { path: 'c/values.yaml', data: '' },
+      ]);
+    const a = tgz('apiVersion: v2\nname: c\nversion: 1.0.0\n');
+    const b = tgz('name: c\nversion: "1.0.0"\napiVersion: v2\n');
+    assert.deepEqual(compareArchives(a, b), []);
+    assert.equal(compareArchives(a, b, { exactChartYaml: true }).length, 1);
   });
 });
