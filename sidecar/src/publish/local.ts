@@ -21,6 +21,9 @@ import {
   type Publisher,
 } from './publisher.js';
 
+/** The temp names of writeFileAtomic: `.<file>.<12 hex>.tmp`. */
+const TEMP_FILE = /^\..+\.[0-9a-f]{12}\.tmp$/;
+
 export class LocalPublisher implements Publisher {
   readonly kind = 'local';
   readonly target: string;
@@ -49,6 +52,7 @@ export class LocalPublisher implements Publisher {
 
   async apply(repo: string, add: PackagedChart[], remove: ChartRef[]): Promise<BatchOutcome> {
     const failed = new Map<string, Error>();
+    await this.removeStaleTemps(repo);
     let index = await this.readIndex(repo);
     const created = new Date();
     for (const chart of add) {
@@ -76,6 +80,17 @@ export class LocalPublisher implements Publisher {
       }
     }
     return { failed };
+  }
+
+  /**
+   * Temp files of writes cut short by a crash (`kill -9`, power loss) are hidden from helm and
+   * ChartMuseum, but would stay forever; a repo's writes are serialised, so any left at the
+   * start of a batch are stale.
+   */
+  private async removeStaleTemps(repo: string): Promise<void> {
+    const dir = join(this.root, repo);
+    const names = await readdir(dir).catch(() => [] as string[]);
+    for (const name of names.filter((n) => TEMP_FILE.test(n))) await rm(join(dir, name), { force: true });
   }
 
   async removeRepo(repo: string): Promise<void> {
