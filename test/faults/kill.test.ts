@@ -126,11 +126,11 @@ describe('kill -9 in the middle of a sync', () => {
     await repo.commit('3.0.0 everywhere');
     await repo.push();
     const logged = w.sidecar.logs.length;
-    await killDuring(() =>
-      until('the sync to start', async () =>
+    await killDuring(async () => {
+      await until('the sync to start', async () =>
         w.sidecar.logs.slice(logged).some((l) => /sync started/.test(l)),
-      ),
-    );
+      );
+    });
     await assertConsistent('big');
     await w.restart();
     const next = await w.api('POST', '/repo/big/update');
