@@ -4,6 +4,8 @@
  * both tools package the same archive (Chart.yaml byte-identical) or both refuse the chart.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { chartYaml, type FileTree, writeTree } from '../harness/chart-fixtures.ts';
@@ -128,6 +130,19 @@ describe('agreement with helm on variations', () => {
       });
     });
   }
+  test('a .tgz subchart written by GNU tar (directory entries, owners, a long name)', async () => {
+    const src = join(tmp.path, `${n++}`);
+    await writeTree(src, {
+      'gnu/Chart.yaml': chartYaml({ apiVersion: 'v2', name: 'gnu', version: '0.1.0' }),
+      'gnu/values.yaml': '\uFEFFx: 1\n',
+      [`gnu/files/${'long-'.repeat(30)}name.txt`]: 'long',
+    });
+    const tgz = join(src, 'gnu-0.1.0.tgz');
+    execFileSync('tar', ['--format=gnu', '-czf', tgz, '-C', src, 'gnu']);
+    const outcome = await agree({ ...base(), 'charts/gnu-0.1.0.tgz': readFileSync(tgz) });
+    assert.equal(outcome, 'same');
+  });
+
   test('unusual file names', async () => {
     const outcome = await agree({
       ...base(),
