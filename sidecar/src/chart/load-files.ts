@@ -128,11 +128,14 @@ function yamlChartError(chart: string, file: ChartFile, err: YamlError): ChartEr
 }
 
 function decodeMetadata(file: ChartFile, chart: string, into?: Decoded): ChartMetadata {
+  const value = parse(file, chart);
   try {
-    return decodeStruct(parse(file, chart), METADATA, '', into) as ChartMetadata;
+    return decodeStruct(value, METADATA, '', into) as ChartMetadata;
   } catch (err) {
-    if (err instanceof FieldError) throw new ChartError(chart, file.name, err.message, { cause: err });
-    throw err;
+    if (!(err instanceof FieldError)) throw err;
+    // Another field is wrong, but the name usually is fine: name the chart by it.
+    const name = value !== null && typeof value === 'object' && !Array.isArray(value) ? value.name : undefined;
+    throw new ChartError(typeof name === 'string' && name ? name : chart, file.name, err.message, { cause: err });
   }
 }
 
