@@ -134,8 +134,11 @@ function decodeMetadata(file: ChartFile, chart: string, into?: Decoded): ChartMe
   } catch (err) {
     if (!(err instanceof FieldError)) throw err;
     // Another field is wrong, but the name usually is fine: name the chart by it.
-    const name = value !== null && typeof value === 'object' && !Array.isArray(value) ? value.name : undefined;
-    throw new ChartError(typeof name === 'string' && name ? name : chart, file.name, err.message, { cause: err });
+    const name =
+      value !== null && typeof value === 'object' && !Array.isArray(value) ? value.name : undefined;
+    throw new ChartError(typeof name === 'string' && name ? name : chart, file.name, err.message, {
+      cause: err,
+    });
   }
 }
 
