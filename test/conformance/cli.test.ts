@@ -37,7 +37,7 @@ before(async () => {
   await writeTree(
     join(tmp.path, 'src/bad'),
     appChart('bad', '1.0.0', {
-      'Chart.yaml': chartYaml({ apiVersion: 'v2', name: 'bad', version: '1.0' }) + 'version: nope\n',
+      'Chart.yaml': `${chartYaml({ apiVersion: 'v2', name: 'bad', version: '1.0' })}version: nope\n`,
     }),
   );
 });

@@ -1,6 +1,11 @@
 /** The chart engine: load, validate, package and index Helm charts exactly like helm does. */
 
-export { type ArchiveDifference, type CompareOptions, compareArchives, listArchive } from './compare-archives.js';
+export {
+  type ArchiveDifference,
+  type CompareOptions,
+  compareArchives,
+  listArchive,
+} from './compare-archives.js';
 export { DiscoveryError, discoverCharts } from './discover.js';
 export { ChartError } from './errors.js';
 export { findGitRoot } from './git-root.js';
