@@ -27,7 +27,8 @@ export const GO_MATCH: { pattern: string; name: string; match: boolean; bad: boo
 ];
 
 export const GO_FLOAT32_INPUTS = [
-  1.0, 1.1, 0.1, 1.2345678901, 1e6, 123456, 1234567, 0.0001, 0.00001, -2.5, 1e21, 16.04, 7244500, 2.1, 1.1, 100,
+  1.0, 1.1, 0.1, 1.2345678901, 1e6, 123456, 1234567, 0.0001, 0.00001, -2.5, 1e21, 16.04, 7244500, 2.1, 1.1,
+  100,
 ];
 export const GO_FLOAT32_OUTPUTS = [
   '1',
