@@ -17,6 +17,7 @@ import {
   marshalIndex,
   parseHelmignore,
   parseVersion,
+  parseYaml,
   saveChart,
   sourceDateEpoch,
 } from '@chartsync/sidecar';
@@ -230,5 +231,20 @@ describe('compareArchives', () => {
     const b = tgz('name: c\nversion: "1.0.0"\napiVersion: v2\n');
     assert.deepEqual(compareArchives(a, b), []);
     assert.equal(compareArchives(a, b, { exactChartYaml: true }).length, 1);
+  });
+});
+
+describe('parseYaml', () => {
+  test('parses YAML 1.2, refuses alias bombs, names file and line on errors', () => {
+    assert.deepEqual(parseYaml('a: yes\nb: [1, 2]\n', 'c.yaml'), { a: 'yes', b: [1, 2] });
+    const bomb = [
+      'a: &a [x, x, x, x, x, x, x, x, x, x]',
+      ...'bcdefgh'.split('').map((k, i) => {
+        const prev = 'abcdefgh'[i] as string;
+        return `${k}: &${k} [${Array(10).fill(`*${prev}`).join(', ')}]`;
+      }),
+    ].join('\n');
+    assert.throws(() => parseYaml(bomb, 'bomb.yaml'), /bomb\.yaml: .*alias/);
+    assert.throws(() => parseYaml('a: [1\n', 'bad.yaml'), /^YamlError: bad\.yaml:\d+: |bad\.yaml:\d+: /);
   });
 });
