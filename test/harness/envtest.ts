@@ -25,6 +25,10 @@ export interface Envtest {
   dir: string;
   /** etcd's client URL (e.g. to compact history in tests). */
   etcdUrl: string;
+  /** Stops only kube-apiserver (etcd keeps the data): an API server outage. */
+  stopApiServer(): Promise<void>;
+  /** Starts kube-apiserver again on the same port and waits until it is ready. */
+  startApiServer(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -237,22 +241,32 @@ export async function startEnvtest(opts: EnvtestOptions = {}): Promise<Envtest> 
       verbose,
     );
     procs.push(etcd);
-    const apiserver = startProcess(
-      apiBin,
-      [...apiserverFlags(pki, etcdPort, securePort), ...(opts.apiserverArgs ?? [])],
-      join(dir, 'kube-apiserver.log'),
-      verbose,
-    );
-    procs.push(apiserver);
-
     const server = `https://127.0.0.1:${securePort}`;
     const tls = { ca, cert, key };
-    await waitUntil(
-      'kube-apiserver /readyz',
-      async () => (await adminGet(server, '/readyz', tls)) === 200,
-      procs,
-      timeout,
-    );
+    let apiserver: Proc | undefined;
+    const startApiServer = async () => {
+      if (apiserver) return;
+      apiserver = startProcess(
+        apiBin,
+        [...apiserverFlags(pki, etcdPort, securePort), ...(opts.apiserverArgs ?? [])],
+        join(dir, 'kube-apiserver.log'),
+        verbose,
+      );
+      procs.push(apiserver);
+      await waitUntil(
+        'kube-apiserver /readyz',
+        async () => (await adminGet(server, '/readyz', tls)) === 200,
+        procs,
+        timeout,
+      );
+    };
+    const stopApiServer = async () => {
+      if (!apiserver) return;
+      await stopProcess(apiserver);
+      procs.splice(procs.indexOf(apiserver), 1);
+      apiserver = undefined;
+    };
+    await startApiServer();
     // The bootstrap controller creates `default` a moment after /readyz turns green.
     await waitUntil(
       'namespace default',
@@ -265,7 +279,16 @@ export async function startEnvtest(opts: EnvtestOptions = {}): Promise<Envtest> 
     await writeFile(kubeconfigPath, kubeconfig(server, ca, cert, key), {
       mode: 0o600,
     });
-    return { kubeconfigPath, server, caData: ca, dir, etcdUrl: `http://127.0.0.1:${etcdPort}`, stop };
+    return {
+      kubeconfigPath,
+      server,
+      caData: ca,
+      dir,
+      etcdUrl: `http://127.0.0.1:${etcdPort}`,
+      stopApiServer,
+      startApiServer,
+      stop,
+    };
   } catch (err) {
     await stop();
     throw err;
