@@ -18,8 +18,11 @@ import { type SidecarProcess, startSidecarProcess } from '../harness/sidecar.ts'
 export const TOKEN = 'sec-suite-token-5d1e8b2f9a';
 
 export interface WorldOptions {
-  /** Flags after the storage and data dirs, e.g. ['--allow-local-git']. */
-  args?: string[];
+  /**
+   * Flags after the storage and data dirs, e.g. ['--allow-local-git']; a function gets the git
+   * servers first (e.g. to write a standalone config naming their URLs).
+   */
+  args?: string[] | ((git: GitServers, root: string) => Promise<string[]>);
   env?: NodeJS.ProcessEnv;
   git?: GitServersOptions;
   /** Storage dir to use instead of `<tmp>/storage` (e.g. a tiny tmpfs mount). */
@@ -72,14 +75,16 @@ export async function startWorld(o: WorldOptions = {}): Promise<World> {
   await writeFile(join(outside, 'canary.txt'), CANARY);
   let git: GitServers | undefined;
   let sidecar: SidecarProcess | undefined;
+  let extra: string[] = [];
   const serve = () =>
     startSidecarProcess({
-      args: [...(o.targetArgs ?? ['--storage-dir', storage]), '--data-dir', data, ...(o.args ?? [])],
+      args: [...(o.targetArgs ?? ['--storage-dir', storage]), '--data-dir', data, ...extra],
       token: TOKEN,
       ...(o.env ? { env: o.env } : {}),
     });
   try {
     git = await startGitServers(o.git ?? {});
+    extra = typeof o.args === 'function' ? await o.args(git, root) : (o.args ?? []);
     sidecar = await serve();
   } catch (err) {
     await git?.stop();
