@@ -113,6 +113,40 @@ describe('serve --config', () => {
   });
 });
 
+describe('schedules registered through the API', () => {
+  test('POST /repo/new with a schedule keeps the repo in sync; an invalid schedule is a 400', async () => {
+    const repo = await git.repos.create('api-scheduled', chartFiles('app', 'app'));
+    const sidecar = await startSidecarProcess({
+      args: ['--storage-dir', join(tmp.path, 'api-sched'), '--allow-local-git'],
+    });
+    try {
+      await assert.rejects(
+        sidecar.client().upsertRepo({ name: 'bad', git: fileUrl(repo), schedule: 'every day' }),
+        {
+          status: 400,
+          code: 'invalid_input',
+        },
+      );
+      await assert.rejects(
+        sidecar.client().upsertRepo({ name: 'bad', git: fileUrl(repo), everyMinutes: 7 }),
+        /use "schedule"/,
+      );
+      await sidecar
+        .client()
+        .upsertRepo({ name: 'api-scheduled', git: fileUrl(repo), schedule: '*/1 * * * * *' });
+      await repo.write(chartFiles('app', 'app', { version: '3.0.0' }));
+      await repo.commit('app 3.0.0');
+      await repo.push();
+      const url = `${sidecar.url}/charts/api-scheduled/index.yaml`;
+      await until('the scheduled sync', async () =>
+        (await indexVersions(url, 'app'))?.includes('3.0.0') ? true : undefined,
+      );
+    } finally {
+      await sidecar.stop();
+    }
+  });
+});
+
 describe('chartsync sync (one-shot)', () => {
   test('syncs once, prints one line per chart, and a second run rebuilds nothing', async () => {
     const repo = await git.repos.create('oneshot', { ...chartFiles('a', 'a'), ...chartFiles('b', 'b') });

@@ -28,6 +28,8 @@ export async function startSidecar(config: SidecarConfig, logger: Logger): Promi
   await registry.load();
   const publisher = createPublisher(config);
   const metrics = createMetrics();
+  // The scheduler follows every registration and removal, from the config or the API alike.
+  let scheduler: Scheduler | undefined;
   const service = new SyncService({
     dataDir: config.dataDir,
     registry,
@@ -35,8 +37,15 @@ export async function startSidecar(config: SidecarConfig, logger: Logger): Promi
     policy: config.policy,
     logger,
     metrics,
+    listener: {
+      registered: async (repo) => scheduler?.set(repo.name, scheduleOf(repo)),
+      removed: async (name) => scheduler?.set(name, undefined),
+    },
   });
+  scheduler = new Scheduler(service, logger);
   await service.init();
+  // Registrations kept from an earlier run keep their schedules.
+  for (const repo of registry.repos()) await scheduler.set(repo.name, scheduleOf(repo));
   let stopping = false;
   const app = createApp({
     service,
@@ -50,8 +59,7 @@ export async function startSidecar(config: SidecarConfig, logger: Logger): Promi
   const server: Server = app.listen(config.port, config.host ?? '0.0.0.0');
   await once(server, 'listening');
   const port = (server.address() as AddressInfo).port;
-  const scheduler = new Scheduler(service, logger);
-  await registerStandalone(config, service, scheduler);
+  await registerStandalone(config, service);
   logger.info(
     {
       port,
@@ -67,7 +75,7 @@ export async function startSidecar(config: SidecarConfig, logger: Logger): Promi
     stopped ??= (async () => {
       stopping = true;
       logger.info('shutting down: finishing in-flight syncs');
-      await scheduler.stop();
+      await scheduler?.stop();
       await service.shutdown();
       server.closeIdleConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -79,16 +87,10 @@ export async function startSidecar(config: SidecarConfig, logger: Logger): Promi
 }
 
 /** Standalone: the config's registrations win over persisted ones of the same name; first syncs run in the background. */
-async function registerStandalone(
-  config: SidecarConfig,
-  service: SyncService,
-  scheduler: Scheduler,
-): Promise<void> {
+async function registerStandalone(config: SidecarConfig, service: SyncService): Promise<void> {
   for (const dep of config.dependencies) await service.upsertDependency(dep);
   for (const repo of config.repos) {
     await service.register(repo);
-    const cron = scheduleOf(repo);
-    if (cron) scheduler.add(repo.name, cron);
     service.updateInBackground(repo.name);
   }
 }

@@ -1,6 +1,8 @@
 /**
- * Runs scheduled updates of standalone repos with node-cron. A tick while the previous update of
- * the same repo still runs joins it (the service coalesces), so slow syncs never pile up.
+ * Runs scheduled updates with node-cron: one task per repo that has a `schedule` or
+ * `everyMinutes`, whether it came from the standalone config or from `POST /repo/new`. A tick
+ * while the previous update of the same repo still runs joins it (the service coalesces), so
+ * slow syncs never pile up.
  */
 import { type ScheduledTask, schedule } from 'node-cron';
 import type { Logger } from '../log/logger.js';
@@ -12,7 +14,7 @@ export interface Updater {
 }
 
 export class Scheduler {
-  private readonly tasks: ScheduledTask[] = [];
+  private readonly tasks = new Map<string, { cron: string; task: ScheduledTask }>();
   private readonly service: Updater;
   private readonly logger: Logger;
 
@@ -21,25 +23,36 @@ export class Scheduler {
     this.logger = logger;
   }
 
-  add(repo: string, cron: string): void {
-    const task = schedule(
-      cron,
-      async () => {
-        if (this.service.shuttingDown) return;
-        try {
-          await this.service.update(repo);
-        } catch {
-          // The service logs the failure and keeps it as the repo's lastSync.
-        }
-      },
-      { name: `sync-${repo}`, noOverlap: true },
-    );
-    this.tasks.push(task);
+  /** Schedules `repo` on `cron`, replacing its previous schedule; undefined unschedules it. */
+  async set(repo: string, cron: string | undefined): Promise<void> {
+    const current = this.tasks.get(repo);
+    if (current?.cron === cron) return;
+    if (current) {
+      this.tasks.delete(repo);
+      await current.task.destroy();
+    }
+    if (!cron) return;
+    const task = schedule(cron, () => this.tick(repo), { name: `sync-${repo}`, noOverlap: true });
+    this.tasks.set(repo, { cron, task });
     this.logger.info({ repo, schedule: cron }, 'scheduled updates');
   }
 
+  scheduled(): Map<string, string> {
+    return new Map([...this.tasks].map(([repo, { cron }]) => [repo, cron]));
+  }
+
   async stop(): Promise<void> {
-    await Promise.all(this.tasks.map((t) => t.destroy()));
-    this.tasks.length = 0;
+    const tasks = [...this.tasks.values()];
+    this.tasks.clear();
+    await Promise.all(tasks.map(({ task }) => task.destroy()));
+  }
+
+  private async tick(repo: string): Promise<void> {
+    if (this.service.shuttingDown) return;
+    try {
+      await this.service.update(repo);
+    } catch {
+      // The service logs the failure and keeps it as the repo's lastSync.
+    }
   }
 }

@@ -14,6 +14,7 @@ import type { Logger } from '../log/logger.js';
 import type { SidecarMetrics } from '../metrics/metrics.js';
 import type { Publisher } from '../publish/publisher.js';
 import { dependencyView, type RegistryStore, type RepoRecord, repoView } from '../registry/store.js';
+import { scheduleOf } from '../standalone/schedule.js';
 import { Coalescer, SerialQueue } from './coalesce.js';
 import { toApiError } from './errors.js';
 import { runSync, SyncPublishError } from './run.js';
@@ -27,6 +28,13 @@ export interface SyncServiceOptions {
   logger: Logger;
   metrics?: SidecarMetrics;
   concurrency?: number;
+  /** Told about every (re-)registration and removal, e.g. to keep schedules in step. */
+  listener?: RegistrationListener;
+}
+
+export interface RegistrationListener {
+  registered(repo: RepoRecord): Promise<void>;
+  removed(name: string): Promise<void>;
 }
 
 interface RepoRuntime {
@@ -86,6 +94,7 @@ export class SyncService {
         ...(before?.lastSync ? { lastSync: before.lastSync } : {}),
       });
     });
+    await this.opts.listener?.registered(record);
     this.opts.logger.info(
       { repo: record.name, git: redactUrl(record.git), ref: record.ref },
       'repository registered',
@@ -128,6 +137,7 @@ export class SyncService {
       await this.opts.registry.removeRepo(name);
     });
     this.runtimes.delete(name);
+    await this.opts.listener?.removed(name);
     this.opts.logger.info({ repo: name }, 'repository removed with its charts');
   }
 
@@ -219,6 +229,11 @@ export class SyncService {
       if (input.ref !== undefined) checkRef(input.ref);
     } catch (err) {
       throw toApiError(err);
+    }
+    try {
+      scheduleOf(input);
+    } catch (err) {
+      throw new ApiError('invalid_input', (err as Error).message);
     }
     if ((input.username || input.password) && (input.sshKey || input.knownHosts)) {
       throw new ApiError('invalid_input', 'give either username/password or sshKey/knownHosts, not both');
