@@ -18,7 +18,12 @@ export type * from '../api/types.js';
 export class SidecarError extends Error {
   readonly status: number;
   readonly code: ErrorCode | 'unreachable';
-  constructor(status: number, code: ErrorCode | 'unreachable', message: string, options?: { cause?: unknown }) {
+  constructor(
+    status: number,
+    code: ErrorCode | 'unreachable',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
     this.name = 'SidecarError';
     this.status = status;
@@ -92,7 +97,9 @@ export class SidecarClient {
         signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (err) {
-      throw new SidecarError(0, 'unreachable', `sidecar ${method} ${path}: ${(err as Error).message}`, { cause: err });
+      throw new SidecarError(0, 'unreachable', `sidecar ${method} ${path}: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     const text = await res.text();
     const parsed = text ? safeJson(text) : undefined;
