@@ -85,7 +85,10 @@ async function waitForCharts(url, child) {
 
 prepareRepository();
 const config = writeConfig();
-const charts = readdirSync(join(gitDir, 'charts')).sort();
+const charts = readdirSync(join(gitDir, 'charts'), { withFileTypes: true })
+  .filter((e) => e.isDirectory())
+  .map((e) => e.name)
+  .sort();
 const child = spawn(
   process.execPath,
   [
