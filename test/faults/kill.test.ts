@@ -13,7 +13,9 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { parse } from 'yaml';
-import { fileUrl } from '../harness/git-server.ts';
+import { ChartMuseumApi } from '../harness/chartmuseum-api.ts';
+import { type FixtureRepo, fileUrl } from '../harness/git-server.ts';
+import { tempDir } from '../harness/paths.ts';
 import { startWorld, until, type World } from '../security/world.ts';
 import { chartFiles, Helm } from '../sidecar/fixtures.ts';
 
@@ -87,7 +89,7 @@ after(async () => {
 });
 
 describe('kill -9 in the middle of a sync', () => {
-  test('while archives are being written: storage stays consistent, the restart completes the sync', async () => {
+  test('while archives are being written: storage stays consistent, the restart completes the sync', async (t) => {
     await repo.write(charts('2.0.0'));
     await repo.commit('2.0.0 everywhere');
     await repo.push();
@@ -104,6 +106,10 @@ describe('kill -9 in the middle of a sync', () => {
         }),
     );
     const afterKill = await assertConsistent('big');
+    const present = (await readdir(dir)).filter((f) => /-2\.0\.0\.tgz/.test(f));
+    t.diagnostic(
+      `at the kill: ${present.filter((f) => f.endsWith('.tgz')).length} complete and ${present.length - present.filter((f) => f.endsWith('.tgz')).length} temp 2.0.0 archives, ${afterKill.filter((f) => f.includes('-2.0.0')).length} listed`,
+    );
     assert.ok(afterKill.length >= CHARTS, 'the 1.0.0 charts are still listed');
     await w.restart();
     const view = await w.api('GET', '/repo/big');
@@ -149,5 +155,50 @@ describe('kill -9 in the middle of a sync', () => {
       const file = await helm.pull(`big/c${i}`, '3.0.0', join(w.root, 'pulled'));
       assert.match(file, /c\d+-3\.0\.0\.tgz$/);
     }
+  });
+});
+
+describe('kill -9 while uploading to ChartMuseum', () => {
+  const auth = { username: 'museum', password: 'museum-pass' };
+  let cw: World;
+  let cm: ChartMuseumApi;
+  let cmTmp: { path: string; cleanup: () => Promise<void> };
+  let cmRepo: FixtureRepo;
+
+  before(async () => {
+    cmTmp = await tempDir('chartsync-cm-kill-');
+    cm = await new ChartMuseumApi({ root: cmTmp.path, ...auth }).start();
+    cw = await startWorld({
+      args: ['--allow-local-git'],
+      targetArgs: ['--chartmuseum-url', cm.url],
+      env: { CHARTMUSEUM_USERNAME: auth.username, CHARTMUSEUM_PASSWORD: auth.password },
+    });
+    cmRepo = await cw.git.repos.create('up', charts('1.0.0'));
+  });
+  after(async () => {
+    await cw?.stop();
+    await cm?.stop();
+    await cmTmp?.cleanup();
+  });
+
+  test('no partial archive in ChartMuseum; the restart uploads the rest; helm pulls every version', async () => {
+    const pending = cw
+      .api('POST', '/repo/new', { json: { name: 'up', git: fileUrl(cmRepo) } })
+      .catch((e) => e);
+    await until('the first upload', async () => cm.requests.some((r) => r === 'POST /api/up/charts'));
+    cw.sidecar.proc.kill('SIGKILL');
+    await pending;
+    await until('the sidecar to be gone', async () => cw.sidecar.proc.signalCode === 'SIGKILL');
+    const stored = async () => (await readdir(join(cmTmp.path, 'up')).catch(() => [] as string[])).sort();
+    for (const f of await stored()) gunzipSync(await readFile(join(cmTmp.path, 'up', f)));
+    await cw.restart();
+    const next = await cw.api('POST', '/repo/up/update');
+    assert.equal(next.status, 200, next.text);
+    assert.deepEqual(await stored(), all(['1.0.0']));
+    const helm = new Helm(join(cw.root, 'helm'));
+    await mkdir(join(cw.root, 'helm'), { recursive: true });
+    await mkdir(join(cw.root, 'pulled'), { recursive: true });
+    await helm.addRepo('up', `${cm.url}/up`, auth);
+    for (let i = 0; i < CHARTS; i++) await helm.pull(`up/c${i}`, '1.0.0', join(cw.root, 'pulled'));
   });
 });
