@@ -115,6 +115,13 @@ describe('ChartMuseum and the git server go down and come back (scheduled syncs 
     assert.equal(ok.commit, head);
     assert.deepEqual(await stored(), ['1.0.0', '2.0.0', '3.0.0']);
   });
+
+  it('the ChartMuseum password never appeared in a log line or an API answer through all this', async () => {
+    const answers = await Promise.all(['/repo', '/repo/auto'].map((p) => w.api('GET', p)));
+    assert.match(w.sidecar.logs.join('\n'), /ECONNREFUSED/, 'the failures were logged');
+    for (const text of [...w.sidecar.logs, ...answers.map((a) => a.text)])
+      assert.ok(!text.includes(auth.password), text.slice(0, 200));
+  });
 });
 
 describe('the Kubernetes API server goes down and comes back under the operator', () => {
