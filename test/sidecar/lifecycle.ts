@@ -4,6 +4,9 @@
  * served → no-change update → chart deleted in git is pruned → DELETE leaves nothing behind.
  */
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { type FixtureRepo, fileUrl, type GitServers, startGitServers } from '../harness/git-server.ts';
 import { tempDir } from '../harness/paths.ts';
@@ -116,11 +119,20 @@ export function lifecycleSuite(kind: TargetKind): void {
     );
     assert.deepEqual(await target.stored('myrepo'), ['app-1.0.0.tgz', 'app-1.1.0.tgz', 'lib-1.0.0.tgz']);
     assert.deepEqual(await helm.versions('myrepo', 'other'), []);
+    const metrics = await (await fetch(`${sidecar.url}/metrics`)).text();
+    assert.match(metrics, /chartsync_charts_total\{repo="myrepo",action="published"\} 4/);
+    assert.match(metrics, /chartsync_charts_total\{repo="myrepo",action="pruned"\} 1/);
+    assert.match(metrics, /chartsync_syncs_total\{repo="myrepo",result="unchanged"\} 1/);
   });
 
   test(`[${kind}] DELETE /repo/:name leaves nothing behind`, async () => {
     await sidecar.client().deleteRepo('myrepo');
     assert.deepEqual(await target.stored('myrepo'), []);
+    if (kind === 'local')
+      assert.equal(existsSync(join(tmp.path, 'storage/myrepo')), false, 'the repo directory is gone');
+    assert.equal(existsSync(join(target.dataDir, 'clones/myrepo')), false, 'the clone is gone');
+    assert.equal(existsSync(join(target.dataDir, 'state/myrepo.json')), false, 'the sync state is gone');
+    assert.doesNotMatch(await readFile(join(target.dataDir, 'registry.json'), 'utf8'), /myrepo/);
     await assert.rejects(sidecar.client().getRepo('myrepo'), { status: 404, code: 'not_found' });
     assert.deepEqual(await sidecar.client().listRepos(), []);
   });

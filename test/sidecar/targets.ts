@@ -12,6 +12,8 @@ export type TargetKind = 'local' | 'chartmuseum';
 
 export interface Target {
   kind: TargetKind;
+  /** Where the sidecar keeps registrations, state and clones. */
+  dataDir: string;
   /** `chartsync serve` flags selecting this target. */
   args: string[];
   env: NodeJS.ProcessEnv;
@@ -32,6 +34,7 @@ export async function startTarget(kind: TargetKind, dir: string): Promise<Target
     return {
       kind,
       args: ['--storage-dir', storage],
+      dataDir: join(storage, '.chartsync'),
       env: {},
       helmUrl: (sidecarUrl, repo) => `${sidecarUrl}/charts/${repo}`,
       stored,
@@ -43,6 +46,7 @@ export async function startTarget(kind: TargetKind, dir: string): Promise<Target
   return {
     kind,
     args: ['--chartmuseum-url', cm.url, '--data-dir', join(dir, 'data')],
+    dataDir: join(dir, 'data'),
     env: { CHARTMUSEUM_USERNAME: auth.username, CHARTMUSEUM_PASSWORD: auth.password },
     helmUrl: (_sidecarUrl, repo) => `${cm.url}/${repo}`,
     helmAuth: auth,
