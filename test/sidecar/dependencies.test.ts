@@ -1,0 +1,82 @@
+/**
+ * Dependencies through the sidecar: a chart depending on `@internal` (a private Helm repository,
+ * the real `helm repo index` behind basic auth) fails until that repository is registered with
+ * `POST /repo/dependency`; registering it makes the next update rebuild the chart even though
+ * the commit did not change, and the published package carries the resolved dependency.
+ */
+import assert from 'node:assert/strict';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { ChartRepoServer } from '../harness/chart-repo-server.ts';
+import { fileUrl, type GitServers, startGitServers } from '../harness/git-server.ts';
+import { tempDir } from '../harness/paths.ts';
+import { type SidecarProcess, startSidecarProcess } from '../harness/sidecar.ts';
+import { chartFiles, Helm } from './fixtures.ts';
+
+const AUTH = { username: 'reader', password: 'dep-repo-pw-4711' };
+
+let tmp: { path: string; cleanup: () => Promise<void> };
+let git: GitServers;
+let charts: ChartRepoServer;
+let sidecar: SidecarProcess;
+let helm: Helm;
+
+before(async () => {
+  tmp = await tempDir('chartsync-deps-');
+  helm = new Helm(tmp.path);
+  const archives = join(tmp.path, 'archives');
+  await mkdir(archives);
+  for (const version of ['1.0.0', '1.1.0', '2.0.0']) {
+    const src = await tempDir('chartsync-dep-src-');
+    const files = chartFiles('shared', 'shared', { version, greeting: `shared ${version}` });
+    for (const [path, content] of Object.entries(files)) {
+      await mkdir(join(src.path, path, '..'), { recursive: true });
+      await writeFile(join(src.path, path), content);
+    }
+    await helm.run(['package', join(src.path, 'shared'), '--destination', archives]);
+    await src.cleanup();
+  }
+  charts = await ChartRepoServer.start({ dir: archives, auth: AUTH });
+  git = await startGitServers();
+  sidecar = await startSidecarProcess({
+    args: ['--storage-dir', join(tmp.path, 'storage'), '--allow-local-git'],
+  });
+});
+after(async () => {
+  await sidecar?.stop();
+  await charts?.close();
+  await git?.stop();
+  await tmp?.cleanup();
+});
+
+test('a chart with an unregistered dependency repository fails; registering it publishes the chart', async () => {
+  const repo = await git.repos.create(
+    'with-deps',
+    chartFiles('app', 'app', { dependencies: [{ name: 'shared', version: '1.x', repository: '@internal' }] }),
+  );
+  const first = await sidecar.client().upsertRepo({ name: 'with-deps', git: fileUrl(repo) });
+  assert.equal(first.charts[0]?.action, 'failed');
+  assert.match(first.charts[0]?.error ?? '', /internal/);
+
+  const form = new URLSearchParams({ name: 'internal', addr: charts.url, ...AUTH });
+  const registered = await fetch(`${sidecar.url}/repo/dependency`, { method: 'POST', body: form });
+  assert.equal(registered.status, 200);
+
+  const second = await sidecar.client().updateRepo('with-deps');
+  assert.deepEqual(
+    second.charts.map((c) => [c.name, c.version, c.action]),
+    [['app', '1.0.0', 'published']],
+  );
+  await helm.addRepo('deps', `${sidecar.url}/charts/with-deps`);
+  const rendered = await helm.template('deps/app', '1.0.0');
+  assert.match(rendered, /greeting: "shared 1\.1\.0"/, 'the highest 1.x version was resolved and packaged');
+  assert.ok(
+    charts.requests.some((r) => r.authorization?.startsWith('Basic ')),
+    'credentials were sent',
+  );
+  assert.doesNotMatch(sidecar.logs.join('\n'), new RegExp(AUTH.password));
+
+  const again = await sidecar.client().updateRepo('with-deps');
+  assert.equal(again.changed, false);
+});
