@@ -214,6 +214,24 @@ describe('registrations', () => {
   });
 });
 
+test('?async=true answers 202 at once and the result lands in lastSync', async () => {
+  const before = (await call('GET', '/repo/poc')).json.lastSync as { at: string };
+  const res = await call('GET', '/repo/poc/update?async=true');
+  assert.equal(res.status, 202);
+  assert.deepEqual(res.json, { name: 'poc', accepted: true });
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const last = (await call('GET', '/repo/poc')).json.lastSync as { at: string; changed: boolean };
+    if (last.at !== before.at) {
+      assert.equal(last.changed, false);
+      break;
+    }
+    assert.ok(Date.now() < deadline, 'the background update never finished');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.equal((await call('POST', '/repo/unknown/update?async=true')).status, 404);
+});
+
 test('health, readiness and metrics', async () => {
   assert.deepEqual((await call('GET', '/healthz', { token: null })).json, { status: 'ok' });
   assert.equal((await call('GET', '/readyz', { token: null })).status, 200);
