@@ -67,7 +67,12 @@ export class ChartMuseumPublisher implements Publisher {
   }
 
   async fetch(repo: string, ref: ChartRef): Promise<Buffer | undefined> {
-    const res = await this.request('GET', `/${repo}/charts/${archiveName(ref)}`, undefined, [404]);
+    const res = await this.request(
+      'GET',
+      `/${repo}/charts/${encodeURIComponent(archiveName(ref))}`,
+      undefined,
+      [404],
+    );
     if (res.status === 404) return undefined;
     return Buffer.from(await res.arrayBuffer());
   }
@@ -83,7 +88,12 @@ export class ChartMuseumPublisher implements Publisher {
     }
     for (const ref of remove) {
       try {
-        await this.request('DELETE', `/api/${repo}/charts/${ref.name}/${ref.version}`, undefined, [404]);
+        await this.request(
+          'DELETE',
+          `/api/${repo}/charts/${encodeURIComponent(ref.name)}/${encodeURIComponent(ref.version)}`,
+          undefined,
+          [404],
+        );
       } catch (err) {
         failed.set(chartKey(ref), err as Error);
       }

@@ -6,7 +6,7 @@
  */
 import { constants } from 'node:fs';
 import { access, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { IndexInput } from '../chart/index.js';
 import type { PackagedChart } from '../chart/model.js';
 import { writeFileAtomic } from '../storage/atomic-file.js';
@@ -57,6 +57,10 @@ export class LocalPublisher implements Publisher {
     const created = new Date();
     for (const chart of add) {
       try {
+        // Chart names are validated by the engine; this keeps every write inside the repo dir regardless.
+        if (basename(chart.fileName) !== chart.fileName || chart.fileName.startsWith('.')) {
+          throw new Error(`refusing archive name ${JSON.stringify(chart.fileName)}`);
+        }
         await writeFileAtomic(join(this.root, repo, chart.fileName), chart.data);
         index = withEntry(index, {
           metadata: chart.metadata,
