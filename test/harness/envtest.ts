@@ -215,8 +215,21 @@ function kubeconfig(server: string, ca: string, cert: string, key: string): stri
   );
 }
 
-/** Starts etcd and kube-apiserver; resolves once the API server is ready to serve. */
+/**
+ * Starts etcd and kube-apiserver; resolves once the API server is ready to serve. A port taken
+ * between picking it and binding it (parallel test files) is retried with fresh ports.
+ */
 export async function startEnvtest(opts: EnvtestOptions = {}): Promise<Envtest> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(opts);
+    } catch (err) {
+      if (attempt >= 3 || !/address already in use/i.test((err as Error).message)) throw err;
+    }
+  }
+}
+
+async function startOnce(opts: EnvtestOptions): Promise<Envtest> {
   const etcdBin = envtestBinary('etcd');
   const apiBin = envtestBinary('kube-apiserver');
   const dir = await mkdtemp(join(tmpdir(), 'chartsync-envtest-'));
