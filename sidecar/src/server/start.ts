@@ -64,7 +64,7 @@ export async function startSidecar(config: SidecarConfig, logger: Logger): Promi
     {
       port,
       target: publisher.target,
-      auth: Boolean(config.token),
+      tokenRequired: Boolean(config.token),
       charts: config.serveCharts ? `/charts/<repo>/index.yaml` : undefined,
     },
     'sidecar listening',
