@@ -162,6 +162,9 @@ describe('ChartMuseum down', () => {
     await s.repo.commit('app 2.0.0');
     await s.repo.push();
     await s.target.chartmuseum?.stop();
+    const notReady = await fetch(`${s.sidecar.url}/readyz`);
+    assert.equal(notReady.status, 503, 'not ready while ChartMuseum is unreachable');
+    assert.match(((await notReady.json()) as { message: string }).message, /chartmuseum .* is not reachable/);
     await assert.rejects(
       s.sidecar.client().updateRepo('cmdown'),
       (err: { status: number; message: string }) => {

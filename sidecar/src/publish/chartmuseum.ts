@@ -14,7 +14,7 @@ import {
   type PublishedVersion,
   type Publisher,
 } from './publisher.js';
-import { DEFAULT_RETRY, type RetryPolicy, withRetry } from './retry.js';
+import { DEFAULT_RETRY, NO_RETRY, type RetryPolicy, withRetry } from './retry.js';
 
 export interface ChartMuseumOptions {
   url: string;
@@ -108,8 +108,9 @@ export class ChartMuseumPublisher implements Publisher {
     if (!first.done) throw first.value;
   }
 
+  /** One quick attempt: readiness probes have short timeouts and retry on their own. */
   async check(): Promise<void> {
-    await this.request('GET', '/health');
+    await this.request('GET', '/health', undefined, [], { retry: NO_RETRY, timeoutMs: 2000 });
   }
 
   /** One call with retries; `accept` lists non-2xx statuses the caller handles itself. */
@@ -118,6 +119,7 @@ export class ChartMuseumPublisher implements Publisher {
     path: string,
     body?: Buffer,
     accept: number[] = [],
+    limits: { retry: RetryPolicy; timeoutMs: number } = { retry: this.retry, timeoutMs: this.timeoutMs },
   ): Promise<Response> {
     const what = `${this.target}: ${method} ${path}`;
     return withRetry(
@@ -131,7 +133,7 @@ export class ChartMuseumPublisher implements Publisher {
               ...(body ? { 'content-type': 'application/gzip' } : {}),
             },
             ...(body ? { body: new Uint8Array(body) } : {}),
-            signal: AbortSignal.timeout(this.timeoutMs),
+            signal: AbortSignal.timeout(limits.timeoutMs),
           });
         } catch (err) {
           const cause = (err as { cause?: { code?: string; message?: string } }).cause;
@@ -144,7 +146,7 @@ export class ChartMuseumPublisher implements Publisher {
         throw new HttpStatusError(res.status, `${what}: ${res.status} ${describeBody(text)}`);
       },
       (err) => !(err instanceof HttpStatusError) || err.status >= 500,
-      this.retry,
+      limits.retry,
     );
   }
 }
