@@ -45,6 +45,10 @@ const HINTS: [RegExp, string][] = [
     'no repository at this URL, or no access to it',
   ],
   [
+    /No space left on device|Disk quota exceeded/i,
+    "the disk holding the checkout is full (No space left on device): free space in the sidecar's data dir",
+  ],
+  [
     /returned error: 30[1278]\b/,
     'the server answered with a redirect, and redirects are not followed: use the URL it redirects to',
   ],
