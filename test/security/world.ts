@@ -27,6 +27,8 @@ export interface WorldOptions {
   git?: GitServersOptions;
   /** Storage dir to use instead of `<tmp>/storage` (e.g. a tiny tmpfs mount). */
   storage?: string;
+  /** Data dir to use instead of `<tmp>/data`. */
+  data?: string;
   /** Publish to this target instead of the storage dir (args replace `--storage-dir`). */
   targetArgs?: string[];
 }
@@ -69,7 +71,7 @@ export async function startWorld(o: WorldOptions = {}): Promise<World> {
   const tmp = await tempDir('chartsync-sec-');
   const root = tmp.path;
   const storage = o.storage ?? join(root, 'storage');
-  const data = join(root, 'data');
+  const data = o.data ?? join(root, 'data');
   const outside = join(root, 'outside');
   await mkdir(outside, { recursive: true });
   await writeFile(join(outside, 'canary.txt'), CANARY);
