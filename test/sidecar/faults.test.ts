@@ -186,3 +186,39 @@ describe('ChartMuseum down', () => {
     assert.equal(ready.status, 200);
   });
 });
+
+describe('a published chart that becomes invalid', () => {
+  test('keeps its published versions, even when the sidecar lost its sync state', async () => {
+    const repo = await git.repos.create('breaks', { ...chartFiles('a', 'a'), ...chartFiles('b', 'b') });
+    const storage = join(tmp.path, 'breaks/storage');
+    const first = await startSidecarProcess({
+      args: ['--storage-dir', storage, '--data-dir', join(tmp.path, 'breaks/data-1'), '--allow-local-git'],
+    });
+    try {
+      await first.client().upsertRepo({ name: 'breaks', git: `file://${repo.bare}` });
+    } finally {
+      await first.stop();
+    }
+    await repo.write({ 'a/Chart.yaml': 'apiVersion: v2\nname: a\nversion: not-semver\n' });
+    await repo.commit('a broken');
+    await repo.push();
+    // a new data dir: no memory of which directory published which chart
+    const second = await startSidecarProcess({
+      args: ['--storage-dir', storage, '--data-dir', join(tmp.path, 'breaks/data-2'), '--allow-local-git'],
+    });
+    try {
+      const result = await second.client().upsertRepo({ name: 'breaks', git: `file://${repo.bare}` });
+      assert.deepEqual(
+        result.charts.map((c) => [c.name, c.action]),
+        [
+          ['a', 'failed'],
+          ['b', 'unchanged'],
+        ],
+      );
+      const stored = await readFile(join(storage, 'breaks/index.yaml'), 'utf8');
+      assert.match(stored, /a-1\.0\.0\.tgz/, 'a is still listed');
+    } finally {
+      await second.stop();
+    }
+  });
+});

@@ -16,6 +16,16 @@ export interface DependencyLinks {
   remote: boolean;
 }
 
+/** The `name` a chart's Chart.yaml declares, read leniently (for charts that fail validation). */
+export async function declaredChartName(checkout: string, chartDir: string): Promise<string | undefined> {
+  try {
+    const doc = parse(await readFile(join(checkout, chartDir, 'Chart.yaml'), 'utf8')) as { name?: unknown };
+    return typeof doc?.name === 'string' && doc.name ? doc.name : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Reads the dependency list of a chart; unreadable files just mean "no links" (the build reports them). */
 export async function dependencyLinks(checkout: string, chartDir: string): Promise<DependencyLinks> {
   const deps: { repository?: unknown }[] = [];

@@ -14,7 +14,14 @@ import type { Logger } from '../log/logger.js';
 import { type ChartRef, chartKey, type PublishedVersion, type Publisher } from '../publish/publisher.js';
 import type { RepoRecord } from '../registry/store.js';
 import { sameChartContent } from './archive-content.js';
-import { changeKey, type DependencyLinks, dependencyLinks, hashOf, linkClosure } from './change-keys.js';
+import {
+  changeKey,
+  type DependencyLinks,
+  declaredChartName,
+  dependencyLinks,
+  hashOf,
+  linkClosure,
+} from './change-keys.js';
 import { PhaseTimer } from './phases.js';
 import { byKey, placePackage, prunable } from './plan.js';
 import { mapLimit } from './pool.js';
@@ -42,6 +49,8 @@ interface Built {
   reused?: ChartState;
   pkg?: PackagedChart;
   error?: string;
+  /** For a failed build: the name Chart.yaml declares, when it can be read at all. */
+  declaredName?: string;
 }
 
 const PROGRESS_EVERY_MS = 5000;
@@ -100,8 +109,11 @@ export async function runSync(ctx: SyncContext): Promise<SyncResult> {
   phases.mark('build');
   const decided = await decide(ctx, built, publishedByKey);
   const keepNames = new Set([...decided.values()].map((d) => d.result.name));
-  for (const b of built)
+  // A chart that failed to build is still in git: its published versions stay.
+  for (const b of built) {
     if (b.error && prev.charts[b.dir]) keepNames.add((prev.charts[b.dir] as ChartState).name);
+    if (b.error && b.declaredName) keepNames.add(b.declaredName);
+  }
   const remove = repo.prune ? prunable(published, keepNames) : [];
   const add = [...decided.values()].flatMap((d) => (d.result.action === 'published' && d.pkg ? [d.pkg] : []));
   const outcome = await ctx.publisher.apply(repo.name, add, remove);
@@ -193,7 +205,8 @@ async function buildOne(ctx: SyncContext, dir: string, key: string, mtime: Date)
     return { dir, key, pkg };
   } catch (err) {
     ctx.logger.warn({ repo: ctx.repo.name, chart: dir, err: (err as Error).message }, 'chart build failed');
-    return { dir, key, error: (err as Error).message };
+    const declaredName = await declaredChartName(ctx.cloneDir, dir);
+    return { dir, key, error: (err as Error).message, ...(declaredName ? { declaredName } : {}) };
   }
 }
 
@@ -260,7 +273,13 @@ function summary(c: {
 }
 
 function failedResult(b: Built): ChartSyncResult {
-  return { name: b.dir, version: '', digest: '', action: 'failed', error: b.error ?? 'not built' };
+  return {
+    name: b.declaredName ?? b.dir,
+    version: '',
+    digest: '',
+    action: 'failed',
+    error: b.error ?? 'not built',
+  };
 }
 
 /** Results sorted by chart name, publish failures folded in. */
