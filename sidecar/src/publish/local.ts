@@ -61,7 +61,8 @@ export class LocalPublisher implements Publisher {
         if (basename(chart.fileName) !== chart.fileName || chart.fileName.startsWith('.')) {
           throw new Error(`refusing archive name ${JSON.stringify(chart.fileName)}`);
         }
-        await writeFileAtomic(join(this.root, repo, chart.fileName), chart.data);
+        // The index written below syncs the directory, making these renames durable with it.
+        await writeFileAtomic(join(this.root, repo, chart.fileName), chart.data, 0o644, { syncDir: false });
         index = withEntry(index, {
           metadata: chart.metadata,
           fileName: chart.fileName,

@@ -6,7 +6,16 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
-export async function writeFileAtomic(path: string, data: Buffer | string, mode = 0o644): Promise<void> {
+/**
+ * `syncDir: false` skips the directory fsync, for a batch of writes into one directory that ends
+ * with a write that does sync it (that one fsync makes every earlier rename durable too).
+ */
+export async function writeFileAtomic(
+  path: string,
+  data: Buffer | string,
+  mode = 0o644,
+  opts: { syncDir?: boolean } = {},
+): Promise<void> {
   const dir = dirname(path);
   await mkdir(dir, { recursive: true });
   // Hidden temp name: never picked up as a chart (`*.tgz`) or index by a storage scanner.
@@ -24,7 +33,7 @@ export async function writeFileAtomic(path: string, data: Buffer | string, mode 
     await rm(tmp, { force: true });
     throw err;
   }
-  await fsyncDir(dir);
+  if (opts.syncDir !== false) await fsyncDir(dir);
 }
 
 async function fsyncDir(dir: string): Promise<void> {

@@ -54,6 +54,7 @@ interface Built {
 }
 
 const PROGRESS_EVERY_MS = 5000;
+const FULL_SHA = /^([0-9a-f]{40}|[0-9a-f]{64})$/;
 
 export async function runSync(ctx: SyncContext): Promise<SyncResult> {
   const started = performance.now();
@@ -80,7 +81,9 @@ export async function runSync(ctx: SyncContext): Promise<SyncResult> {
   checkAborted(ctx);
   const checkout = await syncCheckout({
     url: repo.git,
-    ref: repo.ref,
+    // The commit just resolved: the checkout need not ask the remote again (a branch tip is
+    // always fetchable; if the branch moved meanwhile, the git layer falls back to a full fetch).
+    ref: FULL_SHA.test(head) ? head : repo.ref,
     auth: repo.auth,
     policy: ctx.policy,
     dir: ctx.cloneDir,
@@ -120,12 +123,15 @@ export async function runSync(ctx: SyncContext): Promise<SyncResult> {
   phases.mark('publish');
   const charts = assemble(decided, remove, outcome.failed);
   const complete = outcome.failed.size === 0;
-  await ctx.states.write(
+  const stateWritten = ctx.states.write(
     repo.name,
     nextState(decided, outcome.failed, complete ? head : undefined, configKey + registryKey, {
       links,
       trees,
     }),
+  );
+  stateWritten.catch((err) =>
+    ctx.logger.warn({ err: (err as Error).message }, 'could not save the sync state'),
   );
   const result: SyncResult = {
     name: repo.name,

@@ -54,15 +54,26 @@ export class StateStore {
     }
   }
 
-  async write(repo: string, state: RepoState): Promise<void> {
-    this.cache.delete(repo);
-    await writeFileAtomic(this.file(repo), JSON.stringify(state));
+  /**
+   * The new state is current at once (in memory); the file follows in the background, writes of
+   * one repo in order. A lost write only costs a rebuild whose packages compare as unchanged.
+   */
+  write(repo: string, state: RepoState): Promise<void> {
     this.cache.set(repo, state);
+    return this.chain(repo, () => writeFileAtomic(this.file(repo), JSON.stringify(state)));
   }
 
-  async remove(repo: string): Promise<void> {
-    this.cache.delete(repo);
-    await rm(this.file(repo), { force: true });
+  remove(repo: string): Promise<void> {
+    this.cache.set(repo, { charts: {} });
+    return this.chain(repo, () => rm(this.file(repo), { force: true }));
+  }
+
+  private readonly pending = new Map<string, Promise<void>>();
+
+  private chain(repo: string, op: () => Promise<void>): Promise<void> {
+    const next = (this.pending.get(repo) ?? Promise.resolve()).catch(() => undefined).then(op);
+    this.pending.set(repo, next);
+    return next;
   }
 
   private file(repo: string): string {
