@@ -156,6 +156,27 @@ const CASES: Case[] = [
     error: /digest mismatch: the index says sha256:a{12}/,
   },
   {
+    chart: 'e-index-bomb',
+    spoil: async (r) => {
+      const lines = ['apiVersion: v1', 'l0: &l0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+      for (let i = 1; i < 10; i++)
+        lines.push(
+          `l${i}: &l${i} [${Array(9)
+            .fill(`*l${i - 1}`)
+            .join(',')}]`,
+        );
+      lines.push('entries: {}');
+      r.override('index.yaml', { kind: 'body', data: `${lines.join('\n')}\n` });
+    },
+    error: /index\.yaml.*(alias|too many)/i,
+  },
+  {
+    chart: 'e-index-huge',
+    spoil: async (r) =>
+      r.override('index.yaml', { kind: 'body', data: Buffer.alloc(65 * 1024 * 1024, 0x23) }),
+    error: /index\.yaml: response (of \d+ bytes )?exceeds the 67108864-byte limit/,
+  },
+  {
     chart: 'f-redirect-file',
     spoil: async (r) => r.override('dep-1.0.0.tgz', { kind: 'redirect', location: 'file:///etc/passwd' }),
     error: /redirect to another protocol \(file:\) refused/,
@@ -232,7 +253,7 @@ describe('hostile dependency repositories', () => {
     assert.equal(result.status, 200, result.text);
     const byDir = Object.fromEntries(result.charts.map((c) => [c.name, c]));
     for (const c of bad) {
-      const r = byDir[`charts/${c.chart}`];
+      const r = byDir[c.chart] ?? byDir[`charts/${c.chart}`]; // declared name, or the dir
       assert.equal(r?.action, 'failed', `${c.chart}: ${JSON.stringify(r)}`);
       assert.match(r?.error ?? '', /dep/, c.chart);
       assert.match(r?.error ?? '', c.error as RegExp, c.chart);
