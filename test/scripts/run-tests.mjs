@@ -38,7 +38,7 @@ if (files.length === 0) {
 }
 const res = spawnSync(
   process.execPath,
-  ['--test', '--test-force-exit', `--test-timeout=${process.env.TEST_TIMEOUT_MS ?? 600000}`, `--test-concurrency=${process.env.TEST_CONCURRENCY ?? 2}`, '--test-reporter=spec', ...files.map((f) => relative(repoRoot, f))],
+  ['--test', '--import', join(testRoot, 'harness/exit-guard.mjs'), `--test-timeout=${process.env.TEST_TIMEOUT_MS ?? 600000}`, `--test-concurrency=${process.env.TEST_CONCURRENCY ?? 2}`, '--test-reporter=spec', ...files.map((f) => relative(repoRoot, f))],
   { stdio: 'inherit', cwd: repoRoot, env: { ...process.env, CHARTSYNC_REPO_ROOT: repoRoot } },
 );
 process.exit(res.status ?? 1);
