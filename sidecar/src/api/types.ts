@@ -3,6 +3,8 @@
  * typed client that the operator imports (`@chartsync/sidecar/client`). See DESIGN.md.
  */
 
+import type { Reason } from './reasons.js';
+
 export type ChartAction = 'published' | 'unchanged' | 'pruned' | 'conflict' | 'failed';
 
 export interface ChartSyncResult {
@@ -11,6 +13,8 @@ export interface ChartSyncResult {
   digest: string;
   action: ChartAction;
   error?: string;
+  /** Set with `error` (failed) and on `conflict`: the machine reason, see reasons.ts. */
+  reason?: Reason;
 }
 
 export interface SyncResult {
@@ -79,4 +83,6 @@ export type ErrorCode =
 export interface ErrorBody {
   error: ErrorCode;
   message: string;
+  /** The machine reason (see reasons.ts); being wired through every layer. */
+  reason?: Reason;
 }
