@@ -3,15 +3,17 @@
  * build-context COPY source must exist in the workspace (and not be dropped by .dockerignore), and
  * the build stage is replayed in a scratch copy of the workspace (its COPYs as copies, its RUNs as
  * shell commands, /out redirected into the scratch dir). The production tree it deploys must run
- * the image's ENTRYPOINT.
+ * the image's ENTRYPOINT. The replay uses whatever pnpm store and metadata cache the machine has,
+ * so it must pass with both empty (a fresh machine): no step may require `--offline`.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { cp, mkdir, readFile, stat } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join, matchesGlob, relative } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
+import { parse as parseYaml } from 'yaml';
 import { repoRoot, tempDir } from '../harness/paths.ts';
 
 const run = promisify(execFile);
@@ -273,6 +275,21 @@ for (const img of images) {
         }
       }
       assert.ok(await exists(join(out, img.entry)), `/out/${img.entry} deployed`);
+      // The deploy's re-resolution (injected workspace packages) may read registry metadata, but
+      // what the image ships must be what the lockfile pins: every package in the production tree
+      // (.pnpm/<name with + for />@<version>[_peers]) is a name@version the repo's lockfile has.
+      const lock = parseYaml(await readFile(join(repoRoot, 'pnpm-lock.yaml'), 'utf8')) as { packages?: object };
+      const pinned = new Set(Object.keys(lock.packages ?? {}));
+      const shipped = (await readdir(join(out, 'node_modules/.pnpm')))
+        .filter((d) => d !== 'node_modules' && !d.startsWith('lock'))
+        .map((d) => d.replace(/_.*$/, '').replace('+', '/'))
+        .filter((k) => !k.startsWith('@chartsync/'));
+      assert.ok(shipped.length > 3, `production packages found: ${shipped.join(' ')}`);
+      assert.deepEqual(
+        shipped.filter((k) => !pinned.has(k)),
+        [],
+        'the image ships only versions the lockfile pins',
+      );
       const modules = join(out, 'node_modules');
       const { stdout: leftovers } = await run('find', [
         out,
