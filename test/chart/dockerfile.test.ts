@@ -278,7 +278,9 @@ for (const img of images) {
       // The deploy's re-resolution (injected workspace packages) may read registry metadata, but
       // what the image ships must be what the lockfile pins: every package in the production tree
       // (.pnpm/<name with + for />@<version>[_peers]) is a name@version the repo's lockfile has.
-      const lock = parseYaml(await readFile(join(repoRoot, 'pnpm-lock.yaml'), 'utf8')) as { packages?: object };
+      const lock = parseYaml(await readFile(join(repoRoot, 'pnpm-lock.yaml'), 'utf8')) as {
+        packages?: object;
+      };
       const pinned = new Set(Object.keys(lock.packages ?? {}));
       const shipped = (await readdir(join(out, 'node_modules/.pnpm')))
         .filter((d) => d !== 'node_modules' && !d.startsWith('lock'))

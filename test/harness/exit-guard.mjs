@@ -8,7 +8,9 @@ import { after } from 'node:test';
 const graceMs = Number(process.env.TEST_EXIT_GRACE_MS ?? 15_000);
 after(() => {
   setTimeout(() => {
-    process.stderr.write(`exit-guard: ${process.argv[1] ?? 'test file'} still had open handles ${graceMs} ms after its tests; exiting\n`);
+    process.stderr.write(
+      `exit-guard: ${process.argv[1] ?? 'test file'} still had open handles ${graceMs} ms after its tests; exiting\n`,
+    );
     process.exit();
   }, graceMs).unref();
 });

@@ -11,7 +11,9 @@ export const chartsyncBin = join(repoRoot, 'node_modules/.bin/chartsync');
 export const operatorBin = join(repoRoot, 'node_modules/.bin/chartsync-operator');
 
 /** A fresh temporary directory, removed by the returned cleanup. */
-export async function tempDir(prefix = 'chartsync-test-'): Promise<{ path: string; cleanup: () => Promise<void> }> {
+export async function tempDir(
+  prefix = 'chartsync-test-',
+): Promise<{ path: string; cleanup: () => Promise<void> }> {
   const path = await mkdtemp(join(tmpdir(), prefix));
   return { path, cleanup: () => rm(path, { recursive: true, force: true }) };
 }

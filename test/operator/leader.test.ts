@@ -75,7 +75,10 @@ describe('operator: leader election and scope', () => {
     );
     assert.equal(await metric(L, 'chartsync_operator_leader'), 1);
     assert.equal(await metric(S, 'chartsync_operator_leader'), 0);
-    assert.ok(((await metric(L, 'chartsync_operator_reconcile_total{result="ok"}')) ?? 0) > 0, 'reconciles counted');
+    assert.ok(
+      ((await metric(L, 'chartsync_operator_reconcile_total{result="ok"}')) ?? 0) > 0,
+      'reconciles counted',
+    );
     for (const op of [L, S]) assert.equal((await fetch(`http://127.0.0.1:${op.port}/readyz`)).status, 200);
   });
 

@@ -31,7 +31,13 @@ function collect(path, out) {
 
 const args = process.argv.slice(2);
 const targets = args.length ? args.map((a) => resolve(process.cwd(), a)) : [testRoot];
-const files = targets.flatMap((t) => (existsSync(t) ? collect(t, []) : (console.error(`no such test path: ${t}`), process.exit(2))));
+for (const t of targets) {
+  if (!existsSync(t)) {
+    console.error(`no such test path: ${t}`);
+    process.exit(2);
+  }
+}
+const files = targets.flatMap((t) => collect(t, []));
 if (files.length === 0) {
   console.error('no test files found');
   process.exit(2);
@@ -74,14 +80,17 @@ function run(list, { guard }) {
           counts[m[1]] = Number(m[2]);
           counts.summary = true;
         } else if (/^\s+✔/.test(line)) counts.guardPass = (counts.guardPass ?? 0) + 1;
-        else if (/^\s+✖/.test(line) && !line.includes('failing tests')) counts.guardFail = (counts.guardFail ?? 0) + 1;
+        else if (/^\s+✖/.test(line) && !line.includes('failing tests'))
+          counts.guardFail = (counts.guardFail ?? 0) + 1;
         if (/^[✔✖] /.test(line)) counts.topLevel++;
         if (/^✖ /.test(line)) counts.topLevelFail = true;
       }
       if (guard && counts.topLevel > 0) {
         clearTimeout(idle);
         idle = setTimeout(() => {
-          process.stdout.write(`\nrun-tests: ${list.join(' ')} reported all suites but did not exit; stopping it\n`);
+          process.stdout.write(
+            `\nrun-tests: ${list.join(' ')} reported all suites but did not exit; stopping it\n`,
+          );
           try {
             process.kill(-child.pid, 'SIGKILL');
           } catch {}
@@ -94,7 +103,9 @@ function run(list, { guard }) {
         counts.pass = counts.guardPass ?? 0;
         counts.fail = (counts.guardFail ?? 0) + (signal && !guard ? 1 : 0);
       }
-      const ok = signal ? guard && !counts.topLevelFail && counts.topLevel > 0 && !counts.guardFail : code === 0;
+      const ok = signal
+        ? guard && !counts.topLevelFail && counts.topLevel > 0 && !counts.guardFail
+        : code === 0;
       done({ ok, pass: counts.pass, fail: counts.fail });
     });
   });
