@@ -2,6 +2,7 @@
  * The error type every layer below the HTTP server throws when the cause maps to one of the
  * API's error codes; the server turns it into `{ error, message }` with the matching status.
  */
+import type { Reason } from './reasons.js';
 import type { ErrorCode } from './types.js';
 
 const STATUS: Record<ErrorCode, number> = {
@@ -18,11 +19,14 @@ const STATUS: Record<ErrorCode, number> = {
 export class ApiError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  /** The machine reason, when the layer that failed knows one (see reasons.ts). */
+  readonly reason: Reason | undefined;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; reason?: Reason }) {
+    super(message, options?.cause === undefined ? {} : { cause: options.cause });
     this.name = 'ApiError';
     this.code = code;
     this.status = STATUS[code];
+    this.reason = options?.reason;
   }
 }
 

@@ -55,4 +55,18 @@ export class PublishError extends Error {
     super(message, options);
     this.name = 'PublishError';
   }
+
+  /** `StorageFull` when the target ran out of bytes or inodes, else `PublishFailed`. */
+  get reason(): 'StorageFull' | 'PublishFailed' {
+    return isStorageFull(this) ? 'StorageFull' : 'PublishFailed';
+  }
+}
+
+/** Out of space or inodes (ENOSPC), or over a quota (EDQUOT), anywhere in the cause chain. */
+export function isStorageFull(err: unknown): boolean {
+  for (let e = err, depth = 0; e && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOSPC' || code === 'EDQUOT') return true;
+  }
+  return false;
 }

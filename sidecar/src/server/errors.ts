@@ -27,7 +27,11 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     if (apiErr.status >= 500 && apiErr.code === 'internal') {
       logger.error({ err, method: req.method, path: req.path }, 'request failed');
     }
-    const body: ErrorBody = { error: apiErr.code, message: apiErr.message };
+    const body: ErrorBody = {
+      error: apiErr.code,
+      message: apiErr.message,
+      ...(apiErr.reason ? { reason: apiErr.reason } : {}),
+    };
     res.status(apiErr.status).json(body);
   };
 }

@@ -1,8 +1,9 @@
 /** Maps failures of the layers below (git, publishing, input) onto the API's error codes. */
 import { ApiError } from '../api/errors.js';
-import { DiscoveryError } from '../chart/index.js';
+import type { Reason } from '../api/reasons.js';
+import { ChartError, DiscoveryError } from '../chart/index.js';
 import { GitError } from '../git/index.js';
-import { PublishError } from '../publish/publisher.js';
+import { isStorageFull, PublishError } from '../publish/publisher.js';
 
 export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
@@ -13,6 +14,19 @@ export function toApiError(err: unknown): ApiError {
   }
   // A `paths` entry missing from the repository: the registration asks for something that is not there.
   if (err instanceof DiscoveryError) return new ApiError('invalid_input', err.message, { cause: err });
-  if (err instanceof PublishError) return new ApiError('upstream_failed', err.message, { cause: err });
+  if (err instanceof PublishError)
+    return new ApiError('upstream_failed', err.message, { cause: err, reason: err.reason });
   return new ApiError('internal', (err as Error)?.message ?? String(err), { cause: err });
+}
+
+/** The machine reason of one chart's failure to build. */
+export function chartFailureReason(err: unknown): Reason {
+  if (err instanceof ChartError) return err.reason ?? 'InvalidChart';
+  if (err instanceof ApiError && err.reason) return err.reason;
+  return isStorageFull(err) ? 'StorageFull' : 'InvalidChart';
+}
+
+/** The machine reason of one chart's failure to publish. */
+export function publishFailureReason(err: unknown): Reason {
+  return err instanceof PublishError ? err.reason : 'PublishFailed';
 }

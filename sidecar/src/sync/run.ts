@@ -6,6 +6,7 @@
  */
 import { relative, sep } from 'node:path';
 import { ApiError } from '../api/errors.js';
+import type { Reason } from '../api/reasons.js';
 import type { ChartSyncResult, SyncResult } from '../api/types.js';
 import { discoverCharts, packageChart } from '../chart/index.js';
 import type { DependencyRepository, PackagedChart } from '../chart/model.js';
@@ -22,6 +23,7 @@ import {
   hashOf,
   linkClosure,
 } from './change-keys.js';
+import { chartFailureReason, publishFailureReason } from './errors.js';
 import { PhaseTimer } from './phases.js';
 import { byKey, placePackage, prunable } from './plan.js';
 import { mapLimit } from './pool.js';
@@ -49,6 +51,7 @@ interface Built {
   reused?: ChartState;
   pkg?: PackagedChart;
   error?: string;
+  reason?: Reason;
   /** For a failed build: the name Chart.yaml declares, when it can be read at all. */
   declaredName?: string;
 }
@@ -69,7 +72,9 @@ export async function runSync(ctx: SyncContext): Promise<SyncResult> {
   const registryKey = hashOf(ctx.dependencies.map(({ name, url, mirrorOf }) => ({ name, url, mirrorOf })));
   const phases = new PhaseTimer();
   const head = await remoteHead({ url: repo.git, ref: repo.ref, auth: repo.auth, policy: ctx.policy });
-  if (prev.commit === head && prev.configKey === configKey + registryKey) {
+  // Failed charts are retried by every update (a dependency repository may be back): the
+  // no-change answer is only for a last sync whose charts all built.
+  if (prev.commit === head && prev.configKey === configKey + registryKey && !hasFailedCharts(prev)) {
     return {
       name: repo.name,
       commit: head,
@@ -151,9 +156,12 @@ export class SyncPublishError extends ApiError {
   readonly result: SyncResult;
   constructor(target: string, failed: Map<string, Error>, result: SyncResult) {
     const first = [...failed].slice(0, 3).map(([k, e]) => `${k}: ${e.message}`);
+    // One full target fails every write: StorageFull when any failure says so.
+    const reasons = [...failed.values()].map(publishFailureReason);
     super(
       'upstream_failed',
       `publishing to ${target} failed for ${failed.size} chart(s): ${first.join('; ')}`,
+      { reason: reasons.includes('StorageFull') ? 'StorageFull' : 'PublishFailed' },
     );
     this.result = result;
   }
@@ -212,7 +220,13 @@ async function buildOne(ctx: SyncContext, dir: string, key: string, mtime: Date)
   } catch (err) {
     ctx.logger.warn({ repo: ctx.repo.name, chart: dir, err: (err as Error).message }, 'chart build failed');
     const declaredName = await declaredChartName(ctx.cloneDir, dir);
-    return { dir, key, error: (err as Error).message, ...(declaredName ? { declaredName } : {}) };
+    return {
+      dir,
+      key,
+      error: (err as Error).message,
+      reason: chartFailureReason(err),
+      ...(declaredName ? { declaredName } : {}),
+    };
   }
 }
 
@@ -240,13 +254,20 @@ async function decide(
     const owner = claimed.get(chartKey(c));
     if (owner !== undefined) {
       const error = `${c.name} ${c.version} is also defined in ${owner}`;
-      decided.set(b.dir, { dir: b.dir, key: b.key, result: { ...summary(c), action: 'failed', error } });
+      decided.set(b.dir, {
+        dir: b.dir,
+        key: b.key,
+        result: { ...summary(c), action: 'failed', error, reason: 'NameCollision' },
+      });
       continue;
     }
     claimed.set(chartKey(c), b.dir);
     const action = b.pkg ? await placeBuilt(ctx, b.pkg, published) : 'unchanged';
     const result: ChartSyncResult = { ...summary(c), action };
-    if (action === 'conflict') result.error = conflictMessage(c, published);
+    if (action === 'conflict') {
+      result.error = conflictMessage(c, published);
+      result.reason = 'VersionConflict';
+    }
     decided.set(b.dir, { dir: b.dir, key: b.key, result, ...(b.pkg ? { pkg: b.pkg } : {}) });
   }
   return decided;
@@ -285,6 +306,7 @@ function failedResult(b: Built): ChartSyncResult {
     digest: '',
     action: 'failed',
     error: b.error ?? 'not built',
+    reason: b.reason ?? 'InvalidChart',
   };
 }
 
@@ -296,7 +318,9 @@ function assemble(
 ): ChartSyncResult[] {
   const charts: ChartSyncResult[] = [...decided.values()].map(({ result }) => {
     const err = result.action === 'published' ? failed.get(chartKey(result)) : undefined;
-    return err ? { ...result, action: 'failed', error: err.message } : result;
+    return err
+      ? { ...result, action: 'failed', error: err.message, reason: publishFailureReason(err) }
+      : result;
   });
   for (const ref of removed) {
     const err = failed.get(chartKey(ref));
@@ -304,7 +328,7 @@ function assemble(
       ...ref,
       digest: '',
       action: err ? 'failed' : 'pruned',
-      ...(err ? { error: err.message } : {}),
+      ...(err ? { error: err.message, reason: publishFailureReason(err) } : {}),
     });
   }
   return charts.sort((a, b) => a.name.localeCompare(b.name) || a.version.localeCompare(b.version));
@@ -328,6 +352,7 @@ function nextState(
       version: r.version,
       digest: r.digest,
       ...(r.error ? { error: r.error } : {}),
+      ...(r.reason ? { reason: r.reason } : {}),
       ...(r.action === 'conflict' ? { conflict: true } : {}),
       ...cachedLinks(d.dir, sources),
     };
@@ -344,6 +369,10 @@ function cachedLinks(
   return tree && links ? { tree, links } : {};
 }
 
+function hasFailedCharts(state: RepoState): boolean {
+  return Object.values(state.charts).some((c) => c.error !== undefined && !c.conflict);
+}
+
 /** The answer of an update that found nothing new: the charts as the last sync left them. */
 function reportState(state: RepoState): ChartSyncResult[] {
   return Object.values(state.charts)
@@ -353,6 +382,7 @@ function reportState(state: RepoState): ChartSyncResult[] {
       digest: c.digest,
       action: c.conflict ? ('conflict' as const) : c.error ? ('failed' as const) : ('unchanged' as const),
       ...(c.error ? { error: c.error } : {}),
+      ...(c.reason ? { reason: c.reason } : {}),
     }))
     .sort((a, b) => a.name.localeCompare(b.name));
 }

@@ -6,6 +6,7 @@
  */
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Reason } from '../api/reasons.js';
 import { writeFileAtomic } from '../storage/atomic-file.js';
 
 export interface ChartState {
@@ -16,6 +17,7 @@ export interface ChartState {
   digest: string;
   /** The build failed (or, with `conflict`, the version was already published with other content). */
   error?: string;
+  reason?: Reason;
   conflict?: boolean;
   /** The chart directory's tree id and the dependency links read from it (reused while the tree is unchanged). */
   tree?: string;

@@ -122,6 +122,7 @@ function pinnedVersions(ctx: Ctx, hashed: ChartDependency[]): LockedDependency[]
     chartName(ctx),
     ctx.lockFile,
     `the lock file is out of sync with the dependencies in ${ctx.depsFile} (its digest is ${lock.digest}, the dependencies hash to ${current}); run 'helm dependency update' and commit ${ctx.lockFile}`,
+    { reason: 'DependencyUnresolved' },
   );
 }
 
@@ -286,7 +287,10 @@ function describe(req: ChartDependency, ref: RepositoryRef | undefined): string 
 function guard<T>(ctx: Ctx, req: ChartDependency, ref: RepositoryRef | undefined, fn: () => T): T {
   const wrap = (err: unknown): never => {
     const message = err instanceof Error ? err.message : String(err);
-    throw new ChartError(chartName(ctx), ctx.depsFile, `${describe(req, ref)}: ${message}`, { cause: err });
+    throw new ChartError(chartName(ctx), ctx.depsFile, `${describe(req, ref)}: ${message}`, {
+      cause: err,
+      reason: 'DependencyUnresolved',
+    });
   };
   try {
     const result = fn();
