@@ -1,6 +1,8 @@
 /**
  * The error type every layer below the HTTP server throws when the cause maps to one of the
- * API's error codes; the server turns it into `{ error, message }` with the matching status.
+ * API's error codes; the server turns it into `{ error, message, reason }` with the matching
+ * status. The code says which HTTP status; the reason (reasons.ts) says which cause, for
+ * machines. A code without a more specific reason gets its default reason.
  */
 import type { Reason } from './reasons.js';
 import type { ErrorCode } from './types.js';
@@ -16,17 +18,27 @@ const STATUS: Record<ErrorCode, number> = {
   internal: 500,
 };
 
+const DEFAULT_REASON: Record<ErrorCode, Reason> = {
+  invalid_input: 'InvalidInput',
+  unauthorized: 'Unauthorized',
+  not_found: 'NotFound',
+  conflict: 'RepoBusy',
+  payload_too_large: 'PayloadTooLarge',
+  upstream_failed: 'PublishFailed',
+  shutting_down: 'ShuttingDown',
+  internal: 'Internal',
+};
+
 export class ApiError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
-  /** The machine reason, when the layer that failed knows one (see reasons.ts). */
-  readonly reason: Reason | undefined;
+  readonly reason: Reason;
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown; reason?: Reason }) {
-    super(message, options?.cause === undefined ? {} : { cause: options.cause });
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'ApiError';
     this.code = code;
     this.status = STATUS[code];
-    this.reason = options?.reason;
+    this.reason = options?.reason ?? DEFAULT_REASON[code];
   }
 }
 

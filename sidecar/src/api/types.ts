@@ -13,7 +13,7 @@ export interface ChartSyncResult {
   digest: string;
   action: ChartAction;
   error?: string;
-  /** Set with `error` (failed) and on `conflict`: the machine reason, see reasons.ts. */
+  /** Always set with `error` (`failed` and `conflict`): the machine reason, see reasons.ts. */
   reason?: Reason;
 }
 
@@ -83,6 +83,6 @@ export type ErrorCode =
 export interface ErrorBody {
   error: ErrorCode;
   message: string;
-  /** The machine reason (see reasons.ts); being wired through every layer. */
-  reason?: Reason;
+  /** The machine reason (see reasons.ts and docs/reasons.md); every error body carries one. */
+  reason: Reason;
 }

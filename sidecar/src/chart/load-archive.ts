@@ -80,6 +80,7 @@ function gunzip(data: Buffer, source: string): Buffer {
         source,
         '.',
         `decompressed chart is larger than the maximum size ${MAX_DECOMPRESSED_CHART_SIZE}`,
+        { reason: 'ChartTooLarge' },
       );
     }
     throw new ChartError(source, '.', `corrupt gzip data: ${e.message}`);

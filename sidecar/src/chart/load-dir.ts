@@ -99,6 +99,7 @@ async function walk(ctx: WalkContext, realDir: string, name: string, ancestors: 
         ctx.source,
         rel,
         `file is larger than the maximum file size ${MAX_DECOMPRESSED_FILE_SIZE}`,
+        { reason: 'ChartTooLarge' },
       );
     }
     ctx.files.push({ name: rel, data: stripBom(readFileSync(real)) });

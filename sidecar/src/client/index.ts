@@ -2,6 +2,8 @@
  * Typed client of the sidecar HTTP API, used by the operator (and tests). It speaks the wire
  * types of `../api/types.ts`, the one definition shared with the server.
  */
+
+import { isReason, type Reason } from '../api/reasons.js';
 import type {
   DependencyRequest,
   DependencyView,
@@ -18,16 +20,19 @@ export type * from '../api/types.js';
 export class SidecarError extends Error {
   readonly status: number;
   readonly code: ErrorCode | 'unreachable';
+  /** The machine reason of the answer (reasons.ts); undefined when there was no answer. */
+  readonly reason: Reason | undefined;
   constructor(
     status: number,
     code: ErrorCode | 'unreachable',
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; reason?: Reason | undefined },
   ) {
-    super(message, options);
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'SidecarError';
     this.status = status;
     this.code = code;
+    this.reason = options?.reason;
   }
 }
 
@@ -109,6 +114,7 @@ export class SidecarClient {
         res.status,
         e?.error ?? 'internal',
         `sidecar ${method} ${path}: ${res.status} ${e?.message ?? text.slice(0, 200)}`,
+        { reason: isReason(e?.reason) ? e.reason : undefined },
       );
     }
     return parsed as T;

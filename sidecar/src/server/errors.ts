@@ -27,11 +27,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     if (apiErr.status >= 500 && apiErr.code === 'internal') {
       logger.error({ err, method: req.method, path: req.path }, 'request failed');
     }
-    const body: ErrorBody = {
-      error: apiErr.code,
-      message: apiErr.message,
-      ...(apiErr.reason ? { reason: apiErr.reason } : {}),
-    };
+    const body: ErrorBody = { error: apiErr.code, message: apiErr.message, reason: apiErr.reason };
     res.status(apiErr.status).json(body);
   };
 }

@@ -1,5 +1,6 @@
 /** Liveness, readiness (the publishing target answers) and Prometheus metrics. */
 import { Router } from 'express';
+import type { ErrorBody } from '../api/types.js';
 import type { SidecarMetrics } from '../metrics/metrics.js';
 import type { Publisher } from '../publish/publisher.js';
 
@@ -14,17 +15,24 @@ export function opsRoutes(
   });
   router.get('/readyz', async (_req, res) => {
     if (shuttingDown()) {
-      res.status(503).json({ error: 'shutting_down', message: 'the sidecar is shutting down' });
+      const body: ErrorBody = {
+        error: 'shutting_down',
+        message: 'the sidecar is shutting down',
+        reason: 'ShuttingDown',
+      };
+      res.status(503).json(body);
       return;
     }
     try {
       await publisher.check();
       res.json({ status: 'ready', target: publisher.target });
     } catch (err) {
-      res.status(503).json({
+      const body: ErrorBody = {
         error: 'upstream_failed',
         message: `${publisher.target} is not reachable: ${(err as Error).message}`,
-      });
+        reason: 'PublishFailed',
+      };
+      res.status(503).json(body);
     }
   });
   router.get('/metrics', async (_req, res) => {

@@ -1,15 +1,29 @@
-/** Maps failures of the layers below (git, publishing, input) onto the API's error codes. */
+/**
+ * Maps failures of the layers below (git, chart engine, publishing, input) onto the API's error
+ * codes and machine reasons. Each layer classifies its own failures — GitError.kind (from git's
+ * output, in the git layer), ChartError.reason, PublishError.reason — and this is the one place
+ * that turns those into answers, so no caller ever guesses a reason from message text.
+ */
 import { ApiError } from '../api/errors.js';
 import type { Reason } from '../api/reasons.js';
 import { ChartError, DiscoveryError } from '../chart/index.js';
-import { GitError } from '../git/index.js';
+import { GitError, type GitErrorKind } from '../git/index.js';
 import { isStorageFull, PublishError } from '../publish/publisher.js';
+
+const GIT_REASON: Record<GitErrorKind, Reason> = {
+  policy: 'InvalidInput',
+  auth: 'GitAuthFailed',
+  unreachable: 'GitUnreachable',
+  ref: 'RefNotFound',
+  failed: 'GitFailed',
+};
 
 export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
   if (err instanceof GitError) {
     return new ApiError(err.kind === 'policy' ? 'invalid_input' : 'upstream_failed', err.message, {
       cause: err,
+      reason: GIT_REASON[err.kind],
     });
   }
   // A `paths` entry missing from the repository: the registration asks for something that is not there.
@@ -22,7 +36,7 @@ export function toApiError(err: unknown): ApiError {
 /** The machine reason of one chart's failure to build. */
 export function chartFailureReason(err: unknown): Reason {
   if (err instanceof ChartError) return err.reason ?? 'InvalidChart';
-  if (err instanceof ApiError && err.reason) return err.reason;
+  if (err instanceof ApiError) return err.reason;
   return isStorageFull(err) ? 'StorageFull' : 'InvalidChart';
 }
 

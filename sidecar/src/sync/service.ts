@@ -189,11 +189,13 @@ export class SyncService {
     } catch (err) {
       const apiErr = toApiError(err);
       const partial = err instanceof SyncPublishError ? err.result : undefined;
-      await this.recordResult(name, partial, { error: apiErr.code, message: apiErr.message }).catch(
-        () => undefined,
-      );
+      await this.recordResult(name, partial, {
+        error: apiErr.code,
+        message: apiErr.message,
+        reason: apiErr.reason,
+      }).catch(() => undefined);
       this.observe(name, 'failed', started, partial);
-      log.error({ code: apiErr.code, err: apiErr.message }, 'sync failed');
+      log.error({ code: apiErr.code, reason: apiErr.reason, err: apiErr.message }, 'sync failed');
       throw apiErr;
     }
   }
