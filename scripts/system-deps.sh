@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Debian packages the test suites need beyond git itself: OpenSSH (sshd for git over ssh://,
-# ssh and ssh-keygen for the client side). Idempotent: installs only what is missing, and only
+# ssh and ssh-keygen for the client side), apache2-utils (htpasswd: the bcrypt password file of
+# the OCI registry's basic auth) and openssl (the OCI registry's test CA). Idempotent: installs only what is missing, and only
 # when it can (root + apt-get); otherwise it says what is missing (the ssh tests then fail, naming it).
 set -euo pipefail
 
 need=()
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 command -v ssh >/dev/null 2>&1 && command -v ssh-keygen >/dev/null 2>&1 || need+=(openssh-client)
+command -v htpasswd >/dev/null 2>&1 || need+=(apache2-utils)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 for tool in git-daemon git-http-backend; do
   [ -x "$(git --exec-path 2>/dev/null)/$tool" ] || { need+=(git); break; }
 done

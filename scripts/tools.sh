@@ -2,13 +2,14 @@
 # Builds the real test tools (helm, kube-apiserver, etcd) from their Go modules through the
 # module proxy, once, into .tools/bin/. A machine-wide cache (~/.cache/chartsync/tools) keeps
 # the binaries across fresh clones on the same machine, so CI does not rebuild them.
-# Usage: scripts/tools.sh [helm|helm4|etcd|kube-apiserver|all]...
+# Usage: scripts/tools.sh [helm|helm4|etcd|kube-apiserver|registry|all]...
 set -euo pipefail
 
 HELM_VERSION=${HELM_VERSION:-v3.22.0}
 HELM4_VERSION=${HELM4_VERSION:-v4.3.1}
 ETCD_VERSION=${ETCD_VERSION:-v3.6.8}
 KUBE_VERSION=${KUBE_VERSION:-v1.36.3}
+REGISTRY_VERSION=${REGISTRY_VERSION:-v3.1.2}
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin="$root/.tools/bin"
@@ -37,6 +38,8 @@ install_tool() {
 
 build_helm() { GOBIN="$2" CGO_ENABLED=0 go install -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$1" "helm.sh/helm/v3/cmd/helm@$1"; }
 build_helm4() { GOBIN="$2" CGO_ENABLED=0 go install -ldflags "-s -w -X helm.sh/helm/v4/internal/version.version=$1" "helm.sh/helm/v4/cmd/helm@$1" && mv "$2/helm" "$2/helm4"; }
+# The CNCF Distribution registry (the OCI registry the oci:// tests push to and pull from).
+build_registry() { GOBIN="$2" CGO_ENABLED=0 go install -ldflags "-s -w" "github.com/distribution/distribution/v3/cmd/registry@$1"; }
 # Like k8s.io/kubernetes below, etcd's server module replaces its sibling modules with local
 # paths, so it is built from a throwaway module that pins them to the same release.
 build_etcd() {
@@ -78,7 +81,8 @@ for t in "${want[@]}"; do
     helm4) install_tool helm4 "$HELM4_VERSION" build_helm4 ;;
     etcd) install_tool etcd "$ETCD_VERSION" build_etcd ;;
     kube-apiserver) install_tool kube-apiserver "$KUBE_VERSION" build_kube_apiserver ;;
-    all) "$0" helm etcd kube-apiserver; "$0" helm4 || log "helm4 did not build; continuing with helm 3 only" ;;
+    registry) install_tool registry "$REGISTRY_VERSION" build_registry ;;
+    all) "$0" helm etcd kube-apiserver registry; "$0" helm4 || log "helm4 did not build; continuing with helm 3 only" ;;
     *) log "unknown tool $t"; exit 2 ;;
   esac
 done

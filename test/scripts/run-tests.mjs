@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 const testRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const repoRoot = resolve(testRoot, '..');
 
-const tools = spawnSync(join(repoRoot, 'scripts/tools.sh'), ['helm', 'etcd', 'kube-apiserver'], {
+const tools = spawnSync(join(repoRoot, 'scripts/tools.sh'), ['helm', 'etcd', 'kube-apiserver', 'registry'], {
   stdio: 'inherit',
 });
 if (tools.status !== 0) process.exit(tools.status ?? 1);

@@ -25,6 +25,19 @@ const httpUrl = z
   .url('must be an http(s) URL')
   .refine((u) => /^https?:\/\//i.test(u), 'must be an http(s) URL');
 
+/** An OCI registry prefix as helm names it: `oci://host[:port][/path]`, no credentials or query. */
+const OCI_URL =
+  /^oci:\/\/[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*(?::[0-9]{1,5})?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*\/?$/;
+
+/** A dependency repository: an http(s) chart repository or an `oci://` registry prefix. */
+const repositoryUrl = z
+  .string()
+  .max(4096)
+  .refine(
+    (u) => (/^https?:\/\//i.test(u) && URL.canParse(u)) || OCI_URL.test(u),
+    'must be an http(s) URL or an oci://host[:port]/path prefix (lowercase path, no credentials)',
+  );
+
 const formBoolean = z.preprocess(
   (v) => {
     if (typeof v !== 'string') return v;
@@ -70,11 +83,11 @@ const optionalText = z
 export const dependencySchema = z
   .object({
     name: nameSchema,
-    url: httpUrl.optional(),
-    addr: httpUrl.optional(),
+    url: repositoryUrl.optional(),
+    addr: repositoryUrl.optional(),
     username: optionalText,
     password: optionalText,
-    mirrorOf: httpUrl.optional(),
+    mirrorOf: repositoryUrl.optional(),
   })
   .transform(({ addr, url, ...rest }, ctx) => {
     const resolved = url ?? addr;

@@ -75,6 +75,8 @@ export interface PackageOptions {
   dependencyTimeoutMs?: number;
   /** Where dependency resolution reports what it chose (debug level). */
   logger?: Logger;
+  /** oci:// dependencies: extra trusted CA certificates (PEM), registries reached over plain HTTP. */
+  oci?: { caCerts?: string; plainHttp?: readonly string[] | boolean };
 }
 
 /** The result of packaging one chart. */

@@ -12,8 +12,10 @@ import {
   sourceDateEpoch,
 } from '../chart/index.js';
 import { fail, parseCommandArgs } from './args.js';
+import { REPO_FLAGS_HELP, repositoriesFromFlags } from './repo-flags.js';
 
 export const PACKAGE_USAGE = `Usage: chartsync package <chart-dir>... [-d|--destination DIR] [--dependency-update] [--repo NAME=URL]...
+                        [--mirror-of NAME=URL]...
 
 Packages each chart directory into DIR/<name>-<version>.tgz with the content \`helm package\`
 produces, and prints one line per chart: <name>-<version>.tgz sha256:<digest>.
@@ -22,7 +24,8 @@ commit touching the chart directory, else 1980-01-01T00:00:00Z; never from the c
 
   -d, --destination DIR     where to write the archives (default: .)
   -u, --dependency-update   resolve dependencies (file://, vendored charts/, repositories) first
-      --repo NAME=URL       a Helm repository dependencies may come from (repeatable)
+${REPO_FLAGS_HELP}
+OCI registries: CHARTSYNC_OCI_CA_FILE (extra CA bundle), CHARTSYNC_OCI_PLAIN_HTTP (host:port,...).
   -h, --help                show this help
 `;
 
@@ -30,6 +33,7 @@ const OPTIONS = {
   destination: { type: 'string', short: 'd', default: '.' },
   'dependency-update': { type: 'boolean', short: 'u', default: false },
   repo: { type: 'string', multiple: true },
+  'mirror-of': { type: 'string', multiple: true },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -47,7 +51,10 @@ export async function packageCommand(argv: string[]): Promise<number> {
   let repositories: DependencyRepository[];
   let epoch: Date | undefined;
   try {
-    repositories = ((args.values.repo as string[] | undefined) ?? []).map(parseRepo);
+    repositories = repositoriesFromFlags(
+      (args.values.repo as string[] | undefined) ?? [],
+      (args.values['mirror-of'] as string[] | undefined) ?? [],
+    );
     epoch = sourceDateEpoch();
   } catch (err) {
     return fail((err as Error).message);
@@ -71,16 +78,6 @@ export async function packageCommand(argv: string[]): Promise<number> {
     }
   });
   return failed > 0 ? 1 : 0;
-}
-
-function parseRepo(text: string): DependencyRepository {
-  const eq = text.indexOf('=');
-  const name = text.slice(0, eq);
-  const url = text.slice(eq + 1);
-  if (eq <= 0 || !/^[a-zA-Z][a-zA-Z0-9._-]*$/.test(name) || !/^https?:\/\/./.test(url)) {
-    throw new Error(`--repo must be NAME=URL with an http(s) URL, got ${JSON.stringify(text)}`);
-  }
-  return { name, url };
 }
 
 function describe(dir: string, err: unknown): string {

@@ -12,9 +12,10 @@ import { createLogger } from '../log/logger.js';
 import { LocalPublisher } from '../publish/local.js';
 import { RegistryStore } from '../registry/store.js';
 import { SyncService } from '../sync/service.js';
+import { REPO_FLAGS_HELP, repositoriesFromFlags } from './repo-flags.js';
 
 export const SYNC_USAGE = `Usage: chartsync sync --name NAME --git URL [--ref REF] [--path P]... --storage-dir DIR
-                      [--repo NAME=URL]... [--json]
+                      [--repo NAME=URL]... [--mirror-of NAME=URL]... [--json]
 
 Syncs the charts of one git repository into DIR/NAME/ (ChartMuseum --depth=1 layout plus
 index.yaml), once. Only charts whose sources changed since the last run are rebuilt.
@@ -22,7 +23,7 @@ index.yaml), once. Only charts whose sources changed since the last run are rebu
   --git URL          git URL (https, ssh, git@host:path, http, git, file:// or a local path)
   --ref REF          branch, tag or commit (default: the remote HEAD)
   --path P           only look for charts under P (repeatable)
-  --repo NAME=URL    a Helm repository for dependencies (repeatable)
+${REPO_FLAGS_HELP}
   --no-prune         keep charts that were removed from git
   --json             print the sync result as JSON
 Credentials: GIT_USERNAME / GIT_PASSWORD (HTTPS) or GIT_SSH_KEY_FILE (+ GIT_KNOWN_HOSTS_FILE).
@@ -35,6 +36,7 @@ const FLAGS = {
   path: { type: 'string', multiple: true },
   'storage-dir': { type: 'string' },
   repo: { type: 'string', multiple: true },
+  'mirror-of': { type: 'string', multiple: true },
   'no-prune': { type: 'boolean' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -76,7 +78,13 @@ export async function syncCommand(argv: string[]): Promise<number> {
   });
   await service.init();
   try {
-    for (const spec of values.repo ?? []) await service.upsertDependency(parseRepoFlag(spec));
+    let deps: ReturnType<typeof repositoriesFromFlags>;
+    try {
+      deps = repositoriesFromFlags(values.repo ?? [], values['mirror-of'] ?? []);
+    } catch (err) {
+      throw new ApiError('invalid_input', (err as Error).message);
+    }
+    for (const dep of deps) await service.upsertDependency(dep);
     const result = await service.upsertRepo(input.data);
     process.stdout.write(values.json ? `${JSON.stringify(result, null, 2)}\n` : describe(result));
     return result.charts.some((c) => c.action === 'failed' || c.action === 'conflict') ? 1 : 0;
@@ -85,12 +93,6 @@ export async function syncCommand(argv: string[]): Promise<number> {
     process.stderr.write(`chartsync sync: ${e.code}: ${e.message}\n`);
     return 1;
   }
-}
-
-function parseRepoFlag(spec: string): { name: string; url: string } {
-  const i = spec.indexOf('=');
-  if (i <= 0) throw new ApiError('invalid_input', `--repo must be NAME=URL, got "${spec}"`);
-  return { name: spec.slice(0, i), url: spec.slice(i + 1).replace(/\/+$/, '') };
 }
 
 async function credentialsFromEnv(): Promise<Record<string, string>> {

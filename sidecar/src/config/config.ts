@@ -17,6 +17,7 @@ import {
   repoSchema,
 } from '../api/schemas.js';
 import type { UrlPolicy } from '../git/index.js';
+import { parseOciUrl } from '../oci/reference.js';
 import { scheduleOf } from '../standalone/schedule.js';
 
 export interface ChartMuseumTarget {
@@ -26,12 +27,20 @@ export interface ChartMuseumTarget {
   token?: string;
 }
 
+export interface OciTarget {
+  url: string;
+  username?: string;
+  password?: string;
+}
+
 export interface SidecarConfig {
   port: number;
   host?: string;
   /** Exactly one publishing target. */
   storageDir?: string;
   chartmuseum?: ChartMuseumTarget;
+  /** An OCI registry prefix (`--oci-url`), with its credentials. */
+  oci?: OciTarget;
   /** Registrations, sync state, clones and the dependency cache. */
   dataDir: string;
   token?: string;
@@ -51,17 +60,20 @@ export class ConfigError extends Error {
   }
 }
 
-export const SERVE_USAGE = `Usage: chartsync serve [--config FILE] [--port N] [--storage-dir DIR | --chartmuseum-url URL]
+export const SERVE_USAGE = `Usage: chartsync serve [--config FILE] [--port N] [--storage-dir DIR | --chartmuseum-url URL | --oci-url oci://HOST/PATH]
                        [--token T] [--allow-local-git] [--allow-insecure-git] [--data-dir DIR]
 
 Runs the sidecar HTTP API (default port 3000). With --config, registers the dependency
 repositories and git repositories of a standalone config file and keeps them in sync on their
 schedules. Charts go to a local storage dir (ChartMuseum --depth=1 layout, served read-only
-under /charts/<repo>/) or to a ChartMuseum server through its API.
+under /charts/<repo>/), to a ChartMuseum server through its API, or to an OCI registry like
+\`helm push\` (each chart as <oci-url>/<repo>/<name>:<version>).
 
 Environment: SIDECAR_TOKEN / SIDECAR_TOKEN_FILE (bearer token of the /repo routes),
 CHARTMUSEUM_USERNAME / CHARTMUSEUM_PASSWORD or CHARTMUSEUM_TOKEN (ChartMuseum credentials),
-CHARTSYNC_DATA_DIR, LOG_LEVEL.
+OCI_USERNAME / OCI_PASSWORD or OCI_PASSWORD_FILE (credentials of the --oci-url registry),
+CHARTSYNC_OCI_CA_FILE (extra CA bundle for registries), CHARTSYNC_OCI_PLAIN_HTTP (host:port,...
+reached over plain HTTP), CHARTSYNC_DATA_DIR, LOG_LEVEL.
 `;
 
 const SERVE_FLAGS = {
@@ -70,6 +82,7 @@ const SERVE_FLAGS = {
   host: { type: 'string' },
   'storage-dir': { type: 'string' },
   'chartmuseum-url': { type: 'string' },
+  'oci-url': { type: 'string' },
   'data-dir': { type: 'string' },
   token: { type: 'string' },
   'allow-local-git': { type: 'boolean' },
@@ -93,6 +106,7 @@ const fileSchema = z
     host: z.string().optional(),
     storageDir: z.string().optional(),
     chartmuseumUrl: z.string().url().optional(),
+    ociUrl: z.string().optional(),
     dataDir: z.string().optional(),
     allowLocalGit: z.boolean().optional(),
     allowInsecureGit: z.boolean().optional(),
@@ -141,11 +155,14 @@ export async function resolveServeConfig(
   const file = flags.config ? await loadConfigFile(flags.config) : undefined;
   const storageFlag = flags['storage-dir'] ?? file?.storageDir;
   const cmUrl = flags['chartmuseum-url'] ?? file?.chartmuseumUrl;
-  if (flags['storage-dir'] && flags['chartmuseum-url']) {
-    throw new ConfigError('give either --storage-dir or --chartmuseum-url, not both');
+  const ociUrl = flags['oci-url'] ?? file?.ociUrl;
+  const given = [flags['storage-dir'], flags['chartmuseum-url'], flags['oci-url']].filter(Boolean).length;
+  if (given > 1) {
+    throw new ConfigError('give one of --storage-dir, --chartmuseum-url or --oci-url, not several');
   }
-  const chartmuseum = cmUrl && !flags['storage-dir'] ? chartmuseumTarget(cmUrl, env) : undefined;
-  const storageDir = chartmuseum ? undefined : resolve(storageFlag ?? '.chartsync/storage');
+  const oci = ociUrl && !flags['storage-dir'] && !flags['chartmuseum-url'] ? ociTarget(ociUrl, env) : undefined;
+  const chartmuseum = cmUrl && !oci && !flags['storage-dir'] ? chartmuseumTarget(cmUrl, env) : undefined;
+  const storageDir = chartmuseum || oci ? undefined : resolve(storageFlag ?? '.chartsync/storage');
   const dataDir = resolve(
     flags['data-dir'] ??
       file?.dataDir ??
@@ -158,6 +175,7 @@ export async function resolveServeConfig(
     ...((flags.host ?? file?.host) ? { host: flags.host ?? file?.host } : {}),
     ...(storageDir ? { storageDir } : {}),
     ...(chartmuseum ? { chartmuseum } : {}),
+    ...(oci ? { oci } : {}),
     dataDir,
     ...(token ? { token } : {}),
     policy: {
@@ -168,6 +186,28 @@ export async function resolveServeConfig(
     serveCharts: Boolean(storageDir) && (file?.serveCharts ?? true),
     dependencies: file?.dependencies ?? [],
     repos: file?.repos ?? [],
+  };
+}
+
+/** The OCI target: the prefix is validated here so a typo fails at start-up, not at the first sync. */
+function ociTarget(url: string, env: NodeJS.ProcessEnv): OciTarget {
+  try {
+    parseOciUrl(url);
+  } catch (err) {
+    throw new ConfigError(`--oci-url: ${(err as Error).message}`);
+  }
+  let password = env.OCI_PASSWORD;
+  if (password === undefined && env.OCI_PASSWORD_FILE) {
+    try {
+      password = readFileSync(env.OCI_PASSWORD_FILE, 'utf8').replace(/\r?\n$/, '');
+    } catch (err) {
+      throw new ConfigError(`OCI_PASSWORD_FILE ${env.OCI_PASSWORD_FILE}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+    }
+  }
+  return {
+    url: url.replace(/\/+$/, ''),
+    ...(env.OCI_USERNAME ? { username: env.OCI_USERNAME } : {}),
+    ...(password !== undefined ? { password } : {}),
   };
 }
 

@@ -23,7 +23,7 @@ export interface BatchOutcome {
 }
 
 export interface Publisher {
-  readonly kind: 'local' | 'chartmuseum';
+  readonly kind: 'local' | 'chartmuseum' | 'oci';
   /** Where charts go, for logs and errors: never contains credentials. */
   readonly target: string;
   /** Every version currently published in `repo` (empty when the repo has none). */

@@ -69,7 +69,7 @@ export function fetchIndex(source: Source, opts: PackageOptions): Promise<RepoIn
 
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
-async function readCached(cacheDir: string, digest: string): Promise<Buffer | undefined> {
+export async function readCached(cacheDir: string, digest: string): Promise<Buffer | undefined> {
   try {
     const data = await readFile(join(cacheDir, `${digest}.tgz`));
     return sha256(data) === digest ? data : undefined;
@@ -78,7 +78,7 @@ async function readCached(cacheDir: string, digest: string): Promise<Buffer | un
   }
 }
 
-async function writeCached(cacheDir: string, digest: string, data: Buffer): Promise<void> {
+export async function writeCached(cacheDir: string, digest: string, data: Buffer): Promise<void> {
   await mkdir(cacheDir, { recursive: true });
   const tmp = join(cacheDir, `.${digest}.${randomBytes(6).toString('hex')}.tmp`);
   try {

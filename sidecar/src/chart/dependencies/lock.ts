@@ -9,7 +9,7 @@ import { GoStruct, goJsonMarshal } from './go-json.js';
 export type LockedDependency = ChartLock['dependencies'][number];
 
 /** helm's `chart.Dependency` struct, fields in declaration order with their JSON tags. */
-function dependencyStruct(d: Partial<ChartDependency> & { name: string }): GoStruct {
+export function dependencyStruct(d: Partial<ChartDependency> & { name: string }): GoStruct {
   return new GoStruct([
     { key: 'name', value: d.name },
     { key: 'version', value: d.version, omitEmpty: true },

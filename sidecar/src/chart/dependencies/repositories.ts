@@ -3,10 +3,14 @@
  * it: empty means the vendored `charts/` directory, `file://` a directory of the same checkout,
  * `@name` / `alias:name` a registered repository by name, and an http(s) URL a registered
  * repository with an equal URL (or an unregistered one, fetched anonymously as helm does).
- * Beyond helm, a registered repository with `mirrorOf` answers for the public URL it mirrors.
+ * `oci://` names a chart repository prefix in an OCI registry (the chart is `<prefix>/<name>`).
+ * Beyond helm, a registered repository with `mirrorOf` answers for the public URL it mirrors;
+ * an `oci://` mirrorOf is a prefix (it covers every repository below it), and a mirror may be
+ * of either kind whatever the kind of what it mirrors.
  */
 import { posix } from 'node:path';
 import type { DependencyRepository } from '../model.js';
+import { isOciUrl, parseOciUrl } from '../../oci/reference.js';
 
 export type RepositoryRef =
   | { kind: 'vendored' }
@@ -16,6 +20,14 @@ export type RepositoryRef =
       /** The URL the chart names (after `@name` resolution): what Chart.lock records. */
       url: string;
       /** Where the index and archives are actually fetched from (a mirror, or `url`). */
+      fetchUrl: string;
+      registered?: DependencyRepository;
+    }
+  | {
+      kind: 'oci';
+      /** The URL the chart names: what Chart.lock records. */
+      url: string;
+      /** The `oci://` prefix the chart is pulled from (a mirror, or `url`). */
       fetchUrl: string;
       registered?: DependencyRepository;
     };
@@ -50,10 +62,38 @@ function byName(name: string, repositories: DependencyRepository[]): DependencyR
   return found;
 }
 
-function httpRef(url: string, repositories: DependencyRepository[]): RepositoryRef {
-  const mirror = repositories.find((r) => r.mirrorOf && urlEqual(r.mirrorOf, url));
-  const registered = mirror ?? repositories.find((r) => urlEqual(r.url, url));
-  return { kind: 'http', url, fetchUrl: registered?.url ?? url, ...(registered ? { registered } : {}) };
+/**
+ * The part of `url` below the `oci://` prefix `prefix` ('' when equal), on path-segment
+ * boundaries; undefined when the prefix does not cover it.
+ */
+function ociRemainder(prefix: string, url: string): string | undefined {
+  try {
+    const [p, u] = [parseOciUrl(prefix), parseOciUrl(url)];
+    if (p.registry !== u.registry) return undefined;
+    if (p.path === '' || p.path === u.path) return p.path === u.path ? '' : `/${u.path}`;
+    return u.path.startsWith(`${p.path}/`) ? u.path.slice(p.path.length) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Where a mirror answers for `url`: the mirror's URL plus what lies below the mirrored prefix. */
+function mirrorUrl(mirror: DependencyRepository, url: string): string | undefined {
+  const of = mirror.mirrorOf;
+  if (!of) return undefined;
+  if (!isOciUrl(of)) return urlEqual(of, url) ? mirror.url : undefined;
+  const rest = ociRemainder(of, url);
+  return rest === undefined ? undefined : `${mirror.url.replace(/\/+$/, '')}${rest}`;
+}
+
+function remoteRef(url: string, repositories: DependencyRepository[]): RepositoryRef {
+  let fetchUrl: string | undefined;
+  const mirror = repositories.find((r) => (fetchUrl = mirrorUrl(r, url)) !== undefined);
+  const registered =
+    mirror ?? repositories.find((r) => (isOciUrl(url) ? ociRemainder(r.url, url) === '' : urlEqual(r.url, url)));
+  const target = fetchUrl ?? registered?.url ?? url;
+  const kind = isOciUrl(target) ? 'oci' : 'http';
+  return { kind, url, fetchUrl: target, ...(registered ? { registered } : {}) };
 }
 
 /** Classifies a dependency's `repository` field against the registered repositories. */
@@ -65,14 +105,13 @@ export function resolveRepositoryRef(
   if (repo === '') return { kind: 'vendored' };
   if (repo.startsWith('file://')) return { kind: 'file', path: repo.slice('file://'.length) };
   const alias = /^(?:@|alias:)(.*)$/.exec(repo)?.[1];
-  if (alias !== undefined) return httpRef(byName(alias, repositories).url, repositories);
-  if (/^https?:\/\//i.test(repo)) return httpRef(repo, repositories);
-  if (repo.startsWith('oci://')) {
-    throw new RepositoryRefError(
-      `OCI registries (${repo}) are not supported; use an http(s) chart repository`,
-    );
+  if (alias !== undefined) return remoteRef(byName(alias, repositories).url, repositories);
+  if (/^https?:\/\//i.test(repo)) return remoteRef(repo, repositories);
+  if (isOciUrl(repo)) {
+    parseOciUrl(repo);
+    return remoteRef(repo, repositories);
   }
   throw new RepositoryRefError(
-    `repository '${repo}' is neither an http(s) URL, a file:// path nor '@name' of a registered repository`,
+    `repository '${repo}' is neither an http(s) URL, an oci:// URL, a file:// path nor '@name' of a registered repository`,
   );
 }

@@ -10,6 +10,7 @@
  * - `file://` dependencies are loaded from the same checkout (never outside `opts.repoRoot`).
  * - http(s) dependencies are chosen from the repository index and downloaded; vendored archives
  *   of the same chart that they replace are dropped, as helm deletes them from `charts/`.
+ * - oci:// dependencies are chosen from the registry's tags and pulled (sidecar/src/oci/).
  */
 import { realpath } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
@@ -22,6 +23,7 @@ import { redactUrl } from './http-get.js';
 import { formatLockTime, hashReq, hashV2Req, type LockedDependency } from './lock.js';
 import { availableVersions, chooseVersion, findVersion } from './repo-index.js';
 import { type RepositoryRef, resolveRepositoryRef } from './repositories.js';
+import { fetchOciDependency } from '../../oci/dependency.js';
 
 /** The engine's safe chart loaders (injected so that this module stays free of load details). */
 export interface ChartLoaders {
@@ -81,7 +83,7 @@ export async function resolveWith(
   // helm hashes the dependencies after replacing `@name` by the repository's URL.
   const hashed = reqs.map((req, i) => {
     const ref = refs[i];
-    return ref?.kind === 'http' ? { ...req, repository: ref.url } : req;
+    return isRemote(ref) ? { ...req, repository: ref.url } : req;
   });
   const pins = pinnedVersions(ctx, hashed);
   const planned = reqs.map((req, i): Planned => {
@@ -132,11 +134,12 @@ async function resolveOne(ctx: Ctx, p: Planned): Promise<Outcome> {
       return resolveVendored(ctx, p);
     case 'file':
       return resolveFile(ctx, p, p.ref.path);
-    case 'http': {
+    case 'http':
+    case 'oci': {
       const vendored = findVendored(ctx.chart, p.req.name, p.constraint);
       if (vendored)
         return { vendored, how: 'vendored', locked: lockEntry(p, p.ref.url, vendored.metadata.version) };
-      return resolveHttp(ctx, p, p.ref);
+      return p.ref.kind === 'oci' ? resolveOci(ctx, p, p.ref) : resolveHttp(ctx, p, p.ref);
     }
   }
 }
@@ -222,8 +225,26 @@ async function resolveHttp(
   };
 }
 
+async function resolveOci(
+  ctx: Ctx,
+  p: Planned,
+  ref: Extract<RepositoryRef, { kind: 'oci' }>,
+): Promise<Outcome> {
+  const dep = { name: p.req.name, version: p.req.version, constraint: p.constraint, pinned: p.pinned };
+  const { version, data, url, cached } = await fetchOciDependency(ref.fetchUrl, dep, ctx.opts);
+  const loaded = await ctx.loaders.loadChartArchive(data, url);
+  if (loaded.metadata.name !== p.req.name) {
+    throw new Error(`${url} holds chart '${loaded.metadata.name}', not '${p.req.name}'`);
+  }
+  return { how: cached ? 'cached' : 'downloaded', added: { chart: loaded, key: url }, locked: lockEntry(p, ref.url, version) };
+}
+
+function isRemote(ref: RepositoryRef | undefined): ref is Extract<RepositoryRef, { kind: 'http' | 'oci' }> {
+  return ref?.kind === 'http' || ref?.kind === 'oci';
+}
+
 function logOutcome(ctx: Ctx, p: Planned, o: Outcome): void {
-  const from = p.ref.kind === 'http' ? redactUrl(p.ref.fetchUrl) : p.req.repository || 'charts/';
+  const from = isRemote(p.ref) ? redactUrl(p.ref.fetchUrl) : p.req.repository || 'charts/';
   ctx.opts.logger?.debug(
     {
       chart: chartName(ctx),
@@ -277,9 +298,8 @@ function chartName(ctx: Ctx): string {
 }
 
 function describe(req: ChartDependency, ref: RepositoryRef | undefined): string {
-  const from = ref?.kind === 'http' ? redactUrl(ref.url) : req.repository || 'charts/';
-  const via =
-    ref?.kind === 'http' && ref.fetchUrl !== ref.url ? ` via mirror ${redactUrl(ref.fetchUrl)}` : '';
+  const from = isRemote(ref) ? redactUrl(ref.url) : req.repository || 'charts/';
+  const via = isRemote(ref) && ref.fetchUrl !== ref.url ? ` via mirror ${redactUrl(ref.fetchUrl)}` : '';
   return `dependency '${req.name}' (${req.version || 'no version'} from ${from}${via})`;
 }
 

@@ -1,0 +1,51 @@
+/**
+ * Dependency repositories named on the command line (`package`, `sync`): `--repo NAME=URL`
+ * (an http(s) chart repository or an `oci://` registry prefix), `--mirror-of NAME=PREFIX` (the
+ * repository NAME answers for the public URL or `oci://` prefix PREFIX), and credentials from
+ * the environment — `REPO_<NAME>_USERNAME` / `REPO_<NAME>_PASSWORD` (NAME upper-cased, every
+ * other character than A-Z and 0-9 as `_`) — never from a flag, so they stay out of `ps` and
+ * shell history. Every entry goes through the same schema as `POST /repo/dependency`.
+ */
+import { describeIssues, dependencySchema } from '../api/schemas.js';
+import type { DependencyRepository } from '../chart/model.js';
+
+export const REPO_FLAGS_HELP = `      --repo NAME=URL       a dependency repository: http(s) chart repository or oci://host/path
+                            (repeatable); credentials from REPO_<NAME>_USERNAME/_PASSWORD
+      --mirror-of NAME=URL  repository NAME mirrors URL (an http(s) URL or an oci:// prefix):
+                            dependencies naming URL resolve from NAME (repeatable)`;
+
+function split(flag: string, text: string): [string, string] {
+  const eq = text.indexOf('=');
+  if (eq <= 0) throw new Error(`${flag} must be NAME=URL, got ${JSON.stringify(text)}`);
+  return [text.slice(0, eq), text.slice(eq + 1)];
+}
+
+export function envKey(name: string): string {
+  return `REPO_${name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
+}
+
+/** The repositories the flags describe; throws with a message naming the bad flag. */
+export function repositoriesFromFlags(
+  repos: readonly string[],
+  mirrors: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): DependencyRepository[] {
+  const mirrorOf = new Map(mirrors.map((m) => split('--mirror-of', m)));
+  const out = repos.map((spec) => {
+    const [name, url] = split('--repo', spec);
+    const key = envKey(name);
+    const parsed = dependencySchema.safeParse({
+      name,
+      url,
+      ...(mirrorOf.has(name) ? { mirrorOf: mirrorOf.get(name) } : {}),
+      ...(env[`${key}_USERNAME`] !== undefined ? { username: env[`${key}_USERNAME`] } : {}),
+      ...(env[`${key}_PASSWORD`] !== undefined ? { password: env[`${key}_PASSWORD`] } : {}),
+    });
+    if (!parsed.success) throw new Error(`--repo ${name}: ${describeIssues(parsed.error)}`);
+    return parsed.data as DependencyRepository;
+  });
+  for (const name of mirrorOf.keys()) {
+    if (!out.some((r) => r.name === name)) throw new Error(`--mirror-of ${name}: no --repo ${name}=URL is given`);
+  }
+  return out;
+}

@@ -1,0 +1,107 @@
+/**
+ * Dependencies from `oci://` repositories, as helm's resolver and downloader treat them: an
+ * exact version (anything Masterminds' NewVersion parses) is taken as the tag without listing;
+ * otherwise the repository's SemVer tags (`_` read as `+`) are listed and the highest one that
+ * satisfies the constraint wins. The chart layer is pulled and verified by digest, and cached
+ * by that digest like archives from http repositories. One client (token cache) and one tag
+ * listing per repository per run.
+ */
+import type { DependencyRepository, PackageOptions } from '../chart/model.js';
+import { type Constraint, compareVersions, parseVersion, satisfies } from '../chart/dependencies/constraint.js';
+import { DEFAULT_TIMEOUT_MS, readCached, writeCached } from '../chart/dependencies/fetcher.js';
+import { pullChart } from './chart.js';
+import { OciClient } from './client.js';
+import type { OciCredentials } from './auth.js';
+import { ociSettingsFromEnv } from './settings.js';
+import { chartRepository, formatRepository, isOciUrl, parseOciUrl, tagVersions, versionToTag } from './reference.js';
+
+interface RunState {
+  client: OciClient;
+  tags: Map<string, Promise<string[]>>;
+}
+
+const runs = new WeakMap<object, RunState>();
+
+/** Credentials for a registry host: from a registered `oci://` repository on that host. */
+export function credentialsFromRepositories(
+  repositories: readonly DependencyRepository[],
+): (registry: string) => OciCredentials | undefined {
+  return (registry) => {
+    const found = repositories.find((r) => {
+      if (!isOciUrl(r.url) || (r.username === undefined && r.password === undefined)) return false;
+      try {
+        return parseOciUrl(r.url).registry === registry;
+      } catch {
+        return false;
+      }
+    });
+    return found ? { username: found.username ?? '', password: found.password ?? '' } : undefined;
+  };
+}
+
+function runState(opts: PackageOptions): RunState {
+  const key: object = opts.repositories ?? opts;
+  let state = runs.get(key);
+  if (!state) {
+    const settings = opts.oci ?? ociSettingsFromEnv();
+    state = {
+      client: new OciClient({
+        timeoutMs: opts.dependencyTimeoutMs ?? DEFAULT_TIMEOUT_MS,
+        caCerts: settings.caCerts,
+        plainHttp: settings.plainHttp,
+        credentials: credentialsFromRepositories(opts.repositories ?? []),
+      }),
+      tags: new Map(),
+    };
+    runs.set(key, state);
+  }
+  return state;
+}
+
+export interface OciDependency {
+  name: string;
+  /** The version field of the dependency as written. */
+  version: string | undefined;
+  constraint: Constraint;
+  /** The version a matching lock pins. */
+  pinned?: string | undefined;
+}
+
+/** The version helm would lock, and the chart archive pulled from `<fetchUrl>/<name>`. */
+export async function fetchOciDependency(
+  fetchUrl: string,
+  dep: OciDependency,
+  opts: PackageOptions,
+): Promise<{ version: string; data: Buffer; url: string; cached: boolean }> {
+  const state = runState(opts);
+  const repo = chartRepository(fetchUrl, dep.name);
+  const where = formatRepository(repo);
+  let version = dep.pinned;
+  if (version === undefined && dep.version && parseVersion(dep.version)) version = dep.version;
+  if (version === undefined) {
+    let pending = state.tags.get(where);
+    if (!pending) {
+      pending = state.client.tags(repo);
+      pending.catch(() => state.tags.delete(where));
+      state.tags.set(where, pending);
+    }
+    const versions = tagVersions(await pending)
+      .map((v) => parseVersion(v))
+      .filter((v) => v !== undefined)
+      .sort((a, b) => compareVersions(b, a));
+    const chosen = versions.find((v) => satisfies(v, dep.constraint));
+    if (!chosen) {
+      const shown = versions.slice(0, 10).map((v) => v.original).join(', ') || 'none';
+      throw new Error(`no tag of ${where} satisfies the constraint; available: ${shown}`);
+    }
+    version = chosen.original;
+  }
+  const tag = versionToTag(version);
+  const url = `${where}:${tag}`;
+  const cacheDir = opts.cacheDir;
+  const hex = (digest: string) => digest.slice('sha256:'.length);
+  const fromCache = cacheDir ? (digest: string) => readCached(cacheDir, hex(digest)) : undefined;
+  const pulled = await pullChart(state.client, repo, tag, where, fromCache);
+  if (cacheDir && !pulled.cached) await writeCached(cacheDir, hex(pulled.chartDigest), pulled.data);
+  return { version, data: pulled.data, url, cached: pulled.cached };
+}

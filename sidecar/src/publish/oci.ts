@@ -1,0 +1,240 @@
+/**
+ * Publishes to an OCI registry like `helm push`: each chart as `<prefix>/<repo>/<name>:<tag>`
+ * (tag = version with `+` as `_`), with the manifest, config, layer and annotations helm writes
+ * (sidecar/src/oci/chart.ts; `created` is the archive's entry time, i.e. the commit time, so a
+ * push is reproducible). Blobs go first and the manifest last: a push cut short leaves only
+ * unreferenced blobs, never a tag. A registry has no per-tenant listing that every registry
+ * supports, so what this repo pushed is recorded in a ledger under the data dir (written after
+ * each manifest PUT); `list` reports the ledger entries whose tag still points at the manifest
+ * chartsync pushed, and only those are ever deleted. A tag that exists with other content is
+ * never overwritten: the chart fails with a conflict message.
+ */
+import { createHash } from 'node:crypto';
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { constants, gunzipSync } from 'node:zlib';
+import type { PackagedChart } from '../chart/model.js';
+import { chartArtifact, HELM_CHART_MEDIA_TYPE, pullChart, pushChart, rfc3339Seconds } from '../oci/chart.js';
+import { OciClient, OciError } from '../oci/client.js';
+import { chartRepository, formatRepository, parseOciUrl, versionToTag } from '../oci/reference.js';
+import { ociSettingsFromEnv } from '../oci/settings.js';
+import { send, schemeFor } from '../oci/transport.js';
+import { writeFileAtomic } from '../storage/atomic-file.js';
+import {
+  type BatchOutcome,
+  type ChartRef,
+  chartKey,
+  PublishError,
+  type PublishedVersion,
+  type Publisher,
+} from './publisher.js';
+import { DEFAULT_RETRY, type RetryPolicy, withRetry } from './retry.js';
+
+export interface OciTargetOptions {
+  /** `oci://host[:port][/path]` */
+  url: string;
+  username?: string;
+  password?: string;
+  /** Where the ledger of pushed manifests is kept. */
+  dataDir: string;
+  timeoutMs?: number;
+  retry?: RetryPolicy;
+  caCerts?: string;
+  plainHttp?: readonly string[] | boolean;
+}
+
+interface LedgerEntry {
+  name: string;
+  version: string;
+  /** sha256 of the archive, hex (the chart layer's digest). */
+  digest: string;
+  /** The manifest chartsync pushed. */
+  manifest: string;
+}
+
+interface Ledger {
+  prefix: string;
+  charts: Record<string, LedgerEntry>;
+}
+
+/** The time of the archive's first entry (Chart.yaml): chartsync sets it to the commit time. */
+export function archiveEntryTime(archive: Buffer): Date {
+  const head = gunzipSync(archive.subarray(0, 64 * 1024), { finishFlush: constants.Z_SYNC_FLUSH });
+  const field = head.subarray(136, 148).toString('latin1').replace(/[\0 ]+$/, '').trim();
+  const seconds = Number.parseInt(field, 8);
+  return new Date((Number.isFinite(seconds) ? seconds : 0) * 1000);
+}
+
+const retryable = (err: unknown) => err instanceof OciError && err.kind === 'unavailable';
+
+export class OciPublisher implements Publisher {
+  readonly kind = 'oci';
+  readonly target: string;
+  private readonly prefix: string;
+  private readonly client: OciClient;
+  private readonly ledgerDir: string;
+  private readonly retry: RetryPolicy;
+  private readonly registry: string;
+  private readonly opts: OciTargetOptions;
+
+  constructor(opts: OciTargetOptions) {
+    const parsed = parseOciUrl(opts.url);
+    this.opts = opts;
+    this.registry = parsed.registry;
+    this.prefix = `oci://${parsed.registry}${parsed.path ? `/${parsed.path}` : ''}`;
+    this.target = `oci ${this.prefix}`;
+    const settings = ociSettingsFromEnv();
+    const creds =
+      opts.username !== undefined || opts.password !== undefined
+        ? { username: opts.username ?? '', password: opts.password ?? '' }
+        : undefined;
+    this.client = new OciClient({
+      timeoutMs: opts.timeoutMs ?? 60_000,
+      caCerts: opts.caCerts ?? settings.caCerts,
+      plainHttp: opts.plainHttp ?? settings.plainHttp,
+      credentials: (registry) => (registry === parsed.registry ? creds : undefined),
+    });
+    const id = createHash('sha256').update(this.prefix).digest('hex').slice(0, 16);
+    this.ledgerDir = join(opts.dataDir, 'oci-ledger', id);
+    this.retry = opts.retry ?? DEFAULT_RETRY;
+  }
+
+  private repoOf(repo: string, name: string) {
+    return chartRepository(`${this.prefix}/${repo}`, name);
+  }
+
+  private ledgerFile(repo: string): string {
+    return join(this.ledgerDir, `${repo}.json`);
+  }
+
+  private async readLedger(repo: string): Promise<Ledger> {
+    try {
+      const parsed = JSON.parse(await readFile(this.ledgerFile(repo), 'utf8')) as Ledger;
+      if (parsed.prefix === this.prefix && parsed.charts && typeof parsed.charts === 'object') return parsed;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new PublishError(`${this.target}: ledger of ${repo} unreadable: ${(err as Error).message}`);
+    }
+    return { prefix: this.prefix, charts: {} };
+  }
+
+  private writeLedger(repo: string, ledger: Ledger): Promise<void> {
+    return writeFileAtomic(this.ledgerFile(repo), `${JSON.stringify(ledger, null, 1)}\n`, 0o600);
+  }
+
+  private wrap(what: string, err: unknown): PublishError {
+    if (err instanceof PublishError) return err;
+    const message = err instanceof Error ? err.message : String(err);
+    return new PublishError(`${this.target}: ${what}: ${message}`, { cause: err });
+  }
+
+  private call<T>(fn: () => Promise<T>): Promise<T> {
+    return withRetry(fn, retryable, this.retry);
+  }
+
+  /**
+   * What the ledger says this repo pushed. A tag that someone else moved is reported with the
+   * digest of what it holds now (the sync then reports a conflict for it), and is no longer
+   * deleted by chartsync.
+   */
+  async list(repo: string): Promise<PublishedVersion[]> {
+    const ledger = await this.readLedger(repo);
+    const out: PublishedVersion[] = [];
+    for (const e of Object.values(ledger.charts)) {
+      const oci = this.repoOf(repo, e.name);
+      const found = await this.call(() => this.client.manifest(oci, versionToTag(e.version))).catch((err) => {
+        throw this.wrap(`checking ${e.name}:${e.version}`, err);
+      });
+      if (!found) continue;
+      if (found.digest === e.manifest) {
+        out.push({ name: e.name, version: e.version, digest: e.digest });
+        continue;
+      }
+      const layer = found.manifest.layers.find((l) => l.mediaType === HELM_CHART_MEDIA_TYPE);
+      out.push({ name: e.name, version: e.version, digest: layer?.digest.replace(/^sha256:/, '') ?? found.digest });
+    }
+    return out;
+  }
+
+  async fetch(repo: string, ref: ChartRef): Promise<Buffer | undefined> {
+    const oci = this.repoOf(repo, ref.name);
+    try {
+      const pulled = await this.call(() => pullChart(this.client, oci, versionToTag(ref.version), formatRepository(oci)));
+      return pulled.data;
+    } catch (err) {
+      if (err instanceof OciError && err.kind === 'notFound') return undefined;
+      throw this.wrap(`pulling ${ref.name}:${ref.version}`, err);
+    }
+  }
+
+  async apply(repo: string, add: PackagedChart[], remove: ChartRef[]): Promise<BatchOutcome> {
+    const failed = new Map<string, Error>();
+    const ledger = await this.readLedger(repo);
+    for (const chart of add) {
+      try {
+        const entry = await this.push(repo, chart, ledger.charts[chartKey(chart)]);
+        ledger.charts[chartKey(chart)] = entry;
+        await this.writeLedger(repo, ledger);
+      } catch (err) {
+        failed.set(chartKey(chart), this.wrap(`pushing ${chart.name}:${chart.version}`, err));
+      }
+    }
+    for (const ref of remove) {
+      const entry = ledger.charts[chartKey(ref)];
+      if (!entry) continue;
+      try {
+        await this.deleteOwned(repo, entry);
+        delete ledger.charts[chartKey(ref)];
+        await this.writeLedger(repo, ledger);
+      } catch (err) {
+        failed.set(chartKey(ref), this.wrap(`deleting ${ref.name}:${ref.version}`, err));
+      }
+    }
+    return { failed };
+  }
+
+  private async push(repo: string, chart: PackagedChart, owned: LedgerEntry | undefined): Promise<LedgerEntry> {
+    const oci = this.repoOf(repo, chart.name);
+    const tag = versionToTag(chart.version);
+    const artifact = chartArtifact(chart.data, chart.metadata, rfc3339Seconds(archiveEntryTime(chart.data)));
+    const existing = await this.call(() => this.client.resolveTag(oci, tag));
+    if (existing && existing !== artifact.digest && existing !== owned?.manifest) {
+      throw new PublishError(
+        `${formatRepository(oci)}:${tag} already exists with other content (manifest ${existing}); not overwritten (conflict): bump the chart version`,
+      );
+    }
+    if (existing !== artifact.digest) await this.call(() => pushChart(this.client, oci, tag, artifact));
+    return { name: chart.name, version: chart.version, digest: chart.digest, manifest: artifact.digest };
+  }
+
+  /** Deletes the manifest only while the tag still points at what chartsync pushed. */
+  private async deleteOwned(repo: string, entry: LedgerEntry): Promise<void> {
+    const oci = this.repoOf(repo, entry.name);
+    const current = await this.call(() => this.client.resolveTag(oci, versionToTag(entry.version)));
+    if (current !== entry.manifest) return;
+    await this.call(() => this.client.deleteManifest(oci, entry.manifest));
+  }
+
+  async removeRepo(repo: string): Promise<void> {
+    const ledger = await this.readLedger(repo);
+    for (const [key, entry] of Object.entries(ledger.charts)) {
+      try {
+        await this.deleteOwned(repo, entry);
+      } catch (err) {
+        throw this.wrap(`deleting ${entry.name}:${entry.version}`, err);
+      }
+      delete ledger.charts[key];
+      await this.writeLedger(repo, ledger);
+    }
+    await rm(this.ledgerFile(repo), { force: true });
+  }
+
+  /** The registry answers `/v2/` (200, or 401 asking for auth). */
+  async check(): Promise<void> {
+    const url = `${schemeFor(this.registry, { timeoutMs: 2000, plainHttp: this.opts.plainHttp ?? ociSettingsFromEnv().plainHttp })}://${this.registry}/v2/`;
+    const caCerts = this.opts.caCerts ?? ociSettingsFromEnv().caCerts;
+    const res = await send({ method: 'GET', url, maxBytes: 64 * 1024 }, { timeoutMs: 2000, caCerts }).catch((err) => {
+      throw this.wrap('readiness', err);
+    });
+    if (res.status !== 200 && res.status !== 401) throw new PublishError(`${this.target}: /v2/ answered HTTP ${res.status}`);
+  }
+}
