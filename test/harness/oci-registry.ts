@@ -10,7 +10,9 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createSign, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -158,14 +160,15 @@ export class OciRegistry {
     await writeFile(join(this.dir, 'config.yml'), `${lines.join('\n')}\n`);
   }
 
+  /** The token realm: https with the same test CA when the registry speaks TLS (helm insists). */
   get issuerUrl(): string {
     const addr = this.issuer?.address() as AddressInfo | undefined;
-    return `http://127.0.0.1:${addr?.port ?? 0}`;
+    return `${this.tls ? 'https' : 'http'}://127.0.0.1:${addr?.port ?? 0}`;
   }
 
   /** The token issuer: checks basic credentials, grants what the scope asks for to a known user. */
   private async startIssuer(): Promise<void> {
-    this.issuer = createServer((req, res) => {
+    const handler = (req: IncomingMessage, res: ServerResponse) => {
       const url = new URL(req.url ?? '/', 'http://issuer');
       const scope = url.searchParams.getAll('scope').flatMap((s) => s.split(' ')).filter(Boolean);
       const header = req.headers.authorization ?? '';
@@ -189,7 +192,10 @@ export class OciRegistry {
       });
       const token = this.sign({ sub: user ?? '', access });
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token, expires_in: 300 }));
-    });
+    };
+    this.issuer = this.tls
+      ? createHttpsServer({ cert: readFileSync(this.tls.certFile), key: readFileSync(this.tls.keyFile) }, handler)
+      : createServer(handler);
     await new Promise<void>((resolve) => this.issuer?.listen(0, '127.0.0.1', resolve));
   }
 
@@ -228,7 +234,6 @@ export class OciRegistry {
   /** GET /v2/ with the test CA: true once the registry answers at all (200 or 401). */
   private async ping(): Promise<boolean> {
     const { request } = await import(this.tls ? 'node:https' : 'node:http');
-    const { readFileSync } = await import('node:fs');
     return new Promise((resolve) => {
       const req = request(
         `${this.baseUrl}/v2/`,

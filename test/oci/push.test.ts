@@ -1,0 +1,207 @@
+/**
+ * chartsync's OCI push against the real helm and the real Distribution registry: the same
+ * manifest digest as `helm push` of the same archive (helm takes the `created` annotation from
+ * the archive file's mtime, which the test sets to chartsync's entry time, so helm's output is
+ * deterministic here), and helm pulls and templates what chartsync pushed. Plain HTTP, TLS with
+ * a test CA, htpasswd and token auth.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { mkdir, readFile, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { loadChartArchive } from '../../sidecar/dist/chart/load-archive.js';
+import { packageChart } from '../../sidecar/dist/chart/package.js';
+import { chartArtifact, pullChart, pushChart, rfc3339Seconds } from '../../sidecar/dist/oci/chart.js';
+import { OciClient } from '../../sidecar/dist/oci/client.js';
+import { chartRepository } from '../../sidecar/dist/oci/reference.js';
+import { archiveEntryTime } from '../../sidecar/dist/publish/oci.js';
+import { Helm, writeChart } from '../deps/fixtures.ts';
+import { OciRegistry } from '../harness/oci-registry.ts';
+import { helmBin, tempDir } from '../harness/paths.ts';
+
+const run = promisify(execFile);
+
+const MTIME = new Date('2024-05-06T07:08:09Z');
+
+interface Fixture {
+  work: string;
+  helm: Helm;
+  cleanup: () => Promise<void>;
+}
+
+async function fixture(): Promise<Fixture> {
+  const tmp = await tempDir('chartsync-oci-push-');
+  const helm = new Helm(join(tmp.path, 'helm-home'));
+  helm.env.TZ = 'UTC';
+  return { work: tmp.path, helm, cleanup: tmp.cleanup };
+}
+
+/** A chart with every field helm turns into an annotation, packaged by chartsync into a file. */
+async function packaged(
+  f: Fixture,
+  name: string,
+  version: string,
+  metadata: Record<string, unknown> = {},
+  files: Record<string, string> = {},
+) {
+  const dir = await writeChart(join(f.work, 'src', `${name}-${version}`, name), {
+    name,
+    version,
+    files,
+    metadata: {
+      home: 'https://example.com/home',
+      sources: ['https://example.com/src', 'https://example.com/other'],
+      maintainers: [{ name: 'Ann', email: 'ann@example.com' }, { name: 'Bob' }, { email: 'c@example.com', url: 'https://c' }],
+      keywords: ['a', 'b'],
+      appVersion: '1.2.3',
+      annotations: { 'example.com/x': 'y', 'org.opencontainers.image.title': 'ignored by helm' },
+      icon: 'https://example.com/icon.png',
+      kubeVersion: '>=1.20.0',
+      ...metadata,
+    },
+  });
+  const pkg = await packageChart(dir, { mtime: MTIME });
+  const file = join(f.work, 'out', `${pkg.fileName}`);
+  await mkdir(join(f.work, 'out'), { recursive: true });
+  await writeFile(file, pkg.data);
+  // helm push takes `created` from the file's mtime: give it chartsync's entry time.
+  await utimes(file, MTIME, MTIME);
+  return { pkg, file };
+}
+
+/** Runs helm and returns stdout and stderr together (push and pull report on stderr). */
+async function helmAll(f: Fixture, args: string[]): Promise<string> {
+  try {
+    const { stdout, stderr } = await run(helmBin, args, { env: f.helm.env, timeout: 120_000 });
+    return `${stdout}\n${stderr}`;
+  } catch (err) {
+    const e = err as Error & { stderr?: string };
+    throw new Error(`helm ${args.join(' ')} failed: ${e.stderr || e.message}`);
+  }
+}
+
+function pushedDigest(output: string): string {
+  const m = /Digest: (sha256:[a-f0-9]{64})/.exec(output);
+  assert.ok(m, `helm push printed a digest: ${output}`);
+  return m[1] as string;
+}
+
+describe('OCI push: chartsync writes what helm push writes', () => {
+  let registry: OciRegistry;
+  let f: Fixture;
+  let client: OciClient;
+  before(async () => {
+    registry = await OciRegistry.start();
+    f = await fixture();
+    client = new OciClient({ plainHttp: [registry.host] });
+  });
+  after(async () => {
+    await registry?.cleanup();
+    await f?.cleanup();
+  });
+
+  test('the archive entry time is the packaging mtime', async () => {
+    const { pkg } = await packaged(f, 'timecheck', '0.1.0');
+    assert.equal(archiveEntryTime(pkg.data).getTime(), MTIME.getTime());
+  });
+
+  const vendoredSub = { 'charts/sub/Chart.yaml': 'apiVersion: v2\nname: sub\nversion: 1.0.3\n' };
+  for (const [name, version, extra, files] of [
+    ['full', '1.0.0', {}, {}],
+    ['plus', '1.0.0+build.7', {}, {}],
+    ['minimal', '0.0.1-rc.1', { home: '', sources: [], maintainers: [], keywords: [], annotations: {}, icon: '', appVersion: '', kubeVersion: '' }, {}],
+    ['deps', '2.0.0', { dependencies: [{ name: 'sub', version: '~1.0', repository: 'oci://example.com/charts', alias: 'x', condition: 'x.enabled', tags: ['t'], 'import-values': ['a', { child: 'c', parent: 'p' }] }], type: 'application', deprecated: true }, vendoredSub],
+  ] as const) {
+    test(`same manifest digest as helm push: ${name} ${version}`, async () => {
+      const { pkg, file } = await packaged(f, name, version, extra as Record<string, unknown>, files);
+      const out = await helmAll(f, ['push', file, `${registry.url}/helm`, '--plain-http']);
+      const helmDigest = pushedDigest(out);
+      const repo = chartRepository(`${registry.url}/chartsync`, name);
+      const meta = (await loadChartArchive(pkg.data, pkg.fileName)).metadata;
+      const artifact = chartArtifact(pkg.data, meta, rfc3339Seconds(archiveEntryTime(pkg.data)));
+      const tag = version.replaceAll('+', '_');
+      const ours = await pushChart(client, repo, tag, artifact);
+      assert.equal(ours, helmDigest, 'manifest digest');
+      const helmManifest = await client.manifest(chartRepository(`${registry.url}/helm`, name), tag);
+      assert.ok(helmManifest);
+      assert.equal(artifact.manifest.toString(), helmManifest.data.toString(), 'manifest bytes');
+      // What chartsync pushed pulls back as the same archive, through helm and through chartsync.
+      const pulled = await pullChart(client, repo, tag, 'test');
+      assert.ok(pulled.data.equals(pkg.data));
+      const dest = join(f.work, `pulled-${name}`);
+      await mkdir(dest, { recursive: true });
+      await f.helm.run(['pull', `${registry.url}/chartsync/${name}`, '--version', version, '--plain-http', '-d', dest]);
+      assert.ok((await readFile(join(dest, pkg.fileName))).equals(pkg.data), 'helm pull gives the archive back');
+    });
+  }
+
+  test('helm template renders what chartsync pushed', async () => {
+    const { pkg } = await packaged(f, 'tmpl', '3.1.4');
+    const meta = (await loadChartArchive(pkg.data, pkg.fileName)).metadata;
+    const repo = chartRepository(`${registry.url}/chartsync`, 'tmpl');
+    await pushChart(client, repo, '3.1.4', chartArtifact(pkg.data, meta, rfc3339Seconds(MTIME)));
+    const out = await f.helm.run(['template', 'rel', `${registry.url}/chartsync/tmpl`, '--version', '3.1.4', '--plain-http']);
+    assert.match(out, /name: rel-tmpl/);
+  });
+});
+
+describe('OCI push: auth modes and TLS of the real registry', () => {
+  for (const mode of [
+    { auth: 'htpasswd', tls: false },
+    { auth: 'token', tls: false },
+    { auth: 'token', tls: true },
+    { auth: 'none', tls: true },
+  ] as const) {
+    test(`${mode.auth} auth over ${mode.tls ? 'TLS with a test CA' : 'plain HTTP'}`, async () => {
+      const registry = await OciRegistry.start(mode);
+      const f = await fixture();
+      try {
+        const { pkg } = await packaged(f, 'authchart', '1.0.0');
+        const meta = (await loadChartArchive(pkg.data, pkg.fileName)).metadata;
+        const repo = chartRepository(`${registry.url}/team`, 'authchart');
+        const caCerts = registry.tls ? await readFile(registry.tls.caFile, 'utf8') : undefined;
+        const base = { ...(registry.tls ? { caCerts } : { plainHttp: [registry.host] }) };
+        const creds = new OciClient({ ...base, credentials: (h) => (h === registry.host ? registry.user : undefined) });
+        const digest = await pushChart(creds, repo, '1.0.0', chartArtifact(pkg.data, meta, rfc3339Seconds(MTIME)));
+        assert.ok((await pullChart(creds, repo, '1.0.0', 'test')).data.equals(pkg.data));
+        if (mode.auth !== 'none') {
+          await assert.rejects(pullChart(new OciClient(base), repo, '1.0.0', 'test'), (err: Error) => {
+            assert.match(err.message, new RegExp(`${registry.host.replace('.', '\\.')}`));
+            assert.match(err.message, /credentials|authentication|denied/);
+            return true;
+          });
+          const wrong = new OciClient({ ...base, credentials: () => ({ username: registry.user.username, password: 'wrong-pass-123' }) });
+          await assert.rejects(pullChart(wrong, repo, '1.0.0', 'test'), (err: Error) => {
+            assert.match(err.message, /authentication failed|refused the configured credentials/);
+            assert.doesNotMatch(err.message, /wrong-pass-123/);
+            return true;
+          });
+        }
+        if (registry.tls) {
+          // Without the test CA the registry's certificate is not trusted.
+          await assert.rejects(new OciClient({}).tags(repo), /request failed/);
+          // helm with the same CA sees the same manifest.
+          const loginArgs = mode.auth === 'none' ? [] : ['--username', registry.user.username, '--password', registry.user.password];
+          if (loginArgs.length) await f.helm.run(['registry', 'login', registry.host, ...loginArgs, '--ca-file', registry.tls.caFile]);
+          const dest = join(f.work, 'pulled');
+          await mkdir(dest, { recursive: true });
+          const out = await helmAll(f, ['pull', `${registry.url}/team/authchart`, '--version', '1.0.0', '--ca-file', registry.tls.caFile, '-d', dest]);
+          assert.match(out, new RegExp(digest));
+        } else {
+          // https is the default: a plain-HTTP registry is reached only when allowed.
+          await assert.rejects(new OciClient({ credentials: () => registry.user }).tags(repo), /request failed/);
+        }
+        if (mode.auth === 'token') {
+          const scopes = registry.tokenRequests.flatMap((r) => r.scope);
+          assert.ok(scopes.includes('repository:team/authchart:pull,push'), `push scope requested: ${scopes.join(' ')}`);
+          assert.ok(scopes.includes('repository:team/authchart:pull'));
+        }
+      } finally {
+        await registry.cleanup();
+        await f.cleanup();
+      }
+    });
+  }
+});
