@@ -40,6 +40,8 @@ export interface Manifest {
 export interface OciClientOptions extends Partial<TransportOptions> {
   /** Credentials of a registry host (`host[:port]`), or none (anonymous). */
   credentials?: (registry: string) => OciCredentials | undefined;
+  /** Tags asked for per page (`n`); the registry may send fewer and links the next page. */
+  tagPageSize?: number;
 }
 
 export type OciErrorKind = 'auth' | 'notFound' | 'unavailable' | 'integrity' | 'limit' | 'invalid' | 'failed';
@@ -87,8 +89,10 @@ function nextPage(link: string | null, current: string): string | undefined {
 export class OciClient {
   private readonly transport: TransportOptions;
   private readonly auth: Authorizer;
+  private readonly tagPageSize: number;
 
   constructor(opts: OciClientOptions = {}) {
+    this.tagPageSize = opts.tagPageSize ?? 1000;
     this.transport = {
       timeoutMs: opts.timeoutMs ?? DEFAULT_OCI_TIMEOUT_MS,
       caCerts: opts.caCerts,
@@ -148,7 +152,7 @@ export class OciClient {
   /** Every tag of the repository, following `Link` pagination; none when it does not exist. */
   async tags(repo: OciRepository): Promise<string[]> {
     const tags: string[] = [];
-    let url: string | undefined = `${this.base(repo)}/tags/list`;
+    let url: string | undefined = `${this.base(repo)}/tags/list?n=${this.tagPageSize}`;
     for (let page = 0; url && page < MAX_TAG_PAGES; page++) {
       const res = await this.call(repo, 'pull', { method: 'GET', url, headers: { accept: 'application/json' }, maxBytes: MAX_TAG_PAGE_BYTES });
       if (res.status === 404) return tags;
