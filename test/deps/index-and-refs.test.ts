@@ -130,7 +130,56 @@ describe('repository references', () => {
       () => resolveRepositoryRef('@nope', repos),
       /no dependency repository named 'nope' is registered \(registered: stable, mirror\)/,
     );
-    assert.throws(() => resolveRepositoryRef('oci://r.example/charts', repos), /OCI registries/);
-    assert.throws(() => resolveRepositoryRef('stable', repos), /neither an http\(s\) URL/);
+    assert.throws(() => resolveRepositoryRef('stable', repos), /neither an http\(s\) URL, an oci:\/\/ URL/);
+    assert.throws(() => resolveRepositoryRef('oci://user:pw@r.example/charts', repos), /not a registry host/);
+    assert.throws(
+      () => resolveRepositoryRef('oci://r.example/Charts', repos),
+      /repository path 'Charts' is not valid/,
+    );
+  });
+
+  test('oci:// repositories and oci:// mirrors (prefixes, either kind of mirror)', () => {
+    const oci = [
+      {
+        name: 'hub',
+        url: 'oci://mirror.local:5000/bitnamicharts',
+        mirrorOf: 'oci://registry-1.docker.io/bitnamicharts',
+      },
+      { name: 'whole', url: 'https://charts.internal/ghcr', mirrorOf: 'oci://ghcr.io' },
+      {
+        name: 'to-oci',
+        url: 'oci://mirror.local:5000/stable',
+        mirrorOf: 'https://charts.example.org/stable',
+      },
+      { name: 'direct', url: 'oci://private.example/team', username: 'u', password: 'p' },
+    ];
+    assert.deepEqual(resolveRepositoryRef('oci://unknown.example/x', oci), {
+      kind: 'oci',
+      url: 'oci://unknown.example/x',
+      fetchUrl: 'oci://unknown.example/x',
+    });
+    const mirrored = resolveRepositoryRef('oci://registry-1.docker.io/bitnamicharts', oci);
+    assert.equal(mirrored.kind, 'oci');
+    assert.equal(mirrored.kind === 'oci' && mirrored.fetchUrl, 'oci://mirror.local:5000/bitnamicharts');
+    assert.equal(mirrored.kind === 'oci' && mirrored.url, 'oci://registry-1.docker.io/bitnamicharts');
+    // A prefix covers what lies below it, on path-segment boundaries only.
+    const below = resolveRepositoryRef('oci://ghcr.io/org/charts', oci);
+    assert.deepEqual(
+      [below.kind, below.kind === 'http' && below.fetchUrl],
+      ['http', 'https://charts.internal/ghcr/org/charts'],
+    );
+    const notBelow = resolveRepositoryRef('oci://registry-1.docker.io/bitnamicharts-other', oci);
+    assert.equal(
+      notBelow.kind === 'oci' && notBelow.fetchUrl,
+      'oci://registry-1.docker.io/bitnamicharts-other',
+    );
+    // An http(s) repository can be mirrored by an OCI registry.
+    const toOci = resolveRepositoryRef('https://charts.example.org/stable/', oci);
+    assert.deepEqual(
+      [toOci.kind, toOci.kind === 'oci' && toOci.fetchUrl],
+      ['oci', 'oci://mirror.local:5000/stable'],
+    );
+    const named = resolveRepositoryRef('@direct', oci);
+    assert.equal(named.kind === 'oci' && named.registered?.name, 'direct');
   });
 });

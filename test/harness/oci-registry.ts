@@ -7,10 +7,10 @@
  * (made with openssl). `stop()` and `start()` again keep the port and the storage, so a test can
  * take the registry down and bring it back.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createSign, generateKeyPairSync, randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -60,10 +60,47 @@ async function freePort(): Promise<number> {
 async function makeTls(dir: string): Promise<{ caFile: string; certFile: string; keyFile: string }> {
   const f = (n: string) => join(dir, n);
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  await run('openssl', ['req', '-x509', ...ec, '-keyout', f('ca.key'), '-out', f('ca.crt'), '-days', '2', '-subj', '/CN=chartsync test CA']);
-  await run('openssl', ['req', ...ec, '-keyout', f('server.key'), '-out', f('server.csr'), '-subj', '/CN=127.0.0.1']);
+  await run('openssl', [
+    'req',
+    '-x509',
+    ...ec,
+    '-keyout',
+    f('ca.key'),
+    '-out',
+    f('ca.crt'),
+    '-days',
+    '2',
+    '-subj',
+    '/CN=chartsync test CA',
+  ]);
+  await run('openssl', [
+    'req',
+    ...ec,
+    '-keyout',
+    f('server.key'),
+    '-out',
+    f('server.csr'),
+    '-subj',
+    '/CN=127.0.0.1',
+  ]);
   await writeFile(f('san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  await run('openssl', ['x509', '-req', '-in', f('server.csr'), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f('server.crt'), '-days', '2', '-extfile', f('san.ext')]);
+  await run('openssl', [
+    'x509',
+    '-req',
+    '-in',
+    f('server.csr'),
+    '-CA',
+    f('ca.crt'),
+    '-CAkey',
+    f('ca.key'),
+    '-CAcreateserial',
+    '-out',
+    f('server.crt'),
+    '-days',
+    '2',
+    '-extfile',
+    f('san.ext'),
+  ]);
   return { caFile: f('ca.crt'), certFile: f('server.crt'), keyFile: f('server.key') };
 }
 
@@ -133,7 +170,9 @@ export class OciRegistry {
       'http:',
       `  addr: 127.0.0.1:${this.port}`,
       `  secret: ${randomBytes(16).toString('hex')}`,
-      ...(this.tls ? ['  tls:', `    certificate: ${this.tls.certFile}`, `    key: ${this.tls.keyFile}`] : []),
+      ...(this.tls
+        ? ['  tls:', `    certificate: ${this.tls.certFile}`, `    key: ${this.tls.keyFile}`]
+        : []),
     ];
     if (mode === 'htpasswd') {
       const entries: string[] = [];
@@ -142,11 +181,21 @@ export class OciRegistry {
         entries.push(stdout.trim());
       }
       await writeFile(join(this.dir, 'htpasswd'), `${entries.join('\n')}\n`);
-      lines.push('auth:', '  htpasswd:', '    realm: chartsync-test', `    path: ${join(this.dir, 'htpasswd')}`);
+      lines.push(
+        'auth:',
+        '  htpasswd:',
+        '    realm: chartsync-test',
+        `    path: ${join(this.dir, 'htpasswd')}`,
+      );
     }
     if (mode === 'token') {
       await this.startIssuer();
-      const jwk = { ...this.signingKey.publicKey.export({ format: 'jwk' }), kid: this.kid, alg: 'ES256', use: 'sig' };
+      const jwk = {
+        ...this.signingKey.publicKey.export({ format: 'jwk' }),
+        kid: this.kid,
+        alg: 'ES256',
+        use: 'sig',
+      };
       await writeFile(join(this.dir, 'jwks.json'), JSON.stringify({ keys: [jwk] }));
       lines.push(
         'auth:',
@@ -170,7 +219,10 @@ export class OciRegistry {
   private async startIssuer(): Promise<void> {
     const handler = (req: IncomingMessage, res: ServerResponse) => {
       const url = new URL(req.url ?? '/', 'http://issuer');
-      const scope = url.searchParams.getAll('scope').flatMap((s) => s.split(' ')).filter(Boolean);
+      const scope = url.searchParams
+        .getAll('scope')
+        .flatMap((s) => s.split(' '))
+        .filter(Boolean);
       const header = req.headers.authorization ?? '';
       let user: string | undefined;
       if (header.startsWith('Basic ')) {
@@ -191,10 +243,15 @@ export class OciRegistry {
         return granted.length ? [{ type, name: nameAndActions.join(':'), actions: granted }] : [];
       });
       const token = this.sign({ sub: user ?? '', access });
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token, expires_in: 300 }));
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ token, expires_in: 300 }));
     };
     this.issuer = this.tls
-      ? createHttpsServer({ cert: readFileSync(this.tls.certFile), key: readFileSync(this.tls.keyFile) }, handler)
+      ? createHttpsServer(
+          { cert: readFileSync(this.tls.certFile), key: readFileSync(this.tls.keyFile) },
+          handler,
+        )
       : createServer(handler);
     await new Promise<void>((resolve) => this.issuer?.listen(0, '127.0.0.1', resolve));
   }
@@ -203,7 +260,15 @@ export class OciRegistry {
     const now = Math.floor(Date.now() / 1000);
     const header = b64url(JSON.stringify({ alg: 'ES256', typ: 'JWT', kid: this.kid }));
     const body = b64url(
-      JSON.stringify({ iss: ISSUER, aud: SERVICE, iat: now, nbf: now - 10, exp: now + 300, jti: randomBytes(8).toString('hex'), ...claims }),
+      JSON.stringify({
+        iss: ISSUER,
+        aud: SERVICE,
+        iat: now,
+        nbf: now - 10,
+        exp: now + 300,
+        jti: randomBytes(8).toString('hex'),
+        ...claims,
+      }),
     );
     const signer = createSign('SHA256').update(`${header}.${body}`);
     const sig = signer.sign({ key: this.signingKey.privateKey, dsaEncoding: 'ieee-p1363' });
@@ -214,7 +279,9 @@ export class OciRegistry {
   async start(): Promise<void> {
     await mkdir(join(this.dir, 'data'), { recursive: true });
     this.output = '';
-    const proc = spawn(registryBin, ['serve', join(this.dir, 'config.yml')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(registryBin, ['serve', join(this.dir, 'config.yml')], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.proc = proc;
     const keep = (d: Buffer) => {
       this.output = (this.output + d.toString()).slice(-20_000);

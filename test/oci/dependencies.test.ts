@@ -30,13 +30,23 @@ async function helmQuiet(helm: Helm, args: string[], cwd?: string): Promise<stri
 }
 
 /** Pushes `name` at each version with the real `helm push`. */
-async function helmPushAll(helm: Helm, work: string, registryUrl: string, name: string, versions: string[], type = 'library') {
+async function helmPushAll(
+  helm: Helm,
+  work: string,
+  registryUrl: string,
+  name: string,
+  versions: string[],
+  type = 'library',
+) {
   for (const version of versions) {
     const src = await writeChart(join(work, 'push-src', `${name}-${version}`, name), {
       name,
       version,
       metadata: { type },
-      files: type === 'library' ? { 'templates/_helpers.tpl': `{{- define "${name}.v" -}}${version}{{- end -}}\n` } : {},
+      files:
+        type === 'library'
+          ? { 'templates/_helpers.tpl': `{{- define "${name}.v" -}}${version}{{- end -}}\n` }
+          : {},
     });
     if (type === 'library') await writeFile(join(src, 'templates/configmap.yaml'), '');
     const dest = join(work, 'push-out');
@@ -69,8 +79,24 @@ describe('oci:// dependencies: chartsync chooses and packages what helm does', (
     cleanup = tmp.cleanup;
     helm = new Helm(join(work, 'helm-home'));
     // 2.10.0 > 2.9.0 only in SemVer order; 1.9.0+meta is stored as the tag 1.9.0_meta.
-    await helmPushAll(helm, work, `${registry.url}/charts`, 'common', ['1.2.0', '1.9.0+meta', '2.0.0', '2.3.1', '2.9.0', '2.10.0', '2.11.0-rc.1', '3.0.0']);
-    await helmPushAll(helm, work, `${registry.url}/charts`, 'redis', ['17.0.0', '17.3.2', '18.0.1'], 'application');
+    await helmPushAll(helm, work, `${registry.url}/charts`, 'common', [
+      '1.2.0',
+      '1.9.0+meta',
+      '2.0.0',
+      '2.3.1',
+      '2.9.0',
+      '2.10.0',
+      '2.11.0-rc.1',
+      '3.0.0',
+    ]);
+    await helmPushAll(
+      helm,
+      work,
+      `${registry.url}/charts`,
+      'redis',
+      ['17.0.0', '17.3.2', '18.0.1'],
+      'application',
+    );
     opts = { mtime: MTIME, dependencyUpdate: true, repositories: [], oci: { plainHttp: [registry.host] } };
   });
   after(async () => {
@@ -79,11 +105,31 @@ describe('oci:// dependencies: chartsync chooses and packages what helm does', (
   });
 
   const cases: { title: string; deps: (url: string) => Record<string, unknown>[]; expect: string[] }[] = [
-    { title: '2.x.x takes the highest 2.x in SemVer order', deps: (u) => [{ name: 'common', version: '2.x.x', repository: u }], expect: ['2.10.0'] },
-    { title: 'tilde range', deps: (u) => [{ name: 'common', version: '~2.3.0', repository: u }], expect: ['2.3.1'] },
-    { title: 'caret with build metadata tag (_ read as +)', deps: (u) => [{ name: 'common', version: '^1.3', repository: u }], expect: ['1.9.0+meta'] },
-    { title: 'exact version is taken as the tag', deps: (u) => [{ name: 'common', version: '2.0.0', repository: u }], expect: ['2.0.0'] },
-    { title: 'prerelease only when asked for', deps: (u) => [{ name: 'common', version: '>=2.11.0-0 <3.0.0', repository: u }], expect: ['2.11.0-rc.1'] },
+    {
+      title: '2.x.x takes the highest 2.x in SemVer order',
+      deps: (u) => [{ name: 'common', version: '2.x.x', repository: u }],
+      expect: ['2.10.0'],
+    },
+    {
+      title: 'tilde range',
+      deps: (u) => [{ name: 'common', version: '~2.3.0', repository: u }],
+      expect: ['2.3.1'],
+    },
+    {
+      title: 'caret with build metadata tag (_ read as +)',
+      deps: (u) => [{ name: 'common', version: '^1.3', repository: u }],
+      expect: ['1.9.0+meta'],
+    },
+    {
+      title: 'exact version is taken as the tag',
+      deps: (u) => [{ name: 'common', version: '2.0.0', repository: u }],
+      expect: ['2.0.0'],
+    },
+    {
+      title: 'prerelease only when asked for',
+      deps: (u) => [{ name: 'common', version: '>=2.11.0-0 <3.0.0', repository: u }],
+      expect: ['2.11.0-rc.1'],
+    },
     {
       // (two aliases of one chart at different versions are not compared: helm's own output
       // then depends on Go's map order, both land in charts/common/)
@@ -127,7 +173,11 @@ describe('oci:// dependencies: chartsync chooses and packages what helm does', (
     assert.deepEqual(await lockedVersions(ours, work, 'app'), ['18.0.1']);
     await assertSamePackage(ours, helms, work);
     const files = await entries(ours, work);
-    assert.equal(parse((files.get('app/Chart.lock') as Buffer).toString()).digest, lock.digest, 'the lock as helm wrote it');
+    assert.equal(
+      parse((files.get('app/Chart.lock') as Buffer).toString()).digest,
+      lock.digest,
+      'the lock as helm wrote it',
+    );
 
     const chartYaml = parse(await readFile(join(dir, 'Chart.yaml'), 'utf8'));
     chartYaml.dependencies[0].version = '>=18.1.0';
@@ -175,7 +225,7 @@ describe('oci:// dependencies: chartsync chooses and packages what helm does', (
   });
 });
 
-describe('tag listing follows the registry\'s Link pagination', () => {
+describe("tag listing follows the registry's Link pagination", () => {
   test('every tag, page by page, from the real registry', async () => {
     const registry = await OciRegistry.start();
     const tmp = await tempDir('chartsync-oci-pages-');

@@ -7,10 +7,10 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { mkdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
 import { loadChartArchive } from '../../sidecar/dist/chart/load-archive.js';
 import { packageChart } from '../../sidecar/dist/chart/package.js';
 import { chartArtifact, pullChart, pushChart, rfc3339Seconds } from '../../sidecar/dist/oci/chart.js';
@@ -53,7 +53,11 @@ async function packaged(
     metadata: {
       home: 'https://example.com/home',
       sources: ['https://example.com/src', 'https://example.com/other'],
-      maintainers: [{ name: 'Ann', email: 'ann@example.com' }, { name: 'Bob' }, { email: 'c@example.com', url: 'https://c' }],
+      maintainers: [
+        { name: 'Ann', email: 'ann@example.com' },
+        { name: 'Bob' },
+        { email: 'c@example.com', url: 'https://c' },
+      ],
       keywords: ['a', 'b'],
       appVersion: '1.2.3',
       annotations: { 'example.com/x': 'y', 'org.opencontainers.image.title': 'ignored by helm' },
@@ -111,8 +115,41 @@ describe('OCI push: chartsync writes what helm push writes', () => {
   for (const [name, version, extra, files] of [
     ['full', '1.0.0', {}, {}],
     ['plus', '1.0.0+build.7', {}, {}],
-    ['minimal', '0.0.1-rc.1', { home: '', sources: [], maintainers: [], keywords: [], annotations: {}, icon: '', appVersion: '', kubeVersion: '' }, {}],
-    ['deps', '2.0.0', { dependencies: [{ name: 'sub', version: '~1.0', repository: 'oci://example.com/charts', alias: 'x', condition: 'x.enabled', tags: ['t'], 'import-values': ['a', { child: 'c', parent: 'p' }] }], type: 'application', deprecated: true }, vendoredSub],
+    [
+      'minimal',
+      '0.0.1-rc.1',
+      {
+        home: '',
+        sources: [],
+        maintainers: [],
+        keywords: [],
+        annotations: {},
+        icon: '',
+        appVersion: '',
+        kubeVersion: '',
+      },
+      {},
+    ],
+    [
+      'deps',
+      '2.0.0',
+      {
+        dependencies: [
+          {
+            name: 'sub',
+            version: '~1.0',
+            repository: 'oci://example.com/charts',
+            alias: 'x',
+            condition: 'x.enabled',
+            tags: ['t'],
+            'import-values': ['a', { child: 'c', parent: 'p' }],
+          },
+        ],
+        type: 'application',
+        deprecated: true,
+      },
+      vendoredSub,
+    ],
   ] as const) {
     test(`same manifest digest as helm push: ${name} ${version}`, async () => {
       const { pkg, file } = await packaged(f, name, version, extra as Record<string, unknown>, files);
@@ -132,8 +169,19 @@ describe('OCI push: chartsync writes what helm push writes', () => {
       assert.ok(pulled.data.equals(pkg.data));
       const dest = join(f.work, `pulled-${name}`);
       await mkdir(dest, { recursive: true });
-      await f.helm.run(['pull', `${registry.url}/chartsync/${name}`, '--version', version, '--plain-http', '-d', dest]);
-      assert.ok((await readFile(join(dest, pkg.fileName))).equals(pkg.data), 'helm pull gives the archive back');
+      await f.helm.run([
+        'pull',
+        `${registry.url}/chartsync/${name}`,
+        '--version',
+        version,
+        '--plain-http',
+        '-d',
+        dest,
+      ]);
+      assert.ok(
+        (await readFile(join(dest, pkg.fileName))).equals(pkg.data),
+        'helm pull gives the archive back',
+      );
     });
   }
 
@@ -142,7 +190,14 @@ describe('OCI push: chartsync writes what helm push writes', () => {
     const meta = (await loadChartArchive(pkg.data, pkg.fileName)).metadata;
     const repo = chartRepository(`${registry.url}/chartsync`, 'tmpl');
     await pushChart(client, repo, '3.1.4', chartArtifact(pkg.data, meta, rfc3339Seconds(MTIME)));
-    const out = await f.helm.run(['template', 'rel', `${registry.url}/chartsync/tmpl`, '--version', '3.1.4', '--plain-http']);
+    const out = await f.helm.run([
+      'template',
+      'rel',
+      `${registry.url}/chartsync/tmpl`,
+      '--version',
+      '3.1.4',
+      '--plain-http',
+    ]);
     assert.match(out, /name: rel-tmpl/);
   });
 });
@@ -163,8 +218,16 @@ describe('OCI push: auth modes and TLS of the real registry', () => {
         const repo = chartRepository(`${registry.url}/team`, 'authchart');
         const caCerts = registry.tls ? await readFile(registry.tls.caFile, 'utf8') : undefined;
         const base = { ...(registry.tls ? { caCerts } : { plainHttp: [registry.host] }) };
-        const creds = new OciClient({ ...base, credentials: (h) => (h === registry.host ? registry.user : undefined) });
-        const digest = await pushChart(creds, repo, '1.0.0', chartArtifact(pkg.data, meta, rfc3339Seconds(MTIME)));
+        const creds = new OciClient({
+          ...base,
+          credentials: (h) => (h === registry.host ? registry.user : undefined),
+        });
+        const digest = await pushChart(
+          creds,
+          repo,
+          '1.0.0',
+          chartArtifact(pkg.data, meta, rfc3339Seconds(MTIME)),
+        );
         assert.ok((await pullChart(creds, repo, '1.0.0', 'test')).data.equals(pkg.data));
         if (mode.auth !== 'none') {
           await assert.rejects(pullChart(new OciClient(base), repo, '1.0.0', 'test'), (err: Error) => {
@@ -172,7 +235,10 @@ describe('OCI push: auth modes and TLS of the real registry', () => {
             assert.match(err.message, /credentials|authentication|denied/);
             return true;
           });
-          const wrong = new OciClient({ ...base, credentials: () => ({ username: registry.user.username, password: 'wrong-pass-123' }) });
+          const wrong = new OciClient({
+            ...base,
+            credentials: () => ({ username: registry.user.username, password: 'wrong-pass-123' }),
+          });
           await assert.rejects(pullChart(wrong, repo, '1.0.0', 'test'), (err: Error) => {
             assert.match(err.message, /authentication failed|refused the configured credentials/);
             assert.doesNotMatch(err.message, /wrong-pass-123/);
@@ -183,19 +249,45 @@ describe('OCI push: auth modes and TLS of the real registry', () => {
           // Without the test CA the registry's certificate is not trusted.
           await assert.rejects(new OciClient({}).tags(repo), /request failed/);
           // helm with the same CA sees the same manifest.
-          const loginArgs = mode.auth === 'none' ? [] : ['--username', registry.user.username, '--password', registry.user.password];
-          if (loginArgs.length) await f.helm.run(['registry', 'login', registry.host, ...loginArgs, '--ca-file', registry.tls.caFile]);
+          const loginArgs =
+            mode.auth === 'none'
+              ? []
+              : ['--username', registry.user.username, '--password', registry.user.password];
+          if (loginArgs.length)
+            await f.helm.run([
+              'registry',
+              'login',
+              registry.host,
+              ...loginArgs,
+              '--ca-file',
+              registry.tls.caFile,
+            ]);
           const dest = join(f.work, 'pulled');
           await mkdir(dest, { recursive: true });
-          const out = await helmAll(f, ['pull', `${registry.url}/team/authchart`, '--version', '1.0.0', '--ca-file', registry.tls.caFile, '-d', dest]);
+          const out = await helmAll(f, [
+            'pull',
+            `${registry.url}/team/authchart`,
+            '--version',
+            '1.0.0',
+            '--ca-file',
+            registry.tls.caFile,
+            '-d',
+            dest,
+          ]);
           assert.match(out, new RegExp(digest));
         } else {
           // https is the default: a plain-HTTP registry is reached only when allowed.
-          await assert.rejects(new OciClient({ credentials: () => registry.user }).tags(repo), /request failed/);
+          await assert.rejects(
+            new OciClient({ credentials: () => registry.user }).tags(repo),
+            /request failed/,
+          );
         }
         if (mode.auth === 'token') {
           const scopes = registry.tokenRequests.flatMap((r) => r.scope);
-          assert.ok(scopes.includes('repository:team/authchart:pull,push'), `push scope requested: ${scopes.join(' ')}`);
+          assert.ok(
+            scopes.includes('repository:team/authchart:pull,push'),
+            `push scope requested: ${scopes.join(' ')}`,
+          );
           assert.ok(scopes.includes('repository:team/authchart:pull'));
         }
       } finally {

@@ -74,8 +74,27 @@ test('flags win over the file, the token comes from SIDECAR_TOKEN_FILE, the data
   );
   await assert.rejects(
     resolveServeConfig(parseServeFlags(['--storage-dir', 'a', '--chartmuseum-url', 'http://x']), {}),
-    /either --storage-dir or --chartmuseum-url/,
+    /one of --storage-dir, --chartmuseum-url or --oci-url, not several/,
   );
+  await assert.rejects(
+    resolveServeConfig(
+      parseServeFlags(['--oci-url', 'oci://r.example/x', '--chartmuseum-url', 'http://x']),
+      {},
+    ),
+    /not several/,
+  );
+  await assert.rejects(
+    resolveServeConfig(parseServeFlags(['--oci-url', 'oci://u:p@r.example/x']), {}),
+    /--oci-url: .*not a registry host/,
+  );
+  const secret = join(tmp.path, 'oci-password');
+  await writeFile(secret, 'from-file\n');
+  const oci = await resolveServeConfig(parseServeFlags(['--oci-url', 'oci://r.example:5000/charts/']), {
+    OCI_USERNAME: 'robot',
+    OCI_PASSWORD_FILE: secret,
+  });
+  assert.deepEqual(oci.oci, { url: 'oci://r.example:5000/charts', username: 'robot', password: 'from-file' });
+  assert.equal(oci.storageDir, undefined);
 });
 
 test('serve exits 2 with the problem and its usage on bad flags', async () => {

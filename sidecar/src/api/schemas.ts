@@ -20,11 +20,6 @@ export const nameSchema = z
 /** `dependency` names the dependency routes (`/repo/dependency`), so no git repo can use it. */
 export const repoNameSchema = nameSchema.refine((n) => n !== 'dependency', 'is reserved ("dependency")');
 
-const httpUrl = z
-  .string()
-  .url('must be an http(s) URL')
-  .refine((u) => /^https?:\/\//i.test(u), 'must be an http(s) URL');
-
 /** An OCI registry prefix as helm names it: `oci://host[:port][/path]`, no credentials or query. */
 const OCI_URL =
   /^oci:\/\/[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*(?::[0-9]{1,5})?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*\/?$/;

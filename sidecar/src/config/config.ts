@@ -160,7 +160,8 @@ export async function resolveServeConfig(
   if (given > 1) {
     throw new ConfigError('give one of --storage-dir, --chartmuseum-url or --oci-url, not several');
   }
-  const oci = ociUrl && !flags['storage-dir'] && !flags['chartmuseum-url'] ? ociTarget(ociUrl, env) : undefined;
+  const oci =
+    ociUrl && !flags['storage-dir'] && !flags['chartmuseum-url'] ? ociTarget(ociUrl, env) : undefined;
   const chartmuseum = cmUrl && !oci && !flags['storage-dir'] ? chartmuseumTarget(cmUrl, env) : undefined;
   const storageDir = chartmuseum || oci ? undefined : resolve(storageFlag ?? '.chartsync/storage');
   const dataDir = resolve(
@@ -201,7 +202,9 @@ function ociTarget(url: string, env: NodeJS.ProcessEnv): OciTarget {
     try {
       password = readFileSync(env.OCI_PASSWORD_FILE, 'utf8').replace(/\r?\n$/, '');
     } catch (err) {
-      throw new ConfigError(`OCI_PASSWORD_FILE ${env.OCI_PASSWORD_FILE}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+      throw new ConfigError(
+        `OCI_PASSWORD_FILE ${env.OCI_PASSWORD_FILE}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`,
+      );
     }
   }
   return {

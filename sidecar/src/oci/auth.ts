@@ -72,7 +72,10 @@ export class Authorizer {
   async answer(registry: string, scope: string, challenge: Challenge | undefined): Promise<string> {
     const creds = this.credentials(registry);
     if (challenge?.scheme === 'basic') {
-      if (!creds) throw new OciAuthError(`${registry} requires credentials (basic auth) and none are configured for it`);
+      if (!creds)
+        throw new OciAuthError(
+          `${registry} requires credentials (basic auth) and none are configured for it`,
+        );
       this.basic.add(registry);
       return basicHeader(creds);
     }
@@ -100,7 +103,9 @@ export class Authorizer {
     }
     // Credentials never travel in clear text to a realm on another host than the registry's.
     if (creds && realm.protocol === 'http:' && realm.hostname !== registry.replace(/:\d+$/, '')) {
-      throw new OciAuthError(`${registry}: refusing to send credentials to the plain-http token realm ${shownUrl(realm.href)}`);
+      throw new OciAuthError(
+        `${registry}: refusing to send credentials to the plain-http token realm ${shownUrl(realm.href)}`,
+      );
     }
     if (params.service) realm.searchParams.set('service', params.service);
     for (const s of scope.split(' ')) if (s) realm.searchParams.append('scope', s);
@@ -121,7 +126,9 @@ export class Authorizer {
       );
     }
     if (res.status !== 200) {
-      throw new OciAuthError(`${registry}: token service ${shownUrl(realm.href)} answered HTTP ${res.status}`);
+      throw new OciAuthError(
+        `${registry}: token service ${shownUrl(realm.href)} answered HTTP ${res.status}`,
+      );
     }
     let body: { token?: unknown; access_token?: unknown; expires_in?: unknown };
     try {

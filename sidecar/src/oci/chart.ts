@@ -6,10 +6,18 @@
  * Chart.yaml. Pulling accepts what helm accepts (the legacy layer type too) and verifies each
  * blob by digest.
  */
-import { dependencyStruct } from '../chart/dependencies/lock.js';
+
 import { GoStruct, goJsonMarshal } from '../chart/dependencies/go-json.js';
+import { dependencyStruct } from '../chart/dependencies/lock.js';
 import type { ChartMetadata } from '../chart/model.js';
-import { assertDigest, type Descriptor, MEDIA_OCI_MANIFEST, type OciClient, OciError, sha256Digest } from './client.js';
+import {
+  assertDigest,
+  type Descriptor,
+  MEDIA_OCI_MANIFEST,
+  type OciClient,
+  OciError,
+  sha256Digest,
+} from './client.js';
 import type { OciRepository } from './reference.js';
 
 export const HELM_CONFIG_MEDIA_TYPE = 'application/vnd.cncf.helm.config.v1+json';
@@ -49,7 +57,11 @@ export function helmConfigJson(md: ChartMetadata): Buffer {
     { key: 'tags', value: str(md.tags), omitEmpty: true },
     { key: 'appVersion', value: str(md.appVersion), omitEmpty: true },
     { key: 'deprecated', value: md.deprecated === true, omitEmpty: true },
-    { key: 'annotations', value: annotations && Object.keys(annotations).length ? annotations : undefined, omitEmpty: true },
+    {
+      key: 'annotations',
+      value: annotations && Object.keys(annotations).length ? annotations : undefined,
+      omitEmpty: true,
+    },
     { key: 'kubeVersion', value: str(md.kubeVersion), omitEmpty: true },
     { key: 'dependencies', value: md.dependencies?.map(dependencyStruct), omitEmpty: true },
     { key: 'type', value: str(md.type), omitEmpty: true },
@@ -68,7 +80,8 @@ export function helmAnnotations(md: ChartMetadata, created: string): Record<stri
   add('org.opencontainers.image.version', md.version);
   add('org.opencontainers.image.url', md.home);
   add('org.opencontainers.image.created', created);
-  if (Array.isArray(md.sources) && md.sources.length > 0) add('org.opencontainers.image.source', md.sources[0]);
+  if (Array.isArray(md.sources) && md.sources.length > 0)
+    add('org.opencontainers.image.source', md.sources[0]);
   if (Array.isArray(md.maintainers) && md.maintainers.length > 0) {
     const authors = (md.maintainers as Record<string, unknown>[])
       .map((m) => `${str(m?.name) ?? ''}${str(m?.email) ? ` (${m.email})` : ''}`)
@@ -77,7 +90,8 @@ export function helmAnnotations(md: ChartMetadata, created: string): Record<stri
   }
   const immutable = new Set(['org.opencontainers.image.version', 'org.opencontainers.image.title']);
   const chartAnnotations = (md.annotations ?? {}) as Record<string, unknown>;
-  for (const [k, v] of Object.entries(chartAnnotations)) if (!immutable.has(k) && typeof v === 'string') out[k] = v;
+  for (const [k, v] of Object.entries(chartAnnotations))
+    if (!immutable.has(k) && typeof v === 'string') out[k] = v;
   return out;
 }
 
@@ -101,7 +115,12 @@ export interface ChartArtifact {
 }
 
 /** The manifest, config and layers `helm push` would send for this archive. */
-export function chartArtifact(archive: Buffer, md: ChartMetadata, created: string, prov?: Buffer): ChartArtifact {
+export function chartArtifact(
+  archive: Buffer,
+  md: ChartMetadata,
+  created: string,
+  prov?: Buffer,
+): ChartArtifact {
   const config = helmConfigJson(md);
   const layers = [{ media: HELM_CHART_MEDIA_TYPE, data: archive }];
   if (prov) layers.push({ media: HELM_PROV_MEDIA_TYPE, data: prov });
@@ -121,7 +140,12 @@ export function chartArtifact(archive: Buffer, md: ChartMetadata, created: strin
 }
 
 /** Pushes a chart artifact: blobs first (skipping those present), then the manifest under the tag. */
-export async function pushChart(client: OciClient, repo: OciRepository, tag: string, artifact: ChartArtifact): Promise<string> {
+export async function pushChart(
+  client: OciClient,
+  repo: OciRepository,
+  tag: string,
+  artifact: ChartArtifact,
+): Promise<string> {
   for (const blob of artifact.blobs) await client.pushBlob(repo, blob);
   return client.putManifest(repo, tag, artifact.manifest, MEDIA_OCI_MANIFEST);
 }
@@ -149,12 +173,24 @@ export async function pullChart(
   if (!found) throw new OciError('notFound', `${where}: tag ${reference} not found`, 404);
   const { manifest } = found;
   const config = [manifest.config, ...manifest.layers].find((d) => d.mediaType === HELM_CONFIG_MEDIA_TYPE);
-  if (!config) throw new OciError('invalid', `${where}:${reference}: not a Helm chart (no config of media type ${HELM_CONFIG_MEDIA_TYPE})`);
-  if (config.size > MAX_CONFIG_BYTES) throw new OciError('limit', `${where}:${reference}: chart config of ${config.size} bytes exceeds the ${MAX_CONFIG_BYTES}-byte limit`);
+  if (!config)
+    throw new OciError(
+      'invalid',
+      `${where}:${reference}: not a Helm chart (no config of media type ${HELM_CONFIG_MEDIA_TYPE})`,
+    );
+  if (config.size > MAX_CONFIG_BYTES)
+    throw new OciError(
+      'limit',
+      `${where}:${reference}: chart config of ${config.size} bytes exceeds the ${MAX_CONFIG_BYTES}-byte limit`,
+    );
   const layer: Descriptor | undefined =
     manifest.layers.find((d) => d.mediaType === HELM_CHART_MEDIA_TYPE) ??
     manifest.layers.find((d) => d.mediaType === HELM_LEGACY_CHART_MEDIA_TYPE);
-  if (!layer) throw new OciError('invalid', `${where}:${reference}: the manifest has no layer of media type ${HELM_CHART_MEDIA_TYPE}`);
+  if (!layer)
+    throw new OciError(
+      'invalid',
+      `${where}:${reference}: the manifest has no layer of media type ${HELM_CHART_MEDIA_TYPE}`,
+    );
   assertDigest(layer.digest, `${where}:${reference}: chart layer`);
   const cached = await fromCache?.(layer.digest);
   if (cached) return { data: cached, manifestDigest: found.digest, chartDigest: layer.digest, cached: true };

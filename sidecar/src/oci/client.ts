@@ -8,7 +8,14 @@
 import { createHash } from 'node:crypto';
 import { Authorizer, OciAuthError, type OciCredentials, parseChallenge } from './auth.js';
 import type { OciRepository } from './reference.js';
-import { type OciRequest, type OciResponse, schemeFor, send, TransportError, type TransportOptions } from './transport.js';
+import {
+  type OciRequest,
+  type OciResponse,
+  schemeFor,
+  send,
+  TransportError,
+  type TransportOptions,
+} from './transport.js';
 
 export const MEDIA_OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const ACCEPT_MANIFESTS = [
@@ -71,8 +78,15 @@ export function assertDigest(digest: unknown, what: string): asserts digest is s
 function registryErrors(body: Buffer): string {
   try {
     const parsed = JSON.parse(body.toString('utf8')) as { errors?: { code?: unknown; message?: unknown }[] };
-    const parts = (parsed.errors ?? []).map((e) => `${String(e.code ?? '')} ${String(e.message ?? '')}`.trim());
-    return parts.length ? `: ${parts.join('; ').replace(/[^\x20-\x7e]/g, '?').slice(0, 300)}` : '';
+    const parts = (parsed.errors ?? []).map((e) =>
+      `${String(e.code ?? '')} ${String(e.message ?? '')}`.trim(),
+    );
+    return parts.length
+      ? `: ${parts
+          .join('; ')
+          .replace(/[^\x20-\x7e]/g, '?')
+          .slice(0, 300)}`
+      : '';
   } catch {
     return '';
   }
@@ -114,7 +128,10 @@ export class OciClient {
     const scope = `repository:${repo.path}:${actions}`;
     const attempt = async (authorization: string | undefined) => {
       try {
-        return await send({ ...req, headers: { ...req.headers, ...(authorization ? { authorization } : {}) } }, this.transport);
+        return await send(
+          { ...req, headers: { ...req.headers, ...(authorization ? { authorization } : {}) } },
+          this.transport,
+        );
       } catch (err) {
         if (err instanceof TransportError) {
           const limit = /limit/.test(err.message);
@@ -127,26 +144,45 @@ export class OciClient {
     if (res.status === 401) {
       let header: string;
       try {
-        header = await this.auth.answer(repo.registry, scope, parseChallenge(res.headers.get('www-authenticate')));
+        header = await this.auth.answer(
+          repo.registry,
+          scope,
+          parseChallenge(res.headers.get('www-authenticate')),
+        );
       } catch (err) {
-        if (err instanceof OciAuthError) throw new OciError('auth', `${this.where(repo)}: ${err.message}`, 401);
-        if (err instanceof TransportError) throw new OciError('unavailable', `${this.where(repo)}: token service: ${err.message}`);
+        if (err instanceof OciAuthError)
+          throw new OciError('auth', `${this.where(repo)}: ${err.message}`, 401);
+        if (err instanceof TransportError)
+          throw new OciError('unavailable', `${this.where(repo)}: token service: ${err.message}`);
         throw err;
       }
       res = await attempt(header);
       if (res.status === 401) {
-        throw new OciError('auth', `${this.where(repo)}: authentication failed (HTTP 401 with the configured credentials)${registryErrors(res.body)}`, 401);
+        throw new OciError(
+          'auth',
+          `${this.where(repo)}: authentication failed (HTTP 401 with the configured credentials)${registryErrors(res.body)}`,
+          401,
+        );
       }
     }
     if (res.status === 403) {
-      throw new OciError('auth', `${this.where(repo)}: access denied (HTTP 403)${registryErrors(res.body)}`, 403);
+      throw new OciError(
+        'auth',
+        `${this.where(repo)}: access denied (HTTP 403)${registryErrors(res.body)}`,
+        403,
+      );
     }
     return res;
   }
 
   private fail(repo: OciRepository, what: string, res: OciResponse): never {
-    const kind: OciErrorKind = res.status === 404 ? 'notFound' : res.status >= 500 || res.status === 429 ? 'unavailable' : 'failed';
-    throw new OciError(kind, `${this.where(repo)}: ${what}: HTTP ${res.status}${registryErrors(res.body)}`, res.status);
+    const kind: OciErrorKind =
+      res.status === 404 ? 'notFound' : res.status >= 500 || res.status === 429 ? 'unavailable' : 'failed';
+    throw new OciError(
+      kind,
+      `${this.where(repo)}: ${what}: HTTP ${res.status}${registryErrors(res.body)}`,
+      res.status,
+    );
   }
 
   /** Every tag of the repository, following `Link` pagination; none when it does not exist. */
@@ -154,7 +190,12 @@ export class OciClient {
     const tags: string[] = [];
     let url: string | undefined = `${this.base(repo)}/tags/list?n=${this.tagPageSize}`;
     for (let page = 0; url && page < MAX_TAG_PAGES; page++) {
-      const res = await this.call(repo, 'pull', { method: 'GET', url, headers: { accept: 'application/json' }, maxBytes: MAX_TAG_PAGE_BYTES });
+      const res = await this.call(repo, 'pull', {
+        method: 'GET',
+        url,
+        headers: { accept: 'application/json' },
+        maxBytes: MAX_TAG_PAGE_BYTES,
+      });
       if (res.status === 404) return tags;
       if (res.status !== 200) this.fail(repo, 'listing tags', res);
       let body: { tags?: unknown };
@@ -163,7 +204,8 @@ export class OciClient {
       } catch {
         throw new OciError('invalid', `${this.where(repo)}: the tag list is not JSON`);
       }
-      if (body.tags != null && !Array.isArray(body.tags)) throw new OciError('invalid', `${this.where(repo)}: the tag list has no tags array`);
+      if (body.tags != null && !Array.isArray(body.tags))
+        throw new OciError('invalid', `${this.where(repo)}: the tag list has no tags array`);
       for (const t of (body.tags ?? []) as unknown[]) if (typeof t === 'string') tags.push(t);
       url = nextPage(res.headers.get('link'), url);
     }
@@ -174,7 +216,10 @@ export class OciClient {
    * The manifest at a tag or digest, its bytes verified: against the digest asked for, and
    * against the registry's `Docker-Content-Digest`. Undefined when the tag does not exist.
    */
-  async manifest(repo: OciRepository, reference: string): Promise<{ digest: string; data: Buffer; manifest: Manifest } | undefined> {
+  async manifest(
+    repo: OciRepository,
+    reference: string,
+  ): Promise<{ digest: string; data: Buffer; manifest: Manifest } | undefined> {
     const res = await this.call(repo, 'pull', {
       method: 'GET',
       url: `${this.base(repo)}/manifests/${encodeURIComponent(reference)}`,
@@ -185,9 +230,16 @@ export class OciClient {
     if (res.status !== 200) this.fail(repo, `fetching manifest ${reference}`, res);
     const digest = sha256Digest(res.body);
     const claimed = res.headers.get('docker-content-digest');
-    const expected = reference.startsWith('sha256:') ? reference : claimed?.startsWith('sha256:') ? claimed : undefined;
+    const expected = reference.startsWith('sha256:')
+      ? reference
+      : claimed?.startsWith('sha256:')
+        ? claimed
+        : undefined;
     if (expected && expected !== digest) {
-      throw new OciError('integrity', `${this.where(repo)}: manifest ${reference}: digest mismatch: expected ${expected}, the content is ${digest}`);
+      throw new OciError(
+        'integrity',
+        `${this.where(repo)}: manifest ${reference}: digest mismatch: expected ${expected}, the content is ${digest}`,
+      );
     }
     return { digest, data: res.body, manifest: parseManifest(res.body, this.where(repo)) };
   }
@@ -202,22 +254,39 @@ export class OciClient {
   async blob(repo: OciRepository, desc: Descriptor, maxBytes: number): Promise<Buffer> {
     assertDigest(desc.digest, `${this.where(repo)}: blob`);
     if (!Number.isSafeInteger(desc.size) || desc.size < 0) {
-      throw new OciError('invalid', `${this.where(repo)}: blob ${desc.digest}: invalid size ${String(desc.size)}`);
+      throw new OciError(
+        'invalid',
+        `${this.where(repo)}: blob ${desc.digest}: invalid size ${String(desc.size)}`,
+      );
     }
     if (desc.size > maxBytes) {
-      throw new OciError('limit', `${this.where(repo)}: blob ${desc.digest} of ${desc.size} bytes exceeds the ${maxBytes}-byte limit`);
+      throw new OciError(
+        'limit',
+        `${this.where(repo)}: blob ${desc.digest} of ${desc.size} bytes exceeds the ${maxBytes}-byte limit`,
+      );
     }
-    const res = await this.call(repo, 'pull', { method: 'GET', url: `${this.base(repo)}/blobs/${desc.digest}`, maxBytes: desc.size });
+    const res = await this.call(repo, 'pull', {
+      method: 'GET',
+      url: `${this.base(repo)}/blobs/${desc.digest}`,
+      maxBytes: desc.size,
+    });
     if (res.status !== 200) this.fail(repo, `fetching blob ${desc.digest}`, res);
     const actual = sha256Digest(res.body);
     if (res.body.length !== desc.size || actual !== desc.digest) {
-      throw new OciError('integrity', `${this.where(repo)}: blob ${desc.digest}: digest mismatch: the content is ${actual} (${res.body.length} bytes, ${desc.size} declared)`);
+      throw new OciError(
+        'integrity',
+        `${this.where(repo)}: blob ${desc.digest}: digest mismatch: the content is ${actual} (${res.body.length} bytes, ${desc.size} declared)`,
+      );
     }
     return res.body;
   }
 
   async hasBlob(repo: OciRepository, digest: string): Promise<boolean> {
-    const res = await this.call(repo, 'pull,push', { method: 'HEAD', url: `${this.base(repo)}/blobs/${digest}`, maxBytes: 0 });
+    const res = await this.call(repo, 'pull,push', {
+      method: 'HEAD',
+      url: `${this.base(repo)}/blobs/${digest}`,
+      maxBytes: 0,
+    });
     if (res.status === 200) return true;
     if (res.status === 404) return false;
     return this.fail(repo, `checking blob ${digest}`, res);
@@ -227,12 +296,19 @@ export class OciClient {
   async pushBlob(repo: OciRepository, data: Buffer): Promise<string> {
     const digest = sha256Digest(data);
     if (await this.hasBlob(repo, digest)) return digest;
-    const start = await this.call(repo, 'pull,push', { method: 'POST', url: `${this.base(repo)}/blobs/uploads/`, maxBytes: 64 * 1024 });
+    const start = await this.call(repo, 'pull,push', {
+      method: 'POST',
+      url: `${this.base(repo)}/blobs/uploads/`,
+      maxBytes: 64 * 1024,
+    });
     const location = start.headers.get('location');
     if (start.status !== 202 || !location) this.fail(repo, 'starting a blob upload', start);
     const upload = new URL(location, start.url);
     if (upload.origin !== new URL(start.url).origin) {
-      throw new OciError('invalid', `${this.where(repo)}: the registry sent the upload to another origin (${upload.origin}); refused`);
+      throw new OciError(
+        'invalid',
+        `${this.where(repo)}: the registry sent the upload to another origin (${upload.origin}); refused`,
+      );
     }
     upload.searchParams.set('digest', digest);
     const put = await this.call(repo, 'pull,push', {
@@ -247,7 +323,12 @@ export class OciClient {
   }
 
   /** PUTs a manifest under a tag; returns its digest (checked against the registry's). */
-  async putManifest(repo: OciRepository, tag: string, data: Buffer, mediaType = MEDIA_OCI_MANIFEST): Promise<string> {
+  async putManifest(
+    repo: OciRepository,
+    tag: string,
+    data: Buffer,
+    mediaType = MEDIA_OCI_MANIFEST,
+  ): Promise<string> {
     const digest = sha256Digest(data);
     const res = await this.call(repo, 'pull,push', {
       method: 'PUT',
@@ -259,7 +340,10 @@ export class OciClient {
     if (res.status !== 201) this.fail(repo, `pushing manifest ${tag}`, res);
     const claimed = res.headers.get('docker-content-digest');
     if (claimed && claimed !== digest) {
-      throw new OciError('integrity', `${this.where(repo)}: the registry stored manifest ${tag} as ${claimed}, expected ${digest}`);
+      throw new OciError(
+        'integrity',
+        `${this.where(repo)}: the registry stored manifest ${tag} as ${claimed}, expected ${digest}`,
+      );
     }
     return digest;
   }
@@ -267,7 +351,11 @@ export class OciClient {
   /** Deletes a manifest by digest (the tags pointing at it go with it); false when already gone. */
   async deleteManifest(repo: OciRepository, digest: string): Promise<boolean> {
     assertDigest(digest, `${this.where(repo)}: manifest`);
-    const res = await this.call(repo, 'delete', { method: 'DELETE', url: `${this.base(repo)}/manifests/${digest}`, maxBytes: 64 * 1024 });
+    const res = await this.call(repo, 'delete', {
+      method: 'DELETE',
+      url: `${this.base(repo)}/manifests/${digest}`,
+      maxBytes: 64 * 1024,
+    });
     if (res.status === 202 || res.status === 200) return true;
     if (res.status === 404) return false;
     return this.fail(repo, `deleting manifest ${digest}`, res);
@@ -276,7 +364,13 @@ export class OciClient {
 
 function isDescriptor(d: unknown): d is Descriptor {
   const x = d as Descriptor;
-  return typeof x === 'object' && x !== null && typeof x.mediaType === 'string' && typeof x.digest === 'string' && typeof x.size === 'number';
+  return (
+    typeof x === 'object' &&
+    x !== null &&
+    typeof x.mediaType === 'string' &&
+    typeof x.digest === 'string' &&
+    typeof x.size === 'number'
+  );
 }
 
 export function parseManifest(data: Buffer, where: string): Manifest {
@@ -286,8 +380,16 @@ export function parseManifest(data: Buffer, where: string): Manifest {
   } catch {
     throw new OciError('invalid', `${where}: the manifest is not JSON`);
   }
-  if (m?.schemaVersion !== 2 || !isDescriptor(m.config) || !Array.isArray(m.layers) || !m.layers.every(isDescriptor)) {
-    throw new OciError('invalid', `${where}: not an OCI image manifest (schemaVersion 2 with config and layers)`);
+  if (
+    m?.schemaVersion !== 2 ||
+    !isDescriptor(m.config) ||
+    !Array.isArray(m.layers) ||
+    !m.layers.every(isDescriptor)
+  ) {
+    throw new OciError(
+      'invalid',
+      `${where}: not an OCI image manifest (schemaVersion 2 with config and layers)`,
+    );
   }
   return m;
 }

@@ -6,14 +6,27 @@
  * by that digest like archives from http repositories. One client (token cache) and one tag
  * listing per repository per run.
  */
-import type { DependencyRepository, PackageOptions } from '../chart/model.js';
-import { type Constraint, compareVersions, parseVersion, satisfies } from '../chart/dependencies/constraint.js';
+
+import {
+  type Constraint,
+  compareVersions,
+  parseVersion,
+  satisfies,
+} from '../chart/dependencies/constraint.js';
 import { DEFAULT_TIMEOUT_MS, readCached, writeCached } from '../chart/dependencies/fetcher.js';
+import type { DependencyRepository, PackageOptions } from '../chart/model.js';
+import type { OciCredentials } from './auth.js';
 import { pullChart } from './chart.js';
 import { OciClient } from './client.js';
-import type { OciCredentials } from './auth.js';
+import {
+  chartRepository,
+  formatRepository,
+  isOciUrl,
+  parseOciUrl,
+  tagVersions,
+  versionToTag,
+} from './reference.js';
 import { ociSettingsFromEnv } from './settings.js';
-import { chartRepository, formatRepository, isOciUrl, parseOciUrl, tagVersions, versionToTag } from './reference.js';
 
 interface RunState {
   client: OciClient;
@@ -91,7 +104,11 @@ export async function fetchOciDependency(
       .sort((a, b) => compareVersions(b, a));
     const chosen = versions.find((v) => satisfies(v, dep.constraint));
     if (!chosen) {
-      const shown = versions.slice(0, 10).map((v) => v.original).join(', ') || 'none';
+      const shown =
+        versions
+          .slice(0, 10)
+          .map((v) => v.original)
+          .join(', ') || 'none';
       throw new Error(`no tag of ${where} satisfies the constraint; available: ${shown}`);
     }
     version = chosen.original;

@@ -31,10 +31,14 @@ export function parseOciUrl(url: string): OciRepository {
   const registry = (slash < 0 ? rest : rest.slice(0, slash)).toLowerCase();
   const path = slash < 0 ? '' : rest.slice(slash + 1);
   if (!HOST.test(registry)) {
-    throw new OciReferenceError(`oci:// URL: '${registry.replace(/[^\x20-\x7e]/g, '?').slice(0, 80)}' is not a registry host[:port] (credentials, queries and fragments are not allowed in the URL)`);
+    throw new OciReferenceError(
+      `oci:// URL: '${registry.replace(/[^\x20-\x7e]/g, '?').slice(0, 80)}' is not a registry host[:port] (credentials, queries and fragments are not allowed in the URL)`,
+    );
   }
   if (path !== '' && !path.split('/').every((c) => COMPONENT.test(c))) {
-    throw new OciReferenceError(`oci:// URL of ${registry}: repository path '${path.slice(0, 200)}' is not valid (lowercase letters, digits and . _ - separated by /)`);
+    throw new OciReferenceError(
+      `oci:// URL of ${registry}: repository path '${path.slice(0, 200)}' is not valid (lowercase letters, digits and . _ - separated by /)`,
+    );
   }
   return { registry, path };
 }

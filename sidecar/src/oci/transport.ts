@@ -52,11 +52,16 @@ function agentFor(caCerts: string | undefined): Agent | undefined {
 }
 
 export function schemeFor(registry: string, opts: TransportOptions): 'http' | 'https' {
-  const plain = opts.plainHttp === true || (Array.isArray(opts.plainHttp) && opts.plainHttp.includes(registry));
+  const plain =
+    opts.plainHttp === true || (Array.isArray(opts.plainHttp) && opts.plainHttp.includes(registry));
   return plain ? 'http' : 'https';
 }
 
-async function readBounded(res: Response | import('undici').Response, maxBytes: number, shown: string): Promise<Buffer> {
+async function readBounded(
+  res: Response | import('undici').Response,
+  maxBytes: number,
+  shown: string,
+): Promise<Buffer> {
   const declared = Number(res.headers.get('content-length') ?? Number.NaN);
   if (declared > maxBytes) {
     await res.body?.cancel();
@@ -103,7 +108,13 @@ export async function send(req: OciRequest, opts: TransportOptions): Promise<Oci
         ...(dispatcher ? { dispatcher } : {}),
       });
       const location = res.headers.get('location');
-      if (res.status >= 300 && res.status < 400 && location && req.method !== 'PUT' && req.method !== 'POST') {
+      if (
+        res.status >= 300 &&
+        res.status < 400 &&
+        location &&
+        req.method !== 'PUT' &&
+        req.method !== 'POST'
+      ) {
         await res.body?.cancel();
         const next = new URL(location, current);
         if (next.protocol !== 'https:' && !(next.protocol === 'http:' && current.protocol === 'http:')) {
@@ -119,7 +130,9 @@ export async function send(req: OciRequest, opts: TransportOptions): Promise<Oci
   } catch (err) {
     if (err instanceof TransportError) throw err;
     if (signal.aborted) {
-      throw new TransportError(`${shownUrl(current.href)}: no complete answer within ${opts.timeoutMs} ms (timed out)`);
+      throw new TransportError(
+        `${shownUrl(current.href)}: no complete answer within ${opts.timeoutMs} ms (timed out)`,
+      );
     }
     const e = err as Error & { cause?: Error & { code?: string } };
     const cause = e.cause?.code ?? e.cause?.message ?? e.message;

@@ -18,7 +18,7 @@ import { chartArtifact, HELM_CHART_MEDIA_TYPE, pullChart, pushChart, rfc3339Seco
 import { OciClient, OciError } from '../oci/client.js';
 import { chartRepository, formatRepository, parseOciUrl, versionToTag } from '../oci/reference.js';
 import { ociSettingsFromEnv } from '../oci/settings.js';
-import { send, schemeFor } from '../oci/transport.js';
+import { schemeFor, send } from '../oci/transport.js';
 import { writeFileAtomic } from '../storage/atomic-file.js';
 import {
   type BatchOutcome,
@@ -60,7 +60,11 @@ interface Ledger {
 /** The time of the archive's first entry (Chart.yaml): chartsync sets it to the commit time. */
 export function archiveEntryTime(archive: Buffer): Date {
   const head = gunzipSync(archive.subarray(0, 64 * 1024), { finishFlush: constants.Z_SYNC_FLUSH });
-  const field = head.subarray(136, 148).toString('latin1').replace(/[\0 ]+$/, '').trim();
+  const field = head
+    .subarray(136, 148)
+    .toString('latin1')
+    .replace(/[\0 ]+$/, '')
+    .trim();
   const seconds = Number.parseInt(field, 8);
   return new Date((Number.isFinite(seconds) ? seconds : 0) * 1000);
 }
@@ -112,7 +116,8 @@ export class OciPublisher implements Publisher {
       const parsed = JSON.parse(await readFile(this.ledgerFile(repo), 'utf8')) as Ledger;
       if (parsed.prefix === this.prefix && parsed.charts && typeof parsed.charts === 'object') return parsed;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new PublishError(`${this.target}: ledger of ${repo} unreadable: ${(err as Error).message}`);
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+        throw new PublishError(`${this.target}: ledger of ${repo} unreadable: ${(err as Error).message}`);
     }
     return { prefix: this.prefix, charts: {} };
   }
@@ -150,7 +155,11 @@ export class OciPublisher implements Publisher {
         continue;
       }
       const layer = found.manifest.layers.find((l) => l.mediaType === HELM_CHART_MEDIA_TYPE);
-      out.push({ name: e.name, version: e.version, digest: layer?.digest.replace(/^sha256:/, '') ?? found.digest });
+      out.push({
+        name: e.name,
+        version: e.version,
+        digest: layer?.digest.replace(/^sha256:/, '') ?? found.digest,
+      });
     }
     return out;
   }
@@ -158,7 +167,9 @@ export class OciPublisher implements Publisher {
   async fetch(repo: string, ref: ChartRef): Promise<Buffer | undefined> {
     const oci = this.repoOf(repo, ref.name);
     try {
-      const pulled = await this.call(() => pullChart(this.client, oci, versionToTag(ref.version), formatRepository(oci)));
+      const pulled = await this.call(() =>
+        pullChart(this.client, oci, versionToTag(ref.version), formatRepository(oci)),
+      );
       return pulled.data;
     } catch (err) {
       if (err instanceof OciError && err.kind === 'notFound') return undefined;
@@ -192,7 +203,11 @@ export class OciPublisher implements Publisher {
     return { failed };
   }
 
-  private async push(repo: string, chart: PackagedChart, owned: LedgerEntry | undefined): Promise<LedgerEntry> {
+  private async push(
+    repo: string,
+    chart: PackagedChart,
+    owned: LedgerEntry | undefined,
+  ): Promise<LedgerEntry> {
     const oci = this.repoOf(repo, chart.name);
     const tag = versionToTag(chart.version);
     const artifact = chartArtifact(chart.data, chart.metadata, rfc3339Seconds(archiveEntryTime(chart.data)));
@@ -232,9 +247,12 @@ export class OciPublisher implements Publisher {
   async check(): Promise<void> {
     const url = `${schemeFor(this.registry, { timeoutMs: 2000, plainHttp: this.opts.plainHttp ?? ociSettingsFromEnv().plainHttp })}://${this.registry}/v2/`;
     const caCerts = this.opts.caCerts ?? ociSettingsFromEnv().caCerts;
-    const res = await send({ method: 'GET', url, maxBytes: 64 * 1024 }, { timeoutMs: 2000, caCerts }).catch((err) => {
-      throw this.wrap('readiness', err);
-    });
-    if (res.status !== 200 && res.status !== 401) throw new PublishError(`${this.target}: /v2/ answered HTTP ${res.status}`);
+    const res = await send({ method: 'GET', url, maxBytes: 64 * 1024 }, { timeoutMs: 2000, caCerts }).catch(
+      (err) => {
+        throw this.wrap('readiness', err);
+      },
+    );
+    if (res.status !== 200 && res.status !== 401)
+      throw new PublishError(`${this.target}: /v2/ answered HTTP ${res.status}`);
   }
 }

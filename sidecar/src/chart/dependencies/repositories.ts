@@ -9,8 +9,8 @@
  * of either kind whatever the kind of what it mirrors.
  */
 import { posix } from 'node:path';
-import type { DependencyRepository } from '../model.js';
 import { isOciUrl, parseOciUrl } from '../../oci/reference.js';
+import type { DependencyRepository } from '../model.js';
 
 export type RepositoryRef =
   | { kind: 'vendored' }
@@ -87,11 +87,13 @@ function mirrorUrl(mirror: DependencyRepository, url: string): string | undefine
 }
 
 function remoteRef(url: string, repositories: DependencyRepository[]): RepositoryRef {
-  let fetchUrl: string | undefined;
-  const mirror = repositories.find((r) => (fetchUrl = mirrorUrl(r, url)) !== undefined);
+  const mirrored = repositories
+    .map((r) => ({ r, at: mirrorUrl(r, url) }))
+    .find((m): m is { r: DependencyRepository; at: string } => m.at !== undefined);
   const registered =
-    mirror ?? repositories.find((r) => (isOciUrl(url) ? ociRemainder(r.url, url) === '' : urlEqual(r.url, url)));
-  const target = fetchUrl ?? registered?.url ?? url;
+    mirrored?.r ??
+    repositories.find((r) => (isOciUrl(url) ? ociRemainder(r.url, url) === '' : urlEqual(r.url, url)));
+  const target = mirrored?.at ?? registered?.url ?? url;
   const kind = isOciUrl(target) ? 'oci' : 'http';
   return { kind, url, fetchUrl: target, ...(registered ? { registered } : {}) };
 }

@@ -14,6 +14,7 @@
  */
 import { realpath } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { fetchOciDependency } from '../../oci/dependency.js';
 import { ChartError } from '../errors.js';
 import { marshalLock } from '../lock.js';
 import type { ChartDependency, ChartLock, LoadedChart, PackageOptions } from '../model.js';
@@ -23,7 +24,6 @@ import { redactUrl } from './http-get.js';
 import { formatLockTime, hashReq, hashV2Req, type LockedDependency } from './lock.js';
 import { availableVersions, chooseVersion, findVersion } from './repo-index.js';
 import { type RepositoryRef, resolveRepositoryRef } from './repositories.js';
-import { fetchOciDependency } from '../../oci/dependency.js';
 
 /** The engine's safe chart loaders (injected so that this module stays free of load details). */
 export interface ChartLoaders {
@@ -236,7 +236,11 @@ async function resolveOci(
   if (loaded.metadata.name !== p.req.name) {
     throw new Error(`${url} holds chart '${loaded.metadata.name}', not '${p.req.name}'`);
   }
-  return { how: cached ? 'cached' : 'downloaded', added: { chart: loaded, key: url }, locked: lockEntry(p, ref.url, version) };
+  return {
+    how: cached ? 'cached' : 'downloaded',
+    added: { chart: loaded, key: url },
+    locked: lockEntry(p, ref.url, version),
+  };
 }
 
 function isRemote(ref: RepositoryRef | undefined): ref is Extract<RepositoryRef, { kind: 'http' | 'oci' }> {
