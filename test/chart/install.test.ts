@@ -4,7 +4,7 @@
  * pods admitted under the `restricted` Pod Security Standard; upgrade keeps the token; the
  * operator, run locally with the chart ServiceAccount's own token, reconciles a Chartmuseum
  * against a real sidecar (RBAC sufficient), SelfSubjectAccessReviews show it is no wider than
- * needed; uninstall removes everything but the CRD.
+ * needed; uninstall removes everything but the CRD (kept by its resource policy).
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -173,8 +173,8 @@ describe('the chart in a real API server', { concurrency: false }, () => {
     await work?.cleanup();
   });
 
-  test('helm install --skip-crds (the chart has no crds.install value): no CRD, and NOTES say so', async () => {
-    const ns = 'skip-crds';
+  test('operator.crd.create=false and no CRD in the cluster: none installed, and NOTES say so', async () => {
+    const ns = 'no-crd';
     const r = await helm([
       'install',
       'nocrd',
@@ -184,21 +184,17 @@ describe('the chart in a real API server', { concurrency: false }, () => {
       '-n',
       ns,
       '--create-namespace',
-      '--skip-crds',
       '--set',
       'operator.enabled=true',
+      '--set',
+      'operator.crd.create=false',
     ]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(
       r.stdout,
       /WARNING: the CustomResourceDefinition chartmuseums\.cm\.bitnami\.com was not found/,
     );
-    const crd = await getObj(admin, {
-      apiVersion: 'apiextensions.k8s.io/v1',
-      kind: 'CustomResourceDefinition',
-      metadata: { name: 'chartmuseums.cm.bitnami.com' },
-    });
-    assert.equal(crd, undefined);
+    assert.equal(await getObj(admin, crdRef), undefined);
     await helmOk(['uninstall', 'nocrd', '--kubeconfig', env.kubeconfigPath, '-n', ns]);
   });
 
@@ -210,6 +206,7 @@ describe('the chart in a real API server', { concurrency: false }, () => {
     assert.match(r.stdout, /helm repo add chartmuseum http:\/\/localhost:8080/);
     assert.match(r.stdout, /upload API is disabled/);
     assert.doesNotMatch(r.stdout, /kind: Chartmuseum/);
+    assert.equal(await getObj(admin, crdRef), undefined, 'no CRD (no cluster-scoped rights needed)');
     await helmOk(['uninstall', 'museum', ...kube.slice(0, 4)]);
   });
 
@@ -224,7 +221,7 @@ describe('the chart in a real API server', { concurrency: false }, () => {
     assert.doesNotMatch(
       r.stdout,
       /CustomResourceDefinition .* was not found/,
-      'the CRD was installed from crds/',
+      'the CRD was installed with the release',
     );
 
     manifest = parseManifests(await helmOk(['get', 'manifest', REL, ...helmKube()])) as Manifest[];
@@ -232,6 +229,7 @@ describe('the chart in a real API server', { concurrency: false }, () => {
     assert.deepEqual(kinds, [
       'ClusterRole',
       'ClusterRoleBinding',
+      'CustomResourceDefinition',
       'Deployment',
       'Deployment',
       'Ingress',
@@ -253,12 +251,7 @@ describe('the chart in a real API server', { concurrency: false }, () => {
       assert.ok(live, `${m.kind} ${m.metadata.name} exists in the API server`);
       assert.equal(live.metadata.labels['app.kubernetes.io/managed-by'], 'Helm');
     }
-    const crd = await getObj(admin, {
-      apiVersion: 'apiextensions.k8s.io/v1',
-      kind: 'CustomResourceDefinition',
-      metadata: { name: 'chartmuseums.cm.bitnami.com' },
-    });
-    assert.ok(crd, 'CRD installed from chart/crds');
+    assert.ok(await getObj(admin, crdRef), 'CRD installed with the release');
     const secret = await getObj(admin, {
       apiVersion: 'v1',
       kind: 'Secret',
@@ -683,7 +676,7 @@ describe('the chart in a real API server', { concurrency: false }, () => {
   test('helm uninstall removes everything but the CRD', async () => {
     assert.ok(manifest.length > 0, 'installed');
     await helmOk(['uninstall', REL, ...helmKube()]);
-    for (const m of manifest) {
+    for (const m of manifest.filter((x) => x.kind !== 'CustomResourceDefinition')) {
       const ref = {
         ...m,
         metadata: { ...m.metadata, namespace: m.metadata.namespace ?? (isClusterScoped(m) ? undefined : NS) },
@@ -696,12 +689,11 @@ describe('the chart in a real API server', { concurrency: false }, () => {
         `${m.kind} ${m.metadata.name} removed`,
       );
     }
-    const crd = await getObj(admin, {
-      apiVersion: 'apiextensions.k8s.io/v1',
-      kind: 'CustomResourceDefinition',
-      metadata: { name: 'chartmuseums.cm.bitnami.com' },
-    });
-    assert.ok(crd, 'the CRD stays (Helm never deletes crds/)');
+    const crd = await getObj(admin, crdRef);
+    assert.ok(
+      crd,
+      'the CRD stays (helm.sh/resource-policy: keep): deleting it would delete every Chartmuseum',
+    );
     assert.equal(crd.metadata.deletionTimestamp, undefined);
     const releases = await helmOk(['list', ...helmKube(), '-o', 'json']);
     assert.deepEqual(JSON.parse(releases), []);
@@ -715,6 +707,12 @@ interface Access {
   subresource?: string;
   namespace?: string;
 }
+
+const crdRef = {
+  apiVersion: 'apiextensions.k8s.io/v1',
+  kind: 'CustomResourceDefinition',
+  metadata: { name: 'chartmuseums.cm.bitnami.com' },
+};
 
 function isClusterScoped(m: Manifest): boolean {
   return ['ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'Namespace'].includes(m.kind);

@@ -202,15 +202,21 @@ describe('operator.enabled=true', () => {
         ?.mountPath;
     assert.equal(mountOf(cm, 'storage-volume'), '/storage');
     assert.equal(mountOf(sidecar, 'storage-volume'), '/storage');
-    assert.equal(sidecar?.workingDir, mountOf(sidecar, 'sidecar-work'), 'the work dir is an emptyDir');
     assert.equal(
       envOf(sidecar).CHARTSYNC_DATA_DIR?.value,
-      '/var/lib/chartsync/data',
-      'clones off the storage volume',
+      '/storage/.chartsync',
+      'sync state on the storage volume: it lives exactly as long as the charts',
     );
     const volumes = dep.spec.template.spec.volumes as Manifest[];
     assert.deepEqual(volumes.find((v) => v.name === 'storage-volume')?.emptyDir, {});
-    assert.ok(volumes.find((v) => v.name === 'sidecar-work')?.emptyDir);
+    assert.equal(
+      volumes
+        .filter((v) => v.emptyDir && v.name.startsWith('sidecar'))
+        .map((v) => v.name)
+        .join(),
+      'sidecar-tmp',
+      'no sync state in an emptyDir of its own',
+    );
     // Token: a file from the Secret, never a value.
     assert.equal(envOf(sidecar).SIDECAR_TOKEN_FILE?.value, '/var/run/secrets/chartsync/token');
     assert.equal(mountOf(sidecar, 'sidecar-token'), '/var/run/secrets/chartsync');
@@ -398,22 +404,27 @@ describe('operator.enabled=true', () => {
     assert.equal(lease?.roleRef.kind, 'Role', 'leader election stays in the release namespace');
   });
 
-  test('the CRD comes from chart/crds only (helm show crds), not from a templated copy', async () => {
-    const files = await helmOk(['show', 'crds', chartDir]);
-    const crds = parseAllDocuments(files)
-      .map((d) => d.toJS() as Manifest)
-      .filter(Boolean);
-    assert.ok(
-      crds.some(
-        (c) => c.kind === 'CustomResourceDefinition' && c.metadata.name === 'chartmuseums.cm.bitnami.com',
-      ),
+  test('the CRD is a template rendered only with the operator, as is from chart/files, kept on uninstall', async () => {
+    const shown = await helmOk(['show', 'crds', chartDir]);
+    assert.equal(shown.trim(), '', 'nothing in crds/: Helm would install it even with the operator off');
+    assert.equal(
+      find(await render({}), 'CustomResourceDefinition'),
+      undefined,
+      'plain ChartMuseum needs no cluster-scoped rights',
     );
-    const onDisk = await readFile(join(chartDir, 'crds/chartmuseums.cm.bitnami.com.yaml'), 'utf8');
-    assert.ok(files.includes(onDisk.trim()), 'helm ships chart/crds/ as is');
     const rendered = await render({ 'operator.enabled': true });
-    assert.equal(find(rendered, 'CustomResourceDefinition'), undefined, 'no second copy in templates/');
-    const withCrds = await render({ 'operator.enabled': true }, ['--include-crds']);
-    assert.equal(withCrds.filter((m) => m.kind === 'CustomResourceDefinition').length, 1);
+    const crds = rendered.filter((m) => m.kind === 'CustomResourceDefinition');
+    assert.equal(crds.length, 1);
+    assert.equal(crds[0]?.metadata.name, 'chartmuseums.cm.bitnami.com');
+    assert.equal(crds[0]?.metadata.annotations?.['helm.sh/resource-policy'], 'keep');
+    const onDisk = await readFile(join(chartDir, 'files/chartmuseums.cm.bitnami.com.yaml'), 'utf8');
+    assert.deepEqual(
+      crds[0],
+      parseAllDocuments(onDisk)[0]?.toJS(),
+      'the one file the operator tests install',
+    );
+    const off = await render({ 'operator.enabled': true, 'operator.crd.create': false });
+    assert.equal(find(off, 'CustomResourceDefinition'), undefined, 'operator.crd.create=false leaves it out');
   });
 });
 
@@ -568,10 +579,12 @@ describe('toggles', () => {
     assert.deepEqual(scEnv.CHARTMUSEUM_PASSWORD?.valueFrom, {
       secretKeyRef: { name: CM, key: 'BASIC_AUTH_PASS' },
     });
-    assert.ok(
-      !(sc?.volumeMounts as Obj[] | undefined)?.some((m) => m.name === 'storage-volume'),
-      'the sidecar does not touch the storage volume',
+    assert.equal(
+      (sc?.volumeMounts as Obj[] | undefined)?.find((m) => m.name === 'storage-volume')?.mountPath,
+      '/storage',
+      'charts go through the API; only the sync state lives on the volume',
     );
+    assert.equal(scEnv.CHARTSYNC_DATA_DIR?.value, '/storage/.chartsync');
     // Without the operator a cloud STORAGE is plain upstream behaviour.
     const plain = envOf(
       containersOf(get(await render({ 'env.open.STORAGE': 'google' }), 'Deployment', CM))[0],
@@ -617,7 +630,8 @@ describe('toggles', () => {
         'chartmuseum/Chart.yaml',
         'chartmuseum/values.yaml',
         'chartmuseum/values.schema.json',
-        'chartmuseum/crds/chartmuseums.cm.bitnami.com.yaml',
+        'chartmuseum/files/chartmuseums.cm.bitnami.com.yaml',
+        'chartmuseum/templates/operator/crd.yaml',
         'chartmuseum/templates/NOTES.txt',
         'chartmuseum/templates/_helpers.tpl',
         'chartmuseum/templates/operator/rbac.yaml',

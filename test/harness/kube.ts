@@ -17,7 +17,8 @@ import {
 import { parseAllDocuments } from 'yaml';
 import { repoRoot } from './paths.ts';
 
-export const crdDir = join(repoRoot, 'chart/crds');
+/** The chart's CRD files (rendered by templates/operator/crd.yaml), one source of truth. */
+export const crdDir = join(repoRoot, 'chart/files');
 
 export function loadKubeConfig(kubeconfigPath: string): KubeConfig {
   const kc = new KubeConfig();
@@ -137,9 +138,9 @@ function safeJson(text: string): unknown {
   }
 }
 
-/** Applies the chart's CRDs (chart/crds) and waits until they are Established. */
+/** Applies the chart's CRDs (chart/files/*.cm.bitnami.com.yaml) and waits until they are Established. */
 export async function installCrds(kc: KubeConfig): Promise<void> {
-  const files = (await readdir(crdDir)).filter((f) => f.endsWith('.yaml') || f.endsWith('.yml'));
+  const files = (await readdir(crdDir)).filter((f) => f.endsWith('.cm.bitnami.com.yaml'));
   const crds = (
     await Promise.all(files.map(async (f) => parseManifests(await readFile(join(crdDir, f), 'utf8'))))
   ).flat();

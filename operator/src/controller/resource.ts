@@ -1,6 +1,6 @@
 /**
  * The Chartmuseum custom resource (cm.bitnami.com/v1alpha1) as the operator sees it. The schema
- * itself lives in chart/crds/chartmuseums.cm.bitnami.com.yaml, the single source of truth.
+ * itself lives in chart/files/chartmuseums.cm.bitnami.com.yaml, the single source of truth.
  */
 export const GROUP = 'cm.bitnami.com';
 export const VERSION = 'v1alpha1';
