@@ -8,100 +8,24 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { cp, mkdir, readdir, readFile, stat } from 'node:fs/promises';
-import { dirname, join, matchesGlob, relative } from 'node:path';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { parse as parseYaml } from 'yaml';
+import {
+  dockerignorePatterns,
+  expand,
+  ignored,
+  parseCopy,
+  parseDockerfile,
+  replayBuildStage,
+  type Stage,
+  trackedFiles,
+} from '../harness/dockerfile.ts';
 import { repoRoot, tempDir } from '../harness/paths.ts';
 
 const run = promisify(execFile);
-
-interface Instruction {
-  op: string;
-  args: string;
-}
-
-interface Stage {
-  from: string;
-  name?: string;
-  instructions: Instruction[];
-}
-
-/** Dockerfile -> stages (continuations joined, comment lines dropped, as Docker's parser does). */
-export function parseDockerfile(text: string): { args: Record<string, string>; stages: Stage[] } {
-  const logical: string[] = [];
-  let cur = '';
-  for (const raw of text.split('\n')) {
-    const line = raw.trim();
-    if (line.startsWith('#')) continue;
-    if (line === '' && cur === '') continue;
-    if (line.endsWith('\\')) {
-      cur += `${line.slice(0, -1)} `;
-      continue;
-    }
-    cur += line;
-    if (cur.trim()) logical.push(cur.trim());
-    cur = '';
-  }
-  const args: Record<string, string> = {};
-  const stages: Stage[] = [];
-  for (const l of logical) {
-    const m = /^(\S+)\s*(.*)$/.exec(l);
-    if (!m) continue;
-    const op = (m[1] ?? '').toUpperCase();
-    const rest = m[2] ?? '';
-    if (op === 'ARG' && stages.length === 0) {
-      const [k, v] = rest.split('=');
-      args[k ?? ''] = v ?? '';
-      continue;
-    }
-    if (op === 'FROM') {
-      const f = /^(\S+)(?:\s+AS\s+(\S+))?$/i.exec(rest);
-      assert.ok(f, `bad FROM: ${rest}`);
-      const from = (f[1] ?? '').replace(/\$\{(\w+)\}/g, (_, k: string) => args[k] ?? '');
-      stages.push({ from, ...(f[2] ? { name: f[2] } : {}), instructions: [] });
-      continue;
-    }
-    const stage = stages.at(-1);
-    assert.ok(stage, `${op} before FROM`);
-    stage.instructions.push({ op, args: rest });
-  }
-  return { args, stages };
-}
-
-interface Copy {
-  from?: string;
-  sources: string[];
-  dest: string;
-}
-
-function parseCopy(args: string): Copy {
-  const words = args.split(/\s+/);
-  let from: string | undefined;
-  const rest: string[] = [];
-  for (const w of words) {
-    if (w.startsWith('--from=')) from = w.slice('--from='.length);
-    else if (!w.startsWith('--')) rest.push(w);
-  }
-  const dest = rest.pop() ?? '';
-  return { ...(from ? { from } : {}), sources: rest, dest };
-}
-
-/** .dockerignore: does it drop `path` (relative to the context)? Later `!` patterns re-include. */
-function ignored(patterns: string[], path: string): boolean {
-  const parts = path.split('/');
-  let out = false;
-  for (const p of patterns) {
-    const neg = p.startsWith('!');
-    const pat = neg ? p.slice(1) : p;
-    // A pattern that matches a parent directory drops everything below it.
-    const hit = parts.some((_, i) => matchesGlob(parts.slice(0, i + 1).join('/'), pat));
-    if (hit) out = !neg;
-  }
-  return out;
-}
 
 async function exists(p: string): Promise<boolean> {
   try {
@@ -112,20 +36,7 @@ async function exists(p: string): Promise<boolean> {
   }
 }
 
-/** The files a build context from this checkout has: tracked or new, minus .gitignore'd ones. */
-async function trackedFiles(): Promise<string[]> {
-  const { stdout } = await run(
-    'git',
-    ['ls-files', '-z', '--cached', '--others', '--exclude-standard', '--deduplicate'],
-    { cwd: repoRoot, maxBuffer: 64 * 1024 * 1024 },
-  );
-  return stdout.split('\0').filter((f) => f && existsSync(join(repoRoot, f)));
-}
-
-const dockerignore = (await readFile(join(repoRoot, '.dockerignore'), 'utf8'))
-  .split('\n')
-  .map((l) => l.trim())
-  .filter((l) => l && !l.startsWith('#'));
+const dockerignore = await dockerignorePatterns();
 
 const images = [
   { pkg: 'sidecar', entry: 'bin/chartsync.js', smoke: ['--help'], needs: ['git', 'openssh-client'] },
@@ -157,10 +68,14 @@ for (const img of images) {
       const ep = final.instructions.find((i) => i.op === 'ENTRYPOINT');
       assert.ok(ep, 'ENTRYPOINT');
       assert.deepEqual(JSON.parse(ep.args), ['node', `/app/${img.entry}`]);
-      const run = final.instructions
-        .filter((i) => i.op === 'RUN')
-        .map((i) => i.args)
-        .join(' ');
+      // With the default build arguments (ADD_PACKAGES installs the packages on Alpine).
+      const run = expand(
+        final.instructions
+          .filter((i) => i.op === 'RUN')
+          .map((i) => i.args)
+          .join(' '),
+        df.args,
+      );
       for (const pkg of img.needs) assert.match(run, new RegExp(`\\b${pkg}\\b`), `runtime installs ${pkg}`);
       assert.doesNotMatch(run, /\bpnpm\b|\bnpm install\b/, 'no package manager work in the runtime stage');
     });
@@ -231,49 +146,7 @@ for (const img of images) {
         sources: ['/out'],
         dest: '/app',
       });
-      const tracked = await trackedFiles();
-      const src = join(scratch.path, 'src');
-      const out = join(scratch.path, 'out');
-      let workdir = '/';
-      for (const i of build.instructions) {
-        if (i.op === 'WORKDIR') {
-          workdir = i.args;
-          assert.equal(workdir, '/src');
-          await mkdir(src, { recursive: true });
-        } else if (i.op === 'COPY') {
-          const c = parseCopy(i.args);
-          const destDir = join(src, c.dest.endsWith('/') || c.sources.length > 1 ? c.dest : dirname(c.dest));
-          for (const s of c.sources) {
-            const files = tracked.filter(
-              (f) => (f === s || f.startsWith(`${s}/`)) && !ignored(dockerignore, f),
-            );
-            for (const f of files) {
-              const target =
-                c.dest.endsWith('/') || c.sources.length > 1
-                  ? join(destDir, relative(dirname(s), f))
-                  : join(src, c.dest, relative(s, f));
-              await mkdir(dirname(target), { recursive: true });
-              await cp(join(repoRoot, f), target);
-            }
-          }
-        } else if (i.op === 'RUN') {
-          // pnpm itself is already on PATH here (scripts/env.sh): skip only its global install.
-          if (/^npm install --global .*pnpm@/.test(i.args)) continue;
-          const cmd = i.args.replaceAll(' /out', ` ${out}`);
-          try {
-            await run('sh', ['-c', cmd], {
-              cwd: src,
-              maxBuffer: 64 * 1024 * 1024,
-              env: { ...process.env, CI: 'true' },
-            });
-          } catch (err) {
-            const e = err as { stdout?: string; stderr?: string };
-            assert.fail(`RUN ${i.args} failed:\n${e.stdout ?? ''}${e.stderr ?? ''}`);
-          }
-        } else {
-          assert.ok(['ENV', 'ARG', 'LABEL'].includes(i.op), `unexpected ${i.op} in the build stage`);
-        }
-      }
+      const out = await replayBuildStage(df, scratch.path);
       assert.ok(await exists(join(out, img.entry)), `/out/${img.entry} deployed`);
       // The deploy's re-resolution (injected workspace packages) may read registry metadata, but
       // what the image ships must be what the lockfile pins: every package in the production tree

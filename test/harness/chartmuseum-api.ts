@@ -31,6 +31,12 @@ export interface ChartMuseumApiOptions {
   password?: string;
   token?: string;
   allowOverwrite?: boolean;
+  /** ChartMuseum's DISABLE_API: every /api route answers 404. */
+  disableApi?: boolean;
+  /** Listen address (default 127.0.0.1; the image of the stand-in listens on every address). */
+  host?: string;
+  /** Port of the first start (default: a free one). */
+  port?: number;
 }
 
 interface ChartVersion {
@@ -63,7 +69,7 @@ export class ChartMuseumApi {
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((err) => send(res, 500, { error: String((err as Error).message) }));
     });
-    this.server.listen(this.port, '127.0.0.1');
+    this.server.listen(this.port || (this.opts.port ?? 0), this.opts.host ?? '127.0.0.1');
     await once(this.server, 'listening');
     this.port = (this.server.address() as AddressInfo).port;
     return this;
@@ -92,7 +98,8 @@ export class ChartMuseumApi {
     if (m === 'GET' && seg.length === 2 && seg[1] === 'index.yaml') return this.index(res, seg[0] as string);
     if (m === 'GET' && seg.length === 3 && seg[1] === 'charts')
       return this.archive(res, seg[0] as string, seg[2] as string);
-    if (seg[0] !== 'api' || seg[2] !== 'charts') return send(res, 404, { error: 'not found' });
+    if (seg[0] !== 'api' || seg[2] !== 'charts' || this.opts.disableApi)
+      return send(res, 404, { error: 'not found' });
     const repo = seg[1] as string;
     if (m === 'GET' && seg.length === 3) return send(res, 200, await this.entries(repo));
     if (m === 'GET' && seg.length === 4) {
