@@ -38,6 +38,9 @@ describe('example charts', () => {
       ...names.map((n) => join(src, n)),
       '-d',
       out,
+      // Outside git the root is each chart's own directory: the file://../ siblings need a wider one.
+      '--root',
+      src,
     ]);
     assert.match(
       stdout,
@@ -58,6 +61,14 @@ describe('example charts', () => {
       );
       assert.deepEqual(unexpected, []);
     }
+
+    // Without --root the sibling charts lie outside the bound, and are not read.
+    const refused = await run(chartsyncBin, ['package', '-u', join(src, 'backend'), '-d', out]).then(
+      () => assert.fail('backend packaged without --root'),
+      (err: { code: number; stderr: string }) => err,
+    );
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /"file:\/\/\.\.\/common" resolves outside the repository/);
 
     const frontend = join(out, 'frontend-1.1.0.tgz');
     const lint = await helm.run(['lint', frontend]);

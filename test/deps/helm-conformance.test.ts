@@ -3,10 +3,11 @@
  * index.yaml is built by `helm repo index`: same versions chosen, same packaged files.
  */
 import assert from 'node:assert/strict';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parse, stringify } from 'yaml';
+import type { ChartError } from '../../sidecar/dist/chart/errors.js';
 import type { ChartRepoServer } from '../harness/chart-repo-server.ts';
 import { tempDir } from '../harness/paths.ts';
 import { assertSamePackage, chartsyncPackage, entries, helmPackage, lockedVersions } from './compare.ts';
@@ -201,8 +202,35 @@ describe('dependency resolution matches helm dependency build/update + helm pack
     });
     await assert.rejects(
       chartsyncPackage(dir, { repoRoot: root }),
-      /chart app: Chart.yaml: dependency 'secret' \(1.0.0 from file:\/\/..\/..\/outside\/secret\): file:\/\/..\/..\/outside\/secret points outside the repository/,
+      /chart app: Chart.yaml: dependency 'secret' \(1.0.0 from file:\/\/..\/..\/outside\/secret\): "file:\/\/..\/..\/outside\/secret" resolves outside the repository/,
     );
+  });
+
+  test('a file:// path that leaves through a symbolic link, or without any root given, is refused', async () => {
+    const root = join(tmp.path, 'checkout-links');
+    await writeChart(join(tmp.path, 'outside3', 'secret'), { name: 'secret', version: '1.0.0' });
+    await mkdir(root, { recursive: true });
+    await symlink(join(tmp.path, 'outside3'), join(root, 'out'));
+    const linked = await writeChart(join(root, 'app'), {
+      name: 'app',
+      version: '1.0.0',
+      dependencies: [{ name: 'secret', version: '1.0.0', repository: 'file://../out/secret' }],
+    });
+    const err = await chartsyncPackage(linked, { repoRoot: root }).then(
+      () => assert.fail('packaged through the link'),
+      (e: unknown) => e as ChartError,
+    );
+    assert.match(err.message, /"file:\/\/..\/out\/secret" resolves outside the repository/);
+    assert.equal(err.reason, 'PathEscapesCheckout');
+    // No root given: the chart directory itself is the bound, even for a sibling chart.
+    await writeChart(join(root, 'lib'), { name: 'lib', version: '1.0.0' });
+    const sibling = await writeChart(join(root, 'uses-lib'), {
+      name: 'uses-lib',
+      version: '1.0.0',
+      dependencies: [{ name: 'lib', version: '1.0.0', repository: 'file://../lib' }],
+    });
+    await assert.rejects(chartsyncPackage(sibling), /"file:\/\/..\/lib" resolves outside the repository/);
+    await chartsyncPackage(sibling, { repoRoot: root });
   });
 
   test('a matching Chart.lock pins versions (helm dependency build)', async () => {

@@ -1,48 +1,69 @@
 /**
  * Finds the charts of a repository: every directory holding Chart.yaml, except directories
- * inside another chart (subcharts ship inside their parent). `.git` is skipped and symlinked
- * directories are not followed, so the scan stays inside the checkout.
+ * inside another chart (subcharts ship inside their parent). `paths` entries are resolved with
+ * their links and must stay inside the checkout (secure-path.ts); the scan then lists the
+ * resolved directories and never follows a symlinked directory (nor `.git`), so every chart
+ * directory found is a real directory of the checkout.
  */
-import { lstat, readdir } from 'node:fs/promises';
-import { isAbsolute, join, posix } from 'node:path';
+import { readdir, stat } from 'node:fs/promises';
+import { isAbsolute, posix, relative, sep } from 'node:path';
 import { compareBytes } from './load-files.js';
+import { confine, PathEscapeError, resolveRoot } from './secure-path.js';
 
 export class DiscoveryError extends Error {
-  constructor(message: string) {
+  /** `escape`: a `paths` entry leads outside the checkout; `missing`: it names no directory. */
+  readonly kind: 'escape' | 'missing';
+  constructor(message: string, kind: 'escape' | 'missing' = 'missing') {
     super(message);
     this.name = 'DiscoveryError';
+    this.kind = kind;
   }
 }
 
 /** Chart directories relative to `root` (forward slashes, `.` for the root itself), sorted. */
 export async function discoverCharts(root: string, paths?: string[]): Promise<string[]> {
-  const starts = paths && paths.length > 0 ? paths.map(checkPath) : ['.'];
+  const realRoot = await resolveRoot(root);
+  const starts = paths && paths.length > 0 ? paths : ['.'];
   const found = new Set<string>();
   for (const start of starts) {
-    const info = await lstat(join(root, start)).catch(() => undefined);
-    if (!info?.isDirectory())
-      throw new DiscoveryError(`path ${JSON.stringify(start)} is not a directory in the repository`);
-    for (const chart of await scan(root, start)) found.add(chart);
+    for (const chart of await scan(realRoot, await startDir(realRoot, start))) found.add(chart);
   }
   return dropNested([...found].sort(compareBytes));
 }
 
-/** A `paths` entry must stay inside the repository. */
-function checkPath(p: string): string {
+/**
+ * A `paths` entry as the directory it really is, relative to the checkout: refused when it
+ * leaves the checkout, lexically (`..`, absolute) or through a committed symlink (`esc -> /`).
+ */
+async function startDir(root: string, p: string): Promise<string> {
   const normal = posix.normalize(p.replaceAll('\\', '/')).replace(/\/+$/, '') || '.';
   if (isAbsolute(p) || normal === '..' || normal.startsWith('../')) {
-    throw new DiscoveryError(`path ${JSON.stringify(p)} leaves the repository`);
+    throw new DiscoveryError(`path ${JSON.stringify(p)} leaves the repository`, 'escape');
   }
-  return normal;
+  if (normal === '.git' || normal.startsWith('.git/'))
+    throw new DiscoveryError(`path ${JSON.stringify(p)} is inside .git, not the work tree`);
+  const real = await confine(root, normal).catch((err: NodeJS.ErrnoException) => {
+    if (err instanceof PathEscapeError) {
+      throw new DiscoveryError(
+        `path ${JSON.stringify(p)} leaves the repository through a symbolic link`,
+        'escape',
+      );
+    }
+    return undefined;
+  });
+  if (!real || !(await stat(real)).isDirectory())
+    throw new DiscoveryError(`path ${JSON.stringify(normal)} is not a directory in the repository`);
+  return relative(root, real).split(sep).join('/') || '.';
 }
 
 async function scan(root: string, rel: string): Promise<string[]> {
-  const entries = await readdir(join(root, rel), { withFileTypes: true });
+  const entries = await readdir(rel === '.' ? root : `${root}/${rel}`, { withFileTypes: true });
   // Any entry named Chart.yaml marks a chart, even one that is not a file: loading it then fails
   // with a clear error, instead of the chart silently vanishing (and being pruned).
   if (entries.some((e) => e.name === 'Chart.yaml')) return [rel];
   const out: string[] = [];
   for (const e of entries.sort((a, b) => compareBytes(a.name, b.name))) {
+    // Dirent types come from lstat: a symlinked directory is not a directory here.
     if (!e.isDirectory() || e.name === '.git') continue;
     out.push(...(await scan(root, rel === '.' ? e.name : `${rel}/${e.name}`)));
   }

@@ -30,6 +30,7 @@ export type * from './model.js';
 export { chartMtime, FIXED_EPOCH, lastCommitTime, sourceDateEpoch } from './mtime.js';
 export { checkDependenciesPresent, packageChart, packageLoadedChart } from './package.js';
 export { archiveEntries, marshalChartYaml, saveChart } from './save.js';
+export { confine, isInside, PathEscapeError, resolveRoot } from './secure-path.js';
 export { validateChart } from './validate.js';
 export { compareVersions, isValidVersion, parseVersion } from './version.js';
 export {

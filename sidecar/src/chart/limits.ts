@@ -1,3 +1,32 @@
-/** helm's size limits (pkg/chart/loader): they guard against decompression bombs. */
+/**
+ * The chart engine's size caps, in one place. The two content caps are helm's (pkg/chart/loader):
+ * they guard against decompression bombs, and every loader applies both — the archive loader
+ * while decompressing, the directory loader while walking, the packager on what it writes — so
+ * nothing chartsync publishes is refused by its own archive loader or by helm.
+ */
 export const MAX_DECOMPRESSED_CHART_SIZE = 100 * 1024 * 1024;
 export const MAX_DECOMPRESSED_FILE_SIZE = 5 * 1024 * 1024;
+
+/**
+ * The content budget of one chart, counted like helm's archive loader: the chart is refused
+ * once its files add up to the cap (helm fails when the remaining size reaches zero).
+ */
+export class ChartSizeBudget {
+  private remaining = MAX_DECOMPRESSED_CHART_SIZE;
+  /** Takes `size` bytes; false when the chart would reach the cap. */
+  take(size: number): boolean {
+    if (size > this.remaining) return false;
+    this.remaining -= size;
+    return this.remaining > 0;
+  }
+}
+
+export const CHART_TOO_LARGE = `decompressed chart is larger than the maximum size ${MAX_DECOMPRESSED_CHART_SIZE}`;
+
+/** NAME_MAX of the file systems charts are stored on (ext4, xfs, S3 keys' last segment…). */
+export const MAX_FILE_NAME_BYTES = 255;
+/**
+ * The longest `<name>-<version>.tgz` accepted: room is kept for the names derived from it, the
+ * atomic writer's `.<file>.<12 hex>.tmp` (18 bytes) of a `.prov` file (5 more).
+ */
+export const MAX_ARCHIVE_NAME_BYTES = MAX_FILE_NAME_BYTES - 23;

@@ -1,42 +1,75 @@
 /**
  * Loads a chart directory with helm's LoadDir semantics: a sorted walk honouring `.helmignore`
  * (plus helm's default `templates/.?*` rule), UTF-8 BOMs stripped, irregular files refused,
- * the per-file size cap, and symlinks followed like helm — but only while they stay inside the
- * chart directory: a link that leaves it is refused, so a chart cannot publish host files.
+ * helm's per-file and per-chart size caps, and symlinks followed like helm — but confined
+ * (secure-path.ts): the chart directory must resolve inside the root it is loaded from (the
+ * checkout), and every file and directory of the chart inside the chart directory itself. The
+ * chart's files are confined to the chart, not just the checkout, because a chart is rebuilt
+ * when its own tree (or a `file://` dependency's) changes: a file reached from elsewhere
+ * would go stale in the package.
  */
-import { lstatSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
-import { readFile, realpath, stat } from 'node:fs/promises';
-import { join, relative, resolve, sep } from 'node:path';
+import { lstatSync, readdirSync, readFileSync } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { basename, join, relative, resolve, sep } from 'node:path';
 import { ChartError } from './errors.js';
 import { HELMIGNORE, HelmignoreError, type IgnoreRules, parseHelmignore } from './helmignore.js';
-import { MAX_DECOMPRESSED_FILE_SIZE } from './limits.js';
+import { CHART_TOO_LARGE, ChartSizeBudget, MAX_DECOMPRESSED_FILE_SIZE } from './limits.js';
 import { loadArchive } from './load-archive.js';
 import { compareBytes, loadFiles, stripBom } from './load-files.js';
 import type { ChartFile, LoadedChart } from './model.js';
+import { confine, confineSync, PathEscapeError, resolveRoot } from './secure-path.js';
 
-export async function loadChartDir(dir: string): Promise<LoadedChart> {
-  const source = resolve(dir);
-  const root = await realpath(source).catch((err: NodeJS.ErrnoException) => {
-    throw new ChartError(source, '.', `cannot open chart directory: ${err.code ?? err.message}`);
-  });
-  if (!(await stat(root)).isDirectory()) throw new ChartError(source, '.', 'not a directory');
-  const rules = await readRules(root, source);
+const OUTSIDE_CHART = 'symbolic link points outside the chart directory; refusing to follow it';
+
+/**
+ * Loads the chart at `dir` (absolute, or relative to `root`), reading nothing outside `root`:
+ * the checkout for a sync, the git work tree or the chart itself for `chartsync package`.
+ */
+export async function loadChartDir(root: string, dir: string): Promise<LoadedChart> {
+  const path = resolve(root, dir);
+  // Errors name the chart by its path in the root (until its name is known): a sync result
+  // shows `charts/x`, never the sidecar's data dir.
+  const source = relative(resolve(root), path).split(sep).join('/') || basename(path);
+  const chartRoot = await chartDirectory(root, path, source);
+  const rules = await readRules(chartRoot, source);
   const files: ChartFile[] = [];
-  await walk({ root, source, rules, files }, root, '', [root]);
+  const ctx = { root: chartRoot, source, rules, files, budget: new ChartSizeBudget() };
+  await walk(ctx, chartRoot, '', [chartRoot]);
   return loadFiles(files, source, loadArchive);
 }
 
+/** The resolved chart directory, refused when it lies outside the root or is not a directory. */
+async function chartDirectory(root: string, path: string, source: string): Promise<string> {
+  const fail = (err: NodeJS.ErrnoException): never => {
+    if (err instanceof PathEscapeError) {
+      throw new ChartError(source, '.', `the chart directory ${err.message}; refusing to load it`, {
+        reason: 'PathEscapesCheckout',
+        cause: err,
+      });
+    }
+    throw new ChartError(source, '.', `cannot open chart directory: ${err.code ?? err.message}`);
+  };
+  const realRoot = await resolveRoot(root).catch(fail);
+  const chartRoot = await confine(realRoot, path).catch(fail);
+  if (!(await stat(chartRoot)).isDirectory()) throw new ChartError(source, '.', 'not a directory');
+  return chartRoot;
+}
+
 interface WalkContext {
+  /** The resolved chart directory: nothing outside it is read. */
   root: string;
   source: string;
   rules: IgnoreRules;
   files: ChartFile[];
+  budget: ChartSizeBudget;
 }
 
 async function readRules(root: string, source: string): Promise<IgnoreRules> {
-  const path = join(root, HELMIGNORE);
-  const target = await insideRoot(root, path, source, HELMIGNORE).catch((err: NodeJS.ErrnoException) => {
+  const target = await confine(root, HELMIGNORE).catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOENT') return undefined;
+    if (err instanceof PathEscapeError) {
+      throw new ChartError(source, HELMIGNORE, OUTSIDE_CHART, { reason: 'PathEscapesCheckout', cause: err });
+    }
     throw err;
   });
   if (!target) return parseHelmignore(undefined);
@@ -46,19 +79,6 @@ async function readRules(root: string, source: string): Promise<IgnoreRules> {
     if (err instanceof HelmignoreError) throw new ChartError(source, HELMIGNORE, err.message, { cause: err });
     throw err;
   }
-}
-
-/** Resolves symlinks of `path` and refuses a target outside the chart directory. */
-async function insideRoot(root: string, path: string, source: string, name: string): Promise<string> {
-  const target = await realpath(path);
-  if (!isInside(root, target)) {
-    throw new ChartError(
-      source,
-      name,
-      'symbolic link points outside the chart directory; refusing to follow it',
-    );
-  }
-  return target;
 }
 
 /**
@@ -102,29 +122,22 @@ async function walk(ctx: WalkContext, realDir: string, name: string, ancestors: 
         { reason: 'ChartTooLarge' },
       );
     }
+    // The same total cap as the archive loader: many files under the per-file cap must not add
+    // up to a package that unpacks beyond what helm (and chartsync) will load.
+    if (!ctx.budget.take(info.size))
+      throw new ChartError(ctx.source, rel, CHART_TOO_LARGE, { reason: 'ChartTooLarge' });
     ctx.files.push({ name: rel, data: stripBom(readFileSync(real)) });
   }
 }
 
 function linkTarget(ctx: WalkContext, path: string, rel: string): string {
-  let target: string;
   try {
-    target = realpathSync(path);
+    return confineSync(ctx.root, path, 'the chart directory');
   } catch (err) {
+    if (err instanceof PathEscapeError) {
+      throw new ChartError(ctx.source, rel, OUTSIDE_CHART, { reason: 'PathEscapesCheckout', cause: err });
+    }
     const e = err as NodeJS.ErrnoException;
     throw new ChartError(ctx.source, rel, `cannot resolve symbolic link: ${e.code ?? e.message}`);
   }
-  if (!isInside(ctx.root, target)) {
-    throw new ChartError(
-      ctx.source,
-      rel,
-      'symbolic link points outside the chart directory; refusing to follow it',
-    );
-  }
-  return target;
-}
-
-function isInside(root: string, target: string): boolean {
-  const rel = relative(root, target);
-  return !(rel === '..' || rel.startsWith(`..${sep}`) || resolve(root, rel) !== target);
 }

@@ -69,7 +69,10 @@ export interface PackageOptions {
   repositories?: DependencyRepository[];
   /** Where downloaded dependency archives are cached between runs. */
   cacheDir?: string;
-  /** `file://` dependencies must stay inside this directory (the checkout); unset: no bound. */
+  /**
+   * Every path read — the chart, its files, its `file://` dependencies — must resolve inside
+   * this directory (the checkout, or the git work tree); unset: the chart directory itself.
+   */
   repoRoot?: string;
   /** Deadline for each dependency repository request (index or archive); default 60 s. */
   dependencyTimeoutMs?: number;

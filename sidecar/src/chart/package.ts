@@ -11,9 +11,14 @@ import type { LoadedChart, PackagedChart, PackageOptions } from './model.js';
 import { saveChart } from './save.js';
 import { validateChart } from './validate.js';
 
+/**
+ * Packages the chart at `dir`. Nothing outside `opts.repoRoot` is read (the chart directory
+ * itself when unset): not the chart, not its files, not its `file://` dependencies.
+ */
 export async function packageChart(dir: string, opts: PackageOptions): Promise<PackagedChart> {
-  let chart = await loadChartDir(dir);
-  if (opts.dependencyUpdate) chart = await resolveDependencies(chart, dir, opts);
+  const bounded = { ...opts, repoRoot: opts.repoRoot ?? dir };
+  let chart = await loadChartDir(bounded.repoRoot, dir);
+  if (opts.dependencyUpdate) chart = await resolveDependencies(chart, dir, bounded);
   return packageLoadedChart(chart, opts.mtime);
 }
 

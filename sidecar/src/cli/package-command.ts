@@ -15,16 +15,20 @@ import { fail, parseCommandArgs } from './args.js';
 import { REPO_FLAGS_HELP, repositoriesFromFlags } from './repo-flags.js';
 
 export const PACKAGE_USAGE = `Usage: chartsync package <chart-dir>... [-d|--destination DIR] [--dependency-update] [--repo NAME=URL]...
-                        [--mirror-of NAME=URL]...
+                        [--mirror-of NAME=URL]... [--root DIR]
 
 Packages each chart directory into DIR/<name>-<version>.tgz with the content \`helm package\`
 produces, and prints one line per chart: <name>-<version>.tgz sha256:<digest>.
 Archives are reproducible: entry times come from SOURCE_DATE_EPOCH, else from the last git
 commit touching the chart directory, else 1980-01-01T00:00:00Z; never from the clock.
+Nothing outside the root is read: symbolic links and file:// dependencies that resolve outside
+it are refused.
 
   -d, --destination DIR     where to write the archives (default: .)
   -u, --dependency-update   resolve dependencies (file://, vendored charts/, repositories) first
 ${REPO_FLAGS_HELP}
+      --root DIR            the directory every read must stay in (default: the git work tree
+                            holding the chart, else the chart directory itself)
 OCI registries: CHARTSYNC_OCI_CA_FILE (extra CA bundle), CHARTSYNC_OCI_PLAIN_HTTP (host:port,...).
   -h, --help                show this help
 `;
@@ -34,6 +38,7 @@ const OPTIONS = {
   'dependency-update': { type: 'boolean', short: 'u', default: false },
   repo: { type: 'string', multiple: true },
   'mirror-of': { type: 'string', multiple: true },
+  root: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -62,10 +67,13 @@ export async function packageCommand(argv: string[]): Promise<number> {
   const destination = resolve(args.values.destination as string);
   await mkdir(destination, { recursive: true });
   const dependencyUpdate = args.values['dependency-update'] as boolean;
+  const root = args.values.root as string | undefined;
 
   const results = await mapLimit(args.positionals, CONCURRENCY, async (dir) => {
-    const mtime = epoch ?? ((await findGitRoot(dir)) ? await chartMtime(dir) : FIXED_EPOCH);
-    const packaged = await packageChart(dir, { mtime, dependencyUpdate, repositories });
+    const gitRoot = await findGitRoot(dir);
+    const mtime = epoch ?? (gitRoot ? await chartMtime(dir) : FIXED_EPOCH);
+    const repoRoot = resolve(root ?? gitRoot ?? dir);
+    const packaged = await packageChart(dir, { mtime, dependencyUpdate, repositories, repoRoot });
     await atomicWrite(join(destination, packaged.fileName), packaged.data);
     return packaged;
   });

@@ -6,8 +6,9 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { join, posix } from 'node:path';
+import { posix } from 'node:path';
 import { parse } from 'yaml';
+import { confine, resolveRoot } from '../chart/index.js';
 
 export interface DependencyLinks {
   /** Chart directories (relative to the checkout) named by `file://` dependencies. */
@@ -19,7 +20,7 @@ export interface DependencyLinks {
 /** The `name` a chart's Chart.yaml declares, read leniently (for charts that fail validation). */
 export async function declaredChartName(checkout: string, chartDir: string): Promise<string | undefined> {
   try {
-    const doc = parse(await readFile(join(checkout, chartDir, 'Chart.yaml'), 'utf8')) as { name?: unknown };
+    const doc = parse((await readChartFile(checkout, chartDir, 'Chart.yaml')) ?? '') as { name?: unknown };
     return typeof doc?.name === 'string' && doc.name ? doc.name : undefined;
   } catch {
     return undefined;
@@ -31,7 +32,7 @@ export async function dependencyLinks(checkout: string, chartDir: string): Promi
   const deps: { repository?: unknown }[] = [];
   for (const file of ['Chart.yaml', 'requirements.yaml']) {
     try {
-      const doc = parse(await readFile(join(checkout, chartDir, file), 'utf8')) as { dependencies?: unknown };
+      const doc = parse((await readChartFile(checkout, chartDir, file)) ?? '') as { dependencies?: unknown };
       if (Array.isArray(doc?.dependencies)) deps.push(...doc.dependencies);
     } catch {
       // absent or invalid: nothing to link
@@ -48,6 +49,20 @@ export async function dependencyLinks(checkout: string, chartDir: string): Promi
     }
   }
   return links;
+}
+
+/**
+ * A file of a chart, read only where the chart loader would read it: the chart directory inside
+ * the checkout, the file inside the chart directory (links resolved). Else undefined: a link
+ * leading elsewhere must not leak another chart's name or dependencies into a sync result.
+ */
+async function readChartFile(checkout: string, chartDir: string, file: string): Promise<string | undefined> {
+  try {
+    const dir = await confine(await resolveRoot(checkout), chartDir);
+    return await readFile(await confine(dir, file, 'the chart directory'), 'utf8');
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -26,8 +26,12 @@ export function toApiError(err: unknown): ApiError {
       reason: GIT_REASON[err.kind],
     });
   }
-  // A `paths` entry missing from the repository: the registration asks for something that is not there.
-  if (err instanceof DiscoveryError) return new ApiError('invalid_input', err.message, { cause: err });
+  // A `paths` entry missing from the repository, or leading out of it: the registration asks for
+  // something that is not there, or that it may not read.
+  if (err instanceof DiscoveryError) {
+    const reason = err.kind === 'escape' ? 'PathEscapesCheckout' : 'InvalidInput';
+    return new ApiError('invalid_input', err.message, { cause: err, reason });
+  }
   if (err instanceof PublishError)
     return new ApiError('upstream_failed', err.message, { cause: err, reason: err.reason });
   return new ApiError('internal', (err as Error)?.message ?? String(err), { cause: err });

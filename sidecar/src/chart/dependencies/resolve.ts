@@ -7,17 +7,18 @@
  *   `helm dependency build` refuses it. Without a lock, versions are resolved and a new lock is
  *   produced whose `generated` is the packaging time (the commit time), so output is reproducible.
  * - Vendored `charts/` subcharts that satisfy a dependency are used as they are.
- * - `file://` dependencies are loaded from the same checkout (never outside `opts.repoRoot`).
+ * - `file://` dependencies are loaded from the same checkout: resolved with their links, they
+ *   must stay inside `opts.repoRoot` (the chart directory itself when unset).
  * - http(s) dependencies are chosen from the repository index and downloaded; vendored archives
  *   of the same chart that they replace are dropped, as helm deletes them from `charts/`.
  * - oci:// dependencies are chosen from the registry's tags and pulled (sidecar/src/oci/).
  */
-import { realpath } from 'node:fs/promises';
-import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { isAbsolute, resolve } from 'node:path';
 import { fetchOciDependency } from '../../oci/dependency.js';
 import { ChartError } from '../errors.js';
 import { marshalLock } from '../lock.js';
 import type { ChartDependency, ChartLock, LoadedChart, PackageOptions } from '../model.js';
+import { confine, PathEscapeError, resolveRoot } from '../secure-path.js';
 import { type Constraint, parseConstraint, parseVersion, satisfies } from './constraint.js';
 import { fetchArchive, fetchIndex, type Source } from './fetcher.js';
 import { redactUrl } from './http-get.js';
@@ -27,7 +28,8 @@ import { type RepositoryRef, resolveRepositoryRef } from './repositories.js';
 
 /** The engine's safe chart loaders (injected so that this module stays free of load details). */
 export interface ChartLoaders {
-  loadChartDir(dir: string): Promise<LoadedChart> | LoadedChart;
+  /** Loads the chart at `dir`, reading nothing outside `root`. */
+  loadChartDir(root: string, dir: string): Promise<LoadedChart> | LoadedChart;
   loadChartArchive(data: Buffer, source: string): Promise<LoadedChart> | LoadedChart;
 }
 
@@ -164,8 +166,9 @@ function findVendored(chart: LoadedChart, name: string, constraint: Constraint):
 }
 
 async function resolveFile(ctx: Ctx, p: Planned, path: string): Promise<Outcome> {
-  const dir = await localPath(ctx, path);
-  const loaded = await ctx.loaders.loadChartDir(dir);
+  const root = ctx.opts.repoRoot ?? ctx.chartDir;
+  const dir = await localPath(ctx, root, path);
+  const loaded = await ctx.loaders.loadChartDir(root, dir);
   const version = parseVersion(loaded.metadata.version);
   if (!version || !satisfies(version, p.constraint)) {
     throw new Error(
@@ -179,20 +182,14 @@ async function resolveFile(ctx: Ctx, p: Planned, path: string): Promise<Outcome>
   };
 }
 
-/** The directory of a file:// dependency, refused when it leaves the repository root. */
-async function localPath(ctx: Ctx, path: string): Promise<string> {
+/** The resolved directory of a file:// dependency, refused when it leaves the root. */
+async function localPath(ctx: Ctx, root: string, path: string): Promise<string> {
   const target = isAbsolute(path) ? path : resolve(ctx.chartDir, path);
-  const real = await realpath(target).catch(() => {
-    throw new Error(`directory ${path} not found (resolved to ${target})`);
+  const realRoot = await resolveRoot(root);
+  return confine(realRoot, target, 'the repository').catch((err: NodeJS.ErrnoException) => {
+    if (err instanceof PathEscapeError) throw new PathEscapeError(`file://${path}`, 'the repository');
+    throw new Error(`directory ${path} not found (${err.code ?? err.message})`);
   });
-  if (ctx.opts.repoRoot) {
-    const root = await realpath(ctx.opts.repoRoot);
-    const rel = relative(root, real);
-    if (rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
-      throw new Error(`file://${path} points outside the repository (${real} is not under ${root})`);
-    }
-  }
-  return real;
 }
 
 async function resolveHttp(
@@ -311,9 +308,13 @@ function describe(req: ChartDependency, ref: RepositoryRef | undefined): string 
 function guard<T>(ctx: Ctx, req: ChartDependency, ref: RepositoryRef | undefined, fn: () => T): T {
   const wrap = (err: unknown): never => {
     const message = err instanceof Error ? err.message : String(err);
+    // A path leaving the repository keeps its kind through the wrapping: it is not a dependency
+    // that failed to resolve, but an attempt to read outside the checkout.
+    const escaped =
+      err instanceof PathEscapeError || (err instanceof ChartError && err.reason === 'PathEscapesCheckout');
     throw new ChartError(chartName(ctx), ctx.depsFile, `${describe(req, ref)}: ${message}`, {
       cause: err,
-      reason: 'DependencyUnresolved',
+      reason: escaped ? 'PathEscapesCheckout' : 'DependencyUnresolved',
     });
   };
   try {
