@@ -164,6 +164,23 @@ export class OciPublisher implements Publisher {
     return out;
   }
 
+  /** Tags among `refs` that exist in the registry without chartsync having pushed them. */
+  async occupied(repo: string, refs: ChartRef[]): Promise<PublishedVersion[]> {
+    const ledger = await this.readLedger(repo);
+    const out: PublishedVersion[] = [];
+    for (const ref of refs) {
+      if (ledger.charts[chartKey(ref)]) continue;
+      const found = await this.call(() => this.client.manifest(this.repoOf(repo, ref.name), versionToTag(ref.version))).catch(
+        (err) => {
+          throw this.wrap(`checking ${ref.name}:${ref.version}`, err);
+        },
+      );
+      const layer = found?.manifest.layers.find((l) => l.mediaType === HELM_CHART_MEDIA_TYPE);
+      if (found) out.push({ name: ref.name, version: ref.version, digest: layer?.digest.replace(/^sha256:/, '') ?? found.digest });
+    }
+    return out;
+  }
+
   async fetch(repo: string, ref: ChartRef): Promise<Buffer | undefined> {
     const oci = this.repoOf(repo, ref.name);
     try {

@@ -28,6 +28,12 @@ export interface Publisher {
   readonly target: string;
   /** Every version currently published in `repo` (empty when the repo has none). */
   list(repo: string): Promise<PublishedVersion[]>;
+  /**
+   * Targets shared with other uploaders (an OCI registry) report the versions among `refs` that
+   * they hold but `list` does not (someone else's), so that a sync reports those as conflicts
+   * (or unchanged, when the content is the same) instead of overwriting them.
+   */
+  occupied?(repo: string, refs: ChartRef[]): Promise<PublishedVersion[]>;
   /** The published archive, to compare contents; undefined when absent. */
   fetch(repo: string, ref: ChartRef): Promise<Buffer | undefined>;
   /**
