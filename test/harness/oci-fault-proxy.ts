@@ -43,7 +43,8 @@ export class OciFaultProxy {
   }
 
   get host(): string {
-    return `127.0.0.1:${(this.server?.address() as AddressInfo).port}`;
+    const addr = this.server?.address() as AddressInfo | null | undefined;
+    return `127.0.0.1:${addr?.port ?? 0}`;
   }
 
   get url(): string {
@@ -52,7 +53,9 @@ export class OciFaultProxy {
 
   private rule(req: IncomingMessage): FaultRule | undefined {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
-    const found = this.rules.find((r) => (!r.method || r.method === req.method) && r.path.test(path) && (r.times ?? 1) > 0);
+    const found = this.rules.find(
+      (r) => (!r.method || r.method === req.method) && r.path.test(path) && (r.times ?? 1) > 0,
+    );
     if (found && found.times !== undefined) found.times--;
     return found;
   }

@@ -8,18 +8,18 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { OciClient } from '../../sidecar/dist/oci/client.js';
 import { chartRepository } from '../../sidecar/dist/oci/reference.js';
+import { Helm, writeChart } from '../deps/fixtures.ts';
 import { type FixtureRepo, type GitServers, startGitServers } from '../harness/git-server.ts';
 import { OciFaultProxy } from '../harness/oci-fault-proxy.ts';
 import { OciRegistry } from '../harness/oci-registry.ts';
 import { helmBin, tempDir } from '../harness/paths.ts';
 import { type SidecarProcess, startSidecarProcess } from '../harness/sidecar.ts';
-import { Helm, writeChart } from '../deps/fixtures.ts';
 import { chartFiles } from '../sidecar/fixtures.ts';
 
 const run = promisify(execFile);
