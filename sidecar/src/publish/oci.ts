@@ -170,13 +170,18 @@ export class OciPublisher implements Publisher {
     const out: PublishedVersion[] = [];
     for (const ref of refs) {
       if (ledger.charts[chartKey(ref)]) continue;
-      const found = await this.call(() => this.client.manifest(this.repoOf(repo, ref.name), versionToTag(ref.version))).catch(
-        (err) => {
-          throw this.wrap(`checking ${ref.name}:${ref.version}`, err);
-        },
-      );
+      const found = await this.call(() =>
+        this.client.manifest(this.repoOf(repo, ref.name), versionToTag(ref.version)),
+      ).catch((err) => {
+        throw this.wrap(`checking ${ref.name}:${ref.version}`, err);
+      });
       const layer = found?.manifest.layers.find((l) => l.mediaType === HELM_CHART_MEDIA_TYPE);
-      if (found) out.push({ name: ref.name, version: ref.version, digest: layer?.digest.replace(/^sha256:/, '') ?? found.digest });
+      if (found)
+        out.push({
+          name: ref.name,
+          version: ref.version,
+          digest: layer?.digest.replace(/^sha256:/, '') ?? found.digest,
+        });
     }
     return out;
   }

@@ -116,7 +116,8 @@ export async function runSync(ctx: SyncContext): Promise<SyncResult> {
   checkAborted(ctx);
   phases.mark('build');
   const fresh = built.flatMap((b) => (b.pkg && !publishedByKey.has(chartKey(b.pkg)) ? [b.pkg] : []));
-  for (const v of (await ctx.publisher.occupied?.(repo.name, fresh)) ?? []) publishedByKey.set(chartKey(v), v);
+  for (const v of (await ctx.publisher.occupied?.(repo.name, fresh)) ?? [])
+    publishedByKey.set(chartKey(v), v);
   const decided = await decide(ctx, built, publishedByKey);
   const keepNames = new Set([...decided.values()].map((d) => d.result.name));
   // A chart that failed to build is still in git: its published versions stay.
