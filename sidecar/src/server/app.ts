@@ -59,7 +59,8 @@ function observe(logger: Logger, metrics: SidecarMetrics): RequestHandler {
         status: res.statusCode,
         ms: Math.round(seconds * 1000),
       };
-      if (QUIET.has(req.path) && res.statusCode < 400) logger.debug(line, 'request');
+      const quiet = (QUIET.has(req.path) && res.statusCode < 400) || res.locals.clientError === true;
+      if (quiet) logger.debug(line, 'request');
       else logger.info(line, 'request');
     });
     next();
