@@ -30,6 +30,9 @@ export function fromClientError(err: unknown): ApiError | undefined {
       return new ApiError('payload_too_large', `request body exceeds the limit of ${e.limit} bytes`);
     case 'entity.parse.failed':
       return new ApiError('invalid_input', `request body is not valid JSON${jsonPosition(e.message)}`);
+    // body-parser says 413 here, but too many fields is a malformed form, not a large one
+    case 'parameters.too.many':
+      return new ApiError('invalid_input', `request body rejected: ${e.message}`);
     case 'request.aborted':
       return new ApiError('invalid_input', 'the request body was aborted before it was complete');
   }
@@ -56,7 +59,8 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     } else if (apiErr.status >= 500 && apiErr.code === 'internal') {
       logger.error({ err, method: req.method, path: req.path }, 'request failed');
     }
-    if (res.headersSent || req.destroyed) return;
+    // an aborted upload has no one left to answer
+    if (res.headersSent || (err as HttpError)?.type === 'request.aborted') return;
     const body: ErrorBody = { error: apiErr.code, message: apiErr.message, reason: apiErr.reason };
     res.status(apiErr.status).json(body);
   };
