@@ -7,6 +7,6 @@ export { desiredCronJob, hasDrifted, SYNC_SCRIPT } from './controller/cronjob.js
 export { outcomeOfError, outcomeOfRepoView, outcomeOfSync } from './controller/outcome.js';
 export { WorkQueue } from './controller/queue.js';
 export type { Chartmuseum } from './controller/resource.js';
-export { cronForMinutes, DEFAULT_SCHEDULE, scheduleOf } from './controller/schedule.js';
+export { DEFAULT_SCHEDULE, scheduleOf } from './controller/schedule.js';
 export { nextStatus, statusPatch } from './controller/status.js';
 export { main } from './main.js';

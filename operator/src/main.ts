@@ -3,7 +3,7 @@
  * Configured by environment variables (see config.ts and docs/operator.md).
  */
 
-import { SidecarClient } from '@chartsync/sidecar/client';
+import { SidecarClient } from '@chartsync/api';
 import { KubeConfig } from '@kubernetes/client-node';
 import { ConfigError, loadConfig } from './config.js';
 import { Controller } from './controller/controller.js';

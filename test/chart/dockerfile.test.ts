@@ -189,9 +189,14 @@ for (const img of images) {
         assert.ok(!(await exists(join(modules, '@kubernetes'))), 'nor the Kubernetes client');
       } else {
         assert.ok(
-          await exists(join(modules, '@chartsync/sidecar/dist/client/index.js')),
-          'the sidecar client is injected',
+          await exists(join(modules, '@chartsync/api/dist/client.js')),
+          'the API client (@chartsync/api) is injected',
         );
+        // The operator depends on @chartsync/api alone: none of the sidecar's runtime comes along.
+        for (const pkg of ['@chartsync/sidecar', 'express', 'simple-git', 'tar', 'node-cron']) {
+          assert.ok(!(await exists(join(modules, pkg))), `the operator image carries no ${pkg}`);
+          assert.ok(!(await exists(join(modules, '.pnpm', 'node_modules', pkg))), `nor ${pkg} in .pnpm`);
+        }
       }
       const { stdout: du } = await run('du', ['-sb', out]);
       t.diagnostic(

@@ -7,7 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SidecarClient } from '@chartsync/sidecar/client';
+import { SidecarClient } from '@chartsync/api';
 import { repoRoot } from './paths.ts';
 
 export const chartsyncScript = join(repoRoot, 'sidecar/bin/chartsync.js');

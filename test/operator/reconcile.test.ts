@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import type { SidecarError } from '@chartsync/sidecar/client';
+import type { SidecarError } from '@chartsync/api';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { FixtureRepo } from '../harness/git-server.ts';
 import { apply, kubeRequest, waitFor } from '../harness/kube.ts';

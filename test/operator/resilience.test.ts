@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
-import type { SidecarError } from '@chartsync/sidecar/client';
+import type { SidecarError } from '@chartsync/api';
 import { apply, kubeRequest, waitFor } from '../harness/kube.ts';
 import {
   chartmuseum,

@@ -2,10 +2,10 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { describe, it } from 'node:test';
+import { SidecarError } from '@chartsync/api';
 import {
   type Chartmuseum,
   claimedNames,
-  cronForMinutes,
   DEFAULT_SCHEDULE,
   desiredCronJob,
   hasDrifted,
@@ -18,7 +18,6 @@ import {
   statusPatch,
   WorkQueue,
 } from '@chartsync/operator';
-import { SidecarError } from '@chartsync/sidecar/client';
 import { operatorBin } from '../harness/paths.ts';
 
 function cm(
@@ -38,13 +37,14 @@ function cm(
 
 describe('schedule', () => {
   it('maps updateEveryMinutes to exact cron expressions', () => {
-    assert.equal(cronForMinutes(15), '*/15 * * * *');
-    assert.equal(cronForMinutes(1), '*/1 * * * *');
-    assert.equal(cronForMinutes(60), '0 * * * *');
-    assert.equal(cronForMinutes(120), '0 */2 * * *');
-    assert.equal(cronForMinutes(1440), '0 0 * * *');
-    assert.throws(() => cronForMinutes(45), /spec\.schedule/);
-    assert.throws(() => cronForMinutes(90), /spec\.schedule/);
+    const every = (updateEveryMinutes: number) => scheduleOf({ git: 'x', updateEveryMinutes });
+    assert.equal(every(15), '*/15 * * * *');
+    assert.equal(every(1), '* * * * *');
+    assert.equal(every(60), '0 * * * *');
+    assert.equal(every(120), '0 */2 * * *');
+    assert.equal(every(1440), '0 0 * * *');
+    assert.throws(() => every(45), /updateEveryMinutes 45 .*spec\.schedule/);
+    assert.throws(() => every(90), /spec\.schedule/);
   });
   it('prefers spec.schedule, defaults to hourly', () => {
     assert.equal(scheduleOf({ git: 'x', schedule: '5 4 * * *' }), '5 4 * * *');

@@ -1,7 +1,8 @@
 /** Unit tests of the sidecar's pure parts: coalescing, pruning decisions, input schemas, schedules, index order, tokens. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { dependencySchema, repoSchema } from '../../sidecar/dist/api/schemas.js';
+import { cronForMinutes } from '@chartsync/api';
+import { dependencySchema, repoSchema } from '@chartsync/api/schemas';
 import type { IndexInput } from '../../sidecar/dist/chart/index.js';
 import {
   parseIndex,
@@ -10,7 +11,7 @@ import {
   withoutVersion,
 } from '../../sidecar/dist/publish/index-file.js';
 import { tokenMatches } from '../../sidecar/dist/server/auth.js';
-import { everyMinutesToCron, scheduleOf } from '../../sidecar/dist/standalone/schedule.js';
+import { scheduleOf } from '../../sidecar/dist/standalone/schedule.js';
 import { Coalescer } from '../../sidecar/dist/sync/coalesce.js';
 import { placePackage, prunable } from '../../sidecar/dist/sync/plan.js';
 
@@ -105,12 +106,12 @@ describe('input schemas', () => {
 
 describe('schedules', () => {
   test('everyMinutes maps to exact cron forms and refuses the rest', () => {
-    assert.equal(everyMinutesToCron(15), '*/15 * * * *');
-    assert.equal(everyMinutesToCron(1), '* * * * *');
-    assert.equal(everyMinutesToCron(60), '0 * * * *');
-    assert.equal(everyMinutesToCron(120), '0 */2 * * *');
-    assert.equal(everyMinutesToCron(1440), '0 0 * * *');
-    assert.throws(() => everyMinutesToCron(7), /use "schedule"/);
+    assert.equal(scheduleOf({ everyMinutes: 15 }), '*/15 * * * *');
+    assert.equal(cronForMinutes(1), '* * * * *');
+    assert.equal(cronForMinutes(60), '0 * * * *');
+    assert.equal(cronForMinutes(120), '0 */2 * * *');
+    assert.equal(cronForMinutes(1440), '0 0 * * *');
+    assert.throws(() => cronForMinutes(7), /use "schedule"/);
     assert.throws(() => scheduleOf({ schedule: 'not cron' }), /not a valid cron expression/);
     assert.equal(scheduleOf({}), undefined);
   });

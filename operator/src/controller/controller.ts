@@ -4,7 +4,7 @@
  * (this is also how status picks up the results of scheduled CronJob runs).
  */
 
-import type { SidecarClient } from '@chartsync/sidecar/client';
+import type { SidecarClient } from '@chartsync/api';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { OperatorConfig } from '../config.js';

@@ -3,7 +3,7 @@
  * (same namespace). A missing Secret or key is a spec error naming the Secret and the key.
  */
 import { createHash } from 'node:crypto';
-import type { DependencyRequest, RepoRequest } from '@chartsync/sidecar/client';
+import type { DependencyRequest, RepoRequest } from '@chartsync/api';
 import { isNotFound, type KubeClient, paths } from '../kube/client.js';
 import { type Chartmuseum, repoNameOf } from './resource.js';
 

@@ -2,7 +2,7 @@
  * What a sidecar answer means for the resource's status: the Ready observation (with one of the
  * documented reasons) and the published charts. Pure: no I/O.
  */
-import { type ErrorBody, type RepoView, SidecarError, type SyncResult } from '@chartsync/sidecar/client';
+import { type ErrorBody, type RepoView, SidecarError, type SyncResult } from '@chartsync/api';
 import type { Observation } from './conditions.js';
 import type { ChartRef } from './resource.js';
 

@@ -5,7 +5,7 @@
  * otherwise status refreshed from the sidecar's last sync (so scheduled runs show up).
  * Deletion: the sidecar repo, then the CronJob, then the finalizer.
  */
-import { type SidecarClient, SidecarError } from '@chartsync/sidecar/client';
+import { type SidecarClient, SidecarError } from '@chartsync/api';
 import type { Logger } from 'pino';
 import type { OperatorConfig } from '../config.js';
 import { isAlreadyExists, isNotFound, JSON_PATCH, type KubeClient, paths } from '../kube/client.js';

@@ -1,4 +1,4 @@
-import type { Reason } from '../api/reasons.js';
+import type { Reason } from '@chartsync/api';
 
 /** The one error type of the chart engine: which chart, which file, what is wrong. */
 export class ChartError extends Error {

@@ -6,7 +6,7 @@
  * other character than A-Z and 0-9 as `_`) — never from a flag, so they stay out of `ps` and
  * shell history. Every entry goes through the same schema as `POST /repo/dependency`.
  */
-import { dependencySchema, describeIssues } from '../api/schemas.js';
+import { dependencySchema, describeIssues } from '@chartsync/api/schemas';
 import type { DependencyRepository } from '../chart/model.js';
 
 export const REPO_FLAGS_HELP = `      --repo NAME=URL       a dependency repository: http(s) chart repository or oci://host/path

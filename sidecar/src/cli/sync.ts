@@ -5,9 +5,8 @@
 
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ApiError } from '../api/errors.js';
-import { describeIssues, repoSchema } from '../api/schemas.js';
-import type { SyncResult } from '../api/types.js';
+import { ApiError, type SyncResult } from '@chartsync/api';
+import { describeIssues, repoSchema } from '@chartsync/api/schemas';
 import { createLogger } from '../log/logger.js';
 import { LocalPublisher } from '../publish/local.js';
 import { RegistryStore } from '../registry/store.js';

@@ -7,15 +7,15 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
 import {
   type DependencyInput,
   dependencySchema,
   describeIssues,
   type RepoInput,
   repoSchema,
-} from '../api/schemas.js';
+} from '@chartsync/api/schemas';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
 import type { UrlPolicy } from '../git/index.js';
 import { parseOciUrl } from '../oci/reference.js';
 import { scheduleOf } from '../standalone/schedule.js';

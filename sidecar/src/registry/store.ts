@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { DependencyView, ErrorBody, RepoView, SyncResult } from '../api/types.js';
+import type { DependencyView, ErrorBody, RepoView, SyncResult } from '@chartsync/api';
 import type { DependencyRepository } from '../chart/model.js';
 import type { GitAuth } from '../git/index.js';
 import { writeFileAtomic } from '../storage/atomic-file.js';

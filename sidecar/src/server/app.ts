@@ -1,6 +1,7 @@
 /** The express application of the sidecar: middleware order, route groups, errors. */
+
+import { ApiError } from '@chartsync/api';
 import express, { type Express, type RequestHandler } from 'express';
-import { ApiError } from '../api/errors.js';
 import type { Logger } from '../log/logger.js';
 import type { SidecarMetrics } from '../metrics/metrics.js';
 import type { SyncService } from '../sync/service.js';

@@ -4,8 +4,8 @@
  * leaks through response timing.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { ApiError } from '@chartsync/api';
 import type { RequestHandler } from 'express';
-import { ApiError } from '../api/errors.js';
 
 function digest(value: string): Buffer {
   return createHash('sha256').update(value).digest();

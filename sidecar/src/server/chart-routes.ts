@@ -3,8 +3,9 @@
  * and `/charts/<repo>/<name>-<version>.tgz`. Index URLs are relative, so the repository works
  * under whatever host name it is reached by.
  */
+
+import { nameSchema } from '@chartsync/api/schemas';
 import { Router } from 'express';
-import { nameSchema } from '../api/schemas.js';
 
 const ARCHIVE = /^[A-Za-z0-9][A-Za-z0-9._+-]*\.tgz(\.prov)?$/;
 

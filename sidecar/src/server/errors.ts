@@ -5,9 +5,8 @@
  * able to fill the error log with stack traces. Messages never quote the body (it may hold
  * credentials).
  */
+import { ApiError, type ErrorBody } from '@chartsync/api';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import { ApiError } from '../api/errors.js';
-import type { ErrorBody } from '../api/types.js';
 import type { Logger } from '../log/logger.js';
 import { toApiError } from '../sync/errors.js';
 

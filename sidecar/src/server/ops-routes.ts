@@ -1,6 +1,7 @@
 /** Liveness, readiness (the publishing target answers) and Prometheus metrics. */
+
+import type { ErrorBody } from '@chartsync/api';
 import { Router } from 'express';
-import type { ErrorBody } from '../api/types.js';
 import type { SidecarMetrics } from '../metrics/metrics.js';
 import type { Publisher } from '../publish/publisher.js';
 

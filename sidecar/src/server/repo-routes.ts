@@ -1,8 +1,9 @@
 /** The `/repo` API of the design: dependency repositories and git repositories. */
+
+import { ApiError } from '@chartsync/api';
+import { dependencySchema, describeIssues, nameSchema, repoSchema } from '@chartsync/api/schemas';
 import express, { type Request, Router } from 'express';
 import type { z } from 'zod';
-import { ApiError } from '../api/errors.js';
-import { dependencySchema, describeIssues, nameSchema, repoSchema } from '../api/schemas.js';
 import type { SyncService } from '../sync/service.js';
 
 export interface RepoRoutesOptions {

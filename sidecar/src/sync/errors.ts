@@ -4,8 +4,7 @@
  * output, in the git layer), ChartError.reason, PublishError.reason — and this is the one place
  * that turns those into answers, so no caller ever guesses a reason from message text.
  */
-import { ApiError } from '../api/errors.js';
-import type { Reason } from '../api/reasons.js';
+import { ApiError, type Reason } from '@chartsync/api';
 import { ChartError, DiscoveryError } from '../chart/index.js';
 import { GitError, type GitErrorKind } from '../git/index.js';
 import { isStorageFull, PublishError } from '../publish/publisher.js';

@@ -5,9 +5,7 @@
  * and a failure before that point leaves the published repository exactly as it was.
  */
 import { relative, sep } from 'node:path';
-import { ApiError } from '../api/errors.js';
-import type { Reason } from '../api/reasons.js';
-import type { ChartSyncResult, SyncResult } from '../api/types.js';
+import { ApiError, type ChartSyncResult, type Reason, type SyncResult } from '@chartsync/api';
 import { discoverCharts, packageChart } from '../chart/index.js';
 import type { DependencyRepository, PackagedChart } from '../chart/model.js';
 import { remoteHead, syncCheckout, treeIds, type UrlPolicy } from '../git/index.js';

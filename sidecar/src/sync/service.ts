@@ -5,9 +5,14 @@
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ApiError } from '../api/errors.js';
-import type { DependencyInput, RepoInput } from '../api/schemas.js';
-import type { DependencyView, ErrorBody, RepoView, SyncResult } from '../api/types.js';
+import {
+  ApiError,
+  type DependencyView,
+  type ErrorBody,
+  type RepoView,
+  type SyncResult,
+} from '@chartsync/api';
+import type { DependencyInput, RepoInput } from '@chartsync/api/schemas';
 import { checkGitUrl, checkRef, type GitAuth, type UrlPolicy } from '../git/index.js';
 import { redactUrl } from '../git/redact.js';
 import type { Logger } from '../log/logger.js';

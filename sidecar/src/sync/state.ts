@@ -6,7 +6,7 @@
  */
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Reason } from '../api/reasons.js';
+import type { Reason } from '@chartsync/api';
 import { writeFileAtomic } from '../storage/atomic-file.js';
 
 export interface ChartState {

@@ -1,9 +1,9 @@
 /**
  * Typed client of the sidecar HTTP API, used by the operator (and tests). It speaks the wire
- * types of `../api/types.ts`, the one definition shared with the server.
+ * types of `./types.ts`, the one definition shared with the server.
  */
 
-import { isReason, type Reason } from '../api/reasons.js';
+import { isReason, type Reason } from './reasons.js';
 import type {
   DependencyRequest,
   DependencyView,
@@ -12,9 +12,7 @@ import type {
   RepoRequest,
   RepoView,
   SyncResult,
-} from '../api/types.js';
-
-export type * from '../api/types.js';
+} from './types.js';
 
 /** A non-2xx answer (status > 0) or no answer at all (status 0: connection refused, timeout). */
 export class SidecarError extends Error {
