@@ -13,7 +13,7 @@ import {
 import { tokenMatches } from '../../sidecar/dist/server/auth.js';
 import { scheduleOf } from '../../sidecar/dist/standalone/schedule.js';
 import { Coalescer } from '../../sidecar/dist/sync/coalesce.js';
-import { placePackage, prunable } from '../../sidecar/dist/sync/plan.js';
+import { FileClaims, placePackage, prunable } from '../../sidecar/dist/sync/plan.js';
 
 describe('Coalescer', () => {
   test('a burst during a run joins one follow-up run; each caller gets a run that started after it asked', async () => {
@@ -66,6 +66,26 @@ describe('sync plan', () => {
       { name: 'gone', version: '0.1.0' },
       { name: 'gone', version: '0.2.0' },
     ]);
+  });
+
+  test('a version whose archive file another kept version also maps to is not pruned (it would delete that archive)', () => {
+    const all = [
+      { name: 'a', version: '1-1.0-x', digest: 'a' },
+      { name: 'a-1', version: '1.0-x', digest: 'a' },
+      { name: 'gone', version: '1.0.0', digest: 'g' },
+    ];
+    assert.deepEqual(prunable(all, new Set(['a'])), [{ name: 'gone', version: '1.0.0' }]);
+  });
+
+  test('FileClaims: the published holder of a file name wins, the same version may claim again, case folds', () => {
+    const claims = new FileClaims([{ name: 'a-1', version: '1.0-x', digest: 'd' }]);
+    assert.equal(claims.claim({ name: 'a-1', version: '1.0-x' }, 'in x'), undefined);
+    assert.match(
+      claims.claim({ name: 'a', version: '1-1.0-x' }, 'in y') ?? '',
+      /a-1-1\.0-x\.tgz.*a-1 1\.0-x \(published\)/,
+    );
+    assert.equal(claims.claim({ name: 'App', version: '1.0.0' }, 'in p'), undefined);
+    assert.match(claims.claim({ name: 'app', version: '1.0.0' }, 'in q') ?? '', /App 1\.0\.0 \(in p\)/);
   });
 });
 

@@ -31,7 +31,7 @@ export { chartMtime, FIXED_EPOCH, lastCommitTime, sourceDateEpoch } from './mtim
 export { checkDependenciesPresent, packageChart, packageLoadedChart } from './package.js';
 export { archiveEntries, marshalChartYaml, saveChart } from './save.js';
 export { confine, isInside, PathEscapeError, resolveRoot } from './secure-path.js';
-export { validateChart } from './validate.js';
+export { archiveFileName, checkServable, validateChart } from './validate.js';
 export { compareVersions, isValidVersion, parseVersion } from './version.js';
 export {
   checkYamlDocument,

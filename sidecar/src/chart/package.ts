@@ -9,7 +9,7 @@ import { ChartError } from './errors.js';
 import { loadChartDir } from './load-dir.js';
 import type { LoadedChart, PackagedChart, PackageOptions } from './model.js';
 import { saveChart } from './save.js';
-import { validateChart } from './validate.js';
+import { archiveFileName, checkServable, validateChart } from './validate.js';
 
 /**
  * Packages the chart at `dir`. Nothing outside `opts.repoRoot` is read (the chart directory
@@ -26,12 +26,15 @@ export async function packageChart(dir: string, opts: PackageOptions): Promise<P
 export async function packageLoadedChart(chart: LoadedChart, mtime: Date): Promise<PackagedChart> {
   checkDependenciesPresent(chart);
   validateChart(chart);
+  // Only the top-level chart becomes a file of its own; subcharts travel inside it.
+  const unservable = checkServable(chart.metadata);
+  if (unservable) throw new ChartError(chart.metadata.name, 'Chart.yaml', unservable);
   const data = await saveChart(chart, mtime);
   const { name, version } = chart.metadata;
   return {
     name,
     version,
-    fileName: `${name}-${version}.tgz`,
+    fileName: archiveFileName(chart.metadata),
     digest: createHash('sha256').update(data).digest('hex'),
     data,
     metadata: chart.metadata,

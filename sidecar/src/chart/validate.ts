@@ -4,6 +4,7 @@
  * SemVer version) and one helm only lints for: apiVersion must be v1 or v2.
  */
 import { ChartError } from './errors.js';
+import { MAX_ARCHIVE_NAME_BYTES } from './limits.js';
 import { sanitizeString } from './metadata.js';
 import type { ChartDependency, ChartMetadata, LoadedChart } from './model.js';
 import { parseVersion } from './version.js';
@@ -72,6 +73,35 @@ function checkDependencies(deps: (ChartDependency | null)[]): string | undefined
 export function checkApiVersion(md: ChartMetadata): string | undefined {
   if (md.apiVersion !== 'v1' && md.apiVersion !== 'v2') {
     return `apiVersion ${JSON.stringify(md.apiVersion)} is invalid: it must be "v1" or "v2"`;
+  }
+  return undefined;
+}
+
+/**
+ * The names chartsync publishes: helm create's chart-name rule (chartutil: letters, digits,
+ * `.`, `_`, `-`) with a letter or digit first. `helm package` takes any name without a `/`, but
+ * the rest cannot live in a chart repository: `.x` is a hidden file no server lists, `_x` and
+ * `.x` are skipped by helm's own loader as subcharts, `-x` reads as an option, and spaces,
+ * `%`, `\` or non-ASCII letters break or alias URLs and file names.
+ */
+const SERVABLE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/** The archive file name of a chart version, as every publishing target names it. */
+export function archiveFileName(chart: { name: string; version: string }): string {
+  return `${chart.name}-${chart.version}.tgz`;
+}
+
+/**
+ * Whether a chart (already valid for helm) can be published and served as
+ * `<name>-<version>.tgz`: the name rule above, and a file name short enough for every storage.
+ */
+export function checkServable(md: ChartMetadata): string | undefined {
+  if (!SERVABLE_NAME.test(md.name)) {
+    return `name ${JSON.stringify(md.name)} cannot be published: a chart name must start with a letter or digit and hold only letters, digits, ".", "_" and "-" (helm create's rule)`;
+  }
+  const bytes = Buffer.byteLength(archiveFileName(md));
+  if (bytes > MAX_ARCHIVE_NAME_BYTES) {
+    return `name ${JSON.stringify(md.name)} with version ${JSON.stringify(md.version)} makes an archive file name of ${bytes} bytes; at most ${MAX_ARCHIVE_NAME_BYTES} can be stored`;
   }
   return undefined;
 }

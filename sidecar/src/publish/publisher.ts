@@ -51,9 +51,8 @@ export function chartKey(ref: ChartRef): string {
   return `${ref.name}@${ref.version}`;
 }
 
-export function archiveName(ref: ChartRef): string {
-  return `${ref.name}-${ref.version}.tgz`;
-}
+/** `<name>-<version>.tgz`: one definition, shared with the chart engine's name checks. */
+export { archiveFileName as archiveName } from '../chart/validate.js';
 
 /** An error of the publishing target: the sync reports it as `upstream_failed`. */
 export class PublishError extends Error {

@@ -23,7 +23,7 @@ import {
 } from './change-keys.js';
 import { chartFailureReason, publishFailureReason } from './errors.js';
 import { PhaseTimer } from './phases.js';
-import { byKey, placePackage, prunable } from './plan.js';
+import { byKey, FileClaims, placePackage, prunable } from './plan.js';
 import { mapLimit } from './pool.js';
 import type { ChartState, RepoState, StateStore } from './state.js';
 
@@ -246,6 +246,7 @@ async function decide(
 ): Promise<Map<string, Decided>> {
   const decided = new Map<string, Decided>();
   const claimed = new Map<string, string>();
+  const files = new FileClaims([...published.values()]);
   for (const b of built) {
     if (b.error !== undefined || (!b.pkg && !b.reused)) {
       decided.set(b.dir, { dir: b.dir, key: b.key, result: failedResult(b) });
@@ -253,12 +254,15 @@ async function decide(
     }
     const c = b.pkg ?? (b.reused as ChartState);
     const owner = claimed.get(chartKey(c));
-    if (owner !== undefined) {
-      const error = `${c.name} ${c.version} is also defined in ${owner}`;
+    const collision =
+      owner !== undefined
+        ? `${c.name} ${c.version} is also defined in ${owner}`
+        : files.claim(c, `in ${b.dir}`);
+    if (collision !== undefined) {
       decided.set(b.dir, {
         dir: b.dir,
         key: b.key,
-        result: { ...summary(c), action: 'failed', error, reason: 'NameCollision' },
+        result: { ...summary(c), action: 'failed', error: collision, reason: 'NameCollision' },
       });
       continue;
     }
