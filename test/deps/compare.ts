@@ -9,9 +9,8 @@ import { execFile } from 'node:child_process';
 import { cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
+import { type PackageOptions, packageChart } from '@chartsync/sidecar';
 import { parse } from 'yaml';
-import type { PackageOptions } from '../../sidecar/dist/chart/model.js';
-import { packageChart } from '../../sidecar/dist/chart/package.js';
 import type { Helm } from './fixtures.ts';
 
 const run = promisify(execFile);

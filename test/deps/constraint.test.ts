@@ -1,10 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import {
-  parseConstraint,
-  parseVersion,
-  satisfies,
-} from '../../sidecar/dist/chart/dependencies/constraint.js';
+import { parseConstraint, parseVersion, satisfies } from '@chartsync/sidecar/chart/dependencies';
 
 // Expected answers follow Masterminds/semver v3's documented rules (the library helm uses).
 const cases: [constraint: string, version: string, expected: boolean][] = [

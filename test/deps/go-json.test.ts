@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { GoStruct, goJsonMarshal } from '../../sidecar/dist/chart/dependencies/go-json.js';
+import { GoStruct, goJsonMarshal } from '@chartsync/sidecar/chart/dependencies';
 
 test("Go's encoding/json: HTML-safe escapes, sorted map keys, struct order, omitempty", () => {
   assert.equal(goJsonMarshal('>= 1.2, < 2.0 & \u2028'), '"\\u003e= 1.2, \\u003c 2.0 \\u0026 \\u2028"');

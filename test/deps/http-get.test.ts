@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { httpGet, redirectAllowed } from '../../sidecar/dist/chart/dependencies/http-get.js';
+import { httpGet, redirectAllowed } from '@chartsync/sidecar/chart/dependencies';
 import { ChartRepoServer } from '../harness/chart-repo-server.ts';
 import { tempDir } from '../harness/paths.ts';
 

@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { parseConstraint } from '../../sidecar/dist/chart/dependencies/constraint.js';
 import {
   archiveUrl,
   availableVersions,
   chooseVersion,
   findVersion,
+  parseConstraint,
   parseIndex,
-} from '../../sidecar/dist/chart/dependencies/repo-index.js';
-import { resolveRepositoryRef, urlEqual } from '../../sidecar/dist/chart/dependencies/repositories.js';
+  resolveRepositoryRef,
+  urlEqual,
+} from '@chartsync/sidecar/chart/dependencies';
 
 const index = parseIndex(
   Buffer.from(`apiVersion: v1

@@ -12,9 +12,8 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { type GitAuth, GitError, remoteHead, syncCheckout } from '../../sidecar/dist/git/index.js';
-import { withGitSession } from '../../sidecar/dist/git/session.js';
-import { createLogger } from '../../sidecar/dist/log/logger.js';
+import { type GitAuth, GitError, remoteHead, syncCheckout, withGitSession } from '@chartsync/sidecar/git';
+import { createLogger } from '@chartsync/sidecar/log';
 import {
   type FixtureRepo,
   type GitServers,

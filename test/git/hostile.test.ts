@@ -11,9 +11,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { GitError, remoteHead, syncCheckout } from '../../sidecar/dist/git/index.js';
-import { runGit } from '../../sidecar/dist/git/runner.js';
-import { withGitSession } from '../../sidecar/dist/git/session.js';
+import { GitError, remoteHead, runGit, syncCheckout, withGitSession } from '@chartsync/sidecar/git';
 import {
   type FixtureRepo,
   fileUrl,

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { GitError, remoteHead, syncCheckout } from '../../sidecar/dist/git/index.js';
+import { GitError, remoteHead, syncCheckout } from '@chartsync/sidecar/git';
 import {
   type Cert,
   type FixtureRepo,

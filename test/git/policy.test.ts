@@ -1,14 +1,22 @@
 /** The pure parts of the git layer: URL and ref policy, scrubbing, ref resolution, error kinds. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { classifyGitOutput, gitLastWords } from '../../sidecar/dist/git/errors.js';
-import { checkGitUrl, checkRef, GitError } from '../../sidecar/dist/git/index.js';
-import { lsRemoteArgs, resolveRef } from '../../sidecar/dist/git/ls-remote.js';
-import { shouldCompact } from '../../sidecar/dist/git/maintenance.js';
-import { redact, redactUrl } from '../../sidecar/dist/git/redact.js';
-import { normalizeLines } from '../../sidecar/dist/git/session.js';
-import { splitUrlCredentials } from '../../sidecar/dist/git/url-credentials.js';
-import { allowedProtocols, parseGitUrl } from '../../sidecar/dist/git/url-policy.js';
+import {
+  allowedProtocols,
+  checkGitUrl,
+  checkRef,
+  classifyGitOutput,
+  GitError,
+  gitLastWords,
+  lsRemoteArgs,
+  normalizeLines,
+  parseGitUrl,
+  redact,
+  redactUrl,
+  resolveRef,
+  shouldCompact,
+  splitUrlCredentials,
+} from '@chartsync/sidecar/git';
 
 const strict = { allowLocal: false, allowInsecure: false };
 const open = { allowLocal: true, allowInsecure: true };

@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { after, before, test } from 'node:test';
-import { remoteHead } from '../../sidecar/dist/git/index.js';
-import { createLogger } from '../../sidecar/dist/log/logger.js';
+import { remoteHead } from '@chartsync/sidecar/git';
+import { createLogger } from '@chartsync/sidecar/log';
 import {
   type FixtureRepo,
   fixtureGit,

@@ -8,8 +8,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type GitAuth, GitError, remoteHead, syncCheckout, treeIds } from '../../sidecar/dist/git/index.js';
-import { MAX_PACKS } from '../../sidecar/dist/git/maintenance.js';
+import { type GitAuth, GitError, MAX_PACKS, remoteHead, syncCheckout, treeIds } from '@chartsync/sidecar/git';
 import {
   type FixtureRepo,
   fileUrl,

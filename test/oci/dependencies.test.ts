@@ -10,8 +10,8 @@ import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
+import { packageChart } from '@chartsync/sidecar';
 import { parse, stringify } from 'yaml';
-import { packageChart } from '../../sidecar/dist/chart/package.js';
 import { assertSamePackage, entries, lockedVersions, MTIME } from '../deps/compare.ts';
 import { Helm, writeChart } from '../deps/fixtures.ts';
 import { OciRegistry } from '../harness/oci-registry.ts';
@@ -233,8 +233,7 @@ describe("tag listing follows the registry's Link pagination", () => {
       const helm = new Helm(join(tmp.path, 'helm-home'));
       const versions = ['0.1.0', '0.2.0', '0.3.0', '0.4.0', '0.5.0', '0.6.0', '0.7.0'];
       await helmPushAll(helm, tmp.path, `${registry.url}/p`, 'paged', versions, 'application');
-      const { OciClient } = await import('../../sidecar/dist/oci/client.js');
-      const { chartRepository } = await import('../../sidecar/dist/oci/reference.js');
+      const { chartRepository, OciClient } = await import('@chartsync/sidecar/oci');
       const client = new OciClient({ plainHttp: [registry.host], tagPageSize: 2 });
       assert.deepEqual((await client.tags(chartRepository(`${registry.url}/p`, 'paged'))).sort(), versions);
     } finally {

@@ -11,12 +11,16 @@ import { mkdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { loadChartArchive } from '../../sidecar/dist/chart/load-archive.js';
-import { packageChart } from '../../sidecar/dist/chart/package.js';
-import { chartArtifact, pullChart, pushChart, rfc3339Seconds } from '../../sidecar/dist/oci/chart.js';
-import { OciClient } from '../../sidecar/dist/oci/client.js';
-import { chartRepository } from '../../sidecar/dist/oci/reference.js';
-import { archiveEntryTime } from '../../sidecar/dist/publish/oci.js';
+import { loadChartArchive, packageChart } from '@chartsync/sidecar';
+import {
+  chartArtifact,
+  chartRepository,
+  OciClient,
+  pullChart,
+  pushChart,
+  rfc3339Seconds,
+} from '@chartsync/sidecar/oci';
+import { archiveEntryTime } from '@chartsync/sidecar/publish';
 import { Helm, writeChart } from '../deps/fixtures.ts';
 import { OciRegistry } from '../harness/oci-registry.ts';
 import { helmBin, tempDir } from '../harness/paths.ts';

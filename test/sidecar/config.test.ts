@@ -5,7 +5,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
-import { loadConfigFile, parseServeFlags, resolveServeConfig } from '../../sidecar/dist/config/config.js';
+import { loadConfigFile, parseServeFlags, resolveServeConfig } from '@chartsync/sidecar/config';
 import { repoRoot, tempDir } from '../harness/paths.ts';
 import { chartsyncScript } from '../harness/sidecar.ts';
 

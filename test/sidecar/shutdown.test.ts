@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { resolveServeConfig } from '../../sidecar/dist/config/config.js';
-import { createLogger } from '../../sidecar/dist/log/logger.js';
-import { startSidecar } from '../../sidecar/dist/server/start.js';
+import { resolveServeConfig } from '@chartsync/sidecar/config';
+import { createLogger } from '@chartsync/sidecar/log';
+import { startSidecar } from '@chartsync/sidecar/server';
 import { fileUrl, type GitServers, startGitServers } from '../harness/git-server.ts';
 import { tempDir } from '../harness/paths.ts';
 import { chartFiles } from './fixtures.ts';
@@ -47,7 +47,11 @@ test('503 for new requests and readiness while in-flight syncs finish, then the 
   const stopping = sidecar.stop();
   const during = await fetch(`${base}/repo`, { headers: { connection: 'close' } });
   assert.equal(during.status, 503);
-  assert.deepEqual(await during.json(), { error: 'shutting_down', message: 'the sidecar is shutting down' });
+  assert.deepEqual(await during.json(), {
+    error: 'shutting_down',
+    message: 'the sidecar is shutting down',
+    reason: 'ShuttingDown',
+  });
   assert.equal((await fetch(`${base}/readyz`, { headers: { connection: 'close' } })).status, 503);
   const answer = await inFlight;
   assert.ok([200, 503].includes(answer.status), `in-flight sync answered ${answer.status}`);

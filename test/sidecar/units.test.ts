@@ -3,17 +3,11 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { cronForMinutes } from '@chartsync/api';
 import { dependencySchema, repoSchema } from '@chartsync/api/schemas';
-import type { IndexInput } from '../../sidecar/dist/chart/index.js';
-import {
-  parseIndex,
-  serializeIndex,
-  withEntry,
-  withoutVersion,
-} from '../../sidecar/dist/publish/index-file.js';
-import { tokenMatches } from '../../sidecar/dist/server/auth.js';
-import { scheduleOf } from '../../sidecar/dist/standalone/schedule.js';
-import { Coalescer } from '../../sidecar/dist/sync/coalesce.js';
-import { FileClaims, placePackage, prunable } from '../../sidecar/dist/sync/plan.js';
+import type { IndexInput } from '@chartsync/sidecar';
+import { parseIndex, serializeIndex, withEntry, withoutVersion } from '@chartsync/sidecar/publish';
+import { tokenMatches } from '@chartsync/sidecar/server';
+import { scheduleOf } from '@chartsync/sidecar/standalone';
+import { Coalescer, FileClaims, placePackage, prunable } from '@chartsync/sidecar/sync';
 
 describe('Coalescer', () => {
   test('a burst during a run joins one follow-up run; each caller gets a run that started after it asked', async () => {

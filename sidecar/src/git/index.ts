@@ -6,9 +6,15 @@
  */
 
 export { type CheckoutOptions, type CheckoutResult, syncCheckout } from './checkout.js';
-export { GitError, type GitErrorKind } from './errors.js';
+// Building blocks of the layer, exported for its unit tests and for callers that need one part.
+export { classifyGitOutput, GitError, type GitErrorKind, gitLastWords } from './errors.js';
+export { lsRemoteArgs, resolveRef } from './ls-remote.js';
+export { MAX_PACKS, shouldCompact } from './maintenance.js';
 export { redact, redactUrl } from './redact.js';
 export { type RemoteOptions, remoteHead } from './remote.js';
+export { runGit } from './runner.js';
 export type { GitAuth } from './session.js';
+export { normalizeLines, withGitSession } from './session.js';
 export { treeIds } from './tree.js';
-export { checkGitUrl, checkRef, type UrlPolicy } from './url-policy.js';
+export { splitUrlCredentials } from './url-credentials.js';
+export { allowedProtocols, checkGitUrl, checkRef, parseGitUrl, type UrlPolicy } from './url-policy.js';

@@ -6,8 +6,9 @@ import { OciPublisher } from './oci.js';
 import type { Publisher } from './publisher.js';
 
 export { type ChartMuseumOptions, ChartMuseumPublisher } from './chartmuseum.js';
+export { parseIndex, serializeIndex, withEntry, withoutVersion } from './index-file.js';
 export { LocalPublisher } from './local.js';
-export { OciPublisher, type OciTargetOptions } from './oci.js';
+export { archiveEntryTime, OciPublisher, type OciTargetOptions } from './oci.js';
 export * from './publisher.js';
 
 export function createPublisher(

@@ -14,3 +14,20 @@ export function resolveDependencies(
 ): Promise<LoadedChart> {
   return resolveWith({ loadChartDir, loadChartArchive }, chart, chartDir, opts);
 }
+
+// The parts of resolution (constraints, repository indexes, locks, Go's JSON), exported for their
+// unit tests and comparisons with helm.
+export { parseConstraint, parseVersion, satisfies } from './constraint.js';
+export { GoStruct, goJsonMarshal } from './go-json.js';
+export { httpGet, redirectAllowed } from './http-get.js';
+export { scanIndex } from './index-scan.js';
+export { formatLockTime, hashReq, hashV2Req } from './lock.js';
+export {
+  archiveUrl,
+  availableVersions,
+  chooseVersion,
+  findVersion,
+  parseFullIndex,
+  parseIndex,
+} from './repo-index.js';
+export { resolveRepositoryRef, urlEqual } from './repositories.js';

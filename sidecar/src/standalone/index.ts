@@ -1,0 +1,2 @@
+/** Standalone schedules (node-cron). */
+export { scheduleOf } from './schedule.js';
