@@ -1,49 +1,19 @@
 /** Runs the real helm client against chart/ and parses what it renders. */
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { helmBin, repoRoot } from '../harness/paths.ts';
+import { type HelmResult, sharedHelm } from '../harness/helm.ts';
+import { repoRoot } from '../harness/paths.ts';
 
 export const chartDir = join(repoRoot, 'chart');
 
-export interface HelmResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** `helm <args>` with its own empty config/cache/data dirs (no user repos or plugins). */
+/** `helm <args>` (never rejects: check `code`), with the harness's isolated helm home. */
 export function helm(args: string[], env: Record<string, string> = {}): Promise<HelmResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(helmBin, args, {
-      env: {
-        PATH: process.env.PATH ?? '/usr/bin:/bin',
-        HOME: process.env.HOME ?? '/tmp',
-        HELM_CONFIG_HOME: join(repoRoot, '.tools/helm-test/config'),
-        HELM_CACHE_HOME: join(repoRoot, '.tools/helm-test/cache'),
-        HELM_DATA_HOME: join(repoRoot, '.tools/helm-test/data'),
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+  return sharedHelm.exec(args, { env });
 }
 
 /** `helm <args>` that must succeed; its stdout. */
-export async function helmOk(args: string[], env: Record<string, string> = {}): Promise<string> {
-  const r = await helm(args, env);
-  if (r.code !== 0) throw new Error(`helm ${args.join(' ')} exited ${r.code}:\n${r.stderr}${r.stdout}`);
-  return r.stdout;
+export function helmOk(args: string[], env: Record<string, string> = {}): Promise<string> {
+  return sharedHelm.run(args, { env });
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: rendered manifests are free-form

@@ -139,7 +139,7 @@ describe('chartsync index', () => {
     const url = 'https://charts.example.com/team';
     const idx = await chartsync(['index', ours, '--url', url]);
     assert.equal(idx.code, 0, idx.stderr);
-    await helm.ok(['repo', 'index', theirs, '--url', url]);
+    await helm.run(['repo', 'index', theirs, '--url', url]);
 
     const normalise = (text: string) => {
       const doc = parseGoYaml(text, 'index.yaml') as Record<string, unknown>;
@@ -171,12 +171,12 @@ describe('chartsync index', () => {
       const port = (server.address() as { port: number }).port;
       const idx = await chartsync(['index', dir, '--url', `http://127.0.0.1:${port}`]);
       assert.equal(idx.code, 0);
-      await helm.ok(['repo', 'add', 'ours', `http://127.0.0.1:${port}`]);
-      const search = await helm.ok(['search', 'repo', 'ours/alpha', '--versions']);
+      await helm.run(['repo', 'add', 'ours', `http://127.0.0.1:${port}`]);
+      const search = await helm.run(['search', 'repo', 'ours/alpha', '--versions']);
       assert.match(search, /ours\/alpha\s+1\.10\.0/);
       const pulled = join(tmp.path, 'pulled');
       await mkdir(pulled);
-      await helm.ok(['pull', 'ours/beta', '--version', '0.2.0', '-d', pulled]);
+      await helm.run(['pull', 'ours/beta', '--version', '0.2.0', '-d', pulled]);
       assert.ok((await readdir(pulled)).includes('beta-0.2.0.tgz'));
     } finally {
       server.close();

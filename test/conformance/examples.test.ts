@@ -52,7 +52,7 @@ describe('example charts', () => {
       ['frontend', 'frontend-1.1.0.tgz'],
       ['backend', 'backend-0.3.0.tgz'],
     ] as const) {
-      await helm.ok(['dependency', 'build', join(src, name)]);
+      await helm.run(['dependency', 'build', join(src, name)]);
       const reference = await helm.package(join(src, name));
       assert.ok('data' in reference, `helm package ${name}`);
       const diffs = compareArchives(reference.data, await readFile(join(out, file)));
@@ -71,9 +71,9 @@ describe('example charts', () => {
     assert.match(refused.stderr, /"file:\/\/\.\.\/common" resolves outside the repository/);
 
     const frontend = join(out, 'frontend-1.1.0.tgz');
-    const lint = await helm.run(['lint', frontend]);
+    const lint = await helm.exec(['lint', frontend]);
     assert.equal(lint.code, 0, lint.stdout);
-    const rendered = await helm.ok(['template', 'shop', frontend]);
+    const rendered = await helm.run(['template', 'shop', frontend]);
     assert.match(rendered, /name: shop-frontend/);
     assert.match(rendered, /name: shop-backend/);
     assert.match(rendered, /replicas: 2/);

@@ -41,7 +41,7 @@ describe('helm package conformance', () => {
   test('the chart `helm create` writes, with its .helmignore', async () => {
     const parent = join(tmp.path, `${n++}`);
     await writeTree(parent, { '.keep': '' });
-    await helm.ok(['create', 'created'], { cwd: parent });
+    await helm.run(['create', 'created'], { cwd: parent });
     await writeTree(join(parent, 'created'), {
       'README.md': '# created\n',
       LICENSE: 'Apache-2.0\n',
@@ -314,7 +314,7 @@ describe('helm package conformance', () => {
   test('a bitnami-style chart: vendored charts/common, Chart.lock, annotations, tags, schema, README, ci/', async () => {
     const parent = join(tmp.path, `${n++}`);
     await writeTree(parent, { '.keep': '' });
-    await helm.ok(['create', 'redis'], { cwd: parent });
+    await helm.run(['create', 'redis'], { cwd: parent });
     const dir = join(parent, 'redis');
     await writeTree(dir, {
       'Chart.yaml': [

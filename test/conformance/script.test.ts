@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { appChart, chartYaml, libraryChart, writeTree } from '../harness/chart-fixtures.ts';
-import { helmBin, repoRoot, tempDir } from '../harness/paths.ts';
+import { sharedHelm } from '../harness/helm.ts';
+import { repoRoot, tempDir } from '../harness/paths.ts';
 
 const run = promisify(execFile);
 const script = join(repoRoot, 'scripts/conformance.mjs');
@@ -57,7 +58,7 @@ describe('scripts/conformance.mjs', () => {
   });
 
   test("every chart in helm's own test data packages the same (or both refuse)", async () => {
-    const { stdout: version } = await run(helmBin, ['version', '--template', '{{.Version}}']);
+    const version = await sharedHelm.run(['version', '--template', '{{.Version}}']);
     const { stdout: info } = await run('go', [
       'mod',
       'download',

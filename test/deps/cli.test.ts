@@ -6,9 +6,10 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import type { ChartRepoServer } from '../harness/chart-repo-server.ts';
+import { Helm } from '../harness/helm.ts';
 import { chartsyncBin, tempDir } from '../harness/paths.ts';
 import { assertSamePackage, helmPackage, lockedVersions } from './compare.ts';
-import { Helm, startRepo, writeChart } from './fixtures.ts';
+import { startRepo, writeChart } from './fixtures.ts';
 
 const run = promisify(execFile);
 
@@ -24,7 +25,7 @@ describe('chartsync package --dependency-update', () => {
       { name: 'redis', version: '1.0.0' },
       { name: 'redis', version: '1.1.0' },
     ]);
-    await helm.repoAdd('stable', repo.url);
+    await helm.addRepo('stable', repo.url);
   });
   after(async () => {
     await repo?.close();
@@ -47,8 +48,8 @@ describe('chartsync package --dependency-update', () => {
     );
     assert.match(stdout, /^app-1\.0\.0\.tgz sha256:[0-9a-f]{64}\n$/);
     const ours = await readFile(join(out, 'app-1.0.0.tgz'));
-    assert.deepEqual(await lockedVersions(ours, tmp.path, 'app'), ['1.1.0']);
-    await assertSamePackage(ours, await helmPackage(helm, dir, tmp.path, 'update'), tmp.path);
+    assert.deepEqual(lockedVersions(ours, 'app'), ['1.1.0']);
+    assertSamePackage(ours, await helmPackage(helm, dir, tmp.path, 'update'));
   });
 
   test('an unsatisfiable dependency fails with the chart, the dependency and the versions', async () => {

@@ -1,19 +1,15 @@
 /**
  * Packages a chart twice — with the real helm (`helm dependency build|update` then `helm
  * package`) and with chartsync (load, resolve dependencies, save) — and compares the results
- * entry by entry: same file set, identical bytes, Chart.yaml and Chart.lock equal as data
- * (Chart.lock without `generated`, which helm takes from the clock).
+ * with the engine's own comparator (compareArchives): same file set, identical bytes,
+ * Chart.yaml and Chart.lock equal as data (Chart.lock without `generated`, helm's clock).
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { promisify } from 'node:util';
-import { type PackageOptions, packageChart } from '@chartsync/sidecar';
+import { compareArchives, listArchive, type PackageOptions, packageChart } from '@chartsync/sidecar';
 import { parse } from 'yaml';
-import type { Helm } from './fixtures.ts';
-
-const run = promisify(execFile);
+import type { Helm } from '../harness/helm.ts';
 
 export const MTIME = new Date('2024-03-01T12:00:00Z');
 
@@ -39,51 +35,25 @@ export async function helmPackage(
   await helm.run(['dependency', mode, copy]);
   const out = join(work, 'helm-out');
   await mkdir(out, { recursive: true });
-  return readFile(await helm.package(copy, out));
+  return readFile(await helm.packageTo(copy, out));
 }
 
-/** The archive's entries: path -> bytes. */
-export async function entries(archive: Buffer, work: string): Promise<Map<string, Buffer>> {
-  const dir = join(work, `x-${Math.random().toString(36).slice(2)}`);
-  await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, 'a.tgz'), archive);
-  await mkdir(join(dir, 'x'));
-  await run('tar', ['-xzf', join(dir, 'a.tgz'), '-C', join(dir, 'x')]);
+/** The archive's files: path -> bytes. */
+export function entries(archive: Buffer): Map<string, Buffer> {
   const files = new Map<string, Buffer>();
-  const walk = async (d: string): Promise<void> => {
-    for (const e of await readdir(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) await walk(p);
-      else files.set(relative(join(dir, 'x'), p), await readFile(p));
-    }
-  };
-  await walk(join(dir, 'x'));
+  for (const [path, data] of listArchive(archive)) if (typeof data !== 'string') files.set(path, data);
   return files;
 }
 
-function asData(path: string, data: Buffer): unknown {
-  const doc = parse(data.toString('utf8'));
-  if (path.endsWith('/Chart.lock') || path.endsWith('/requirements.lock')) delete doc.generated;
-  return doc;
-}
-
-/** Asserts that both archives hold the same files with the same content. */
-export async function assertSamePackage(ours: Buffer, helms: Buffer, work: string): Promise<void> {
-  const [a, b] = [await entries(ours, work), await entries(helms, work)];
-  assert.deepEqual([...a.keys()].sort(), [...b.keys()].sort(), 'same file set');
-  for (const [path, data] of a) {
-    const other = b.get(path) as Buffer;
-    if (/(^|\/)(Chart\.yaml|Chart\.lock|requirements\.lock)$/.test(path)) {
-      assert.deepEqual(asData(path, data), asData(path, other), `${path} equal as data`);
-    } else {
-      assert.ok(data.equals(other), `${path} byte-identical`);
-    }
-  }
+/** Asserts that both archives hold the same files with the same content (the engine's comparator). */
+export function assertSamePackage(ours: Buffer, helms: Buffer): void {
+  const diffs = compareArchives(helms, ours, { lockAsData: true });
+  assert.deepEqual(diffs, [], `archives differ:\n${diffs.map((d) => `${d.file}: ${d.problem}`).join('\n')}`);
 }
 
 /** The locked versions recorded in the package's lock file. */
-export async function lockedVersions(archive: Buffer, work: string, chart: string): Promise<string[]> {
-  const files = await entries(archive, work);
+export function lockedVersions(archive: Buffer, chart: string): string[] {
+  const files = entries(archive);
   const lock = files.get(`${chart}/Chart.lock`) ?? files.get(`${chart}/requirements.lock`);
   assert.ok(lock, 'the package has a lock file');
   return parse(lock.toString('utf8')).dependencies.map((d: { version: string }) => d.version);

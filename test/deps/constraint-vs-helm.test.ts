@@ -10,8 +10,9 @@ import { after, before, describe, test } from 'node:test';
 import { chooseVersion, parseConstraint, parseIndex } from '@chartsync/sidecar/chart/dependencies';
 import { parse } from 'yaml';
 import type { ChartRepoServer } from '../harness/chart-repo-server.ts';
+import { Helm } from '../harness/helm.ts';
 import { tempDir } from '../harness/paths.ts';
-import { Helm, startRepo, writeChart } from './fixtures.ts';
+import { startRepo, writeChart } from './fixtures.ts';
 
 const versions = [
   '0.1.0',

@@ -1,16 +1,12 @@
 /**
  * Fixtures for the dependency tests: charts written to disk, a chart repository of packaged
- * charts served by ChartRepoServer, and the real helm with its home directories in a temp dir.
+ * charts served by ChartRepoServer (the real helm is test/harness/helm.ts).
  */
-import { execFile } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import { ChartRepoServer, type ChartRepoServerOptions } from '../harness/chart-repo-server.ts';
-import { helmBin } from '../harness/paths.ts';
-
-const run = promisify(execFile);
+import type { Helm } from '../harness/helm.ts';
 
 export interface ChartSpec {
   name: string;
@@ -49,43 +45,6 @@ export async function writeChart(dir: string, spec: ChartSpec): Promise<string> 
   return dir;
 }
 
-/** The real helm, isolated from the machine's config: its own cache, config and data homes. */
-export class Helm {
-  readonly env: NodeJS.ProcessEnv;
-  constructor(home: string) {
-    this.env = {
-      PATH: process.env.PATH,
-      HOME: home,
-      HELM_CACHE_HOME: join(home, 'cache'),
-      HELM_CONFIG_HOME: join(home, 'config'),
-      HELM_DATA_HOME: join(home, 'data'),
-    };
-  }
-
-  async run(args: string[], cwd?: string): Promise<string> {
-    try {
-      const { stdout } = await run(helmBin, args, { env: this.env, cwd, timeout: 120_000 });
-      return stdout;
-    } catch (err) {
-      const e = err as Error & { stderr?: string };
-      throw new Error(`helm ${args.join(' ')} failed: ${e.stderr || e.message}`);
-    }
-  }
-
-  async repoAdd(name: string, url: string, auth?: { username: string; password: string }): Promise<void> {
-    const creds = auth ? ['--username', auth.username, '--password', auth.password] : [];
-    await this.run(['repo', 'add', name, url, ...creds, '--force-update']);
-  }
-
-  /** `helm package` into `dest`; returns the archive path. */
-  async package(chartDir: string, dest: string): Promise<string> {
-    const out = await this.run(['package', chartDir, '--destination', dest]);
-    const m = /saved it to: (.*)$/m.exec(out);
-    if (!m?.[1]) throw new Error(`unexpected helm package output: ${out}`);
-    return m[1].trim();
-  }
-}
-
 /** Packages each spec with the real helm into `dir` and serves it as a chart repository. */
 export async function startRepo(
   helm: Helm,
@@ -97,7 +56,7 @@ export async function startRepo(
   await mkdir(dir, { recursive: true });
   for (const spec of charts) {
     const src = await writeChart(join(work, 'src', `${spec.name}-${spec.version}`, spec.name), spec);
-    await helm.package(src, dir);
+    await helm.packageTo(src, dir);
   }
   return ChartRepoServer.start({ dir, ...opts });
 }

@@ -9,9 +9,10 @@ import { after, before, describe, test } from 'node:test';
 import type { ChartError } from '@chartsync/sidecar';
 import { parse, stringify } from 'yaml';
 import type { ChartRepoServer } from '../harness/chart-repo-server.ts';
+import { Helm } from '../harness/helm.ts';
 import { tempDir } from '../harness/paths.ts';
 import { assertSamePackage, chartsyncPackage, entries, helmPackage, lockedVersions } from './compare.ts';
-import { type ChartSpec, Helm, startRepo, writeChart } from './fixtures.ts';
+import { type ChartSpec, startRepo, writeChart } from './fixtures.ts';
 
 const redisVersions = ['1.2.0', '1.2.5', '1.3.0', '1.4.0-beta.1', '2.0.0', '2.1.0'];
 const publicCharts: ChartSpec[] = [
@@ -57,8 +58,8 @@ describe('dependency resolution matches helm dependency build/update + helm pack
       ],
       { auth },
     );
-    await helm.repoAdd('stable', stable.url);
-    await helm.repoAdd('private', priv.url, auth);
+    await helm.addRepo('stable', stable.url);
+    await helm.addRepo('private', priv.url, auth);
   });
   after(async () => {
     await stable?.close();
@@ -75,7 +76,7 @@ describe('dependency resolution matches helm dependency build/update + helm pack
     const dir = await writeChart(chartDir(spec.name), spec);
     const ours = await chartsyncPackage(dir, { repositories: repositories() });
     const helms = await helmPackage(helm, dir, tmp.path, mode);
-    await assertSamePackage(ours, helms, tmp.path);
+    assertSamePackage(ours, helms);
     return ours;
   }
 
@@ -101,7 +102,7 @@ describe('dependency resolution matches helm dependency build/update + helm pack
         version: '1.0.0',
         dependencies: [{ name: 'redis', version: constraint, repository: stable.url }],
       });
-      assert.deepEqual(await lockedVersions(ours, tmp.path, 'app'), [expected]);
+      assert.deepEqual(lockedVersions(ours, 'app'), [expected]);
     });
   }
 
@@ -122,8 +123,8 @@ describe('dependency resolution matches helm dependency build/update + helm pack
         { name: 'stack', version: '1.0.0', repository: stable.url, 'import-values': ['defaults'] },
       ],
     });
-    assert.deepEqual(await lockedVersions(ours, tmp.path, 'app'), ['1.3.0', '1.3.0', '0.1.0', '1.0.0']);
-    const files = await entries(ours, tmp.path);
+    assert.deepEqual(lockedVersions(ours, 'app'), ['1.3.0', '1.3.0', '0.1.0', '1.0.0']);
+    const files = entries(ours);
     assert.ok(files.has('app/charts/stack/charts/inner/Chart.yaml'));
   });
 
@@ -133,7 +134,7 @@ describe('dependency resolution matches helm dependency build/update + helm pack
       version: '1.0.0',
       dependencies: [{ name: 'secret-app', version: '^1', repository: priv.url }],
     });
-    assert.deepEqual(await lockedVersions(ours, tmp.path, 'app'), ['1.1.0']);
+    assert.deepEqual(lockedVersions(ours, 'app'), ['1.1.0']);
     const dir = await writeChart(chartDir('app'), {
       name: 'app',
       version: '1.0.0',
@@ -166,8 +167,8 @@ describe('dependency resolution matches helm dependency build/update + helm pack
       files: { 'charts/local/Chart.yaml': 'apiVersion: v2\nname: local\nversion: 0.5.0\n' },
     });
     const ours = await chartsyncPackage(dir, { repoRoot: root });
-    await assertSamePackage(ours, await helmPackage(helm, dir, tmp.path, 'update', root), tmp.path);
-    assert.deepEqual(await lockedVersions(ours, tmp.path, 'app'), ['0.3.0', '0.x']);
+    assertSamePackage(ours, await helmPackage(helm, dir, tmp.path, 'update', root));
+    assert.deepEqual(lockedVersions(ours, 'app'), ['0.3.0', '0.x']);
   });
 
   test('a file:// chart bumped past the version its Chart.lock pins is refused, as by helm', async () => {
@@ -252,10 +253,10 @@ describe('dependency resolution matches helm dependency build/update + helm pack
     }
     await helm.run(['repo', 'update']);
     const ours = await chartsyncPackage(dir, { repositories: repositories() });
-    assert.deepEqual(await lockedVersions(ours, tmp.path, 'app'), ['1.2.0']);
-    await assertSamePackage(ours, await helmPackage(helm, dir, tmp.path, 'build'), tmp.path);
+    assert.deepEqual(lockedVersions(ours, 'app'), ['1.2.0']);
+    assertSamePackage(ours, await helmPackage(helm, dir, tmp.path, 'build'));
     // The lock is packaged as committed, timestamp included.
-    const lock = parse((await entries(ours, tmp.path)).get('app/Chart.lock')?.toString() ?? '');
+    const lock = parse(entries(ours).get('app/Chart.lock')?.toString() ?? '');
     const committed = parse(await readFile(join(dir, 'Chart.lock'), 'utf8'));
     assert.equal(new Date(lock.generated).getTime(), new Date(committed.generated).getTime());
   });
@@ -270,8 +271,8 @@ describe('dependency resolution matches helm dependency build/update + helm pack
     stable.requests.length = 0;
     const ours = await chartsyncPackage(dir, { repositories: repositories() });
     assert.deepEqual(stable.requests, [], 'nothing fetched: the vendored archive satisfies the lock');
-    assert.deepEqual(await lockedVersions(ours, tmp.path, 'app'), ['1.2.5']);
-    await assertSamePackage(ours, await helmPackage(helm, dir, tmp.path, 'build'), tmp.path);
+    assert.deepEqual(lockedVersions(ours, 'app'), ['1.2.5']);
+    assertSamePackage(ours, await helmPackage(helm, dir, tmp.path, 'build'));
   });
 
   test('a stale Chart.lock is refused, as helm dependency build refuses it', async () => {
@@ -297,7 +298,7 @@ describe('dependency resolution matches helm dependency build/update + helm pack
       apiVersion: 'v1',
       dependencies: [{ name: 'redis', version: '~1.2', repository: stable.url }],
     });
-    assert.deepEqual(await lockedVersions(ours, tmp.path, 'legacy'), ['1.2.5']);
+    assert.deepEqual(lockedVersions(ours, 'legacy'), ['1.2.5']);
   });
 
   test('apiVersion v1 pinned by requirements.lock (helm dependency build)', async () => {
@@ -309,8 +310,8 @@ describe('dependency resolution matches helm dependency build/update + helm pack
     });
     await helm.run(['dependency', 'update', dir]);
     const ours = await chartsyncPackage(dir, { repositories: repositories() });
-    assert.deepEqual(await lockedVersions(ours, tmp.path, 'legacy'), ['1.3.0']);
-    await assertSamePackage(ours, await helmPackage(helm, dir, tmp.path, 'build'), tmp.path);
+    assert.deepEqual(lockedVersions(ours, 'legacy'), ['1.3.0']);
+    assertSamePackage(ours, await helmPackage(helm, dir, tmp.path, 'build'));
   });
 
   test('no satisfying version: both refuse; chartsync names chart, dependency and what is available', async () => {

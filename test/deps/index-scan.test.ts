@@ -5,8 +5,9 @@ import { after, before, describe, test } from 'node:test';
 import { parseFullIndex, parseIndex, scanIndex } from '@chartsync/sidecar/chart/dependencies';
 import { parse, stringify } from 'yaml';
 import type { ChartRepoServer } from '../harness/chart-repo-server.ts';
+import { Helm } from '../harness/helm.ts';
 import { tempDir } from '../harness/paths.ts';
-import { Helm, startRepo } from './fixtures.ts';
+import { startRepo } from './fixtures.ts';
 
 const view = (index: ReturnType<typeof parseFullIndex>) =>
   [...index.entries].map(([name, list]) => [

@@ -6,8 +6,9 @@ import { after, before, describe, test } from 'node:test';
 import { formatLockTime, hashReq, hashV2Req } from '@chartsync/sidecar/chart/dependencies';
 import { parse } from 'yaml';
 import type { ChartRepoServer } from '../harness/chart-repo-server.ts';
+import { Helm } from '../harness/helm.ts';
 import { tempDir } from '../harness/paths.ts';
-import { Helm, startRepo, writeChart } from './fixtures.ts';
+import { startRepo, writeChart } from './fixtures.ts';
 
 describe('lock digest (helm HashReq) against the real helm', () => {
   let tmp: Awaited<ReturnType<typeof tempDir>>;
@@ -22,7 +23,7 @@ describe('lock digest (helm HashReq) against the real helm', () => {
       { name: 'redis', version: '1.3.0' },
       { name: 'common', version: '0.1.0' },
     ]);
-    await helm.repoAdd('stable', repo.url);
+    await helm.addRepo('stable', repo.url);
   });
   after(async () => {
     await repo?.close();

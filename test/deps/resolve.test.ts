@@ -15,9 +15,10 @@ import { createLogger } from '@chartsync/sidecar/log';
 import { Header } from 'tar';
 import { parse } from 'yaml';
 import type { ChartRepoServer } from '../harness/chart-repo-server.ts';
+import { Helm } from '../harness/helm.ts';
 import { tempDir } from '../harness/paths.ts';
 import { chartsyncPackage, entries, helmPackage, lockedVersions, MTIME } from './compare.ts';
-import { type ChartSpec, Helm, startRepo, writeChart } from './fixtures.ts';
+import { type ChartSpec, startRepo, writeChart } from './fixtures.ts';
 
 const PUBLIC = 'https://charts.example.invalid/public';
 
@@ -39,7 +40,7 @@ describe('dependency resolution: mirrors, integrity, hostile and slow repositori
       { name: 'redis', version: '1.0.0' },
       { name: 'redis', version: '1.1.0' },
     ]);
-    await helm.repoAdd('local', repo.url);
+    await helm.addRepo('local', repo.url);
   });
   beforeEach(async () => {
     repo.clearOverrides();
@@ -56,12 +57,12 @@ describe('dependency resolution: mirrors, integrity, hostile and slow repositori
     const ours = await chartsyncPackage(dir, {
       repositories: [{ name: 'mirror', url: repo.url, mirrorOf: PUBLIC }],
     });
-    const lock = parse((await entries(ours, tmp.path)).get('app/Chart.lock')?.toString() ?? '');
+    const lock = parse(entries(ours).get('app/Chart.lock')?.toString() ?? '');
     assert.deepEqual(lock.dependencies, [{ name: 'redis', repository: PUBLIC, version: '1.1.0' }]);
     // The subchart is what helm fetches from the mirror when told its URL directly.
     const direct = await newChart({ dependencies: redis('^1.0') });
-    const helms = await entries(await helmPackage(helm, direct, tmp.path, 'update'), tmp.path);
-    const ourFiles = await entries(ours, tmp.path);
+    const helms = entries(await helmPackage(helm, direct, tmp.path, 'update'));
+    const ourFiles = entries(ours);
     const sub = (m: Map<string, Buffer>) => [...m].filter(([k]) => k.startsWith('app/charts/'));
     assert.deepEqual(sub(ourFiles), sub(helms));
     // Without the mirror, the public URL is tried (and does not resolve here).
@@ -76,7 +77,7 @@ describe('dependency resolution: mirrors, integrity, hostile and slow repositori
     const index = await readFile(join(repo.dir, 'index.yaml'), 'utf8');
     assert.match(index, new RegExp(`- ${repo.url}/redis-1.1.0.tgz`));
     const ours = await chartsyncPackage(await newChart({ dependencies: redis() }));
-    assert.deepEqual(await lockedVersions(ours, tmp.path, 'app'), ['1.1.0']);
+    assert.deepEqual(lockedVersions(ours, 'app'), ['1.1.0']);
     assert.deepEqual(
       repo.requests.map((r) => r.path),
       ['/index.yaml', '/redis-1.1.0.tgz'],
@@ -99,7 +100,7 @@ describe('dependency resolution: mirrors, integrity, hostile and slow repositori
       for (const e of index.entries.redis ?? []) e.digest = `sha256:${e.digest}`;
     });
     const ours = await chartsyncPackage(await newChart({ dependencies: redis() }));
-    assert.deepEqual(await lockedVersions(ours, tmp.path, 'app'), ['1.1.0']);
+    assert.deepEqual(lockedVersions(ours, 'app'), ['1.1.0']);
     await repo.rewriteIndex((index) => {
       for (const e of index.entries.redis ?? []) e.digest = `sha256:${'0'.repeat(64)}`;
     });
@@ -208,13 +209,13 @@ describe('dependency resolution: mirrors, integrity, hostile and slow repositori
     await mkdir(join(dir, 'charts'));
     await writeFile(join(dir, 'charts', 'redis-1.0.0.tgz'), vendored);
     const ours = await chartsyncPackage(dir);
-    assert.deepEqual(await lockedVersions(ours, tmp.path, 'app'), ['1.0.0']);
+    assert.deepEqual(lockedVersions(ours, 'app'), ['1.0.0']);
     assert.equal(repo.requests.length, 0);
     // One that does not satisfy it is replaced by the download, as helm replaces it.
     const dir2 = await newChart({ dependencies: redis('~1.1') });
     await mkdir(join(dir2, 'charts'));
     await writeFile(join(dir2, 'charts', 'redis-1.0.0.tgz'), vendored);
-    const files = await entries(await chartsyncPackage(dir2), tmp.path);
+    const files = entries(await chartsyncPackage(dir2));
     assert.match(files.get('app/charts/redis/Chart.yaml')?.toString() ?? '', /version: 1.1.0/);
   });
 
@@ -224,7 +225,7 @@ describe('dependency resolution: mirrors, integrity, hostile and slow repositori
     await new Promise((r) => setTimeout(r, 20));
     const b = await chartsyncPackage(dir);
     assert.ok(a.equals(b));
-    const lock = parse((await entries(a, tmp.path)).get('app/Chart.lock')?.toString() ?? '');
+    const lock = parse(entries(a).get('app/Chart.lock')?.toString() ?? '');
     assert.equal(new Date(lock.generated).getTime(), MTIME.getTime());
   });
 

@@ -15,9 +15,10 @@ import { gunzipSync } from 'node:zlib';
 import { parse } from 'yaml';
 import { ChartMuseumApi } from '../harness/chartmuseum-api.ts';
 import { type FixtureRepo, fileUrl } from '../harness/git-server.ts';
+import { Helm } from '../harness/helm.ts';
 import { tempDir } from '../harness/paths.ts';
 import { startWorld, until, type World } from '../security/world.ts';
-import { chartFiles, Helm } from '../sidecar/fixtures.ts';
+import { chartFiles } from '../sidecar/fixtures.ts';
 
 const CHARTS = 40;
 let w: World;
@@ -198,7 +199,7 @@ describe('kill -9 while uploading to ChartMuseum', () => {
     const helm = new Helm(join(cw.root, 'helm'));
     await mkdir(join(cw.root, 'helm'), { recursive: true });
     await mkdir(join(cw.root, 'pulled'), { recursive: true });
-    await helm.addRepo('up', `${cm.url}/up`, auth);
+    await helm.addRepo('up', `${cm.url}/up`, auth, { passCredentials: true });
     for (let i = 0; i < CHARTS; i++) await helm.pull(`up/c${i}`, '1.0.0', join(cw.root, 'pulled'));
   });
 });

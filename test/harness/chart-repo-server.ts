@@ -4,16 +4,12 @@
  * it hostile: rewrite the index (bad digests, `../` or `file://` URLs), stall a path forever,
  * trickle a body slowly, redirect, or answer with arbitrary bytes.
  */
-import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { join, normalize } from 'node:path';
-import { promisify } from 'node:util';
 import { parse, stringify } from 'yaml';
-import { helmBin } from './paths.ts';
-
-const run = promisify(execFile);
+import { sharedHelm } from './helm.ts';
 
 export type Behaviour =
   | { kind: 'stall' }
@@ -73,7 +69,7 @@ export class ChartRepoServer {
 
   /** Runs the real `helm repo index` over the directory (relative URLs unless `absoluteUrls`). */
   async buildIndex(absoluteUrls = false): Promise<void> {
-    await run(helmBin, ['repo', 'index', this.dir, ...(absoluteUrls ? ['--url', this.url] : [])]);
+    await sharedHelm.run(['repo', 'index', this.dir, ...(absoluteUrls ? ['--url', this.url] : [])]);
   }
 
   /** Edits index.yaml as data, e.g. to corrupt a digest or plant a hostile URL. */

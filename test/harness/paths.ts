@@ -6,7 +6,6 @@ import { fileURLToPath } from 'node:url';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const toolsBin = join(repoRoot, '.tools/bin');
-export const helmBin = join(toolsBin, 'helm');
 export const chartsyncBin = join(repoRoot, 'node_modules/.bin/chartsync');
 export const operatorBin = join(repoRoot, 'node_modules/.bin/chartsync-operator');
 

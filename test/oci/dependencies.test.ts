@@ -13,21 +13,12 @@ import { promisify } from 'node:util';
 import { packageChart } from '@chartsync/sidecar';
 import { parse, stringify } from 'yaml';
 import { assertSamePackage, entries, lockedVersions, MTIME } from '../deps/compare.ts';
-import { Helm, writeChart } from '../deps/fixtures.ts';
+import { writeChart } from '../deps/fixtures.ts';
+import { Helm } from '../harness/helm.ts';
 import { OciRegistry } from '../harness/oci-registry.ts';
-import { helmBin, tempDir } from '../harness/paths.ts';
+import { tempDir } from '../harness/paths.ts';
 
 const run = promisify(execFile);
-
-async function helmQuiet(helm: Helm, args: string[], cwd?: string): Promise<string> {
-  try {
-    const { stdout, stderr } = await run(helmBin, args, { env: helm.env, cwd, timeout: 120_000 });
-    return `${stdout}\n${stderr}`;
-  } catch (err) {
-    const e = err as Error & { stderr?: string };
-    throw new Error(`helm ${args.join(' ')} failed: ${e.stderr || e.message}`);
-  }
-}
 
 /** Pushes `name` at each version with the real `helm push`. */
 async function helmPushAll(
@@ -51,8 +42,8 @@ async function helmPushAll(
     if (type === 'library') await writeFile(join(src, 'templates/configmap.yaml'), '');
     const dest = join(work, 'push-out');
     await mkdir(dest, { recursive: true });
-    const archive = await helm.package(src, dest);
-    await helmQuiet(helm, ['push', archive, registryUrl, '--plain-http']);
+    const archive = await helm.packageTo(src, dest);
+    await helm.all(['push', archive, registryUrl, '--plain-http']);
   }
 }
 
@@ -60,10 +51,10 @@ async function helmPushAll(
 async function helmPackage(helm: Helm, dir: string, work: string, mode: 'build' | 'update'): Promise<Buffer> {
   const copy = join(work, `helm-copy-${Math.random().toString(36).slice(2)}`);
   await cp(dir, copy, { recursive: true });
-  await helmQuiet(helm, ['dependency', mode, copy, '--plain-http']);
+  await helm.all(['dependency', mode, copy, '--plain-http']);
   const out = join(work, 'helm-out', Math.random().toString(36).slice(2));
   await mkdir(out, { recursive: true });
-  return readFile(await helm.package(copy, out));
+  return readFile(await helm.packageTo(copy, out));
 }
 
 describe('oci:// dependencies: chartsync chooses and packages what helm does', () => {
@@ -150,9 +141,9 @@ describe('oci:// dependencies: chartsync chooses and packages what helm does', (
       });
       const ours = (await packageChart(dir, opts)).data;
       const helms = await helmPackage(helm, dir, work, 'update');
-      assert.deepEqual(await lockedVersions(ours, work, 'app'), c.expect);
-      assert.deepEqual(await lockedVersions(helms, work, 'app'), c.expect, 'helm chose the same');
-      await assertSamePackage(ours, helms, work);
+      assert.deepEqual(lockedVersions(ours, 'app'), c.expect);
+      assert.deepEqual(lockedVersions(helms, 'app'), c.expect, 'helm chose the same');
+      assertSamePackage(ours, helms);
     });
   }
 
@@ -162,7 +153,7 @@ describe('oci:// dependencies: chartsync chooses and packages what helm does', (
       version: '1.0.0',
       dependencies: [{ name: 'redis', version: '>=17.0.0', repository: `${registry.url}/charts` }],
     });
-    await helmQuiet(helm, ['dependency', 'update', dir, '--plain-http']);
+    await helm.all(['dependency', 'update', dir, '--plain-http']);
     const lock = parse(await readFile(join(dir, 'Chart.lock'), 'utf8'));
     assert.equal(lock.dependencies[0].version, '18.0.1');
     // helm's lock leaves the archive in charts/: drop it so that the lock alone pins the version.
@@ -170,9 +161,9 @@ describe('oci:// dependencies: chartsync chooses and packages what helm does', (
     await helmPushAll(helm, work, `${registry.url}/charts`, 'redis', ['18.1.0'], 'application');
     const ours = (await packageChart(dir, opts)).data;
     const helms = await helmPackage(helm, dir, work, 'build');
-    assert.deepEqual(await lockedVersions(ours, work, 'app'), ['18.0.1']);
-    await assertSamePackage(ours, helms, work);
-    const files = await entries(ours, work);
+    assert.deepEqual(lockedVersions(ours, 'app'), ['18.0.1']);
+    assertSamePackage(ours, helms);
+    const files = entries(ours);
     assert.equal(
       parse((files.get('app/Chart.lock') as Buffer).toString()).digest,
       lock.digest,
@@ -191,13 +182,13 @@ describe('oci:// dependencies: chartsync chooses and packages what helm does', (
       version: '1.0.0',
       dependencies: [{ name: 'common', version: '2.x.x', repository: `${registry.url}/charts` }],
     });
-    await helmQuiet(helm, ['dependency', 'update', dir, '--plain-http']);
+    await helm.all(['dependency', 'update', dir, '--plain-http']);
     // The registry is down: only the vendored archive can satisfy the dependency.
     await registry.stop();
     try {
       const ours = (await packageChart(dir, opts)).data;
-      const helms = readFile(await helm.package(dir, join(work, 'vendored-out')));
-      await assertSamePackage(ours, await helms, work);
+      const helms = readFile(await helm.packageTo(dir, join(work, 'vendored-out')));
+      assertSamePackage(ours, await helms);
     } finally {
       await registry.start();
     }

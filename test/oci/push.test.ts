@@ -6,11 +6,9 @@
  * a test CA, htpasswd and token auth.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { promisify } from 'node:util';
 import { loadChartArchive, packageChart } from '@chartsync/sidecar';
 import {
   chartArtifact,
@@ -21,11 +19,10 @@ import {
   rfc3339Seconds,
 } from '@chartsync/sidecar/oci';
 import { archiveEntryTime } from '@chartsync/sidecar/publish';
-import { Helm, writeChart } from '../deps/fixtures.ts';
+import { writeChart } from '../deps/fixtures.ts';
+import { Helm } from '../harness/helm.ts';
 import { OciRegistry } from '../harness/oci-registry.ts';
-import { helmBin, tempDir } from '../harness/paths.ts';
-
-const run = promisify(execFile);
+import { tempDir } from '../harness/paths.ts';
 
 const MTIME = new Date('2024-05-06T07:08:09Z');
 
@@ -77,17 +74,6 @@ async function packaged(
   // helm push takes `created` from the file's mtime: give it chartsync's entry time.
   await utimes(file, MTIME, MTIME);
   return { pkg, file };
-}
-
-/** Runs helm and returns stdout and stderr together (push and pull report on stderr). */
-async function helmAll(f: Fixture, args: string[]): Promise<string> {
-  try {
-    const { stdout, stderr } = await run(helmBin, args, { env: f.helm.env, timeout: 120_000 });
-    return `${stdout}\n${stderr}`;
-  } catch (err) {
-    const e = err as Error & { stderr?: string };
-    throw new Error(`helm ${args.join(' ')} failed: ${e.stderr || e.message}`);
-  }
 }
 
 function pushedDigest(output: string): string {
@@ -157,7 +143,7 @@ describe('OCI push: chartsync writes what helm push writes', () => {
   ] as const) {
     test(`same manifest digest as helm push: ${name} ${version}`, async () => {
       const { pkg, file } = await packaged(f, name, version, extra as Record<string, unknown>, files);
-      const out = await helmAll(f, ['push', file, `${registry.url}/helm`, '--plain-http']);
+      const out = await f.helm.all(['push', file, `${registry.url}/helm`, '--plain-http']);
       const helmDigest = pushedDigest(out);
       const repo = chartRepository(`${registry.url}/chartsync`, name);
       const meta = (await loadChartArchive(pkg.data, pkg.fileName)).metadata;
@@ -268,7 +254,7 @@ describe('OCI push: auth modes and TLS of the real registry', () => {
             ]);
           const dest = join(f.work, 'pulled');
           await mkdir(dest, { recursive: true });
-          const out = await helmAll(f, [
+          const out = await f.helm.all([
             'pull',
             `${registry.url}/team/authchart`,
             '--version',

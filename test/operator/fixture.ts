@@ -4,14 +4,14 @@
  * operator's only credential, the real sidecar (`chartsync serve`), git repositories served
  * over file://, and operator processes started from the built package.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { type Envtest, type EnvtestOptions, freePort, startEnvtest } from '../harness/envtest.ts';
 import { type FixtureRepo, fileUrl, RepoRoot } from '../harness/git-server.ts';
+import { sharedHelm } from '../harness/helm.ts';
 import {
   apply,
   ensureNamespace,
@@ -23,10 +23,9 @@ import {
   serviceAccountKubeconfig,
   waitFor,
 } from '../harness/kube.ts';
-import { helmBin, repoRoot, tempDir } from '../harness/paths.ts';
+import { repoRoot, tempDir } from '../harness/paths.ts';
 import { type SidecarProcess, startSidecarProcess } from '../harness/sidecar.ts';
 
-const run = promisify(execFile);
 export const operatorScript = join(repoRoot, 'operator/bin/chartsync-operator.js');
 export const OPERATOR_NS = 'chartsync-system';
 export const TOKEN = 'operator-test-token-0123456789';
@@ -107,7 +106,7 @@ export interface World {
 
 /** The chart's operator ServiceAccount and RBAC, rendered by the real helm. */
 export async function renderOperatorRbac(namespace: string): Promise<KubernetesObject[]> {
-  const { stdout } = await run(helmBin, [
+  const stdout = await sharedHelm.run([
     'template',
     'x',
     join(repoRoot, 'chart'),

@@ -19,10 +19,11 @@ import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { Helm, writeChart } from '../deps/fixtures.ts';
+import { writeChart } from '../deps/fixtures.ts';
 import { rawTarGz } from '../harness/chart-fixtures.ts';
 import { ChartRepoServer } from '../harness/chart-repo-server.ts';
 import { fileUrl } from '../harness/git-server.ts';
+import { Helm } from '../harness/helm.ts';
 import { chartFiles } from '../sidecar/fixtures.ts';
 import { assertOutsideUntouched, filesContaining, snapshot, startWorld, type World } from './world.ts';
 
@@ -207,7 +208,7 @@ before(async () => {
   w = await startWorld({ args: ['--allow-local-git'] });
   const helm = new Helm(join(w.root, 'helm'));
   const src = await writeChart(join(w.root, 'helm/src/dep'), { name: 'dep', version: '1.0.0' });
-  const good = await helm.package(src, join(w.root, 'helm/pkg'));
+  const good = await helm.packageTo(src, join(w.root, 'helm/pkg'));
   const serve = async (name: string, auth?: boolean) => {
     const dir = join(w.root, 'deprepos', name);
     await mkdir(dir, { recursive: true });

@@ -12,9 +12,10 @@ import { stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { Helm, writeChart } from '../deps/fixtures.ts';
+import { writeChart } from '../deps/fixtures.ts';
 import { ChartRepoServer } from '../harness/chart-repo-server.ts';
 import { type HttpGitServer, startHttpGitServer } from '../harness/git-server.ts';
+import { Helm } from '../harness/helm.ts';
 import { apply, kubeRequest } from '../harness/kube.ts';
 import {
   chartFiles,
@@ -62,7 +63,7 @@ before(async () => {
     version: '1.0.0',
   });
   const depDir = join(dirname(w.storageDir), 'deprepo');
-  await helm.package(src, depDir);
+  await helm.packageTo(src, depDir);
   deps = await ChartRepoServer.start({ dir: depDir, auth: DEP });
   await w.repos.create('private', {
     ...chartFiles('charts/app', 'app', '1.0.0'),

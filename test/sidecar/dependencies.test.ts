@@ -10,9 +10,10 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ChartRepoServer } from '../harness/chart-repo-server.ts';
 import { fileUrl, type GitServers, startGitServers } from '../harness/git-server.ts';
+import { Helm } from '../harness/helm.ts';
 import { tempDir } from '../harness/paths.ts';
 import { type SidecarProcess, startSidecarProcess } from '../harness/sidecar.ts';
-import { chartFiles, Helm } from './fixtures.ts';
+import { chartFiles } from './fixtures.ts';
 
 const AUTH = { username: 'reader', password: 'dep-repo-pw-4711' };
 

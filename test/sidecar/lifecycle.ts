@@ -9,9 +9,10 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { type FixtureRepo, fileUrl, type GitServers, startGitServers } from '../harness/git-server.ts';
+import { Helm } from '../harness/helm.ts';
 import { tempDir } from '../harness/paths.ts';
 import { type SidecarProcess, startSidecarProcess } from '../harness/sidecar.ts';
-import { chartFiles, Helm } from './fixtures.ts';
+import { chartFiles } from './fixtures.ts';
 import { startTarget, type Target, type TargetKind } from './targets.ts';
 
 export function lifecycleSuite(kind: TargetKind): void {
@@ -64,7 +65,9 @@ export function lifecycleSuite(kind: TargetKind): void {
     for (const c of result.charts) assert.match(c.digest, /^[0-9a-f]{64}$/);
     assert.deepEqual(await target.stored('myrepo'), ['app-1.0.0.tgz', 'lib-1.0.0.tgz', 'other-1.0.0.tgz']);
 
-    await helm.addRepo('myrepo', target.helmUrl(sidecar.url, 'myrepo'), target.helmAuth);
+    await helm.addRepo('myrepo', target.helmUrl(sidecar.url, 'myrepo'), target.helmAuth, {
+      passCredentials: true,
+    });
     await helm.pull('myrepo/app', '1.0.0', tmp.path);
     const rendered = await helm.template('myrepo/app', '1.0.0');
     assert.match(rendered, /name: rel-app\n/);

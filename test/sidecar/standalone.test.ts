@@ -12,9 +12,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { fileUrl, type GitServers, startGitServers } from '../harness/git-server.ts';
+import { Helm } from '../harness/helm.ts';
 import { tempDir } from '../harness/paths.ts';
 import { chartsyncScript, type SidecarProcess, startSidecarProcess } from '../harness/sidecar.ts';
-import { chartFiles, Helm } from './fixtures.ts';
+import { chartFiles } from './fixtures.ts';
 
 const exec = promisify(execFile);
 

@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../harness/git-server.ts';
+import { Helm } from '../harness/helm.ts';
 import { repoRoot, tempDir } from '../harness/paths.ts';
-import { Helm } from './fixtures.ts';
 
 let tmp: { path: string; cleanup: () => Promise<void> };
 let proc: ChildProcess | undefined;

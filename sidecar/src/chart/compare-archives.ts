@@ -35,7 +35,14 @@ export function listArchive(data: Buffer): Map<string, Buffer | string> {
 export interface CompareOptions {
   /** Also require Chart.yaml to be byte-identical (chartsync re-marshals it as helm does). */
   exactChartYaml?: boolean;
+  /**
+   * Compare Chart.lock / requirements.lock as data without `generated`: helm stamps that field
+   * with the clock on every `helm dependency update`, so two correct packages differ there.
+   */
+  lockAsData?: boolean;
 }
+
+const LOCK_FILE = /(^|\/)(Chart|requirements)\.lock$/;
 
 /** Differences between a reference archive (`expected`, e.g. from helm) and `actual`. */
 export function compareArchives(
@@ -72,7 +79,18 @@ function compareEntry(
     const y = parseGoYaml(b.toString('utf8'), name);
     return isDeepStrictEqual(x, y) ? undefined : `Chart.yaml data differs:\n${firstDifference(x, y)}`;
   }
+  if (opts.lockAsData && LOCK_FILE.test(name)) {
+    const x = withoutGenerated(parseGoYaml(a.toString('utf8'), name));
+    const y = withoutGenerated(parseGoYaml(b.toString('utf8'), name));
+    return isDeepStrictEqual(x, y) ? undefined : `lock data differs:\n${firstDifference(x, y)}`;
+  }
   return `content differs (${a.length} vs ${b.length} bytes)${firstLineDiff(a, b)}`;
+}
+
+function withoutGenerated(doc: unknown): unknown {
+  if (!doc || typeof doc !== 'object') return doc;
+  const { generated: _clock, ...rest } = doc as Record<string, unknown>;
+  return rest;
 }
 
 function describe(v: Buffer | string): string {

@@ -232,6 +232,25 @@ describe('compareArchives', () => {
     assert.deepEqual(compareArchives(a, b), []);
     assert.equal(compareArchives(a, b, { exactChartYaml: true }).length, 1);
   });
+
+  test("lockAsData: lock files equal but for helm's clock-stamped `generated` pass; other changes do not", () => {
+    const lock = (version: string, generated: string) =>
+      `dependencies:\n- name: d\n  repository: https://x\n  version: ${version}\ndigest: sha256:1\ngenerated: "${generated}"\n`;
+    const tgz = (lockText: string) =>
+      rawTarGz([
+        { path: 'c/Chart.yaml', data: 'apiVersion: v2\nname: c\nversion: 1.0.0\n' },
+        { path: 'c/Chart.lock', data: lockText },
+      ]);
+    const a = tgz(lock('1.0.0', '2024-01-01T00:00:00Z'));
+    const later = tgz(lock('1.0.0', '2026-11-27T10:00:00.123Z'));
+    assert.equal(compareArchives(a, later).length, 1, 'byte comparison by default');
+    assert.deepEqual(compareArchives(a, later, { lockAsData: true }), []);
+    const other = compareArchives(a, tgz(lock('1.0.1', '2024-01-01T00:00:00Z')), { lockAsData: true });
+    assert.deepEqual(
+      other.map((d) => [d.file, d.problem.split(':')[0]]),
+      [['c/Chart.lock', 'lock data differs']],
+    );
+  });
 });
 
 describe('parseYaml', () => {
