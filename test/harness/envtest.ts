@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makePki, type Pki } from './envtest-pki.ts';
 import { toolsBin } from './paths.ts';
+import { guardChild, guardDir, releaseDir } from './reaper.ts';
 
 export interface Envtest {
   /** Admin kubeconfig (user in system:masters). */
@@ -76,10 +77,17 @@ process.once('exit', () => {
   for (const c of live) c.kill('SIGKILL');
 });
 
+// Each component leads its own process group (so a terminal's Ctrl-C reaches only this process,
+// which stops them in order) and is guarded by the reaper: if this process dies without
+// stopping them — SIGKILL, a crash, a parent that exits — they are stopped anyway.
 function startProcess(bin: string, args: string[], logPath: string, verbose: boolean): Proc {
   const fd = openSync(logPath, 'a');
-  const child = spawn(bin, args, { stdio: ['ignore', verbose ? 'inherit' : fd, verbose ? 'inherit' : fd] });
+  const child = spawn(bin, args, {
+    detached: true,
+    stdio: ['ignore', verbose ? 'inherit' : fd, verbose ? 'inherit' : fd],
+  });
   closeSync(fd);
+  guardChild(child);
   live.add(child);
   const exited = new Promise<number | null>((resolve) => {
     child.once('exit', (code) => {
@@ -233,10 +241,12 @@ async function startOnce(opts: EnvtestOptions): Promise<Envtest> {
   const etcdBin = envtestBinary('etcd');
   const apiBin = envtestBinary('kube-apiserver');
   const dir = await mkdtemp(join(tmpdir(), 'chartsync-envtest-'));
+  guardDir(dir);
   const procs: Proc[] = [];
   const stop = async () => {
     for (const p of [...procs].reverse()) await stopProcess(p);
     await rm(dir, { recursive: true, force: true });
+    releaseDir(dir);
   };
   try {
     await mkdir(join(dir, 'pki'));

@@ -1,16 +1,53 @@
 /**
  * The envtest harness: `pnpm -s envtest` prints an admin kubeconfig first, serves until
- * SIGTERM, then removes everything; RBAC is on and TokenRequest works.
+ * SIGTERM, then removes everything; RBAC is on and TokenRequest works. etcd and kube-apiserver
+ * never outlive it, whoever gets the signal: pnpm (which does not pass SIGTERM on) or nobody
+ * (the CLI SIGKILLed).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, describe, it } from 'node:test';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { apiStatus, apply, loadKubeConfig, serviceAccountKubeconfig } from '../harness/kube.ts';
 import { repoRoot, tempDir } from '../harness/paths.ts';
+
+/** Starts the CLI (`cmd args`) and resolves with its kubeconfig path once it printed it. */
+async function startCli(cmd: string, args: string[]): Promise<{ child: ChildProcess; kubeconfig: string }> {
+  const child = spawn(cmd, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
+  const first = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout as NodeJS.ReadableStream }).once('line', resolve);
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`${cmd} exited early with ${code}`)));
+  });
+  const m = /^KUBECONFIG=(.+)$/.exec(first);
+  assert.ok(m?.[1], `first line: ${first}`);
+  return { child, kubeconfig: m[1] };
+}
+
+/** Pids of the processes whose command line names `dir` (etcd's and kube-apiserver's flags do). */
+function processesUsing(dir: string): number[] {
+  return readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(dir);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+async function waitUntil(what: string, check: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
 
 describe('envtest harness', () => {
   const cleanups: Array<() => Promise<unknown> | unknown> = [];
@@ -55,5 +92,29 @@ describe('envtest harness', () => {
     child.kill('SIGTERM');
     assert.equal(await exited, 0);
     assert.equal(existsSync(dirname(kubeconfig)), false, 'envtest removed its directory');
+  });
+
+  it('pnpm -s envtest stopped by SIGTERM to pnpm (not passed on): etcd and kube-apiserver stop too', async () => {
+    // As a script does it: `pnpm -s envtest & pid=$!; ...; kill $pid`.
+    const { child, kubeconfig } = await startCli('pnpm', ['-s', 'envtest']);
+    cleanups.push(() => child.exitCode === null && child.kill('SIGKILL'));
+    const dir = dirname(kubeconfig);
+    const components = processesUsing(dir);
+    assert.equal(components.length, 2, `etcd and kube-apiserver run with ${dir}`);
+    child.kill('SIGTERM');
+    await waitUntil('etcd and kube-apiserver are gone', () => processesUsing(dir).length === 0);
+    await waitUntil('the data directory is removed', () => !existsSync(dir));
+  });
+
+  it('the CLI killed with SIGKILL (no handler runs): the reaper stops etcd and kube-apiserver', async () => {
+    const { child, kubeconfig } = await startCli(process.execPath, [
+      join(repoRoot, 'test/harness/envtest-cli.ts'),
+    ]);
+    cleanups.push(() => child.exitCode === null && child.kill('SIGKILL'));
+    const dir = dirname(kubeconfig);
+    assert.equal(processesUsing(dir).length, 2, `etcd and kube-apiserver run with ${dir}`);
+    child.kill('SIGKILL');
+    await waitUntil('etcd and kube-apiserver are gone', () => processesUsing(dir).length === 0);
+    await waitUntil('the data directory is removed', () => !existsSync(dir));
   });
 });
