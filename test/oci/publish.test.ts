@@ -7,21 +7,18 @@
  * the next sync completes; wrong credentials fail clearly without the secret showing anywhere.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { promisify } from 'node:util';
 import { chartRepository, OciClient } from '@chartsync/sidecar/oci';
-import { Helm, writeChart } from '../deps/fixtures.ts';
+import { writeChart } from '../deps/fixtures.ts';
 import { type FixtureRepo, type GitServers, startGitServers } from '../harness/git-server.ts';
+import { Helm } from '../harness/helm.ts';
 import { OciFaultProxy } from '../harness/oci-fault-proxy.ts';
 import { OciRegistry } from '../harness/oci-registry.ts';
-import { helmBin, tempDir } from '../harness/paths.ts';
+import { tempDir } from '../harness/paths.ts';
 import { type SidecarProcess, startSidecarProcess } from '../harness/sidecar.ts';
 import { chartFiles } from '../sidecar/fixtures.ts';
-
-const run = promisify(execFile);
 
 let tmp: { path: string; cleanup: () => Promise<void> };
 let git: GitServers;
@@ -86,8 +83,8 @@ async function foreignPush(path: string, name: string, version: string): Promise
   );
   const out = join(tmp.path, 'foreign-out', Math.random().toString(36).slice(2));
   await mkdir(out, { recursive: true });
-  const archive = await helm.package(src, out);
-  await run(helmBin, ['push', archive, `${registry.url}/${path}`, ...creds()], { env: helm.env });
+  const archive = await helm.packageTo(src, out);
+  await helm.run(['push', archive, `${registry.url}/${path}`, ...creds()]);
   return (await tagDigest(`${path}/${name}`, version)) as string;
 }
 
@@ -119,21 +116,28 @@ describe('publishing to an OCI registry', () => {
 
     const dest = join(tmp.path, 'pulled');
     await mkdir(dest, { recursive: true });
-    await run(
-      helmBin,
-      ['pull', `${registry.url}/cs/team/lib`, '--version', '0.1.0+build.5', '-d', dest, ...creds()],
-      { env: helm.env },
-    );
+    await helm.run([
+      'pull',
+      `${registry.url}/cs/team/lib`,
+      '--version',
+      '0.1.0+build.5',
+      '-d',
+      dest,
+      ...creds(),
+    ]);
     const pulled = await readFile(join(dest, 'lib-0.1.0+build.5.tgz'));
     assert.equal(
       by.lib?.digest,
       (await import('node:crypto')).createHash('sha256').update(pulled).digest('hex'),
     );
-    const { stdout } = await run(
-      helmBin,
-      ['template', 'r', `${registry.url}/cs/team/app`, '--version', '1.0.0', ...creds()],
-      { env: helm.env },
-    );
+    const stdout = await helm.run([
+      'template',
+      'r',
+      `${registry.url}/cs/team/app`,
+      '--version',
+      '1.0.0',
+      ...creds(),
+    ]);
     assert.match(stdout, /greeting: "hello from app"/);
   });
 
