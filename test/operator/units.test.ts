@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { SidecarError } from '@chartsync/api';
+import { type ErrorCode, REASONS, SidecarError, type Reason as SidecarReason } from '@chartsync/api';
 import {
   type Chartmuseum,
   claimedNames,
@@ -11,6 +11,7 @@ import {
   hasDrifted,
   loadConfig,
   outcomeOfError,
+  outcomeOfRepoView,
   outcomeOfSync,
   ownerOf,
   scheduleOf,
@@ -78,7 +79,7 @@ describe('status', () => {
     const c1 = setCondition(
       undefined,
       'Ready',
-      { status: 'False', reason: 'GitFetchFailed', message: 'a' },
+      { status: 'False', reason: 'GitAuthFailed', message: 'a' },
       1,
       t1,
     );
@@ -105,30 +106,57 @@ describe('status', () => {
 });
 
 describe('outcomes', () => {
-  it('maps sidecar failures to condition reasons', () => {
+  it('maps sidecar failures to condition reasons by the machine reason, never by the message', () => {
+    const reasonOf = (status: number, code: ErrorCode, message: string, reason?: SidecarReason) =>
+      outcomeOfError(new SidecarError(status, code, message, { reason })).obs.reason;
+    assert.equal(reasonOf(0, 'internal', 'ECONNREFUSED'), 'SidecarUnavailable');
+    assert.equal(reasonOf(503, 'shutting_down', 'bye', 'ShuttingDown'), 'SidecarUnavailable');
+    assert.equal(reasonOf(401, 'unauthorized', 'x', 'Unauthorized'), 'SidecarUnavailable');
+    assert.equal(reasonOf(400, 'invalid_input', 'bad git URL', 'InvalidInput'), 'InvalidSpec');
+    // A git auth failure on a repository whose URL names "publish" is still a git auth failure.
+    const auth = 'git fetch https://example.com/publish-charts.git: authentication failed (publish)';
+    assert.equal(reasonOf(502, 'upstream_failed', auth, 'GitAuthFailed'), 'GitAuthFailed');
     assert.equal(
-      outcomeOfError(new SidecarError(0, 'unreachable', 'ECONNREFUSED')).obs.reason,
-      'SidecarUnavailable',
+      reasonOf(502, 'upstream_failed', 'git: could not resolve host', 'GitUnreachable'),
+      'GitUnreachable',
     );
-    assert.equal(
-      outcomeOfError(new SidecarError(503, 'shutting_down', 'bye')).obs.reason,
-      'SidecarUnavailable',
-    );
-    assert.equal(outcomeOfError(new SidecarError(401, 'unauthorized', 'x')).obs.reason, 'SidecarUnavailable');
-    assert.equal(
-      outcomeOfError(new SidecarError(400, 'invalid_input', 'bad git URL')).obs.reason,
-      'InvalidSpec',
-    );
-    assert.equal(
-      outcomeOfError(new SidecarError(502, 'upstream_failed', 'git fetch: not found')).obs.reason,
-      'GitFetchFailed',
-    );
-    assert.equal(
-      outcomeOfError(
-        new SidecarError(502, 'upstream_failed', 'publishing to chartmuseum failed for 1 chart(s)'),
-      ).obs.reason,
-      'PublishFailed',
-    );
+    assert.equal(reasonOf(502, 'upstream_failed', 'no such ref', 'RefNotFound'), 'RefNotFound');
+    assert.equal(reasonOf(502, 'upstream_failed', 'git fetch failed', 'GitFailed'), 'GitFailed');
+    assert.equal(reasonOf(502, 'upstream_failed', 'upload failed', 'PublishFailed'), 'PublishFailed');
+    assert.equal(reasonOf(502, 'upstream_failed', 'disk', 'StorageFull'), 'StorageFull');
+    // A sidecar that sends no reason is judged by its status alone: no guess from the text.
+    assert.equal(reasonOf(502, 'upstream_failed', 'publishing to chartmuseum failed'), 'SyncFailed');
+    assert.equal(reasonOf(400, 'invalid_input', 'publish'), 'InvalidSpec');
+    assert.equal(reasonOf(500, 'internal', 'git auth'), 'SidecarUnavailable');
+  });
+  it('every machine reason of the sidecar has a Ready reason', () => {
+    for (const reason of REASONS) {
+      const obs = outcomeOfError(new SidecarError(502, 'upstream_failed', 'm', { reason })).obs;
+      assert.ok(obs.reason && obs.reason !== 'Synced', `${reason} -> ${obs.reason}`);
+    }
+  });
+  it('a failed sync recorded by the sidecar (lastSync.error) maps by its reason', () => {
+    const view = {
+      name: 'publish',
+      git: 'https://example.com/publish.git',
+      prune: true,
+      hasCredentials: false,
+      syncing: false,
+      lastSync: {
+        name: 'publish',
+        commit: '',
+        changed: false,
+        durationMs: 1,
+        charts: [],
+        at: 'now',
+        error: {
+          error: 'upstream_failed' as const,
+          message: 'publish: authentication failed',
+          reason: 'GitAuthFailed' as const,
+        },
+      },
+    };
+    assert.equal(outcomeOfRepoView(view)?.obs.reason, 'GitAuthFailed');
   });
   it('a sync with failed charts is PackageFailed naming them; conflicts stay Ready with a note', () => {
     const failed = outcomeOfSync(

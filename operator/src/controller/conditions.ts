@@ -3,13 +3,19 @@ import type { Condition } from './resource.js';
 
 export const READY = 'Ready';
 
+/** Ready reasons; the failures map from the sidecar's machine reasons (outcome.ts, docs/reasons.md). */
 export type Reason =
   | 'Synced'
   | 'Suspended'
   | 'Progressing'
-  | 'GitFetchFailed'
+  | 'GitAuthFailed'
+  | 'GitUnreachable'
+  | 'RefNotFound'
+  | 'GitFailed'
   | 'PackageFailed'
   | 'PublishFailed'
+  | 'StorageFull'
+  | 'SyncFailed'
   | 'SidecarUnavailable'
   | 'RepoNameConflict'
   | 'InvalidSpec';

@@ -2,8 +2,15 @@
  * What a sidecar answer means for the resource's status: the Ready observation (with one of the
  * documented reasons) and the published charts. Pure: no I/O.
  */
-import { type ErrorBody, type RepoView, SidecarError, type SyncResult } from '@chartsync/api';
-import type { Observation } from './conditions.js';
+import {
+  type ChartSyncResult,
+  type ErrorBody,
+  type RepoView,
+  SidecarError,
+  type Reason as SidecarReason,
+  type SyncResult,
+} from '@chartsync/api';
+import type { Observation, Reason } from './conditions.js';
 import type { ChartRef } from './resource.js';
 
 export interface SyncOutcome {
@@ -25,6 +32,42 @@ function short(commit: string): string {
   return commit.slice(0, 12);
 }
 
+/**
+ * The Ready reason for each machine reason of the sidecar: the "operator Ready" column of
+ * docs/reasons.md. A failed call maps by this table only, never by its message.
+ */
+const READY_REASON: Record<SidecarReason, Reason> = {
+  InvalidInput: 'InvalidSpec',
+  PayloadTooLarge: 'InvalidSpec',
+  PathEscapesCheckout: 'InvalidSpec',
+  Unauthorized: 'SidecarUnavailable',
+  Forbidden: 'SidecarUnavailable',
+  NotFound: 'SidecarUnavailable',
+  RepoBusy: 'Progressing',
+  ShuttingDown: 'SidecarUnavailable',
+  Internal: 'SidecarUnavailable',
+  GitAuthFailed: 'GitAuthFailed',
+  GitUnreachable: 'GitUnreachable',
+  RefNotFound: 'RefNotFound',
+  GitFailed: 'GitFailed',
+  InvalidChart: 'PackageFailed',
+  ChartTooLarge: 'PackageFailed',
+  BuildTimeout: 'PackageFailed',
+  NameCollision: 'PackageFailed',
+  DependencyUnresolved: 'PackageFailed',
+  VersionConflict: 'PackageFailed',
+  PublishFailed: 'PublishFailed',
+  StorageFull: 'StorageFull',
+};
+
+/** A failed chart blames the target when publishing failed, else the chart itself. */
+function chartFailureReason(failed: ChartSyncResult[]): Reason {
+  const reasons = new Set(failed.map((c) => c.reason));
+  if (reasons.has('StorageFull')) return 'StorageFull';
+  if (reasons.has('PublishFailed')) return 'PublishFailed';
+  return 'PackageFailed';
+}
+
 export function outcomeOfSync(result: SyncResult, at: string): SyncOutcome {
   const charts = servedCharts(result);
   const failed = result.charts.filter((c) => c.action === 'failed');
@@ -36,7 +79,7 @@ export function outcomeOfSync(result: SyncResult, at: string): SyncOutcome {
       .map((c) => `${c.name}${c.version ? ` ${c.version}` : ''}: ${c.error ?? 'failed'}`);
     obs = {
       status: 'False',
-      reason: 'PackageFailed',
+      reason: chartFailureReason(failed),
       message: `${failed.length} chart(s) failed at ${short(result.commit)}: ${detail.join('; ')}`,
     };
   } else {
@@ -55,21 +98,31 @@ export function outcomeOfSync(result: SyncResult, at: string): SyncOutcome {
 /** The reason for a failed sidecar call. */
 export function outcomeOfError(err: unknown): SyncOutcome {
   if (err instanceof SidecarError)
-    return { obs: { status: 'False', ...reasonOf(err.status, err.code, err.message) } };
+    return { obs: observationOf(err.status, err.code, err.reason, err.message) };
   return {
     obs: { status: 'False', reason: 'SidecarUnavailable', message: (err as Error)?.message ?? String(err) },
   };
 }
 
-function reasonOf(status: number, code: string, message: string): Omit<Observation, 'status'> {
-  if (status === 0 || status === 503 || status === 401 || (status >= 500 && status !== 502)) {
-    const why = status === 401 ? 'the sidecar rejected the operator token' : message;
-    return { reason: 'SidecarUnavailable', message: why };
-  }
-  if (status === 400 || code === 'invalid_input') return { reason: 'InvalidSpec', message };
-  // 502: the sidecar reached out and failed: publishing (ChartMuseum) or git.
-  if (/publish/i.test(message)) return { reason: 'PublishFailed', message };
-  return { reason: 'GitFetchFailed', message };
+function observationOf(
+  status: number,
+  code: string,
+  reason: SidecarReason | undefined,
+  message: string,
+): Observation {
+  const mapped = readyReasonOf(status, code, reason);
+  const text =
+    reason === 'Unauthorized' || status === 401 ? 'the sidecar rejected the operator token' : message;
+  return { status: mapped === 'Progressing' ? 'Unknown' : 'False', reason: mapped, message: text };
+}
+
+/** By the sidecar's reason; a sidecar too old to send one is judged by its status code alone. */
+function readyReasonOf(status: number, code: string, reason: SidecarReason | undefined): Reason {
+  if (status === 0) return 'SidecarUnavailable';
+  if (reason) return READY_REASON[reason];
+  if (status === 400 || status === 413 || code === 'invalid_input') return 'InvalidSpec';
+  if (status === 502) return 'SyncFailed';
+  return 'SidecarUnavailable';
 }
 
 /**
@@ -82,10 +135,7 @@ export function outcomeOfRepoView(view: RepoView): SyncOutcome | undefined {
   if (last.error) {
     const e = last.error as ErrorBody;
     const status = e.error === 'upstream_failed' ? 502 : e.error === 'invalid_input' ? 400 : 500;
-    const out: SyncOutcome = {
-      obs: { status: 'False', ...reasonOf(status, e.error, e.message) },
-      at: last.at,
-    };
+    const out: SyncOutcome = { obs: observationOf(status, e.error, e.reason, e.message), at: last.at };
     // A failed fetch keeps what was published: keep reporting those charts.
     return last.commit ? { ...out, commit: last.commit, charts: servedCharts(last) } : out;
   }
