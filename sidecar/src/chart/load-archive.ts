@@ -9,7 +9,12 @@ import { posix } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { Parser, type ReadEntry } from 'tar';
 import { ChartError } from './errors.js';
-import { MAX_DECOMPRESSED_CHART_SIZE, MAX_DECOMPRESSED_FILE_SIZE } from './limits.js';
+import {
+  CHART_TOO_LARGE,
+  ChartSizeBudget,
+  MAX_DECOMPRESSED_CHART_SIZE,
+  MAX_DECOMPRESSED_FILE_SIZE,
+} from './limits.js';
 import { loadFiles, stripBom } from './load-files.js';
 import type { ChartFile, LoadedChart } from './model.js';
 
@@ -30,10 +35,10 @@ export async function loadArchive(data: Buffer, source: string): Promise<LoadedC
 export function readArchiveFiles(data: Buffer, source: string): ChartFile[] {
   const tar = gunzip(data, source);
   const files: ChartFile[] = [];
-  let remaining = MAX_DECOMPRESSED_CHART_SIZE;
+  const budget = new ChartSizeBudget();
   let failure: ChartError | undefined;
-  const fail = (file: string, problem: string) => {
-    failure ??= new ChartError(source, file, problem);
+  const fail = (file: string, problem: string, reason?: 'ChartTooLarge') => {
+    failure ??= new ChartError(source, file, problem, reason ? { reason } : {});
   };
   const parser = new Parser({
     strict: true,
@@ -48,14 +53,13 @@ export function readArchiveFiles(data: Buffer, source: string): ChartFile[] {
     }
     const size = entry.size ?? 0;
     if (size > MAX_DECOMPRESSED_FILE_SIZE) {
-      fail(name, `file is larger than the maximum file size ${MAX_DECOMPRESSED_FILE_SIZE}`);
+      fail(name, `file is larger than the maximum file size ${MAX_DECOMPRESSED_FILE_SIZE}`, 'ChartTooLarge');
       return void entry.resume();
     }
-    if (size > remaining) {
-      fail(name, `decompressed chart is larger than the maximum size ${MAX_DECOMPRESSED_CHART_SIZE}`);
+    if (!budget.take(size)) {
+      fail(name, CHART_TOO_LARGE, 'ChartTooLarge');
       return void entry.resume();
     }
-    remaining -= size;
     const chunks: Buffer[] = [];
     entry.on('data', (chunk: Buffer) => chunks.push(chunk));
     entry.on('end', () => files.push({ name, data: stripBom(Buffer.concat(chunks)) }));
@@ -76,12 +80,7 @@ function gunzip(data: Buffer, source: string): Buffer {
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError) {
-      throw new ChartError(
-        source,
-        '.',
-        `decompressed chart is larger than the maximum size ${MAX_DECOMPRESSED_CHART_SIZE}`,
-        { reason: 'ChartTooLarge' },
-      );
+      throw new ChartError(source, '.', CHART_TOO_LARGE, { reason: 'ChartTooLarge' });
     }
     throw new ChartError(source, '.', `corrupt gzip data: ${e.message}`);
   }

@@ -9,6 +9,7 @@
 import { gzipSync } from 'node:zlib';
 import { Header, Pax } from 'tar';
 import { ChartError } from './errors.js';
+import { CHART_TOO_LARGE, ChartSizeBudget } from './limits.js';
 import { emitGoYaml } from './go-yaml-emit.js';
 import { compareBytes } from './load-files.js';
 import { marshalLock } from './lock.js';
@@ -17,7 +18,17 @@ import type { ChartFile, LoadedChart } from './model.js';
 
 export async function saveChart(chart: LoadedChart, mtime: Date): Promise<Buffer> {
   const blocks: Buffer[] = [];
-  for (const entry of archiveEntries(chart, '')) blocks.push(...tarEntry(entry.name, entry.data, mtime));
+  // Each part may be under the cap while the whole (a chart plus its resolved dependencies) is
+  // not: an archive that helm's loader, and chartsync's, would refuse is never written.
+  const budget = new ChartSizeBudget();
+  for (const entry of archiveEntries(chart, '')) {
+    if (!budget.take(entry.data.length)) {
+      throw new ChartError(chart.metadata.name, entry.name, `${CHART_TOO_LARGE} (with its subcharts)`, {
+        reason: 'ChartTooLarge',
+      });
+    }
+    blocks.push(...tarEntry(entry.name, entry.data, mtime));
+  }
   blocks.push(Buffer.alloc(1024));
   return gzipSync(Buffer.concat(blocks));
 }
