@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { parseConstraint, parseVersion, satisfies } from '@chartsync/sidecar/chart/dependencies';
+import { buildIndex, compareVersions, toVersion } from '@chartsync/sidecar';
+import { parseConstraint, satisfies } from '@chartsync/sidecar/chart/dependencies';
 
 // Expected answers follow Masterminds/semver v3's documented rules (the library helm uses).
 const cases: [constraint: string, version: string, expected: boolean][] = [
@@ -76,7 +77,7 @@ const cases: [constraint: string, version: string, expected: boolean][] = [
 describe('Masterminds constraints', () => {
   for (const [constraint, version, expected] of cases) {
     test(`${JSON.stringify(constraint)} ${expected ? 'accepts' : 'rejects'} ${version}`, () => {
-      const v = parseVersion(version);
+      const v = toVersion(version);
       assert.ok(v, `version ${version} parses`);
       assert.equal(satisfies(v, parseConstraint(constraint)), expected);
     });
@@ -90,10 +91,34 @@ describe('Masterminds constraints', () => {
   });
 
   test('loose versions parse like Masterminds NewVersion and keep their original text', () => {
-    const v = parseVersion('v2.1');
-    assert.deepEqual(v && [v.major, v.minor, v.patch, v.pre, v.original], [2, 1, 0, '', 'v2.1']);
-    assert.equal(parseVersion('1.02.3')?.normalized, '1.2.3');
-    assert.equal(parseVersion('1.2.3-01'), undefined); // leading zero in a numeric prerelease
-    assert.equal(parseVersion('not-a-version'), undefined);
+    const v = toVersion('v2.1');
+    assert.deepEqual(v && [v.major, v.minor, v.patch, v.prerelease, v.original], [2n, 1n, 0n, '', 'v2.1']);
+    assert.equal(toVersion('1.02.3')?.minor, 2n);
+    assert.equal(toVersion('1.2.3-01'), undefined); // leading zero in a numeric prerelease
+    assert.equal(toVersion('not-a-version'), undefined);
+  });
+
+  test('numbers beyond 2^53 are neither refused nor rounded: one ordering for the index and constraints', () => {
+    // 9007199254740993 = 2^53 + 1: a JS number rounds it to ...992.
+    const big = '1.0.9007199254740993';
+    const below = '1.0.9007199254740992';
+    const v = toVersion(big);
+    assert.ok(v, `${big} is a version (helm reads segments as uint64)`);
+    assert.equal(v.patch, 9007199254740993n);
+    assert.equal(compareVersions(v, toVersion(below) as NonNullable<typeof v>), 1);
+    assert.equal(satisfies(v, parseConstraint(`> ${below}`)), true, 'the constraint sees it as newer');
+    assert.equal(satisfies(toVersion(below) as NonNullable<typeof v>, parseConstraint(`>= ${big}`)), false);
+    assert.equal(toVersion('1.0.18446744073709551616'), undefined, 'beyond uint64: refused like helm');
+    // The index orders the same way the constraints do.
+    const chart = (version: string) => ({
+      metadata: { apiVersion: 'v2', name: 'big', version },
+      digest: 'a'.repeat(64),
+      fileName: `big-${version}.tgz`,
+    });
+    const index = buildIndex([chart(below), chart(big)], { generated: new Date(0) });
+    assert.deepEqual(
+      index.entries.big?.map((e) => e.metadata.version),
+      [big, below],
+    );
   });
 });

@@ -32,7 +32,7 @@ export { checkDependenciesPresent, packageChart, packageLoadedChart } from './pa
 export { archiveEntries, marshalChartYaml, saveChart } from './save.js';
 export { confine, isInside, PathEscapeError, resolveRoot } from './secure-path.js';
 export { archiveFileName, checkServable, validateChart } from './validate.js';
-export { compareVersions, isValidVersion, parseVersion } from './version.js';
+export { compareVersions, isValidVersion, parseVersion, toVersion } from './version.js';
 export {
   checkYamlDocument,
   formatFloat32,

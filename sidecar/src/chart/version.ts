@@ -1,7 +1,9 @@
 /**
  * Chart versions as helm reads them (Masterminds semver `NewVersion`): SemVer 2 plus the loose
  * forms helm has always accepted (`v1.2.3`, `1.2`, `1`), so every chart helm packages packages
- * here too. Used for validation and for ordering index entries newest-first.
+ * here too. The one parser and ordering of versions: validation, index entries newest-first and
+ * dependency constraints (Masterminds reads versions the same way). Segments are bigints up to
+ * uint64 as in Go, so `1.0.9007199254740993` is neither refused nor rounded.
  */
 
 export interface ChartVersion {
@@ -10,6 +12,8 @@ export interface ChartVersion {
   patch: bigint;
   prerelease: string;
   metadata: string;
+  /** The text it was parsed from (helm records it in Chart.lock; OCI tags are chosen by it). */
+  original: string;
 }
 
 const MAX_VERSION_LENGTH = 256;
@@ -35,7 +39,13 @@ export function parseVersion(text: string): ChartVersion | string {
       return 'Version segment starts with 0';
     }
   }
-  return { major, minor, patch, prerelease, metadata };
+  return { major, minor, patch, prerelease, metadata, original: text };
+}
+
+/** The version, or undefined when `text` is not one (for callers that only need a yes/no). */
+export function toVersion(text: string): ChartVersion | undefined {
+  const v = parseVersion(text);
+  return typeof v === 'string' ? undefined : v;
 }
 
 export function isValidVersion(text: string): boolean {
@@ -50,7 +60,8 @@ export function compareVersions(a: ChartVersion, b: ChartVersion): number {
   return comparePrerelease(a.prerelease, b.prerelease);
 }
 
-function comparePrerelease(a: string, b: string): number {
+/** SemVer precedence of two prerelease strings ('' = a release, which sorts after any prerelease). */
+export function comparePrerelease(a: string, b: string): number {
   if (a === b) return 0;
   if (a === '') return 1;
   if (b === '') return -1;

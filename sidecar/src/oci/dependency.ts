@@ -7,14 +7,10 @@
  * listing per repository per run.
  */
 
-import {
-  type Constraint,
-  compareVersions,
-  parseVersion,
-  satisfies,
-} from '../chart/dependencies/constraint.js';
+import { type Constraint, satisfies } from '../chart/dependencies/constraint.js';
 import { DEFAULT_TIMEOUT_MS, readCached, writeCached } from '../chart/dependencies/fetcher.js';
 import type { DependencyRepository, PackageOptions } from '../chart/model.js';
+import { compareVersions, toVersion } from '../chart/version.js';
 import type { OciCredentials } from './auth.js';
 import { pullChart } from './chart.js';
 import { OciClient } from './client.js';
@@ -90,7 +86,7 @@ export async function fetchOciDependency(
   const repo = chartRepository(fetchUrl, dep.name);
   const where = formatRepository(repo);
   let version = dep.pinned;
-  if (version === undefined && dep.version && parseVersion(dep.version)) version = dep.version;
+  if (version === undefined && dep.version && toVersion(dep.version)) version = dep.version;
   if (version === undefined) {
     let pending = state.tags.get(where);
     if (!pending) {
@@ -99,7 +95,7 @@ export async function fetchOciDependency(
       state.tags.set(where, pending);
     }
     const versions = tagVersions(await pending)
-      .map((v) => parseVersion(v))
+      .map((v) => toVersion(v))
       .filter((v) => v !== undefined)
       .sort((a, b) => compareVersions(b, a));
     const chosen = versions.find((v) => satisfies(v, dep.constraint));

@@ -2,56 +2,13 @@
  * Version constraints with the semantics of Masterminds/semver v3, the library helm uses for
  * `dependencies[].version`. node-semver's range grammar differs from it in ways that change
  * which version gets chosen (prerelease opt-in per AND group, `1.2` meaning `~1.2`, `!=`, `=>`,
- * `>1.2` meaning `>=1.3.0`), so the syntax is parsed here exactly as Masterminds parses it and
- * each comparison is translated into node-semver's ordering of versions.
+ * `>1.2` meaning `>=1.3.0`), so the syntax is parsed here exactly as Masterminds parses it;
+ * versions are parsed and ordered by the engine's one version module (../version.ts).
  */
-import semver from 'semver';
+import { type ChartVersion, comparePrerelease, compareVersions, toVersion } from '../version.js';
 
-/** A version as Masterminds' `NewVersion` reads it: loose (`v1`, `1.2`, leading zeros). */
-export interface LooseVersion {
-  major: number;
-  minor: number;
-  patch: number;
-  pre: string;
-  /** The text it was parsed from: helm records this in Chart.lock. */
-  original: string;
-  /** The same version as a strict SemVer 2 string, for node-semver comparisons. */
-  normalized: string;
-}
-
-const MAX_VERSION_LEN = 256;
 const MAX_CONSTRAINT_LEN = 512;
 const MAX_CONSTRAINT_GROUPS = 32;
-
-const looseVersion =
-  /^v?([0-9]+)(\.[0-9]+)?(\.[0-9]+)?(-([0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*))?(\+([0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*))?$/;
-
-/** Parses like Masterminds `NewVersion` (with its default coercion); undefined when invalid. */
-export function parseVersion(text: string): LooseVersion | undefined {
-  if (text.length > MAX_VERSION_LEN) return undefined;
-  const m = looseVersion.exec(text);
-  if (!m) return undefined;
-  const [major, minor, patch] = [m[1], m[2], m[3]].map((s) => (s ? Number(s.replace(/^\./, '')) : 0)) as [
-    number,
-    number,
-    number,
-  ];
-  const pre = m[5] ?? '';
-  if (![major, minor, patch].every(Number.isSafeInteger)) return undefined;
-  if (pre && !validPrerelease(pre)) return undefined;
-  const normalized = `${major}.${minor}.${patch}${pre ? `-${pre}` : ''}`;
-  if (!semver.valid(normalized)) return undefined;
-  return { major, minor, patch, pre, original: text, normalized };
-}
-
-function validPrerelease(pre: string): boolean {
-  return pre.split('.').every((part) => part !== '' && !/^0[0-9]+$/.test(part));
-}
-
-/** Masterminds' ordering: major, minor, patch, then prerelease precedence; build metadata ignored. */
-export function compareVersions(a: LooseVersion, b: LooseVersion): number {
-  return semver.compare(a.normalized, b.normalized);
-}
 
 // The grammar, transcribed from Masterminds' constraints.go so that the same strings are
 // accepted and split the same way (including its quirks, such as `|` inside the classes).
@@ -71,7 +28,7 @@ interface Comparator {
   op: Op;
   /** The version as written (`1.x`, `2.0.0-beta`). */
   orig: string;
-  con: LooseVersion;
+  con: ChartVersion;
   dirty: boolean;
   minorDirty: boolean;
   patchDirty: boolean;
@@ -105,7 +62,7 @@ export function parseConstraint(text: string): Constraint {
     const parts = segment.match(findRe) ?? [segment];
     return parts.map(parseComparator);
   });
-  return { groups, groupHasPre: groups.map((g) => g.some((c) => c.con.pre !== '')), text };
+  return { groups, groupHasPre: groups.map((g) => g.some((c) => c.con.prerelease !== '')), text };
 }
 
 function rewriteRanges(text: string): string {
@@ -137,21 +94,21 @@ function parseComparator(text: string): Comparator {
     ver = `${maj}.${min}.0${pre}`;
     dirty = patchDirty = true;
   }
-  const con = parseVersion(ver);
+  const con = toVersion(ver);
   if (!con) throw new ConstraintError(`improper constraint: "${text}"`);
   return { op, orig, con, dirty, minorDirty, patchDirty };
 }
 
 /** Does `version` satisfy the constraint (Masterminds `Constraints.Check`)? */
-export function satisfies(version: LooseVersion, constraint: Constraint): boolean {
+export function satisfies(version: ChartVersion, constraint: Constraint): boolean {
   return constraint.groups.some((group, i) => {
     // A prerelease only matches groups that name a prerelease themselves.
-    if (version.pre !== '' && !constraint.groupHasPre[i]) return false;
+    if (version.prerelease !== '' && !constraint.groupHasPre[i]) return false;
     return group.every((c) => checkComparator(version, c));
   });
 }
 
-function checkComparator(v: LooseVersion, c: Comparator): boolean {
+function checkComparator(v: ChartVersion, c: Comparator): boolean {
   switch (c.op) {
     case '':
     case '=':
@@ -176,21 +133,21 @@ function checkComparator(v: LooseVersion, c: Comparator): boolean {
   }
 }
 
-function notEqual(v: LooseVersion, c: Comparator): boolean {
+function notEqual(v: ChartVersion, c: Comparator): boolean {
   if (c.dirty) {
     if (c.con.major !== v.major) return true;
     if (c.minorDirty) return false;
     if (c.con.minor !== v.minor) return true;
     if (c.patchDirty)
       return (
-        (v.pre !== '' || c.con.pre !== '') &&
-        new semver.SemVer(v.normalized).comparePre(c.con.normalized) !== 0
+        (v.prerelease !== '' || c.con.prerelease !== '') &&
+        comparePrerelease(v.prerelease, c.con.prerelease) !== 0
       );
   }
   return compareVersions(v, c.con) !== 0;
 }
 
-function greaterThan(v: LooseVersion, c: Comparator): boolean {
+function greaterThan(v: ChartVersion, c: Comparator): boolean {
   if (!c.dirty) return compareVersions(v, c.con) > 0;
   if (v.major !== c.con.major) return v.major > c.con.major;
   // `>1` needs 2.0.0 or higher; `>1.2` needs 1.3.0 or higher.
@@ -199,27 +156,27 @@ function greaterThan(v: LooseVersion, c: Comparator): boolean {
   return compareVersions(v, c.con) > 0;
 }
 
-function lessThanEqual(v: LooseVersion, c: Comparator): boolean {
+function lessThanEqual(v: ChartVersion, c: Comparator): boolean {
   if (!c.dirty) return compareVersions(v, c.con) <= 0;
   if (v.major > c.con.major) return false;
   return !(v.major === c.con.major && v.minor > c.con.minor && !c.minorDirty);
 }
 
 // ~1.2.3 is >=1.2.3 <1.3.0; ~1 and ~1.x are >=1.0.0 <2.0.0; ~0.0.0 and ~* match anything.
-function tilde(v: LooseVersion, c: Comparator): boolean {
+function tilde(v: ChartVersion, c: Comparator): boolean {
   if (compareVersions(v, c.con) < 0) return false;
-  const zero = c.con.major === 0 && c.con.minor === 0 && c.con.patch === 0;
+  const zero = c.con.major === 0n && c.con.minor === 0n && c.con.patch === 0n;
   if (zero && !c.minorDirty && !c.patchDirty) return true;
   if (v.major !== c.con.major) return false;
   return v.minor === c.con.minor || c.minorDirty;
 }
 
 // ^1.2.3 is >=1.2.3 <2.0.0; ^0.2.3 is >=0.2.3 <0.3.0; ^0.0.3 is =0.0.3; ^0 is <1.0.0.
-function caret(v: LooseVersion, c: Comparator): boolean {
+function caret(v: ChartVersion, c: Comparator): boolean {
   if (compareVersions(v, c.con) < 0) return false;
-  if (c.con.major > 0 || c.minorDirty) return v.major === c.con.major;
-  if (v.major > 0) return false;
-  if (c.con.minor > 0 || c.patchDirty) return v.minor === c.con.minor;
-  if (v.minor > 0) return false;
+  if (c.con.major > 0n || c.minorDirty) return v.major === c.con.major;
+  if (v.major > 0n) return false;
+  if (c.con.minor > 0n || c.patchDirty) return v.minor === c.con.minor;
+  if (v.minor > 0n) return false;
   return v.patch === c.con.patch;
 }

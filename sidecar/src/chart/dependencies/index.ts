@@ -17,7 +17,7 @@ export function resolveDependencies(
 
 // The parts of resolution (constraints, repository indexes, locks, Go's JSON), exported for their
 // unit tests and comparisons with helm.
-export { parseConstraint, parseVersion, satisfies } from './constraint.js';
+export { parseConstraint, satisfies } from './constraint.js';
 export { GoStruct, goJsonMarshal } from './go-json.js';
 export { httpGet, redirectAllowed } from './http-get.js';
 export { scanIndex } from './index-scan.js';

@@ -6,20 +6,15 @@
  */
 import { posix } from 'node:path';
 import { parse } from 'yaml';
-import {
-  type Constraint,
-  compareVersions,
-  type LooseVersion,
-  parseVersion,
-  satisfies,
-} from './constraint.js';
+import { type ChartVersion, compareVersions, toVersion } from '../version.js';
+import { type Constraint, satisfies } from './constraint.js';
 import { scanIndex } from './index-scan.js';
 
 export interface IndexEntry {
   name: string;
   /** As written in the index: helm locks this exact text. */
   version: string;
-  parsed: LooseVersion;
+  parsed: ChartVersion;
   urls: string[];
   /** sha256 (hex) of the archive, when the index carries one. */
   digest?: string;
@@ -39,7 +34,7 @@ function toEntry(name: string, raw: unknown): IndexEntry | undefined {
   if (!raw || typeof raw !== 'object') return undefined;
   const r = raw as Record<string, unknown>;
   const version = typeof r.version === 'string' ? r.version : undefined;
-  const parsed = version === undefined ? undefined : parseVersion(version);
+  const parsed = version === undefined ? undefined : toVersion(version);
   if (!version || !parsed) return undefined;
   const urls = Array.isArray(r.urls)
     ? r.urls.filter((u): u is string => typeof u === 'string' && u !== '')
@@ -97,7 +92,7 @@ export function chooseVersion(
 
 /** The entry with exactly this version (by SemVer equality), as a Chart.lock pins it. */
 export function findVersion(index: RepoIndex, name: string, version: string): IndexEntry | undefined {
-  const wanted = parseVersion(version);
+  const wanted = toVersion(version);
   return index.entries
     .get(name)
     ?.find(

@@ -19,7 +19,8 @@ import { ChartError } from '../errors.js';
 import { marshalLock } from '../lock.js';
 import type { ChartDependency, ChartLock, LoadedChart, PackageOptions } from '../model.js';
 import { confine, PathEscapeError, resolveRoot } from '../secure-path.js';
-import { type Constraint, parseConstraint, parseVersion, satisfies } from './constraint.js';
+import { toVersion } from '../version.js';
+import { type Constraint, parseConstraint, satisfies } from './constraint.js';
 import { fetchArchive, fetchIndex, type Source } from './fetcher.js';
 import { redactUrl } from './http-get.js';
 import { formatLockTime, hashReq, hashV2Req, type LockedDependency } from './lock.js';
@@ -160,7 +161,7 @@ function resolveVendored(ctx: Ctx, p: Planned): Outcome {
 
 function findVendored(chart: LoadedChart, name: string, constraint: Constraint): LoadedChart | undefined {
   return chart.dependencies.find((d) => {
-    const v = d.metadata.name === name ? parseVersion(d.metadata.version) : undefined;
+    const v = d.metadata.name === name ? toVersion(d.metadata.version) : undefined;
     return v !== undefined && satisfies(v, constraint);
   });
 }
@@ -169,7 +170,7 @@ async function resolveFile(ctx: Ctx, p: Planned, path: string): Promise<Outcome>
   const root = ctx.opts.repoRoot ?? ctx.chartDir;
   const dir = await localPath(ctx, root, path);
   const loaded = await ctx.loaders.loadChartDir(root, dir);
-  const version = parseVersion(loaded.metadata.version);
+  const version = toVersion(loaded.metadata.version);
   if (!version || !satisfies(version, p.constraint)) {
     throw new Error(
       `the chart at ${path} has version ${loaded.metadata.version}, which does not satisfy ${wanted(ctx, p)}`,
