@@ -1,6 +1,6 @@
 /**
  * Throwaway PKI for the test API server, made with the `openssl` CLI: a CA, a serving
- * certificate for 127.0.0.1/localhost, an admin client certificate (O=system:masters) and the
+ * certificate for 127.0.0.1/localhost (and any extra names), an admin client certificate (O=system:masters) and the
  * service-account signing key pair that the TokenRequest API needs.
  */
 import { execFile } from 'node:child_process';
@@ -61,8 +61,11 @@ async function issue(
   ]);
 }
 
-/** Creates every key and certificate in `dir`; returns their paths. */
-export async function makePki(dir: string): Promise<Pki> {
+/**
+ * Creates every key and certificate in `dir`; returns their paths. `sans` adds subject alternative
+ * names to the serving certificate (e.g. `IP:10.217.0.1`, `DNS:kubernetes.default.svc`).
+ */
+export async function makePki(dir: string, sans: string[] = []): Promise<Pki> {
   const p = (f: string) => join(dir, f);
   const pki: Pki = {
     caCert: p('ca.crt'),
@@ -89,7 +92,7 @@ export async function makePki(dir: string): Promise<Pki> {
   ]);
   await Promise.all([
     issue(pki, pki.servingCert, pki.servingKey, '/CN=kube-apiserver', [
-      'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      `subjectAltName=${['IP:127.0.0.1', 'DNS:localhost', ...sans].join(',')}`,
       'extendedKeyUsage=serverAuth',
     ]),
     issue(pki, pki.adminCert, pki.adminKey, '/O=system:masters/CN=envtest-admin', [

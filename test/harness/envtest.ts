@@ -26,6 +26,8 @@ export interface Envtest {
   dir: string;
   /** etcd's client URL (e.g. to compact history in tests). */
   etcdUrl: string;
+  /** The PKI (CA, admin client, service-account keys) for the other components of a node. */
+  pki: Pki;
   /** Stops only kube-apiserver (etcd keeps the data): an API server outage. */
   stopApiServer(): Promise<void>;
   /** Starts kube-apiserver again on the same port and waits until it is ready. */
@@ -40,6 +42,12 @@ export interface EnvtestOptions {
   startTimeoutMs?: number;
   /** Extra kube-apiserver flags, e.g. ['--watch-cache=false']. */
   apiserverArgs?: string[];
+  /** Address the API server binds and advertises (default 127.0.0.1; the real node uses its bridge). */
+  address?: string;
+  /** Service ClusterIP range (default 10.0.0.0/24). */
+  serviceClusterIpRange?: string;
+  /** Extra subject alternative names of the serving certificate. */
+  sans?: string[];
 }
 
 /** Where the binaries are: `$KUBEBUILDER_ASSETS` when it has them, else `.tools/bin`. */
@@ -178,19 +186,23 @@ function etcdArgs(dataDir: string, clientPort: number, peerPort: number): string
   ];
 }
 
-function apiserverFlags(pki: Pki, etcdPort: number, securePort: number): string[] {
+function apiserverFlags(pki: Pki, etcdPort: number, securePort: number, opts: EnvtestOptions): string[] {
+  const address = opts.address ?? '127.0.0.1';
   return [
     `--etcd-servers=http://127.0.0.1:${etcdPort}`,
     `--secure-port=${securePort}`,
-    '--bind-address=127.0.0.1',
-    '--advertise-address=127.0.0.1',
+    `--bind-address=${address}`,
+    `--advertise-address=${address}`,
     `--tls-cert-file=${pki.servingCert}`,
     `--tls-private-key-file=${pki.servingKey}`,
     `--client-ca-file=${pki.caCert}`,
-    `--service-account-issuer=https://127.0.0.1:${securePort}`,
+    // For a real node's kubelet (logs, exec): the admin client certificate.
+    `--kubelet-client-certificate=${pki.adminCert}`,
+    `--kubelet-client-key=${pki.adminKey}`,
+    `--service-account-issuer=https://${address}:${securePort}`,
     `--service-account-key-file=${pki.saPublicKey}`,
     `--service-account-signing-key-file=${pki.saPrivateKey}`,
-    '--service-cluster-ip-range=10.0.0.0/24',
+    `--service-cluster-ip-range=${opts.serviceClusterIpRange ?? '10.0.0.0/24'}`,
     '--authorization-mode=RBAC',
     '--allow-privileged=true',
     '--enable-priority-and-fairness=false',
@@ -250,7 +262,7 @@ async function startOnce(opts: EnvtestOptions): Promise<Envtest> {
   };
   try {
     await mkdir(join(dir, 'pki'));
-    const pki = await makePki(join(dir, 'pki'));
+    const pki = await makePki(join(dir, 'pki'), opts.sans);
     const read = (f: string) => readFile(f, 'utf8');
     const [ca, cert, key] = [await read(pki.caCert), await read(pki.adminCert), await read(pki.adminKey)];
     const [etcdPort, peerPort, securePort] = [await freePort(), await freePort(), await freePort()];
@@ -264,14 +276,14 @@ async function startOnce(opts: EnvtestOptions): Promise<Envtest> {
       verbose,
     );
     procs.push(etcd);
-    const server = `https://127.0.0.1:${securePort}`;
+    const server = `https://${opts.address ?? '127.0.0.1'}:${securePort}`;
     const tls = { ca, cert, key };
     let apiserver: Proc | undefined;
     const startApiServer = async () => {
       if (apiserver) return;
       apiserver = startProcess(
         apiBin,
-        [...apiserverFlags(pki, etcdPort, securePort), ...(opts.apiserverArgs ?? [])],
+        [...apiserverFlags(pki, etcdPort, securePort, opts), ...(opts.apiserverArgs ?? [])],
         join(dir, 'kube-apiserver.log'),
         verbose,
       );
@@ -306,6 +318,7 @@ async function startOnce(opts: EnvtestOptions): Promise<Envtest> {
       kubeconfigPath,
       server,
       caData: ca,
+      pki,
       dir,
       etcdUrl: `http://127.0.0.1:${etcdPort}`,
       stopApiServer,

@@ -10,11 +10,6 @@ import { fileURLToPath } from 'node:url';
 const testRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const repoRoot = resolve(testRoot, '..');
 
-const tools = spawnSync(join(repoRoot, 'scripts/tools.sh'), ['helm', 'etcd', 'kube-apiserver', 'registry'], {
-  stdio: 'inherit',
-});
-if (tools.status !== 0) process.exit(tools.status ?? 1);
-spawnSync(join(repoRoot, 'scripts/system-deps.sh'), [], { stdio: 'inherit' }); // sshd etc. for the git tests
 
 function collect(path, out) {
   const st = statSync(path);
@@ -42,6 +37,14 @@ if (files.length === 0) {
   console.error('no test files found');
   process.exit(2);
 }
+// The real node's suite (test/node) needs the node's binaries (kubelet, …, CoreDNS: a long first
+// build, then cached); they are built only when that suite is selected.
+const nodeSuite = files.filter((f) => f.startsWith(join(testRoot, 'node') + '/'));
+const toolList = ['helm', 'etcd', 'kube-apiserver', 'registry', ...(nodeSuite.length ? ['node'] : [])];
+const tools = spawnSync(join(repoRoot, 'scripts/tools.sh'), toolList, { stdio: 'inherit' });
+if (tools.status !== 0) process.exit(tools.status ?? 1);
+spawnSync(join(repoRoot, 'scripts/system-deps.sh'), [], { stdio: 'inherit' }); // sshd, containerd etc.
+
 const nodeTestArgs = [
   '--test',
   '--import',
@@ -57,7 +60,7 @@ const env = { ...process.env, CHARTSYNC_REPO_ROOT: repoRoot };
 // every suite in them has reported and the output has been quiet for a while, the process group
 // is stopped and the reported results stand.
 const guarded = files.filter((f) => f.endsWith('test/operator/resilience.test.ts'));
-const main = files.filter((f) => !guarded.includes(f));
+const main = files.filter((f) => !guarded.includes(f) && !nodeSuite.includes(f));
 
 function run(list, { guard }) {
   return new Promise((done) => {
@@ -114,6 +117,8 @@ function run(list, { guard }) {
 const results = [];
 if (main.length) results.push(await run(main, { guard: false }));
 if (guarded.length) results.push(await run(guarded, { guard: true }));
+// The real node last and alone: it takes the machine's kubelet port and host paths, and both cores.
+if (nodeSuite.length) results.push(await run(nodeSuite, { guard: false }));
 const pass = results.reduce((n, r) => n + r.pass, 0);
 const fail = results.reduce((n, r) => n + r.fail, 0);
 const ok = results.every((r) => r.ok);
