@@ -334,7 +334,7 @@ export async function buildNodeImages(log: (msg: string) => void = () => undefin
       const root = join(dir, 'rootfs');
       await nodeBase(root);
       const final = df.stages.at(-1);
-      if (!final || final.from !== 'chartsync-node-base')
+      if (final?.from !== 'chartsync-node-base')
         throw new Error(`${name}/Dockerfile: final stage not on NODE_IMAGE`);
       const config = await applyFinalStage(root, final.instructions, df.args, out);
       await writeOciArchive(root, config, images[name].ref, images[name].archive);

@@ -10,7 +10,6 @@ import { fileURLToPath } from 'node:url';
 const testRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const repoRoot = resolve(testRoot, '..');
 
-
 function collect(path, out) {
   const st = statSync(path);
   if (st.isDirectory()) {
@@ -39,7 +38,7 @@ if (files.length === 0) {
 }
 // The real node's suite (test/node) needs the node's binaries (kubelet, …, CoreDNS: a long first
 // build, then cached); they are built only when that suite is selected.
-const nodeSuite = files.filter((f) => f.startsWith(join(testRoot, 'node') + '/'));
+const nodeSuite = files.filter((f) => f.startsWith(`${join(testRoot, 'node')}/`));
 const toolList = ['helm', 'etcd', 'kube-apiserver', 'registry', ...(nodeSuite.length ? ['node'] : [])];
 const tools = spawnSync(join(repoRoot, 'scripts/tools.sh'), toolList, { stdio: 'inherit' });
 if (tools.status !== 0) process.exit(tools.status ?? 1);
