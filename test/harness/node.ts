@@ -540,9 +540,10 @@ export async function startRealNode(o: RealNodeOptions): Promise<RealNode> {
       [containerd],
       30_000,
     );
-    const imported = Promise.all(
-      Object.values(o.images).map((img) => ctr(['images', 'import', img.archive])),
-    );
+    // One at a time: parallel imports contend for containerd's ingest lock.
+    const imported = (async () => {
+      for (const img of Object.values(o.images)) await ctr(['images', 'import', img.archive]);
+    })();
     imported.catch(() => undefined);
 
     // 3. Control plane on the gateway address.

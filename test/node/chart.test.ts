@@ -210,12 +210,15 @@ describe('the chart on a real node', { timeout: 600_000 }, () => {
   });
 
   test('the CronJob fires (a Job from it): its pod calls the sidecar through the Service with the token from the Secret; a pushed change appears', async () => {
-    const chartYaml = join(repo.work, 'charts/backend/Chart.yaml');
-    await writeFile(
-      chartYaml,
-      (await readFile(chartYaml, 'utf8')).replace('version: 0.3.0', 'version: 0.4.0'),
-    );
-    await repo.commit('backend 0.4.0');
+    // A new backend, and the frontend that embeds it gets a new version too (same version with
+    // other content would be a conflict: published versions are immutable).
+    const bump = async (chart: string, from: string, to: string) => {
+      const file = join(repo.work, 'charts', chart, 'Chart.yaml');
+      await writeFile(file, (await readFile(file, 'utf8')).replace(`version: ${from}`, `version: ${to}`));
+    };
+    await bump('backend', '0.3.0', '0.4.0');
+    await bump('frontend', '1.1.0', '1.2.0');
+    await repo.commit('backend 0.4.0, frontend 1.2.0');
     await repo.push();
     const cj = await json(['get', 'cronjob', 'mycharts-sync', '-n', NS]);
     const c = cj.spec.jobTemplate.spec.template.spec.containers[0];
@@ -231,8 +234,13 @@ describe('the chart on a real node', { timeout: 600_000 }, () => {
     });
     assert.equal(job.status.succeeded, 1, 'curl -f got a 2xx from /repo/mycharts/update');
     const index = parse((await http(`${cmUrl}/mycharts/index.yaml`)).text) as Obj;
-    const versions = (index.entries.backend as Obj[]).map((e) => e.version);
-    assert.deepEqual(versions, ['0.4.0', '0.3.0'], 'the pushed version is published, the old one kept');
+    const versions = (name: string) => (index.entries[name] as Obj[]).map((e) => e.version);
+    assert.deepEqual(
+      versions('backend'),
+      ['0.4.0', '0.3.0'],
+      'the pushed version is published, the old one kept',
+    );
+    assert.deepEqual(versions('frontend'), ['1.2.0', '1.1.0']);
     const view = JSON.parse((await http(`${syncUrl}/repo/mycharts`, { headers: auth() })).text) as Obj;
     assert.equal(view.lastSync.commit, await repo.head(), 'the sidecar synced the pushed commit');
   });
