@@ -399,6 +399,14 @@ export async function startRealNode(o: RealNodeOptions): Promise<RealNode> {
   const cgroupsBefore = new Set<string>();
   for (const root of await cgroupRoots()) if (existsSync(join(root, 'kubepods'))) cgroupsBefore.add(root);
 
+  // A test process that dies without stop() must not leave the node running.
+  const killAll = () => {
+    for (const p of procs) p.child.kill('SIGKILL');
+  };
+  process.once('exit', killAll);
+  undo.push(async () => {
+    process.off('exit', killAll);
+  });
   const start = (name: string, bin: string, args: string[], extraEnv: NodeJS.ProcessEnv = {}): Proc => {
     const logPath = join(dir, `${name}.log`);
     const fd = openSync(logPath, 'a');
@@ -521,6 +529,14 @@ export async function startRealNode(o: RealNodeOptions): Promise<RealNode> {
 
   try {
     // 1. The bridge first: the API server binds its gateway address. Pods may not leave it.
+    // (A bridge or rule of a run that was killed outright is ours: the lock says no node runs.)
+    if (existsSync(`/sys/class/net/${BRIDGE}`)) await sh('ip', ['link', 'del', BRIDGE]);
+    while (
+      await sh('iptables', ['-D', ...FORWARD_RULE]).then(
+        () => true,
+        () => false,
+      )
+    ) {}
     await sh('ip', ['link', 'add', BRIDGE, 'type', 'bridge']);
     undo.push(() => sh('ip', ['link', 'del', BRIDGE]).then(() => undefined));
     await sh('ip', ['addr', 'add', `${GATEWAY}/24`, 'dev', BRIDGE]);
