@@ -289,12 +289,24 @@ export async function buildNodeImages(log: (msg: string) => void = () => undefin
     (await run('git', ['--version'])).stdout,
     (await run('ssh', ['-V'])).stderr,
   ];
-  const context = (await buildContext()).map((f) => ({ file: join(repoRoot, f) }));
+  const context = await buildContext();
+  // What a Dockerfile's build reads: the Dockerfile and the context files its COPYs name.
+  const inputsOf = async (pkg: string) => {
+    const dockerfile = join(repoRoot, pkg, 'Dockerfile');
+    const sources = parseDockerfile(await readFile(dockerfile, 'utf8'))
+      .stages.flatMap((st) => st.instructions)
+      .filter((i) => i.op === 'COPY')
+      .map((i) => parseCopy(i.args))
+      .filter((c) => !c.from)
+      .flatMap((c) => c.sources);
+    const files = context.filter((f) => sources.some((src) => f === src || f.startsWith(`${src}/`)));
+    return [{ file: dockerfile }, ...files.map((f) => ({ file: join(repoRoot, f) }))];
+  };
   const standIn = ['test/harness/chartmuseum-api.ts', 'test/harness/chartmuseum-main.ts'].map((f) => ({
     file: join(repoRoot, f),
   }));
-  const sidecarKey = await keyOf([...hostKey, ...context, { file: join(repoRoot, 'sidecar/Dockerfile') }]);
-  const operatorKey = await keyOf([...hostKey, ...context, { file: join(repoRoot, 'operator/Dockerfile') }]);
+  const sidecarKey = await keyOf([...hostKey, ...(await inputsOf('sidecar'))]);
+  const operatorKey = await keyOf([...hostKey, ...(await inputsOf('operator'))]);
   const cmKey = await keyOf([sidecarKey, ...standIn]);
   const curlKey = await keyOf([(await run('curl', ['--version'])).stdout]);
   const pauseKey = await keyOf([PAUSE_C]);
