@@ -11,7 +11,7 @@ import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { type PackagedChart, packageChart } from '@chartsync/sidecar';
+import { packageChartToFile, type StagedChart } from '@chartsync/sidecar';
 import { ChartMuseumPublisher, LocalPublisher } from '@chartsync/sidecar/publish';
 import { ChartMuseumApi } from '../harness/chartmuseum-api.ts';
 import { tempDir } from '../harness/paths.ts';
@@ -24,7 +24,7 @@ let proxyUrl: string;
 /** Statuses the proxy answers with before passing requests through. */
 const failures: number[] = [];
 let seen = 0;
-let pkg: PackagedChart;
+let pkg: StagedChart;
 
 before(async () => {
   tmp = await tempDir('chartsync-publishers-');
@@ -56,7 +56,11 @@ before(async () => {
     await mkdir(join(src, path, '..'), { recursive: true });
     await writeFile(join(src, path), content);
   }
-  pkg = await packageChart(join(src, 'app'), { mtime: new Date('2024-01-01T00:00:00Z') });
+  pkg = await packageChartToFile(
+    join(src, 'app'),
+    { mtime: new Date('2024-01-01T00:00:00Z') },
+    join(tmp.path, 'app.tgz'),
+  );
 });
 after(async () => {
   proxy?.closeAllConnections();

@@ -82,14 +82,25 @@ export interface PackageOptions {
   oci?: { caCerts?: string; plainHttp?: readonly string[] | boolean };
 }
 
-/** The result of packaging one chart. */
-export interface PackagedChart {
+/** What identifies a packaged chart, wherever its bytes are. */
+export interface ChartArchive {
   name: string;
   version: string;
   /** `<name>-<version>.tgz` */
   fileName: string;
-  /** sha256 of `data`, hex. */
+  /** sha256 of the archive, hex. */
   digest: string;
-  data: Buffer;
   metadata: ChartMetadata;
+}
+
+/** The result of packaging one chart in memory. */
+export interface PackagedChart extends ChartArchive {
+  data: Buffer;
+}
+
+/** The result of packaging one chart into a file: large charts never sit in memory whole. */
+export interface StagedChart extends ChartArchive {
+  /** The archive on disk. */
+  path: string;
+  size: number;
 }

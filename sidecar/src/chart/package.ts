@@ -7,8 +7,8 @@ import { createHash } from 'node:crypto';
 import { resolveDependencies } from './dependencies/index.js';
 import { ChartError } from './errors.js';
 import { loadChartDir } from './load-dir.js';
-import type { LoadedChart, PackagedChart, PackageOptions } from './model.js';
-import { saveChart } from './save.js';
+import type { ChartArchive, LoadedChart, PackagedChart, PackageOptions, StagedChart } from './model.js';
+import { saveChart, writeChartArchive } from './save.js';
 import { archiveFileName, checkServable, validateChart } from './validate.js';
 
 /**
@@ -16,29 +16,45 @@ import { archiveFileName, checkServable, validateChart } from './validate.js';
  * itself when unset): not the chart, not its files, not its `file://` dependencies.
  */
 export async function packageChart(dir: string, opts: PackageOptions): Promise<PackagedChart> {
+  return packageLoadedChart(await loadForPackaging(dir, opts), opts.mtime);
+}
+
+/** `packageChart`, streaming the archive into the file `path` instead of memory. */
+export async function packageChartToFile(
+  dir: string,
+  opts: PackageOptions,
+  path: string,
+): Promise<StagedChart> {
+  const chart = await loadForPackaging(dir, opts);
+  checkPackageable(chart);
+  const { digest, size } = await writeChartArchive(chart, opts.mtime, path);
+  return { ...describe(chart, digest), path, size };
+}
+
+async function loadForPackaging(dir: string, opts: PackageOptions): Promise<LoadedChart> {
   const bounded = { ...opts, repoRoot: opts.repoRoot ?? dir };
-  let chart = await loadChartDir(bounded.repoRoot, dir);
-  if (opts.dependencyUpdate) chart = await resolveDependencies(chart, dir, bounded);
-  return packageLoadedChart(chart, opts.mtime);
+  const chart = await loadChartDir(bounded.repoRoot, dir);
+  return opts.dependencyUpdate ? resolveDependencies(chart, dir, bounded) : chart;
 }
 
 /** Packages an already loaded (and resolved) chart. */
 export async function packageLoadedChart(chart: LoadedChart, mtime: Date): Promise<PackagedChart> {
+  checkPackageable(chart);
+  const data = await saveChart(chart, mtime);
+  return { ...describe(chart, createHash('sha256').update(data).digest('hex')), data };
+}
+
+function checkPackageable(chart: LoadedChart): void {
   checkDependenciesPresent(chart);
   validateChart(chart);
   // Only the top-level chart becomes a file of its own; subcharts travel inside it.
   const unservable = checkServable(chart.metadata);
   if (unservable) throw new ChartError(chart.metadata.name, 'Chart.yaml', unservable);
-  const data = await saveChart(chart, mtime);
+}
+
+function describe(chart: LoadedChart, digest: string): ChartArchive {
   const { name, version } = chart.metadata;
-  return {
-    name,
-    version,
-    fileName: archiveFileName(chart.metadata),
-    digest: createHash('sha256').update(data).digest('hex'),
-    data,
-    metadata: chart.metadata,
-  };
+  return { name, version, fileName: archiveFileName(chart.metadata), digest, metadata: chart.metadata };
 }
 
 /** helm's CheckDependencies: every `dependencies[].name` must be a chart in charts/. */

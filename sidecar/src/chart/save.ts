@@ -6,18 +6,49 @@
  * subcharts in name order, mode 0644, uid/gid 0, no user/group names, the given mtime and a
  * gzip header without timestamp, so the same chart always gives the same bytes.
  */
-import { gzipSync } from 'node:zlib';
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGzip, gzipSync } from 'node:zlib';
 import { Header, Pax } from 'tar';
 import { ChartError } from './errors.js';
-import { CHART_TOO_LARGE, ChartSizeBudget } from './limits.js';
 import { emitGoYaml } from './go-yaml-emit.js';
+import { CHART_TOO_LARGE, ChartSizeBudget } from './limits.js';
 import { compareBytes } from './load-files.js';
 import { marshalLock } from './lock.js';
 import { type Decoded, encodeStruct, METADATA } from './metadata.js';
 import type { ChartFile, LoadedChart } from './model.js';
 
 export async function saveChart(chart: LoadedChart, mtime: Date): Promise<Buffer> {
-  const blocks: Buffer[] = [];
+  return gzipSync(Buffer.concat([...tarBlocks(chart, mtime)]));
+}
+
+/**
+ * Streams the archive `saveChart` would return into `path` (same bytes: deflate's output does
+ * not depend on how its input is chunked), without holding it in memory; answers its sha256
+ * and size.
+ */
+export async function writeChartArchive(
+  chart: LoadedChart,
+  mtime: Date,
+  path: string,
+): Promise<{ digest: string; size: number }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  const tap = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      hash.update(chunk);
+      size += chunk.length;
+      done(null, chunk);
+    },
+  });
+  await pipeline(Readable.from(tarBlocks(chart, mtime)), createGzip(), tap, createWriteStream(path));
+  return { digest: hash.digest('hex'), size };
+}
+
+/** The uncompressed tar stream, entry by entry, ending with the two zero blocks. */
+function* tarBlocks(chart: LoadedChart, mtime: Date): Generator<Buffer> {
   // Each part may be under the cap while the whole (a chart plus its resolved dependencies) is
   // not: an archive that helm's loader, and chartsync's, would refuse is never written.
   const budget = new ChartSizeBudget();
@@ -27,10 +58,9 @@ export async function saveChart(chart: LoadedChart, mtime: Date): Promise<Buffer
         reason: 'ChartTooLarge',
       });
     }
-    blocks.push(...tarEntry(entry.name, entry.data, mtime));
+    yield* tarEntry(entry.name, entry.data, mtime);
   }
-  blocks.push(Buffer.alloc(1024));
-  return gzipSync(Buffer.concat(blocks));
+  yield Buffer.alloc(1024);
 }
 
 /** Chart.yaml as helm writes it: Go struct fields only, sorted, v1 without dependencies. */

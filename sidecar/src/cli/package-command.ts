@@ -1,14 +1,15 @@
 /** `chartsync package <chart-dir>...`: packages charts exactly like `helm package`, reproducibly. */
-import { mkdir } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { BuildPool, type BuildTask, buildInProcess } from '../build/index.js';
 import {
-  atomicWrite,
   ChartError,
   chartMtime,
   type DependencyRepository,
   FIXED_EPOCH,
   findGitRoot,
-  packageChart,
+  type StagedChart,
   sourceDateEpoch,
 } from '../chart/index.js';
 import { fail, parseCommandArgs } from './args.js';
@@ -42,8 +43,8 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
-/** Charts are packaged a few at a time: I/O overlaps while gzip keeps the CPU busy. */
-const CONCURRENCY = 4;
+/** More charts in flight than build threads: git look-ups for mtimes overlap the builds. */
+const IN_FLIGHT_PER_THREAD = 2;
 
 export async function packageCommand(argv: string[]): Promise<number> {
   const args = parseCommandArgs(argv, OPTIONS, PACKAGE_USAGE);
@@ -69,14 +70,27 @@ export async function packageCommand(argv: string[]): Promise<number> {
   const dependencyUpdate = args.values['dependency-update'] as boolean;
   const root = args.values.root as string | undefined;
 
-  const results = await mapLimit(args.positionals, CONCURRENCY, async (dir) => {
+  // Several charts: packaged in parallel on build threads (no time box: the user is watching).
+  // One chart: in this thread, which spares starting one.
+  const pool = args.positionals.length > 1 ? new BuildPool({ timeoutMs: 0 }) : undefined;
+  const build = (task: BuildTask) => (pool ? pool.build(task) : buildInProcess(task));
+  const inFlight = (pool?.threads ?? 1) * IN_FLIGHT_PER_THREAD;
+  const results = await mapLimit(args.positionals, inFlight, async (dir) => {
     const gitRoot = await findGitRoot(dir);
     const mtime = epoch ?? (gitRoot ? await chartMtime(dir) : FIXED_EPOCH);
     const repoRoot = resolve(root ?? gitRoot ?? dir);
-    const packaged = await packageChart(dir, { mtime, dependencyUpdate, repositories, repoRoot });
-    await atomicWrite(join(destination, packaged.fileName), packaged.data);
+    // Written under a hidden temp name, then renamed: a reader never sees half an archive.
+    const out = join(destination, `.chartsync-${randomBytes(6).toString('hex')}.tmp`);
+    const task = { dir: resolve(dir), out, mtime: mtime.getTime(), dependencyUpdate, repositories, repoRoot };
+    const packaged: StagedChart = await build(task);
+    try {
+      await rename(out, join(destination, packaged.fileName));
+    } catch (err) {
+      await rm(out, { force: true });
+      throw err;
+    }
     return packaged;
-  });
+  }).finally(() => pool?.close());
   let failed = 0;
   results.forEach((r, i) => {
     if (r.ok) process.stdout.write(`${r.value.fileName} sha256:${r.value.digest}\n`);

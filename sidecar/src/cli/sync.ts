@@ -91,6 +91,8 @@ export async function syncCommand(argv: string[]): Promise<number> {
     const e = err instanceof ApiError ? err : new ApiError('internal', (err as Error).message);
     process.stderr.write(`chartsync sync: ${e.code}: ${e.message}\n`);
     return 1;
+  } finally {
+    await service.shutdown();
   }
 }
 

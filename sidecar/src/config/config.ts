@@ -48,6 +48,8 @@ export interface SidecarConfig {
   bodyLimit: string;
   /** Serve `/charts/<repo>/…` from the storage dir (local target only). */
   serveCharts: boolean;
+  /** Chart build threads (default: one per core) and the time box of one chart build. */
+  build: { threads?: number; timeoutMs?: number };
   /** Standalone: registered at start-up. */
   dependencies: DependencyInput[];
   repos: RepoInput[];
@@ -73,7 +75,8 @@ Environment: SIDECAR_TOKEN / SIDECAR_TOKEN_FILE (bearer token of the /repo route
 CHARTMUSEUM_USERNAME / CHARTMUSEUM_PASSWORD or CHARTMUSEUM_TOKEN (ChartMuseum credentials),
 OCI_USERNAME / OCI_PASSWORD or OCI_PASSWORD_FILE (credentials of the --oci-url registry),
 CHARTSYNC_OCI_CA_FILE (extra CA bundle for registries), CHARTSYNC_OCI_PLAIN_HTTP (host:port,...
-reached over plain HTTP), CHARTSYNC_DATA_DIR, LOG_LEVEL.
+reached over plain HTTP), CHARTSYNC_DATA_DIR, CHARTSYNC_BUILD_TIMEOUT (seconds one chart build may take, default 60),
+CHARTSYNC_BUILD_THREADS (default: one per core), LOG_LEVEL.
 `;
 
 const SERVE_FLAGS = {
@@ -111,6 +114,8 @@ const fileSchema = z
     allowLocalGit: z.boolean().optional(),
     allowInsecureGit: z.boolean().optional(),
     serveCharts: z.boolean().optional(),
+    buildTimeoutSeconds: z.number().positive().max(86_400).optional(),
+    buildThreads: z.number().int().min(1).max(256).optional(),
     dependencies: z.array(dependencySchema).default([]),
     repos: z.array(repoSchema).default([]),
   })
@@ -185,6 +190,7 @@ export async function resolveServeConfig(
     },
     bodyLimit: env.SIDECAR_BODY_LIMIT ?? '1mb',
     serveCharts: Boolean(storageDir) && (file?.serveCharts ?? true),
+    build: buildOptions(file, env),
     dependencies: file?.dependencies ?? [],
     repos: file?.repos ?? [],
   };
@@ -212,6 +218,27 @@ function ociTarget(url: string, env: NodeJS.ProcessEnv): OciTarget {
     ...(env.OCI_USERNAME ? { username: env.OCI_USERNAME } : {}),
     ...(password !== undefined ? { password } : {}),
   };
+}
+
+/** The config file wins over the environment; out-of-range values are refused, not clamped. */
+function buildOptions(file: FileConfig | undefined, env: NodeJS.ProcessEnv): SidecarConfig['build'] {
+  const seconds = file?.buildTimeoutSeconds ?? envNumber(env, 'CHARTSYNC_BUILD_TIMEOUT', 1e-3, 86_400);
+  const threads = file?.buildThreads ?? envNumber(env, 'CHARTSYNC_BUILD_THREADS', 1, 256);
+  if (threads !== undefined && !Number.isInteger(threads))
+    throw new ConfigError(`CHARTSYNC_BUILD_THREADS must be a whole number, got "${threads}"`);
+  return {
+    ...(seconds !== undefined ? { timeoutMs: Math.round(seconds * 1000) } : {}),
+    ...(threads !== undefined ? { threads } : {}),
+  };
+}
+
+function envNumber(env: NodeJS.ProcessEnv, key: string, min: number, max: number): number | undefined {
+  const text = env[key];
+  if (text === undefined || text === '') return undefined;
+  const n = Number(text);
+  if (!Number.isFinite(n) || n < min || n > max)
+    throw new ConfigError(`${key} must be a number from ${min} to ${max}, got "${text}"`);
+  return n;
 }
 
 function chartmuseumTarget(url: string, env: NodeJS.ProcessEnv): ChartMuseumTarget {

@@ -4,7 +4,8 @@
  * `GET /api/<repo>/charts`. Works with every storage backend ChartMuseum supports, because
  * ChartMuseum does the storing. Network errors and 5xx answers are retried with backoff.
  */
-import type { PackagedChart } from '../chart/model.js';
+import { readFile } from 'node:fs/promises';
+import type { StagedChart } from '../chart/model.js';
 import {
   archiveName,
   type BatchOutcome,
@@ -77,11 +78,12 @@ export class ChartMuseumPublisher implements Publisher {
     return Buffer.from(await res.arrayBuffer());
   }
 
-  async apply(repo: string, add: PackagedChart[], remove: ChartRef[]): Promise<BatchOutcome> {
+  async apply(repo: string, add: StagedChart[], remove: ChartRef[]): Promise<BatchOutcome> {
     const failed = new Map<string, Error>();
     for (const chart of add) {
       try {
-        await this.request('POST', `/api/${repo}/charts`, chart.data);
+        // One archive in memory at a time, read when its upload starts.
+        await this.request('POST', `/api/${repo}/charts`, await readFile(chart.path));
       } catch (err) {
         failed.set(chartKey(chart), err as Error);
       }

@@ -8,8 +8,8 @@ import { constants } from 'node:fs';
 import { access, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { IndexInput } from '../chart/index.js';
-import type { PackagedChart } from '../chart/model.js';
-import { writeFileAtomic } from '../storage/atomic-file.js';
+import type { StagedChart } from '../chart/model.js';
+import { moveFileAtomic, writeFileAtomic } from '../storage/atomic-file.js';
 import { parseIndex, serializeIndex, withEntry, withoutVersion } from './index-file.js';
 import {
   archiveName,
@@ -50,7 +50,7 @@ export class LocalPublisher implements Publisher {
     }
   }
 
-  async apply(repo: string, add: PackagedChart[], remove: ChartRef[]): Promise<BatchOutcome> {
+  async apply(repo: string, add: StagedChart[], remove: ChartRef[]): Promise<BatchOutcome> {
     const failed = new Map<string, Error>();
     await this.removeStaleTemps(repo);
     let index = await this.readIndex(repo);
@@ -62,7 +62,7 @@ export class LocalPublisher implements Publisher {
           throw new Error(`refusing archive name ${JSON.stringify(chart.fileName)}`);
         }
         // The index written below syncs the directory, making these renames durable with it.
-        await writeFileAtomic(join(this.root, repo, chart.fileName), chart.data, 0o644, { syncDir: false });
+        await moveFileAtomic(chart.path, join(this.root, repo, chart.fileName), 0o644, { syncDir: false });
         index = withEntry(index, {
           metadata: chart.metadata,
           fileName: chart.fileName,

@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { constants, gunzipSync } from 'node:zlib';
-import type { PackagedChart } from '../chart/model.js';
+import type { StagedChart } from '../chart/model.js';
 import { chartArtifact, HELM_CHART_MEDIA_TYPE, pullChart, pushChart, rfc3339Seconds } from '../oci/chart.js';
 import { OciClient, OciError } from '../oci/client.js';
 import { chartRepository, formatRepository, parseOciUrl, versionToTag } from '../oci/reference.js';
@@ -199,7 +199,7 @@ export class OciPublisher implements Publisher {
     }
   }
 
-  async apply(repo: string, add: PackagedChart[], remove: ChartRef[]): Promise<BatchOutcome> {
+  async apply(repo: string, add: StagedChart[], remove: ChartRef[]): Promise<BatchOutcome> {
     const failed = new Map<string, Error>();
     const ledger = await this.readLedger(repo);
     for (const chart of add) {
@@ -225,14 +225,12 @@ export class OciPublisher implements Publisher {
     return { failed };
   }
 
-  private async push(
-    repo: string,
-    chart: PackagedChart,
-    owned: LedgerEntry | undefined,
-  ): Promise<LedgerEntry> {
+  private async push(repo: string, chart: StagedChart, owned: LedgerEntry | undefined): Promise<LedgerEntry> {
     const oci = this.repoOf(repo, chart.name);
     const tag = versionToTag(chart.version);
-    const artifact = chartArtifact(chart.data, chart.metadata, rfc3339Seconds(archiveEntryTime(chart.data)));
+    // One archive in memory at a time, read when its push starts.
+    const data = await readFile(chart.path);
+    const artifact = chartArtifact(data, chart.metadata, rfc3339Seconds(archiveEntryTime(data)));
     const existing = await this.call(() => this.client.resolveTag(oci, tag));
     if (existing && existing !== artifact.digest && existing !== owned?.manifest) {
       throw new PublishError(

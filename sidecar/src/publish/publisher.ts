@@ -2,7 +2,7 @@
  * The narrow interface between the sync engine and where charts end up. A repo's charts live
  * in their own namespace (ChartMuseum's `--depth=1` multi-tenancy: `<repo>/<name>-<version>.tgz`).
  */
-import type { PackagedChart } from '../chart/model.js';
+import type { StagedChart } from '../chart/model.js';
 
 /** A chart version as the target holds it. */
 export interface PublishedVersion {
@@ -40,7 +40,8 @@ export interface Publisher {
    * Adds the new archives and removes the given versions. Each item succeeds or fails on its
    * own (keyed by `chartKey`); an item that fails leaves the previously published state alone.
    */
-  apply(repo: string, add: PackagedChart[], remove: ChartRef[]): Promise<BatchOutcome>;
+  // A property, not a method: its parameter types are checked strictly (contravariantly).
+  apply: (repo: string, add: StagedChart[], remove: ChartRef[]) => Promise<BatchOutcome>;
   /** Removes every chart of `repo` and the repo itself. */
   removeRepo(repo: string): Promise<void>;
   /** Throws when the target cannot be reached (readiness). */

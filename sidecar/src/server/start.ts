@@ -37,6 +37,7 @@ export async function startSidecar(config: SidecarConfig, logger: Logger): Promi
     policy: config.policy,
     logger,
     metrics,
+    build: config.build,
     listener: {
       registered: async (repo) => scheduler?.set(repo.name, scheduleOf(repo)),
       removed: async (name) => scheduler?.set(name, undefined),

@@ -3,7 +3,7 @@
  * fsync the directory. A reader sees the old file or the new one, never a torn write.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /**
@@ -34,6 +34,47 @@ export async function writeFileAtomic(
     throw err;
   }
   if (opts.syncDir !== false) await fsyncDir(dir);
+}
+
+/**
+ * Moves the finished file `src` to `path` with the same guarantees: renamed when both are on one
+ * filesystem, else copied to a sibling temp file first. `src` is gone afterwards either way.
+ */
+export async function moveFileAtomic(
+  src: string,
+  path: string,
+  mode = 0o644,
+  opts: { syncDir?: boolean } = {},
+): Promise<void> {
+  const dir = dirname(path);
+  await mkdir(dir, { recursive: true });
+  await fsyncFile(src);
+  await chmod(src, mode);
+  try {
+    await rename(src, path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+    const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+    try {
+      await copyFile(src, tmp);
+      await fsyncFile(tmp);
+      await rename(tmp, path);
+    } catch (copyErr) {
+      await rm(tmp, { force: true });
+      throw copyErr;
+    }
+    await rm(src, { force: true });
+  }
+  if (opts.syncDir !== false) await fsyncDir(dir);
+}
+
+async function fsyncFile(path: string): Promise<void> {
+  const fh = await open(path, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
 }
 
 async function fsyncDir(dir: string): Promise<void> {

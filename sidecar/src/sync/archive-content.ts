@@ -4,9 +4,11 @@
  * in entry mtimes (taken from the commit), which must not count as a version conflict.
  */
 import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { Parser, type ReadEntry } from 'tar';
 
-async function contentDigest(archive: Buffer): Promise<string> {
+/** `archive`: the bytes, or the path of the file holding them (streamed, never read whole). */
+async function contentDigest(archive: Buffer | string): Promise<string> {
   const entries: string[] = [];
   const parser = new Parser({
     onReadEntry: (entry: ReadEntry) => {
@@ -18,12 +20,13 @@ async function contentDigest(archive: Buffer): Promise<string> {
   await new Promise<void>((resolve, reject) => {
     parser.on('error', reject);
     parser.on('end', () => resolve());
-    parser.end(archive);
+    if (typeof archive !== 'string') parser.end(archive);
+    else createReadStream(archive).on('error', reject).pipe(parser);
   });
   return entries.sort().join('\n');
 }
 
-export async function sameChartContent(a: Buffer, b: Buffer): Promise<boolean> {
+export async function sameChartContent(a: Buffer | string, b: Buffer | string): Promise<boolean> {
   try {
     return (await contentDigest(a)) === (await contentDigest(b));
   } catch {

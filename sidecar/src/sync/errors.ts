@@ -5,6 +5,7 @@
  * that turns those into answers, so no caller ever guesses a reason from message text.
  */
 import { ApiError, type Reason } from '@chartsync/api';
+import { BuildTimeoutError } from '../build/index.js';
 import { ChartError, DiscoveryError } from '../chart/index.js';
 import { GitError, type GitErrorKind } from '../git/index.js';
 import { isStorageFull, PublishError } from '../publish/publisher.js';
@@ -39,6 +40,7 @@ export function toApiError(err: unknown): ApiError {
 /** The machine reason of one chart's failure to build. */
 export function chartFailureReason(err: unknown): Reason {
   if (err instanceof ChartError) return err.reason ?? 'InvalidChart';
+  if (err instanceof BuildTimeoutError) return 'BuildTimeout';
   if (err instanceof ApiError) return err.reason;
   return isStorageFull(err) ? 'StorageFull' : 'InvalidChart';
 }

@@ -4,10 +4,11 @@
  * complete scan → remember. Nothing is published or removed before every chart was looked at,
  * and a failure before that point leaves the published repository exactly as it was.
  */
-import { relative, sep } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { ApiError, type ChartSyncResult, type Reason, type SyncResult } from '@chartsync/api';
-import { discoverCharts, packageChart } from '../chart/index.js';
-import type { DependencyRepository, PackagedChart } from '../chart/model.js';
+import type { BuildPool } from '../build/index.js';
+import { discoverCharts } from '../chart/index.js';
+import type { DependencyRepository, StagedChart } from '../chart/model.js';
 import { remoteHead, syncCheckout, treeIds, type UrlPolicy } from '../git/index.js';
 import type { Logger } from '../log/logger.js';
 import { type ChartRef, chartKey, type PublishedVersion, type Publisher } from '../publish/publisher.js';
@@ -34,6 +35,10 @@ export interface SyncContext {
   states: StateStore;
   cloneDir: string;
   cacheDir: string;
+  /** Where built archives wait for publishing (emptied by the caller around each sync). */
+  stagingDir: string;
+  /** Runs the chart builds off the main thread. */
+  builder: BuildPool;
   policy: UrlPolicy;
   logger: Logger;
   signal?: AbortSignal;
@@ -47,7 +52,7 @@ interface Built {
   key: string;
   /** Reused from the last sync: nothing to build or publish. */
   reused?: ChartState;
-  pkg?: PackagedChart;
+  pkg?: StagedChart;
   error?: string;
   reason?: Reason;
   /** For a failed build: the name Chart.yaml declares, when it can be read at all. */
@@ -188,7 +193,7 @@ async function buildAll(
 ): Promise<Built[]> {
   let done = 0;
   let lastProgress = performance.now();
-  return mapLimit(dirs, ctx.concurrency ?? 4, async (dir) => {
+  return mapLimit(dirs, ctx.concurrency ?? ctx.builder.threads + 1, async (dir, i) => {
     checkAborted(ctx);
     const key = keyOf(dir);
     const before = prev.charts[dir];
@@ -198,7 +203,7 @@ async function buildAll(
       before.key === key &&
       published.get(chartKey(before))?.digest === before.digest
         ? { dir, key, reused: before }
-        : await buildOne(ctx, dir, key, mtime);
+        : await buildOne(ctx, dir, key, mtime, join(ctx.stagingDir, `${i}.tgz`));
     done++;
     if (performance.now() - lastProgress > PROGRESS_EVERY_MS) {
       lastProgress = performance.now();
@@ -208,15 +213,24 @@ async function buildAll(
   });
 }
 
-async function buildOne(ctx: SyncContext, dir: string, key: string, mtime: Date): Promise<Built> {
+async function buildOne(
+  ctx: SyncContext,
+  dir: string,
+  key: string,
+  mtime: Date,
+  out: string,
+): Promise<Built> {
   try {
-    const pkg = await packageChart(`${ctx.cloneDir}/${dir}`, {
-      mtime,
+    const task = {
+      dir: join(ctx.cloneDir, dir),
+      out,
+      mtime: mtime.getTime(),
       dependencyUpdate: true,
       repositories: ctx.dependencies,
       cacheDir: ctx.cacheDir,
       repoRoot: ctx.cloneDir,
-    });
+    };
+    const pkg = await ctx.builder.build(task, ctx.signal);
     return { dir, key, pkg };
   } catch (err) {
     ctx.logger.warn({ repo: ctx.repo.name, chart: dir, err: (err as Error).message }, 'chart build failed');
@@ -235,7 +249,7 @@ interface Decided {
   dir: string;
   key: string;
   result: ChartSyncResult;
-  pkg?: PackagedChart;
+  pkg?: StagedChart;
 }
 
 /** What each built chart means against the published set (duplicates in the repo count as conflicts). */
@@ -278,12 +292,12 @@ async function decide(
   return decided;
 }
 
-async function placeBuilt(ctx: SyncContext, pkg: PackagedChart, published: Map<string, PublishedVersion>) {
+async function placeBuilt(ctx: SyncContext, pkg: StagedChart, published: Map<string, PublishedVersion>) {
   const placement = placePackage(pkg, published);
   if (placement === 'publish') return 'published' as const;
   if (placement === 'unchanged') return 'unchanged' as const;
   const current = await ctx.publisher.fetch(ctx.repo.name, pkg);
-  return current && (await sameChartContent(current, pkg.data))
+  return current && (await sameChartContent(current, pkg.path))
     ? ('unchanged' as const)
     : ('conflict' as const);
 }

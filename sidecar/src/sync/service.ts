@@ -13,6 +13,7 @@ import {
   type SyncResult,
 } from '@chartsync/api';
 import type { DependencyInput, RepoInput } from '@chartsync/api/schemas';
+import { BuildPool, type BuildPoolOptions } from '../build/index.js';
 import { checkGitUrl, checkRef, type GitAuth, type UrlPolicy } from '../git/index.js';
 import { redactUrl } from '../git/redact.js';
 import type { Logger } from '../log/logger.js';
@@ -33,6 +34,8 @@ export interface SyncServiceOptions {
   logger: Logger;
   metrics?: SidecarMetrics;
   concurrency?: number;
+  /** Build threads and the time box of one chart build. */
+  build?: BuildPoolOptions;
   /** Told about every (re-)registration and removal, e.g. to keep schedules in step. */
   listener?: RegistrationListener;
 }
@@ -53,11 +56,13 @@ export class SyncService {
   private readonly states: StateStore;
   private readonly runtimes = new Map<string, RepoRuntime>();
   private readonly abort = new AbortController();
+  private readonly builder: BuildPool;
 
   constructor(opts: SyncServiceOptions) {
     this.opts = opts;
     this.publisher = opts.publisher;
     this.states = new StateStore(opts.dataDir);
+    this.builder = new BuildPool(opts.build);
   }
 
   // ---- dependency repositories
@@ -150,6 +155,7 @@ export class SyncService {
   async shutdown(): Promise<void> {
     this.abort.abort();
     await Promise.all([...this.runtimes.values()].map((rt) => rt.updates.idle()));
+    await this.builder.close();
   }
 
   get shuttingDown(): boolean {
@@ -163,6 +169,7 @@ export class SyncService {
     const log = this.opts.logger.child({ repo: name });
     const started = performance.now();
     log.info({ git: redactUrl(repo.git), ref: repo.ref }, 'sync started');
+    const stagingDir = await this.freshStagingDir(name);
     try {
       const result = await runSync({
         repo,
@@ -171,6 +178,8 @@ export class SyncService {
         states: this.states,
         cloneDir: this.cloneDir(name),
         cacheDir: join(this.opts.dataDir, 'cache'),
+        stagingDir,
+        builder: this.builder,
         policy: this.opts.policy,
         logger: log,
         signal: this.abort.signal,
@@ -202,7 +211,17 @@ export class SyncService {
       this.observe(name, 'failed', started, partial);
       log.error({ code: apiErr.code, reason: apiErr.reason, err: apiErr.message }, 'sync failed');
       throw apiErr;
+    } finally {
+      await rm(stagingDir, { recursive: true, force: true });
     }
+  }
+
+  /** Built archives wait here until published; whatever a crash left behind is dropped first. */
+  private async freshStagingDir(name: string): Promise<string> {
+    const dir = join(this.opts.dataDir, 'staging', name);
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(dir, { recursive: true });
+    return dir;
   }
 
   private async recordResult(name: string, result: SyncResult | undefined, error?: ErrorBody): Promise<void> {

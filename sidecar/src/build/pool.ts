@@ -1,0 +1,138 @@
+/**
+ * Chart builds (load, dependency resolution, archive write) run on worker threads, so that no
+ * chart — a huge one, or a hostile one that makes the loader spin — can hold up the HTTP server
+ * and the schedules on the main thread. The threads come from tinypool, one per core by default.
+ *
+ * Every build is time-boxed: its clock starts when a thread starts working on it (the thread says
+ * so over a message port: neither the wait for a free thread nor a thread's start-up counts), and
+ * a build over its box has its thread terminated and fails alone with a BuildTimeoutError. A
+ * thread that dies (out of memory) fails its chart alone too; tinypool starts a fresh one.
+ */
+import { rm } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { MessageChannel } from 'node:worker_threads';
+import Tinypool from 'tinypool';
+import type { StagedChart } from '../chart/model.js';
+import { type BuildTask, deserializeError } from './task.js';
+import build, { type BuildReply } from './worker.js';
+
+export const DEFAULT_BUILD_TIMEOUT_MS = 60_000;
+/** Heap cap of a build thread: a chart that needs more fails alone instead of the process. */
+const THREAD_HEAP_MB = 512;
+/** Idle threads exit after this long; the next build starts one again (~0.1 s). */
+const IDLE_MS = 60_000;
+/** How long a thread may take to start before the build counts as over its box anyway. */
+const START_GRACE_MS = 30_000;
+
+export interface BuildPoolOptions {
+  /** Build threads; default: one per core. */
+  threads?: number;
+  /** Time box of one chart build; default 60 s; 0: none. */
+  timeoutMs?: number;
+}
+
+/** A chart build that ran past its time box; its thread was terminated. */
+export class BuildTimeoutError extends Error {
+  readonly dir: string;
+  readonly timeoutMs: number;
+  constructor(dir: string, timeoutMs: number) {
+    super(`chart build took longer than ${timeoutMs / 1000} s and was stopped`);
+    this.name = 'BuildTimeoutError';
+    this.dir = dir;
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/** One build on the calling thread, without a pool or a time box (a CLI run of one chart). */
+export async function buildInProcess(task: BuildTask): Promise<StagedChart> {
+  return unwrap(await build(task));
+}
+
+function unwrap(reply: BuildReply): StagedChart {
+  if (!reply.ok) throw deserializeError(reply.error);
+  return reply.chart;
+}
+
+export class BuildPool {
+  readonly threads: number;
+  readonly timeoutMs: number;
+  private pool: Tinypool | undefined;
+  private free: number;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(opts: BuildPoolOptions = {}) {
+    this.threads = Math.max(1, opts.threads ?? availableParallelism());
+    this.timeoutMs = opts.timeoutMs ?? DEFAULT_BUILD_TIMEOUT_MS;
+    this.free = this.threads;
+  }
+
+  /**
+   * Packages the chart of `task` into `task.out` on a build thread. Throws what the build threw
+   * (a ChartError stays one), BuildTimeoutError past the time box, or `signal`'s reason.
+   */
+  async build(task: BuildTask, signal?: AbortSignal): Promise<StagedChart> {
+    await this.acquire();
+    const box = new AbortController();
+    const overtime = () => box.abort(new BuildTimeoutError(task.dir, this.timeoutMs));
+    const boxed = this.timeoutMs > 0;
+    let timer = boxed ? setTimeout(overtime, this.timeoutMs + START_GRACE_MS) : undefined;
+    const started = new MessageChannel();
+    started.port1.once('message', () => {
+      clearTimeout(timer);
+      if (boxed) timer = setTimeout(overtime, this.timeoutMs);
+    });
+    const cancel = () => box.abort(signal?.reason ?? new Error('build cancelled'));
+    signal?.addEventListener('abort', cancel, { once: true });
+    try {
+      if (signal?.aborted) cancel();
+      const reply: BuildReply = await this.tinypool().run(
+        { ...task, started: started.port2 },
+        { signal: box.signal, transferList: [started.port2] },
+      );
+      return unwrap(reply);
+    } catch (err) {
+      if (!box.signal.aborted) throw err;
+      // The thread was terminated mid-write: its partial archive goes too.
+      await rm(task.out, { force: true });
+      throw box.signal.reason;
+    } finally {
+      clearTimeout(timer);
+      started.port1.close();
+      signal?.removeEventListener('abort', cancel);
+      this.release();
+    }
+  }
+
+  /** Terminates the threads; builds still running fail. */
+  async close(): Promise<void> {
+    const pool = this.pool;
+    this.pool = undefined;
+    await pool?.destroy();
+  }
+
+  private tinypool(): Tinypool {
+    this.pool ??= new Tinypool({
+      filename: fileURLToPath(new URL('./worker.js', import.meta.url)),
+      minThreads: 0,
+      maxThreads: this.threads,
+      idleTimeout: IDLE_MS,
+      resourceLimits: { maxOldGenerationSizeMb: THREAD_HEAP_MB },
+    });
+    return this.pool;
+  }
+
+  private async acquire(): Promise<void> {
+    if (this.free > 0) {
+      this.free--;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+
+  private release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.free++;
+  }
+}

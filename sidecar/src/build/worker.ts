@@ -1,0 +1,31 @@
+/** The body of a build thread: packages one chart into a file (see pool.ts). */
+import { rm } from 'node:fs/promises';
+import type { MessagePort } from 'node:worker_threads';
+import type { StagedChart } from '../chart/model.js';
+import { packageChartToFile } from '../chart/package.js';
+import { type BuildTask, type SerializedError, serializeError } from './task.js';
+
+export type BuildReply = { ok: true; chart: StagedChart } | { ok: false; error: SerializedError };
+
+export default async function build(task: BuildTask & { started?: MessagePort }): Promise<BuildReply> {
+  // The pool's time box starts now.
+  task.started?.postMessage(0);
+  task.started?.close();
+  try {
+    const chart = await packageChartToFile(
+      task.dir,
+      {
+        mtime: new Date(task.mtime),
+        dependencyUpdate: task.dependencyUpdate,
+        repositories: task.repositories,
+        ...(task.cacheDir ? { cacheDir: task.cacheDir } : {}),
+        ...(task.repoRoot ? { repoRoot: task.repoRoot } : {}),
+      },
+      task.out,
+    );
+    return { ok: true, chart };
+  } catch (err) {
+    await rm(task.out, { force: true });
+    return { ok: false, error: serializeError(err) };
+  }
+}
