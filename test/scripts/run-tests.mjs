@@ -1,18 +1,45 @@
 #!/usr/bin/env node
-// Runs the test suite with node's test runner: builds the real test tools first (cached), then
-// every `*.test.ts` under test/ (or under the paths given). Test files are TypeScript run by
-// Node's built-in type stripping, so there is no separate test build.
+// Runs test files with node's own test runner and reports what it reports: its summary, its
+// exit code. Test files are TypeScript run by Node's built-in type stripping (no test build).
+//
+//   node test/scripts/run-tests.mjs              every *.test.ts under test/
+//   node test/scripts/run-tests.mjs unit         the pure suite (below): no tools, seconds
+//   node test/scripts/run-tests.mjs PATH...      the test files / folders named (suite names mix in)
+//
+// Only the real tools the chosen files need are built (cached, see scripts/tools.sh): a file
+// needs a tool when its import graph reaches the harness module that runs it (TOOLS below), so
+// `unit` or `test/git` never wait for a Go build of kube-apiserver.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const testRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const repoRoot = resolve(testRoot, '..');
 
+/** Named suites: `unit` is the pure logic (no servers, no git daemons, no helm, no cluster). */
+export const SUITES = {
+  unit: [
+    'test/unit',
+    'test/deps/constraint.test.ts',
+    'test/deps/go-json.test.ts',
+    'test/sidecar/units.test.ts',
+    'test/operator/units.test.ts',
+  ],
+};
+
+/** Harness module -> what it needs installed before a file importing it can run. */
+const TOOLS = {
+  'test/harness/helm.ts': { tools: ['helm'] },
+  'test/harness/envtest.ts': { tools: ['etcd', 'kube-apiserver'] },
+  'test/harness/oci-registry.ts': { tools: ['registry'] },
+  'test/harness/git/ssh.ts': { systemDeps: true },
+  // The real single-node Kubernetes (test/node): kubelet & co. plus containerd, CNI, iptables.
+  'test/harness/node.ts': { tools: ['node'], systemDeps: true },
+};
+
 function collect(path, out) {
-  const st = statSync(path);
-  if (st.isDirectory()) {
+  if (statSync(path).isDirectory()) {
     for (const entry of readdirSync(path).sort()) {
       if (entry === 'node_modules' || entry.startsWith('.')) continue;
       collect(join(path, entry), out);
@@ -23,103 +50,79 @@ function collect(path, out) {
   return out;
 }
 
-const args = process.argv.slice(2);
-const targets = args.length ? args.map((a) => resolve(process.cwd(), a)) : [testRoot];
-for (const t of targets) {
-  if (!existsSync(t)) {
-    console.error(`no such test path: ${t}`);
+/** The files named by the arguments (suite names or paths), each once, in order. */
+export function selectFiles(args, cwd = process.cwd()) {
+  const targets = (args.length ? args : [testRoot]).flatMap((a) =>
+    a in SUITES ? SUITES[a].map((p) => join(repoRoot, p)) : [resolve(cwd, a)],
+  );
+  const missing = targets.filter((t) => !existsSync(t));
+  if (missing.length) throw new Error(`no such test path: ${missing.join(', ')}`);
+  return [...new Set(targets.flatMap((t) => collect(t, [])))];
+}
+
+const IMPORT =
+  /(?:^|\n)\s*(?:import|export)\b[^'"]*?\bfrom\s*['"](\.[^'"]+)['"]|\bimport\(\s*['"](\.[^'"]+)['"]\s*\)/g;
+
+/** Every repo file reachable from `file` by relative imports (the file itself included). */
+export function importGraph(file, seen = new Set()) {
+  if (seen.has(file) || !existsSync(file)) return seen;
+  seen.add(file);
+  for (const m of readFileSync(file, 'utf8').matchAll(IMPORT)) {
+    const spec = m[1] ?? m[2];
+    importGraph(resolve(dirname(file), spec), seen);
+  }
+  return seen;
+}
+
+/** What the files need: tool names for scripts/tools.sh, and whether sshd & co. are needed. */
+export function needs(files) {
+  const tools = new Set();
+  let systemDeps = false;
+  for (const f of files) {
+    for (const dep of importGraph(f)) {
+      const need = TOOLS[relative(repoRoot, dep)];
+      for (const t of need?.tools ?? []) tools.add(t);
+      if (need?.systemDeps) systemDeps = true;
+    }
+  }
+  return { tools: [...tools].sort(), systemDeps };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  let files;
+  try {
+    files = selectFiles(process.argv.slice(2));
+  } catch (err) {
+    console.error(err.message);
     process.exit(2);
   }
+  if (files.length === 0) {
+    console.error('no test files found');
+    process.exit(2);
+  }
+  const need = needs(files);
+  if (need.tools.length) {
+    const r = spawnSync(join(repoRoot, 'scripts/tools.sh'), need.tools, { stdio: 'inherit' });
+    if (r.status !== 0) process.exit(r.status ?? 1);
+  }
+  if (need.systemDeps) spawnSync(join(repoRoot, 'scripts/system-deps.sh'), [], { stdio: 'inherit' });
+
+  const child = spawn(
+    process.execPath,
+    [
+      '--test',
+      '--import',
+      join(testRoot, 'harness/exit-guard.mjs'),
+      `--test-timeout=${process.env.TEST_TIMEOUT_MS ?? 600000}`,
+      `--test-concurrency=${process.env.TEST_CONCURRENCY ?? 2}`,
+      '--test-reporter=spec',
+      ...files.map((f) => relative(repoRoot, f)),
+    ],
+    { cwd: repoRoot, env: { ...process.env, CHARTSYNC_REPO_ROOT: repoRoot }, stdio: 'inherit' },
+  );
+  // Ctrl-C reaches node --test through the terminal's process group; a SIGTERM sent to this
+  // runner alone is passed on, so the test processes and what they started get to clean up.
+  for (const sig of ['SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig));
+  process.on('SIGINT', () => {});
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
 }
-const files = targets.flatMap((t) => collect(t, []));
-if (files.length === 0) {
-  console.error('no test files found');
-  process.exit(2);
-}
-// The real node's suite (test/node) needs the node's binaries (kubelet, …, CoreDNS: a long first
-// build, then cached); they are built only when that suite is selected.
-const nodeSuite = files.filter((f) => f.startsWith(`${join(testRoot, 'node')}/`));
-const toolList = ['helm', 'etcd', 'kube-apiserver', 'registry', ...(nodeSuite.length ? ['node'] : [])];
-const tools = spawnSync(join(repoRoot, 'scripts/tools.sh'), toolList, { stdio: 'inherit' });
-if (tools.status !== 0) process.exit(tools.status ?? 1);
-spawnSync(join(repoRoot, 'scripts/system-deps.sh'), [], { stdio: 'inherit' }); // sshd, containerd etc.
-
-const nodeTestArgs = [
-  '--test',
-  '--import',
-  join(testRoot, 'harness/exit-guard.mjs'),
-  `--test-timeout=${process.env.TEST_TIMEOUT_MS ?? 600000}`,
-  `--test-concurrency=${process.env.TEST_CONCURRENCY ?? 2}`,
-  '--test-reporter=spec',
-];
-const env = { ...process.env, CHARTSYNC_REPO_ROOT: repoRoot };
-
-// Files whose process has been seen to linger after all their tests passed (a busy loop that
-// even an unref'd timer cannot interrupt; cause not found yet). They run on their own, and once
-// every suite in them has reported and the output has been quiet for a while, the process group
-// is stopped and the reported results stand.
-const guarded = files.filter((f) => f.endsWith('test/operator/resilience.test.ts'));
-const main = files.filter((f) => !guarded.includes(f) && !nodeSuite.includes(f));
-
-function run(list, { guard }) {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, [...nodeTestArgs, ...list.map((f) => relative(repoRoot, f))], {
-      cwd: repoRoot,
-      env,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    const counts = { pass: 0, fail: 0, summary: false, topLevelFail: false, topLevel: 0 };
-    let rest = '';
-    let idle;
-    child.stdout.on('data', (chunk) => {
-      process.stdout.write(chunk);
-      const lines = (rest + chunk).split('\n');
-      rest = lines.pop() ?? '';
-      for (const line of lines) {
-        const m = /^ℹ (pass|fail) (\d+)/.exec(line);
-        if (m) {
-          counts[m[1]] = Number(m[2]);
-          counts.summary = true;
-        } else if (/^\s+✔/.test(line)) counts.guardPass = (counts.guardPass ?? 0) + 1;
-        else if (/^\s+✖/.test(line) && !line.includes('failing tests'))
-          counts.guardFail = (counts.guardFail ?? 0) + 1;
-        if (/^[✔✖] /.test(line)) counts.topLevel++;
-        if (/^✖ /.test(line)) counts.topLevelFail = true;
-      }
-      if (guard && counts.topLevel > 0) {
-        clearTimeout(idle);
-        idle = setTimeout(() => {
-          process.stdout.write(
-            `\nrun-tests: ${list.join(' ')} reported all suites but did not exit; stopping it\n`,
-          );
-          try {
-            process.kill(-child.pid, 'SIGKILL');
-          } catch {}
-        }, 30_000);
-      }
-    });
-    child.on('exit', (code, signal) => {
-      clearTimeout(idle);
-      if (!counts.summary) {
-        counts.pass = counts.guardPass ?? 0;
-        counts.fail = (counts.guardFail ?? 0) + (signal && !guard ? 1 : 0);
-      }
-      const ok = signal
-        ? guard && !counts.topLevelFail && counts.topLevel > 0 && !counts.guardFail
-        : code === 0;
-      done({ ok, pass: counts.pass, fail: counts.fail });
-    });
-  });
-}
-
-const results = [];
-if (main.length) results.push(await run(main, { guard: false }));
-if (guarded.length) results.push(await run(guarded, { guard: true }));
-// The real node last and alone: it takes the machine's kubelet port and host paths, and both cores.
-if (nodeSuite.length) results.push(await run(nodeSuite, { guard: false }));
-const pass = results.reduce((n, r) => n + r.pass, 0);
-const fail = results.reduce((n, r) => n + r.fail, 0);
-const ok = results.every((r) => r.ok);
-process.stdout.write(`\ntests: ${pass} passed, ${ok ? fail : Math.max(fail, 1)} failed\n`);
-process.exit(ok ? 0 : 1);
