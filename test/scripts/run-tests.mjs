@@ -17,14 +17,16 @@ import { fileURLToPath } from 'node:url';
 const testRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const repoRoot = resolve(testRoot, '..');
 
-/** Named suites: `unit` is the pure logic (no servers, no git daemons, no helm, no cluster). */
+/**
+ * Named suites. `unit`: pure logic in seconds — no servers, git daemons, helm, cluster or child
+ * processes (test/unit/runner.test.ts checks it needs no tools).
+ */
 export const SUITES = {
   unit: [
     'test/unit',
     'test/deps/constraint.test.ts',
     'test/deps/go-json.test.ts',
     'test/sidecar/units.test.ts',
-    'test/operator/units.test.ts',
   ],
 };
 
