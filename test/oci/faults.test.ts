@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { packageChart } from '../../sidecar/dist/chart/package.js';
+import { packageChart } from '@chartsync/sidecar';
 import { MTIME } from '../deps/compare.ts';
 import { Helm, writeChart } from '../deps/fixtures.ts';
 import { OciFaultProxy } from '../harness/oci-fault-proxy.ts';
