@@ -592,6 +592,41 @@ describe('toggles', () => {
     assert.equal(plain.DISABLE_API?.value, 'true');
   });
 
+  test('sidecar.oci: the sidecar pushes to an OCI registry with the login from a Secret', async () => {
+    const ms = await render({
+      'operator.enabled': true,
+      'sidecar.oci.url': 'oci://registry.example.com:5000/charts',
+      'sidecar.oci.existingSecret': 'registry-login',
+      'sidecar.oci.plainHttp[0]': 'registry.example.com:5000',
+    });
+    const [, sc] = containersOf(get(ms, 'Deployment', CM));
+    assert.deepEqual(sc?.args, ['serve', '--port=3000', '--oci-url=oci://registry.example.com:5000/charts']);
+    const scEnv = envOf(sc);
+    assert.deepEqual(scEnv.OCI_USERNAME?.valueFrom, {
+      secretKeyRef: { name: 'registry-login', key: 'username' },
+    });
+    assert.deepEqual(scEnv.OCI_PASSWORD?.valueFrom, {
+      secretKeyRef: { name: 'registry-login', key: 'password' },
+    });
+    assert.equal(scEnv.CHARTSYNC_OCI_PLAIN_HTTP?.value, 'registry.example.com:5000');
+    assert.equal(
+      scEnv.CHARTSYNC_DATA_DIR?.value,
+      '/storage/.chartsync',
+      'the ledger of pushed manifests stays on the volume',
+    );
+    const bad = await helm([
+      'template',
+      'rel',
+      chartDir,
+      '--set',
+      'operator.enabled=true',
+      '--set',
+      'sidecar.oci.url=https://x',
+    ]);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /\/sidecar\/oci\/url/);
+  });
+
   test('env.field: environment from pod fields', async () => {
     const ms = await render({ 'env.field.POD_IP': 'status.podIP' });
     assert.deepEqual(envOf(containersOf(get(ms, 'Deployment', CM))[0]).POD_IP?.valueFrom, {

@@ -49,6 +49,28 @@ describe('Chartmuseum CRD', () => {
     assert.equal(got?.spec.updateEveryMinutes, 15);
   });
 
+  it('accepts oci:// dependency repositories and mirrors, refuses other schemes', async () => {
+    await apply(kc, [
+      chartmuseum('oci-deps', {
+        git: 'https://github.com/foo/mycharts',
+        dependencies: [
+          {
+            name: 'hub',
+            url: 'oci://mirror.internal:5000/bitnamicharts',
+            mirrorOf: 'oci://registry-1.docker.io/bitnamicharts',
+            secretRef: { name: 'hub-login' },
+          },
+          { name: 'web', url: 'https://charts.internal/stable', mirrorOf: 'oci://ghcr.io/org/charts' },
+        ],
+      }),
+    ]);
+    const msg = await refused('ftp-dep', {
+      git: 'https://github.com/foo/mycharts',
+      dependencies: [{ name: 'x', url: 'ftp://charts.example/x' }],
+    });
+    assert.match(msg, /spec\.dependencies\[0\]\.url/);
+  });
+
   it('accepts every updateEveryMinutes that maps to an exact cron schedule', async () => {
     for (const n of [1, 5, 15, 30, 60, 120, 360, 720, 1440]) {
       await apply(kc, [
