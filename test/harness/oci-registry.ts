@@ -11,8 +11,14 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createSign, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import { createServer as createHttpsServer, request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -300,7 +306,7 @@ export class OciRegistry {
 
   /** GET /v2/ with the test CA: true once the registry answers at all (200 or 401). */
   private async ping(): Promise<boolean> {
-    const { request } = await import(this.tls ? 'node:https' : 'node:http');
+    const request = this.tls ? httpsRequest : httpRequest;
     return new Promise((resolve) => {
       const req = request(
         `${this.baseUrl}/v2/`,

@@ -9,10 +9,11 @@ import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { Helm, writeChart } from '../deps/fixtures.ts';
+import { writeChart } from '../deps/fixtures.ts';
 import { type GitServers, startGitServers } from '../harness/git-server.ts';
+import { Helm } from '../harness/helm.ts';
 import { OciRegistry } from '../harness/oci-registry.ts';
-import { helmBin, tempDir } from '../harness/paths.ts';
+import { tempDir } from '../harness/paths.ts';
 import { chartsyncScript } from '../harness/sidecar.ts';
 
 const run = promisify(execFile);
@@ -52,7 +53,7 @@ describe('CLI: oci:// repositories, mirrors and credentials', () => {
     await writeFile(join(src, 'templates/configmap.yaml'), '');
     const out = join(work, 'lib-out');
     await mkdir(out, { recursive: true });
-    const archive = await helm.package(src, out);
+    const archive = await helm.packageTo(src, out);
     const login = [
       '--username',
       registry.user.username,
@@ -60,7 +61,7 @@ describe('CLI: oci:// repositories, mirrors and credentials', () => {
       registry.user.password,
       '--plain-http',
     ];
-    await run(helmBin, ['push', archive, `${registry.url}/mirror`, ...login], { env: helm.env });
+    await helm.all(['push', archive, `${registry.url}/mirror`, ...login]);
     chartDir = await writeChart(join(work, 'app'), {
       name: 'app',
       version: '1.0.0',

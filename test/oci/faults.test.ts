@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { packageChart } from '@chartsync/sidecar';
 import { MTIME } from '../deps/compare.ts';
-import { Helm, writeChart } from '../deps/fixtures.ts';
+import { writeChart } from '../deps/fixtures.ts';
+import { Helm } from '../harness/helm.ts';
 import { OciFaultProxy } from '../harness/oci-fault-proxy.ts';
 import { OciRegistry } from '../harness/oci-registry.ts';
 import { tempDir } from '../harness/paths.ts';
@@ -40,7 +41,7 @@ describe('oci:// dependencies from a broken or hostile registry', () => {
     });
     const out = join(work, 'out', String(counter++));
     await mkdir(out, { recursive: true });
-    await helm.run(['push', await helm.package(src, out), `${registry.url}/charts`, '--plain-http']);
+    await helm.run(['push', await helm.packageTo(src, out), `${registry.url}/charts`, '--plain-http']);
   }
 
   before(async () => {
@@ -92,7 +93,7 @@ describe('oci:// dependencies from a broken or hostile registry', () => {
           kind: 'rewrite',
           body: (b) =>
             b[0] === 0x1f
-              ? Buffer.concat([b.subarray(0, b.length - 1), Buffer.from([b[b.length - 1] ^ 1])])
+              ? Buffer.concat([b.subarray(0, b.length - 1), Buffer.from([(b.at(-1) ?? 0) ^ 1])])
               : b,
         },
       },
@@ -160,7 +161,7 @@ describe('oci:// dependencies from a broken or hostile registry', () => {
     const second = await packageChart(chartDir, { ...opts(), cacheDir });
     assert.notEqual(first.digest, second.digest);
     const { entries } = await import('../deps/compare.ts');
-    const files = await entries(second.data, work);
+    const files = entries(second.data);
     assert.equal(files.get('app/charts/common/values.yaml')?.toString(), 'moved: true\n');
   });
 
