@@ -27,6 +27,8 @@ export interface OperatorConfig {
   retryPeriodMs: number;
   port: number;
   resyncMs: number;
+  /** How often a resource whose first sync runs asks the sidecar for its progress. */
+  progressPollMs: number;
   backoffBaseMs: number;
   backoffMaxMs: number;
   workers: number;
@@ -112,6 +114,7 @@ export function loadConfig(env: Env = process.env): OperatorConfig {
     retryPeriodMs: int(env, 'RETRY_PERIOD_MS', Math.max(200, Math.floor(leaseDurationMs / 7)), 50),
     port: int(env, 'PORT', 8081),
     resyncMs: int(env, 'RESYNC_SECONDS', 60, 1) * 1000,
+    progressPollMs: int(env, 'PROGRESS_POLL_MS', 2000, 50),
     backoffBaseMs: int(env, 'BACKOFF_BASE_MS', 1000, 1),
     backoffMaxMs: int(env, 'BACKOFF_MAX_MS', 5 * 60_000, 1),
     workers: int(env, 'WORKERS', 4, 1),

@@ -28,7 +28,7 @@ sync CronJobs. Configuration by environment:
   KUBECONFIG              kubeconfig outside a cluster
   PORT                    port of /healthz, /readyz, /metrics (default 8081)
   LOG_LEVEL               pino level (default info)
-Tuning: RESYNC_SECONDS, BACKOFF_BASE_MS, BACKOFF_MAX_MS, WORKERS, LEASE_DURATION_SECONDS,
+Tuning: RESYNC_SECONDS, PROGRESS_POLL_MS, BACKOFF_BASE_MS, BACKOFF_MAX_MS, WORKERS, LEASE_DURATION_SECONDS,
 RENEW_DEADLINE_SECONDS, RETRY_PERIOD_MS, POD_NAMESPACE, POD_NAME, CRONJOB_SIDECAR_URL.
 `;
 

@@ -232,6 +232,31 @@ test('?async=true answers 202 at once and the result lands in lastSync', async (
   assert.equal((await call('POST', '/repo/unknown/update?async=true')).status, 404);
 });
 
+test('POST /repo/new?async=true registers, answers 202 with the view while the first sync runs', async () => {
+  const res = await call('POST', '/repo/new?async=true', { json: { name: 'later', git: fileUrl(repo) } });
+  assert.equal(res.status, 202);
+  const view = res.json as { name: string; syncing: boolean; lastSync?: unknown };
+  assert.equal(view.name, 'later');
+  assert.equal(view.syncing, true, 'the first sync is running when the answer comes');
+  assert.equal(view.lastSync, undefined);
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const got = (await call('GET', '/repo/later')).json as {
+      syncing: boolean;
+      lastSync?: { charts: unknown[] };
+    };
+    if (!got.syncing && got.lastSync) {
+      assert.equal(got.lastSync.charts.length, 2);
+      break;
+    }
+    assert.ok(Date.now() < deadline, 'the first sync never finished');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const bad = await call('POST', '/repo/new?async=true', { json: { name: 'Bad_Name', git: fileUrl(repo) } });
+  assert.equal(bad.status, 400, 'input is checked before answering');
+  assert.equal((await call('DELETE', '/repo/later')).status, 200);
+});
+
 test('health, readiness and metrics', async () => {
   assert.deepEqual((await call('GET', '/healthz', { token: null })).json, { status: 'ok' });
   assert.equal((await call('GET', '/readyz', { token: null })).status, 200);

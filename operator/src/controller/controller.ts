@@ -114,18 +114,18 @@ export class Controller {
     await this.queue.shutdown();
   }
 
-  private async run(key: string): Promise<undefined> {
+  private async run(key: string): Promise<{ requeueAfterMs?: number } | undefined> {
     const end = this.d.metrics.reconcileSeconds.startTimer();
     try {
-      await this.reconciler.reconcile(key);
+      const next = await this.reconciler.reconcile(key);
       this.d.metrics.reconciles.inc({ result: 'ok' });
+      return next;
     } catch (err) {
       this.d.metrics.reconciles.inc({ result: 'error' });
       throw err;
     } finally {
       end();
     }
-    return undefined;
   }
 
   private resync(): void {

@@ -5,7 +5,7 @@
  * otherwise status refreshed from the sidecar's last sync (so scheduled runs show up).
  * Deletion: the sidecar repo, then the CronJob, then the finalizer.
  */
-import { type SidecarClient, SidecarError } from '@chartsync/api';
+import { type RepoView, type SidecarClient, SidecarError } from '@chartsync/api';
 import type { Logger } from 'pino';
 import type { OperatorConfig } from '../config.js';
 import { isAlreadyExists, isNotFound, JSON_PATCH, type KubeClient, paths } from '../kube/client.js';
@@ -13,10 +13,10 @@ import type { EventRecorder } from '../kube/events.js';
 import type { Informer } from '../kube/informer.js';
 import type { Metrics } from '../runtime/metrics.js';
 import { claimantKeys, ownerOf } from './claims.js';
-import { getCondition, isTransition, type Observation, READY } from './conditions.js';
+import { getCondition, isTransition, type Observation, READY, type Reason } from './conditions.js';
 import { buildRequests, SpecError, secretReader } from './credentials.js';
 import { type CronJob, desiredCronJob, hasDrifted } from './cronjob.js';
-import { outcomeOfError, outcomeOfRepoView, outcomeOfSync, type SyncOutcome } from './outcome.js';
+import { outcomeOfError, outcomeOfRepoView, type SyncOutcome } from './outcome.js';
 import {
   type Chartmuseum,
   cronJobNameOf,
@@ -42,10 +42,21 @@ export interface ReconcilerDeps {
   enqueue: (key: string) => void;
 }
 
+interface Registration {
+  digest: string;
+  /** The sync this registration started has not been seen finished yet. */
+  pending: boolean;
+  since: string | undefined;
+}
+
 export class Reconciler {
   private readonly d: ReconcilerDeps;
-  /** uid -> digest of the requests last accepted by the sidecar (secrets never leave memory). */
-  private readonly registered = new Map<string, string>();
+  /**
+   * uid -> digest of the requests last accepted by the sidecar (secrets never leave memory), and
+   * while the sync that registration started is running, the `lastSync.at` the sidecar had when
+   * it accepted it (a result with another time is the new one).
+   */
+  private readonly registered = new Map<string, Registration>();
   private readonly readSecret;
 
   constructor(deps: ReconcilerDeps) {
@@ -53,11 +64,15 @@ export class Reconciler {
     this.readSecret = secretReader(deps.client);
   }
 
-  async reconcile(key: string): Promise<void> {
+  /** Reconciles one resource; asks to be called again while a sync it started is running. */
+  async reconcile(key: string): Promise<{ requeueAfterMs?: number } | undefined> {
     const { namespace, name } = splitKey(key);
     let cm = await this.read(namespace, name);
-    if (!cm) return;
-    if (isDeleting(cm)) return this.finalize(cm);
+    if (!cm) return undefined;
+    if (isDeleting(cm)) {
+      await this.finalize(cm);
+      return undefined;
+    }
     if (!hasFinalizer(cm)) cm = await this.addFinalizer(cm);
     cm = await this.cleanupRenamed(cm);
 
@@ -67,12 +82,12 @@ export class Reconciler {
     if (owner && keyOf(owner) !== key) {
       await this.deleteCronJob(cm, false);
       await this.writeStatus(cm, { obs: conflictObservation(repoName, keyOf(owner)) }, {});
-      return;
+      return undefined;
     }
 
     await this.ensureTokenSecret(namespace);
     await this.ensureCronJob(cm);
-    let outcome: SyncOutcome;
+    let outcome: SyncOutcome & { retry?: boolean };
     let failure: unknown;
     try {
       outcome = cm.spec.suspend ? await this.suspendedOutcome(repoName) : await this.sync(cm);
@@ -86,6 +101,12 @@ export class Reconciler {
     }
     await this.writeStatus(cm, outcome, { repoName, url: repoUrl(this.d.cfg.chartmuseumUrl, repoName) });
     if (failure) throw failure;
+    if (outcome.retry) {
+      // The sync this registration started failed: register (and so sync) again with backoff.
+      this.registered.delete(cm.metadata.uid);
+      throw new Error(`sync of "${repoName}" failed: ${outcome.obs.message}`);
+    }
+    return outcome.obs.reason === 'Progressing' ? { requeueAfterMs: this.d.cfg.progressPollMs } : undefined;
   }
 
   /** A fresh read: the informer cache may lag behind the operator's own writes. */
@@ -177,33 +198,66 @@ export class Reconciler {
     return updated;
   }
 
-  private async sync(cm: Chartmuseum): Promise<SyncOutcome> {
+  /**
+   * Registers when what would be sent changed (or the sidecar forgot the repository); the sidecar
+   * answers at once and syncs on its own, so no worker ever waits for a sync. Otherwise the
+   * sidecar's view tells the outcome: still running, the result of the registration's sync, or
+   * later (scheduled) syncs.
+   */
+  private async sync(cm: Chartmuseum): Promise<SyncOutcome & { retry?: boolean }> {
     const reqs = await buildRequests(cm, this.readSecret);
     const name = reqs.repo.name;
-    if (this.registered.get(cm.metadata.uid) === reqs.digest) {
+    const reg = this.registered.get(cm.metadata.uid);
+    if (reg?.digest === reqs.digest) {
       const view = await this.d.sidecar.getRepo(name).catch((err) => {
         if (err instanceof SidecarError && err.status === 404) return undefined;
         throw err;
       });
-      if (view)
-        return (
-          outcomeOfRepoView(view) ?? {
-            obs: { status: 'Unknown', reason: 'Progressing', message: 'waiting for the first sync' },
-          }
-        );
+      if (view) return this.progress(cm, reg, view);
       this.d.log.info(
         { chartmuseum: keyOf(cm), repo: name },
         'sidecar does not know the repository; registering again',
       );
     }
     for (const dep of reqs.dependencies) await this.d.sidecar.upsertDependency(dep);
-    const result = await this.d.sidecar.upsertRepo(reqs.repo);
-    this.registered.set(cm.metadata.uid, reqs.digest);
-    this.d.log.info(
-      { chartmuseum: keyOf(cm), repo: name, commit: result.commit, charts: result.charts.length },
-      'repository registered and synced',
+    const view = await this.d.sidecar.registerRepo(reqs.repo);
+    const fresh: Registration = { digest: reqs.digest, pending: true, since: view.lastSync?.at };
+    this.registered.set(cm.metadata.uid, fresh);
+    this.d.log.info({ chartmuseum: keyOf(cm), repo: name }, 'repository registered; sync started');
+    return this.progress(cm, fresh, view);
+  }
+
+  private progress(cm: Chartmuseum, reg: Registration, view: RepoView): SyncOutcome & { retry?: boolean } {
+    if (reg.pending) {
+      const done = !view.syncing && view.lastSync !== undefined && view.lastSync.at !== reg.since;
+      if (!done) {
+        // A retry after a failure keeps reporting that failure until its own result is in
+        // (no flapping False -> Unknown -> False, and no Event per retry).
+        const current = getCondition(cm.status?.conditions, READY);
+        if (current?.status === 'False')
+          return { obs: { status: 'False', reason: current.reason as Reason, message: current.message } };
+        return {
+          obs: { status: 'Unknown', reason: 'Progressing', message: 'registered; first sync running' },
+        };
+      }
+      reg.pending = false;
+      const outcome = outcomeOfRepoView(view) as SyncOutcome;
+      this.d.log.info(
+        {
+          chartmuseum: keyOf(cm),
+          repo: view.name,
+          commit: view.lastSync?.commit,
+          reason: outcome.obs.reason,
+        },
+        'first sync finished',
+      );
+      return view.lastSync?.error ? { ...outcome, retry: true } : outcome;
+    }
+    return (
+      outcomeOfRepoView(view) ?? {
+        obs: { status: 'Unknown', reason: 'Progressing', message: 'waiting for the first sync' },
+      }
     );
-    return outcomeOfSync(result, new Date().toISOString());
   }
 
   private async suspendedOutcome(name: string): Promise<SyncOutcome> {

@@ -66,6 +66,13 @@ export class SidecarClient {
   upsertRepo(repo: RepoRequest): Promise<SyncResult> {
     return this.call('POST', '/repo/new', repo);
   }
+  /**
+   * Registers (or updates) a git repository and answers at once (202) with its view: the sync
+   * runs on in the sidecar (`syncing: true`) and its result shows up in `getRepo(name).lastSync`.
+   */
+  registerRepo(repo: RepoRequest): Promise<RepoView> {
+    return this.call('POST', '/repo/new?async=true', repo);
+  }
   listRepos(): Promise<RepoView[]> {
     return this.call('GET', '/repo');
   }

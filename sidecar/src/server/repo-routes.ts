@@ -28,7 +28,15 @@ export function repoRoutes({ service, bodyLimit }: RepoRoutesOptions): Router {
   });
 
   router.post('/repo/new', async (req, res) => {
-    res.json(await service.upsertRepo(parseBody(repoSchema, req)));
+    const input = parseBody(repoSchema, req);
+    if (isTrue(req.query.async)) {
+      // Registered when answered; the first sync runs on and its result lands in lastSync.
+      await service.register(input);
+      service.updateInBackground(input.name);
+      res.status(202).json(service.getRepo(input.name));
+      return;
+    }
+    res.json(await service.upsertRepo(input));
   });
   router.get('/repo', (_req, res) => {
     res.json(service.listRepos());
