@@ -77,6 +77,20 @@ test('a chart with an unregistered dependency repository fails; registering it p
     'credentials were sent',
   );
   assert.doesNotMatch(sidecar.logs.join('\n'), new RegExp(AUTH.password));
+  // The layers under the sync log through the sidecar's logger (LOG_LEVEL=debug here): the
+  // dependency choice made on a build thread, and the git commands of the fetch.
+  const records = sidecar.records();
+  const resolved = records.find((r) => r.msg === 'dependency resolved');
+  assert.ok(resolved, 'the dependency choice is logged');
+  assert.deepEqual(
+    [resolved.repo, resolved.chart, resolved.dependency, resolved.version, resolved.how],
+    ['with-deps', 'app', 'shared', '1.1.0', 'downloaded'],
+  );
+  assert.doesNotMatch(String(resolved.from), /reader|dep-repo-pw/, 'the logged URL has no credentials');
+  assert.ok(
+    records.some((r) => r.msg === 'git command done' && r.repo === 'with-deps'),
+    'the git layer logs through the sync',
+  );
 
   const again = await sidecar.client().updateRepo('with-deps');
   assert.equal(again.changed, false);

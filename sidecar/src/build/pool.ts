@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { MessageChannel } from 'node:worker_threads';
 import Tinypool from 'tinypool';
 import type { StagedChart } from '../chart/model.js';
+import type { Logger } from '../log/logger.js';
 import { type BuildTask, deserializeError } from './task.js';
 import build, { type BuildReply } from './worker.js';
 
@@ -49,9 +50,25 @@ export async function buildInProcess(task: BuildTask): Promise<StagedChart> {
   return unwrap(await build(task));
 }
 
-function unwrap(reply: BuildReply): StagedChart {
+function unwrap(reply: BuildReply, log: Logger | undefined): StagedChart {
+  if (log) relayLogs(reply.logs, log);
   if (!reply.ok) throw deserializeError(reply.error);
   return reply.chart;
+}
+
+/** Writes a build thread's log lines (pino JSON) through the caller's logger, level kept. */
+export function relayLogs(lines: readonly string[], log: Logger): void {
+  for (const line of lines) {
+    let rec: Record<string, unknown>;
+    try {
+      rec = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      continue;
+    }
+    const { level, msg, time: _t, pid: _p, hostname: _h, ...fields } = rec;
+    const label = log.levels.labels[Number(level)] as 'debug' | undefined;
+    if (label && typeof log[label] === 'function') log[label](fields, String(msg ?? ''));
+  }
 }
 
 export class BuildPool {
@@ -69,9 +86,10 @@ export class BuildPool {
 
   /**
    * Packages the chart of `task` into `task.out` on a build thread. Throws what the build threw
-   * (a ChartError stays one), BuildTimeoutError past the time box, or `signal`'s reason.
+   * (a ChartError stays one), BuildTimeoutError past the time box, or `signal`'s reason. What the
+   * build logged (dependency choices) is written to `log` once it is done.
    */
-  async build(task: BuildTask, signal?: AbortSignal): Promise<StagedChart> {
+  async build(task: BuildTask, signal?: AbortSignal, log?: Logger): Promise<StagedChart> {
     await this.acquire();
     const box = new AbortController();
     const overtime = () => box.abort(new BuildTimeoutError(task.dir, this.timeoutMs));
@@ -87,10 +105,10 @@ export class BuildPool {
     try {
       if (signal?.aborted) cancel();
       const reply: BuildReply = await this.tinypool().run(
-        { ...task, started: started.port2 },
+        { ...task, ...(log ? { logLevel: log.level } : {}), started: started.port2 },
         { signal: box.signal, transferList: [started.port2] },
       );
-      return unwrap(reply);
+      return unwrap(reply, log);
     } catch (err) {
       if (!box.signal.aborted) throw err;
       // The thread was terminated mid-write: its partial archive goes too.

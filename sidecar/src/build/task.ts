@@ -17,6 +17,8 @@ export interface BuildTask {
   repositories: DependencyRepository[];
   cacheDir?: string;
   repoRoot?: string;
+  /** The level of the caller's logger: lines at or above it come back with the reply. */
+  logLevel?: string;
 }
 
 export interface SerializedError {

@@ -1,16 +1,23 @@
 /** The body of a build thread: packages one chart into a file (see pool.ts). */
 import { rm } from 'node:fs/promises';
 import type { MessagePort } from 'node:worker_threads';
+import { pino } from 'pino';
 import type { StagedChart } from '../chart/model.js';
 import { packageChartToFile } from '../chart/package.js';
 import { type BuildTask, type SerializedError, serializeError } from './task.js';
 
-export type BuildReply = { ok: true; chart: StagedChart } | { ok: false; error: SerializedError };
+/** `logs`: the build's log lines (pino JSON), for the main thread's logger to write (pool.ts). */
+export type BuildReply = ({ ok: true; chart: StagedChart } | { ok: false; error: SerializedError }) & {
+  logs: string[];
+};
 
 export default async function build(task: BuildTask & { started?: MessagePort }): Promise<BuildReply> {
   // The pool's time box starts now.
   task.started?.postMessage(0);
   task.started?.close();
+  // A logger cannot cross the thread boundary: the lines are collected and travel with the reply.
+  const logs: string[] = [];
+  const logger = pino({ level: task.logLevel ?? 'silent' }, { write: (line: string) => logs.push(line) });
   try {
     const chart = await packageChartToFile(
       task.dir,
@@ -18,14 +25,15 @@ export default async function build(task: BuildTask & { started?: MessagePort })
         mtime: new Date(task.mtime),
         dependencyUpdate: task.dependencyUpdate,
         repositories: task.repositories,
+        logger,
         ...(task.cacheDir ? { cacheDir: task.cacheDir } : {}),
         ...(task.repoRoot ? { repoRoot: task.repoRoot } : {}),
       },
       task.out,
     );
-    return { ok: true, chart };
+    return { ok: true, chart, logs };
   } catch (err) {
     await rm(task.out, { force: true });
-    return { ok: false, error: serializeError(err) };
+    return { ok: false, error: serializeError(err), logs };
   }
 }

@@ -74,7 +74,13 @@ export async function runSync(ctx: SyncContext): Promise<SyncResult> {
   });
   const registryKey = hashOf(ctx.dependencies.map(({ name, url, mirrorOf }) => ({ name, url, mirrorOf })));
   const phases = new PhaseTimer();
-  const head = await remoteHead({ url: repo.git, ref: repo.ref, auth: repo.auth, policy: ctx.policy });
+  const head = await remoteHead({
+    url: repo.git,
+    ref: repo.ref,
+    auth: repo.auth,
+    policy: ctx.policy,
+    log: ctx.logger,
+  });
   // Failed charts are retried by every update (a dependency repository may be back): the
   // no-change answer is only for a last sync whose charts all built.
   if (prev.commit === head && prev.configKey === configKey + registryKey && !hasFailedCharts(prev)) {
@@ -95,6 +101,7 @@ export async function runSync(ctx: SyncContext): Promise<SyncResult> {
     auth: repo.auth,
     policy: ctx.policy,
     dir: ctx.cloneDir,
+    log: ctx.logger,
   });
   phases.mark('fetch');
   const dirs = await discover(ctx.cloneDir, repo.paths);
@@ -230,7 +237,7 @@ async function buildOne(
       cacheDir: ctx.cacheDir,
       repoRoot: ctx.cloneDir,
     };
-    const pkg = await ctx.builder.build(task, ctx.signal);
+    const pkg = await ctx.builder.build(task, ctx.signal, ctx.logger);
     return { dir, key, pkg };
   } catch (err) {
     ctx.logger.warn({ repo: ctx.repo.name, chart: dir, err: (err as Error).message }, 'chart build failed');
