@@ -13,6 +13,7 @@ import {
   parseGitUrl,
   redact,
   redactUrl,
+  redactUrlsIn,
   resolveRef,
   shouldCompact,
   splitUrlCredentials,
@@ -189,10 +190,10 @@ describe('git ref policy', () => {
 describe('scrubbing secrets', () => {
   test('userinfo is removed from every URL in a text', () => {
     assert.equal(
-      redactUrl("fatal: unable to access 'https://u:p@h/x/': 403"),
+      redactUrlsIn("fatal: unable to access 'https://u:p@h/x/': 403"),
       "fatal: unable to access 'https://h/x/': 403",
     );
-    assert.equal(redactUrl('ssh://git@h/x and http://a@b/c'), 'ssh://h/x and http://b/c');
+    assert.equal(redactUrlsIn('ssh://git@h/x and http://a@b/c'), 'ssh://h/x and http://b/c');
   });
 
   test('secret values and their URL/base64 encodings are masked, multi-line keys line by line', () => {
@@ -204,19 +205,57 @@ describe('scrubbing secrets', () => {
     assert.match(out, /token \*\*\* enc \*\*\* b64 \*\*\* key line \*\*\*/);
   });
 
-  test('credentials in an HTTPS URL move into the auth; explicit auth wins', () => {
-    assert.deepEqual(splitUrlCredentials('https://bob:s%40cret@h/x.git', undefined), {
-      url: 'https://h/x.git',
-      auth: { username: 'bob', password: 's@cret' },
-    });
-    assert.deepEqual(splitUrlCredentials('https://tok@h/x.git', { password: 'explicit' }), {
-      url: 'https://h/x.git',
-      auth: { username: 'tok', password: 'explicit' },
-    });
-    assert.deepEqual(splitUrlCredentials('ssh://git@h/x.git', undefined), {
-      url: 'ssh://git@h/x.git',
-      auth: undefined,
-    });
+  test('credentials in a URL are split out, for every URL form; errors never quote them', () => {
+    const cases: [string, ReturnType<typeof splitUrlCredentials>][] = [
+      ['https://bob:s%40cret@h/x.git', { url: 'https://h/x.git', username: 'bob', password: 's@cret' }],
+      ['https://tok@h/x.git', { url: 'https://h/x.git', username: 'tok' }],
+      ['https://:only-pw@h/x.git', { url: 'https://h/x.git', password: 'only-pw' }],
+      ['HTTP://u:p@h:8080/x', { url: 'HTTP://h:8080/x', username: 'u', password: 'p' }],
+      ['https://u:p@ss@h/x', { url: 'https://h/x', username: 'u', password: 'p@ss' }],
+      ['https://u:pa ss@h/x', { url: 'https://h/x', username: 'u', password: 'pa ss' }],
+      ['https://u:pa%2Fss@h/x', { url: 'https://h/x', username: 'u', password: 'pa/ss' }],
+      ['https://u:p@[::1]:3000/x', { url: 'https://[::1]:3000/x', username: 'u', password: 'p' }],
+      ['https://h/path@v1', { url: 'https://h/path@v1' }],
+      ['https://h:8443/a@b', { url: 'https://h:8443/a@b' }],
+      ['ssh://git@h/x.git', { url: 'ssh://git@h/x.git' }],
+      ['git@h:x.git', { url: 'git@h:x.git' }],
+      ['file:///srv/x', { url: 'file:///srv/x' }],
+    ];
+    for (const [input, want] of cases) assert.deepEqual(splitUrlCredentials(input), want, input);
+    for (const bad of [
+      'https://user:pa/ss@h/x', // "/" ends the authority: ambiguous
+      'https://user:p?w@h/x',
+      'https://user:p#w@h/x',
+      'https://u:%zz@h/x', // malformed escape
+      'https://u:50%@h/x',
+      'https://%E0%A4%A:p@h/x',
+      'ssh://git:hunter2@h/x.git', // ssh: keys only
+      'git+ssh://git:hunter2@h/x.git',
+      'git:hunter2@h:x.git',
+    ]) {
+      assert.throws(
+        () => splitUrlCredentials(bad),
+        (e: Error) => !/pa\/ss|p\?w|p#w|%zz|50%|hunter2|%E0/.test(e.message),
+        bad,
+      );
+    }
+  });
+
+  test('redaction: no password or http user in any URL form, in URLs and in free text', () => {
+    for (const [url, shown] of [
+      ['https://bob:s3cret@h/x.git?token=abc#f', 'https://h/x.git'],
+      ['https://user:pa/ss@h/x', 'https://h/x'],
+      ['https://u:pa ss@h/x', 'https://h/x'],
+      ['ssh://git:hunter2@h/x.git', 'ssh://git@h/x.git'],
+      ['git:hunter2@h:x.git', 'git@h:x.git'],
+      ['git@h:x.git', 'git@h:x.git'],
+    ]) {
+      assert.equal(redactUrl(url as string), shown, url);
+    }
+    assert.equal(
+      redactUrlsIn("fatal: unable to access 'https://u:p/w@h/x/': 401; ssh://a:b@h/y"),
+      "fatal: unable to access 'https://h/x/': 401; ssh://h/y",
+    );
   });
 });
 

@@ -100,3 +100,64 @@ describe('bodies the client got wrong', () => {
     assert.ok(!a.text.includes('https://u'), a.text);
   });
 });
+
+describe('credentials in URLs, every form', () => {
+  const PW = 'Zq9-url-secret';
+  // Forms whose user info cannot be told apart, or that must not carry a password: 400, the
+  // password nowhere in the answer, nothing registered.
+  const refused = [
+    `ssh://git:${PW}@127.0.0.1/x.git`,
+    `git+ssh://git:${PW}@127.0.0.1/x.git`,
+    `git:${PW}@127.0.0.1:x.git`,
+    `https://user:${PW}/x@127.0.0.1/x.git`,
+    `https://user:${PW}?q@127.0.0.1/x.git`,
+    `https://user:${PW}#f@127.0.0.1/x.git`,
+    `https://user:${PW}%zz@127.0.0.1/x.git`,
+    `https://user:${PW}%@127.0.0.1/x.git`,
+    `https://user:${PW}@exa mple.com/x.git`,
+    `https://user:${PW}@-oProxyCommand=x/x.git`,
+    `https://user:${PW}@127.0.0.1/x\n.git`,
+    `ext::user:${PW}@x`,
+  ];
+  test('refused forms answer 400 InvalidInput without quoting the password, by JSON and by form', async () => {
+    for (const git of refused) {
+      for (const init of [{ json: { name: 'cred', git } }, { form: { name: 'cred', git } }]) {
+        const a = await world.api('POST', '/repo/new', init);
+        assert.equal(a.status, 400, `${git}: ${a.text}`);
+        assert.equal(a.json.reason, 'InvalidInput', a.text);
+        assert.ok(!a.text.includes(PW), `${JSON.stringify(git)} echoed: ${a.text}`);
+      }
+    }
+    assert.equal((await world.api('GET', '/repo/cred')).status, 404);
+    assert.ok(!world.sidecar.logs.join('\n').includes(PW), 'a log line holds the password');
+  });
+
+  test('accepted forms are split: GET /repo shows neither user nor password, the logs neither', async () => {
+    const accepted: [string, string][] = [
+      [`https://bot:${PW}@127.0.0.1:9/a.git`, 'https://127.0.0.1:9/a.git'],
+      [`https://bot:${PW.replace('-', ' ')}@127.0.0.1:9/b.git`, 'https://127.0.0.1:9/b.git'],
+      [`https://bot:${PW}%2Fx%40y@127.0.0.1:9/c.git`, 'https://127.0.0.1:9/c.git'],
+      [`https://bot:${PW}@x@127.0.0.1:9/d.git`, 'https://127.0.0.1:9/d.git'],
+      [`https://${PW}@127.0.0.1:9/e.git`, 'https://127.0.0.1:9/e.git'],
+    ];
+    for (const [i, [git, shown]] of accepted.entries()) {
+      const a = await world.api('POST', '/repo/new', { json: { name: `split-${i}`, git } });
+      assert.equal(a.status, 502, a.text); // nothing listens on port 9
+      assert.equal(a.json.reason, 'GitUnreachable', a.text);
+      const view = await world.api('GET', `/repo/split-${i}`);
+      assert.equal(view.json.git, shown);
+      assert.equal(view.json.hasCredentials, true);
+      for (const text of [a.text, view.text, (await world.api('GET', '/repo')).text])
+        assert.ok(!text.includes(PW) && !text.includes(PW.replace('-', ' ')) && !text.includes('bot:'), text);
+    }
+    const dep = await world.api('POST', '/repo/dependency', {
+      json: { name: 'dep-cred', url: `https://bot:${PW}@charts.example.com/stable` },
+    });
+    assert.equal(dep.status, 200, dep.text);
+    assert.equal(dep.json.url, 'https://charts.example.com/stable');
+    assert.equal(dep.json.hasCredentials, true);
+    assert.ok(!(await world.api('GET', '/repo/dependency')).text.includes(PW));
+    await sleep(200);
+    assert.ok(!world.sidecar.logs.join('\n').includes(PW), 'a log line holds the password');
+  });
+});

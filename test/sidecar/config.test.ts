@@ -5,7 +5,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
-import { loadConfigFile, parseServeFlags, resolveServeConfig } from '@chartsync/sidecar/config';
+import { parseServeFlags, resolveServeConfig } from '@chartsync/sidecar/config';
 import { repoRoot, tempDir } from '../harness/paths.ts';
 import { chartsyncScript } from '../harness/sidecar.ts';
 
@@ -20,7 +20,10 @@ after(async () => {
 });
 
 test('the example config is valid; relative paths are taken relative to the file', async () => {
-  const cfg = await loadConfigFile(join(repoRoot, 'examples/chartsync.yaml'));
+  const cfg = await resolveServeConfig(
+    parseServeFlags(['--config', join(repoRoot, 'examples/chartsync.yaml')]),
+    {},
+  );
   assert.equal(cfg.storageDir, join(repoRoot, 'examples/storage'));
   assert.equal(cfg.repos[0]?.name, 'mycharts');
   assert.equal(cfg.repos[0]?.everyMinutes, 15);
@@ -29,19 +32,27 @@ test('the example config is valid; relative paths are taken relative to the file
 
 test('invalid configs are refused naming the field', async () => {
   const cases: [string, RegExp][] = [
-    ['repos:\n  - name: Bad\n    git: https://x/y\n', /repos\.0\.name: must be a DNS-1123 label/],
+    ['repos:\n  - name: Bad\n    git: https://x/y\n', /repos\.0 \(Bad\): name: must be a DNS-1123 label/],
+    // the URL policy applies to the file as to the API (it was skipped)
+    ['repos:\n  - name: a\n    git: http://x/y\n', /repos\.0 \(a\): git: git URL "http:\/\/x\/y" refused/],
+    ['repos:\n  - name: a\n    git: "ext::sh"\n', /repos\.0 \(a\): git: .*remote helper/],
+    ['repos:\n  - name: a\n    git: https://x/y\n    ref: --upload-pack=x\n', /repos\.0 \(a\): ref: /],
+    [
+      'repos:\n  - name: a\n    git: ssh://git:hunter2@x/y\n',
+      /repos\.0 \(a\): git: ssh URLs cannot carry a password/,
+    ],
     [
       'repos:\n  - name: a\n    git: https://x/y\n    everyMinutes: 7\n',
-      /repos\.0 \(a\): everyMinutes 7 has no exact cron form/,
+      /repos\.0 \(a\): schedule: everyMinutes 7 has no exact cron form/,
     ],
     ['repos:\n  - name: a\n    git: https://x/y\n  - name: a\n    git: https://x/z\n', /"a" is listed twice/],
     ['port: 3000\nstorgeDir: typo\n', /storgeDir/],
-    ['dependencies:\n  - name: d\n', /dependencies\.0\.url: is required/],
+    ['dependencies:\n  - name: d\n', /dependencies\.0 \(d\): url: is required/],
   ];
   for (const [i, [text, message]] of cases.entries()) {
     const file = join(tmp.path, `bad-${i}.yaml`);
     await writeFile(file, text);
-    await assert.rejects(loadConfigFile(file), message);
+    await assert.rejects(resolveServeConfig(parseServeFlags(['--config', file]), {}), message);
   }
 });
 
@@ -109,4 +120,29 @@ test('serve exits 2 with the problem and its usage on bad flags', async () => {
   );
   const help = await exec(process.execPath, [chartsyncScript, 'serve', '--help']);
   assert.match(help.stdout, /--storage-dir DIR \| --chartmuseum-url URL/);
+});
+
+test('serve with a config holding an invalid repo exits non-zero before listening, naming it', async () => {
+  const file = join(tmp.path, 'bad-repo.yaml');
+  const secret = 'cfg-secret-4e1d';
+  await writeFile(
+    file,
+    `storageDir: ./store-bad\nrepos:\n  - name: good\n    git: https://example.com/ok.git\n  - name: insecure\n    git: http://bot:${secret}@example.com/charts.git\n`,
+  );
+  const started = Date.now();
+  await assert.rejects(
+    exec(process.execPath, [chartsyncScript, 'serve', '--config', file, '--port', '0'], { timeout: 20_000 }),
+    (err: { code: number; stderr: string; stdout: string }) => {
+      assert.equal(err.code, 2, `${err.stdout}\n${err.stderr}`);
+      assert.match(
+        err.stderr,
+        /repos\.1 \(insecure\): git: git URL "http:\/\/example\.com\/charts\.git" refused/,
+      );
+      assert.match(err.stderr, /allowInsecureGit/);
+      assert.doesNotMatch(`${err.stdout}${err.stderr}`, /sidecar listening/);
+      assert.ok(!`${err.stdout}${err.stderr}`.includes(secret), 'the password is not echoed');
+      return true;
+    },
+  );
+  assert.ok(Date.now() - started < 20_000);
 });

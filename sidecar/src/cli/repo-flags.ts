@@ -4,10 +4,10 @@
  * repository NAME answers for the public URL or `oci://` prefix PREFIX), and credentials from
  * the environment — `REPO_<NAME>_USERNAME` / `REPO_<NAME>_PASSWORD` (NAME upper-cased, every
  * other character than A-Z and 0-9 as `_`) — never from a flag, so they stay out of `ps` and
- * shell history. Every entry goes through the same schema as `POST /repo/dependency`.
+ * shell history. Every entry goes through the same registration path as `POST /repo/dependency`.
  */
-import { dependencySchema, describeIssues } from '@chartsync/api/schemas';
 import type { DependencyRepository } from '../chart/model.js';
+import { dependencyRegistration } from '../registry/registration.js';
 
 export const REPO_FLAGS_HELP = `      --repo NAME=URL       a dependency repository: http(s) chart repository or oci://host/path
                             (repeatable); credentials from REPO_<NAME>_USERNAME/_PASSWORD
@@ -16,7 +16,8 @@ export const REPO_FLAGS_HELP = `      --repo NAME=URL       a dependency reposit
 
 function split(flag: string, text: string): [string, string] {
   const eq = text.indexOf('=');
-  if (eq <= 0) throw new Error(`${flag} must be NAME=URL, got ${JSON.stringify(text)}`);
+  // not quoted: the value may be a URL holding credentials
+  if (eq <= 0) throw new Error(`${flag} must be NAME=URL (a name, "=", then the URL)`);
   return [text.slice(0, eq), text.slice(eq + 1)];
 }
 
@@ -34,15 +35,18 @@ export function repositoriesFromFlags(
   const out = repos.map((spec) => {
     const [name, url] = split('--repo', spec);
     const key = envKey(name);
-    const parsed = dependencySchema.safeParse({
-      name,
-      url,
-      ...(mirrorOf.has(name) ? { mirrorOf: mirrorOf.get(name) } : {}),
-      ...(env[`${key}_USERNAME`] !== undefined ? { username: env[`${key}_USERNAME`] } : {}),
-      ...(env[`${key}_PASSWORD`] !== undefined ? { password: env[`${key}_PASSWORD`] } : {}),
-    });
-    if (!parsed.success) throw new Error(`--repo ${name}: ${describeIssues(parsed.error)}`);
-    return parsed.data as DependencyRepository;
+    // the one registration path, as for `POST /repo/dependency` (its messages never quote credentials)
+    try {
+      return dependencyRegistration({
+        name,
+        url,
+        ...(mirrorOf.has(name) ? { mirrorOf: mirrorOf.get(name) } : {}),
+        ...(env[`${key}_USERNAME`] !== undefined ? { username: env[`${key}_USERNAME`] } : {}),
+        ...(env[`${key}_PASSWORD`] !== undefined ? { password: env[`${key}_PASSWORD`] } : {}),
+      });
+    } catch (err) {
+      throw new Error(`--repo ${name}: ${(err as Error).message}`);
+    }
   });
   for (const name of mirrorOf.keys()) {
     if (!out.some((r) => r.name === name))

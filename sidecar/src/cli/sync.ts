@@ -6,10 +6,11 @@
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ApiError, type SyncResult } from '@chartsync/api';
-import { describeIssues, repoSchema } from '@chartsync/api/schemas';
+import type { DependencyRepository } from '../chart/model.js';
 import { createLogger } from '../log/logger.js';
 import { LocalPublisher } from '../publish/local.js';
-import { RegistryStore } from '../registry/store.js';
+import { repoRegistration } from '../registry/registration.js';
+import { RegistryStore, type RepoRecord } from '../registry/store.js';
 import { SyncService } from '../sync/service.js';
 import { REPO_FLAGS_HELP, repositoriesFromFlags } from './repo-flags.js';
 
@@ -53,43 +54,49 @@ export async function syncCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (!values['storage-dir']) return usageError('--storage-dir is required');
-  const input = repoSchema.safeParse({
-    name: values.name,
-    git: values.git,
-    ref: values.ref,
-    paths: values.path,
-    prune: !values['no-prune'],
-    ...(await credentialsFromEnv()),
-  });
-  if (!input.success) return usageError(describeIssues(input.error));
+  // The person running the command chose the URL: local and plain-text transports are allowed.
+  const policy = { allowLocal: true, allowInsecure: true };
+  let repo: RepoRecord;
+  let dependencies: DependencyRepository[];
+  try {
+    // the same registration path as the API and the config file; flags are named like fields
+    repo = repoRegistration(
+      {
+        name: values.name,
+        git: values.git,
+        ref: values.ref,
+        paths: values.path,
+        prune: !values['no-prune'],
+        ...(await credentialsFromEnv()),
+      },
+      policy,
+    );
+    dependencies = repositoriesFromFlags(values.repo ?? [], values['mirror-of'] ?? []);
+  } catch (err) {
+    return usageError((err as Error).message);
+  }
   const storageDir = resolve(values['storage-dir']);
   const dataDir = join(storageDir, '.chartsync');
-  const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'warn' });
+  // stdout carries the result only (machine-readable with --json): logs go to stderr
+  const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'warn', destination: process.stderr });
   const registry = new RegistryStore(dataDir);
   await registry.load();
-  // The person running the command chose the URL: local and plain-text transports are allowed.
   const service = new SyncService({
     dataDir,
     registry,
     publisher: new LocalPublisher(storageDir),
-    policy: { allowLocal: true, allowInsecure: true },
+    policy,
     logger,
   });
   await service.init();
   try {
-    let deps: ReturnType<typeof repositoriesFromFlags>;
-    try {
-      deps = repositoriesFromFlags(values.repo ?? [], values['mirror-of'] ?? []);
-    } catch (err) {
-      throw new ApiError('invalid_input', (err as Error).message);
-    }
-    for (const dep of deps) await service.upsertDependency(dep);
-    const result = await service.upsertRepo(input.data);
+    for (const dep of dependencies) await service.upsertDependency(dep);
+    const result = await service.upsertRepo(repo);
     process.stdout.write(values.json ? `${JSON.stringify(result, null, 2)}\n` : describe(result));
     return result.charts.some((c) => c.action === 'failed' || c.action === 'conflict') ? 1 : 0;
   } catch (err) {
     const e = err instanceof ApiError ? err : new ApiError('internal', (err as Error).message);
-    process.stderr.write(`chartsync sync: ${e.code}: ${e.message}\n`);
+    process.stderr.write(`chartsync sync: ${e.code} (${e.reason}): ${e.message}\n`);
     return 1;
   } finally {
     await service.shutdown();

@@ -7,18 +7,15 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import {
-  type DependencyInput,
-  dependencySchema,
-  describeIssues,
-  type RepoInput,
-  repoSchema,
-} from '@chartsync/api/schemas';
+import { ApiError } from '@chartsync/api';
+import { describeIssues } from '@chartsync/api/schemas';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import type { DependencyRepository } from '../chart/model.js';
 import type { UrlPolicy } from '../git/index.js';
 import { parseOciUrl } from '../oci/reference.js';
-import { scheduleOf } from '../standalone/schedule.js';
+import { dependencyRegistration, repoRegistration } from '../registry/registration.js';
+import type { RepoRecord } from '../registry/store.js';
 
 export interface ChartMuseumTarget {
   url: string;
@@ -50,9 +47,9 @@ export interface SidecarConfig {
   serveCharts: boolean;
   /** Chart build threads (default: one per core) and the time box of one chart build. */
   build: { threads?: number; timeoutMs?: number };
-  /** Standalone: registered at start-up. */
-  dependencies: DependencyInput[];
-  repos: RepoInput[];
+  /** Standalone: registered at start-up, validated by the one registration path. */
+  dependencies: DependencyRepository[];
+  repos: RepoRecord[];
 }
 
 export class ConfigError extends Error {
@@ -116,12 +113,13 @@ const fileSchema = z
     serveCharts: z.boolean().optional(),
     buildTimeoutSeconds: z.number().positive().max(86_400).optional(),
     buildThreads: z.number().int().min(1).max(256).optional(),
-    dependencies: z.array(dependencySchema).default([]),
-    repos: z.array(repoSchema).default([]),
+    // validated entry by entry through registry/registration.ts, like API bodies
+    dependencies: z.array(z.unknown()).default([]),
+    repos: z.array(z.unknown()).default([]),
   })
   .strict();
 
-type FileConfig = z.output<typeof fileSchema>;
+type FileConfig = z.output<typeof fileSchema> & { path: string };
 
 /** Reads and validates a standalone config file; relative paths are taken relative to it. */
 export async function loadConfigFile(path: string): Promise<FileConfig> {
@@ -135,19 +133,13 @@ export async function loadConfigFile(path: string): Promise<FileConfig> {
   if (!parsed.success) throw new ConfigError(`config ${path}: ${describeIssues(parsed.error)}`);
   const base = dirname(resolve(path));
   const cfg = parsed.data;
-  for (const [i, repo] of cfg.repos.entries()) {
-    try {
-      scheduleOf(repo);
-    } catch (err) {
-      throw new ConfigError(`config ${path}: repos.${i} (${repo.name}): ${(err as Error).message}`);
-    }
-    if (/^\.\.?\//.test(repo.git)) repo.git = resolve(base, repo.git);
+  for (const repo of cfg.repos) {
+    const r = repo as { git?: unknown };
+    if (r && typeof r.git === 'string' && /^\.\.?\//.test(r.git)) r.git = resolve(base, r.git);
   }
-  const names = cfg.repos.map((r) => r.name);
-  const dup = names.find((n, i) => names.indexOf(n) !== i);
-  if (dup) throw new ConfigError(`config ${path}: repos: "${dup}" is listed twice`);
   return {
     ...cfg,
+    path,
     ...(cfg.storageDir ? { storageDir: resolve(base, cfg.storageDir) } : {}),
     ...(cfg.dataDir ? { dataDir: resolve(base, cfg.dataDir) } : {}),
   };
@@ -176,6 +168,10 @@ export async function resolveServeConfig(
       (storageDir ? join(storageDir, '.chartsync') : '.chartsync/data'),
   );
   const token = flags.token ?? readToken(env);
+  const policy: UrlPolicy = {
+    allowLocal: Boolean(flags['allow-local-git'] ?? file?.allowLocalGit),
+    allowInsecure: Boolean(flags['allow-insecure-git'] ?? file?.allowInsecureGit),
+  };
   return {
     port: parsePort(flags.port ?? env.PORT, file?.port),
     ...((flags.host ?? file?.host) ? { host: flags.host ?? file?.host } : {}),
@@ -184,16 +180,40 @@ export async function resolveServeConfig(
     ...(oci ? { oci } : {}),
     dataDir,
     ...(token ? { token } : {}),
-    policy: {
-      allowLocal: Boolean(flags['allow-local-git'] ?? file?.allowLocalGit),
-      allowInsecure: Boolean(flags['allow-insecure-git'] ?? file?.allowInsecureGit),
-    },
+    policy,
     bodyLimit: env.SIDECAR_BODY_LIMIT ?? '1mb',
     serveCharts: Boolean(storageDir) && (file?.serveCharts ?? true),
     build: buildOptions(file, env),
-    dependencies: file?.dependencies ?? [],
-    repos: file?.repos ?? [],
+    dependencies: registrations(file, 'dependencies', (raw) => dependencyRegistration(raw)),
+    repos: registrations(file, 'repos', (raw) => repoRegistration(raw, policy)),
   };
+}
+
+/**
+ * Every entry of a config list through the one registration path, before anything listens:
+ * the first refusal stops the start, naming the file, the entry and the field.
+ */
+function registrations<T extends { name: string }>(
+  file: FileConfig | undefined,
+  list: 'repos' | 'dependencies',
+  register: (raw: unknown) => T,
+): T[] {
+  const out: T[] = [];
+  for (const [i, raw] of (file?.[list] ?? []).entries()) {
+    const name = (raw as { name?: unknown } | null)?.name;
+    const where = `config ${file?.path}: ${list}.${i}${typeof name === 'string' ? ` (${name})` : ''}`;
+    let entry: T;
+    try {
+      entry = register(raw);
+    } catch (err) {
+      if (err instanceof ApiError) throw new ConfigError(`${where}: ${err.message}`);
+      throw err;
+    }
+    if (out.some((o) => o.name === entry.name))
+      throw new ConfigError(`config ${file?.path}: ${list}: "${entry.name}" is listed twice`);
+    out.push(entry);
+  }
+  return out;
 }
 
 /** The OCI target: the prefix is validated here so a typo fails at start-up, not at the first sync. */

@@ -5,6 +5,7 @@
  * secrets scrubbed from anything surfaced.
  */
 
+export { redactUrlsIn, splitUrlCredentials, UrlCredentialsError } from '../url/credentials.js';
 export { type CheckoutOptions, type CheckoutResult, syncCheckout } from './checkout.js';
 // Building blocks of the layer, exported for its unit tests and for callers that need one part.
 export { classifyGitOutput, GitError, type GitErrorKind, gitLastWords } from './errors.js';
@@ -16,5 +17,4 @@ export { runGit } from './runner.js';
 export type { GitAuth } from './session.js';
 export { normalizeLines, withGitSession } from './session.js';
 export { treeIds } from './tree.js';
-export { splitUrlCredentials } from './url-credentials.js';
 export { allowedProtocols, checkGitUrl, checkRef, parseGitUrl, type UrlPolicy } from './url-policy.js';

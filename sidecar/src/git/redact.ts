@@ -1,16 +1,14 @@
 /**
  * Scrubbing of credentials from text git produced or that names a URL: userinfo in URLs
  * (`https://user:token@host`) and the literal secret values of the command that ran. Anything
- * this layer surfaces (error messages, log fields) goes through here first.
+ * this layer surfaces (error messages, log fields) goes through here first. What a URL's user
+ * info is, is decided in one place: url/credentials.ts.
  */
+import { redactUrl, redactUrlsIn } from '../url/credentials.js';
 
-const USERINFO = /([a-z][a-z0-9+.-]*:\/\/)[^/@\s'"]*@/gi;
 const MASK = '***';
 
-/** The URL without its userinfo (`https://user:pw@host/x` -> `https://host/x`). */
-export function redactUrl(url: string): string {
-  return url.replace(USERINFO, '$1');
-}
+export { redactUrl };
 
 /**
  * `text` with URL userinfo removed and every secret value (and, for passwords, their usual
@@ -18,7 +16,7 @@ export function redactUrl(url: string): string {
  * message is still a password.
  */
 export function redact(text: string, secrets: readonly (string | undefined)[] = []): string {
-  let out = redactUrl(text);
+  let out = redactUrlsIn(text);
   for (const secret of secretForms(secrets)) out = out.split(secret).join(MASK);
   return out;
 }

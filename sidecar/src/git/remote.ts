@@ -3,12 +3,12 @@
  * `git ls-remote` that asks only for the refs the name can mean.
  */
 import type { Logger } from 'pino';
+import { splitUrlCredentials, UrlCredentialsError } from '../url/credentials.js';
 import { GitError } from './errors.js';
 import { lsRemoteArgs, type ResolvedRef, resolveRef } from './ls-remote.js';
 import { redactUrl } from './redact.js';
 import { runGit } from './runner.js';
 import { type GitAuth, type GitSession, type SessionOptions, withGitSession } from './session.js';
-import { splitUrlCredentials } from './url-credentials.js';
 import {
   allowedProtocols,
   checkGitUrl,
@@ -57,8 +57,30 @@ export function prepareRemote<T extends RemoteOptions>(o: T): T {
     checkRef(ref);
     if (/^[0-9a-fA-F]{7,64}$/.test(ref)) ref = ref.toLowerCase();
   }
-  const { url, auth } = splitUrlCredentials(o.url, o.auth);
+  const { url, auth } = withUrlCredentials(o.url, o.auth);
   return { ...o, url, auth, ref };
+}
+
+/** Credentials written into the URL become the command's auth (explicit auth wins). */
+function withUrlCredentials(
+  raw: string,
+  auth: GitAuth | undefined,
+): { url: string; auth: GitAuth | undefined } {
+  try {
+    const { url, username, password } = splitUrlCredentials(raw);
+    if (username === undefined && password === undefined) return { url, auth };
+    return {
+      url,
+      auth: { ...(username ? { username } : {}), ...(password ? { password } : {}), ...definedOnly(auth) },
+    };
+  } catch (err) {
+    if (err instanceof UrlCredentialsError) throw new GitError('policy', `git URL refused: ${err.message}`);
+    throw err;
+  }
+}
+
+function definedOnly(auth: GitAuth | undefined): GitAuth {
+  return Object.fromEntries(Object.entries(auth ?? {}).filter(([, v]) => v !== undefined && v !== ''));
 }
 
 export function sessionOptions(o: RemoteOptions & { submodules?: boolean | undefined }): SessionOptions {

@@ -1,9 +1,9 @@
 /** The `/repo` API of the design: dependency repositories and git repositories. */
 
 import { ApiError } from '@chartsync/api';
-import { dependencySchema, describeIssues, nameSchema, repoSchema } from '@chartsync/api/schemas';
+import { describeIssues, nameSchema } from '@chartsync/api/schemas';
 import express, { type Request, Router } from 'express';
-import type { z } from 'zod';
+import { dependencyRegistration, repoRegistration } from '../registry/registration.js';
 import type { SyncService } from '../sync/service.js';
 
 export interface RepoRoutesOptions {
@@ -16,7 +16,7 @@ export function repoRoutes({ service, bodyLimit }: RepoRoutesOptions): Router {
   router.use(express.json({ limit: bodyLimit }), express.urlencoded({ limit: bodyLimit, extended: false }));
 
   router.post('/repo/dependency', async (req, res) => {
-    res.json(await service.upsertDependency(parseBody(dependencySchema, req)));
+    res.json(await service.upsertDependency(fromBody(req, dependencyRegistration)));
   });
   router.get('/repo/dependency', (_req, res) => {
     res.json(service.listDependencies());
@@ -28,7 +28,7 @@ export function repoRoutes({ service, bodyLimit }: RepoRoutesOptions): Router {
   });
 
   router.post('/repo/new', async (req, res) => {
-    const input = parseBody(repoSchema, req);
+    const input = fromBody(req, (body) => repoRegistration(body, service.policy));
     if (isTrue(req.query.async)) {
       // Registered when answered; the first sync runs on and its result lands in lastSync.
       await service.register(input);
@@ -63,12 +63,18 @@ export function repoRoutes({ service, bodyLimit }: RepoRoutesOptions): Router {
   return router;
 }
 
-function parseBody<S extends z.ZodType>(schema: S, req: Request): z.output<S> {
-  const raw = normalizeForm((req.body ?? {}) as Record<string, unknown>);
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success)
-    throw new ApiError('invalid_input', `invalid request body: ${describeIssues(parsed.error)}`);
-  return parsed.data;
+/** A registration from the request body, through the one registration path. */
+function fromBody<T>(req: Request, register: (body: unknown) => T): T {
+  try {
+    return register(normalizeForm((req.body ?? {}) as Record<string, unknown>));
+  } catch (err) {
+    if (err instanceof ApiError && err.code === 'invalid_input')
+      throw new ApiError('invalid_input', `invalid request body: ${err.message}`, {
+        cause: err,
+        reason: err.reason,
+      });
+    throw err;
+  }
 }
 
 /** Forms may spell lists `paths[]=a&paths[]=b`. */

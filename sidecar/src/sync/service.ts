@@ -12,15 +12,14 @@ import {
   type RepoView,
   type SyncResult,
 } from '@chartsync/api';
-import type { DependencyInput, RepoInput } from '@chartsync/api/schemas';
 import { BuildPool, type BuildPoolOptions } from '../build/index.js';
-import { checkGitUrl, checkRef, type GitAuth, type UrlPolicy } from '../git/index.js';
+import type { DependencyRepository } from '../chart/model.js';
+import type { UrlPolicy } from '../git/index.js';
 import { redactUrl } from '../git/redact.js';
 import type { Logger } from '../log/logger.js';
 import type { SidecarMetrics } from '../metrics/metrics.js';
 import type { Publisher } from '../publish/publisher.js';
 import { dependencyView, type RegistryStore, type RepoRecord, repoView } from '../registry/store.js';
-import { scheduleOf } from '../standalone/schedule.js';
 import { Coalescer, SerialQueue } from './coalesce.js';
 import { toApiError } from './errors.js';
 import { runSync, SyncPublishError } from './run.js';
@@ -67,8 +66,8 @@ export class SyncService {
 
   // ---- dependency repositories
 
-  async upsertDependency(input: DependencyInput): Promise<DependencyView> {
-    const dep = { ...input };
+  /** Takes a registration validated by registry/registration.ts. */
+  async upsertDependency(dep: DependencyRepository): Promise<DependencyView> {
     await this.opts.registry.putDependency(dep);
     this.opts.logger.info({ dependency: dep.name, url: dep.url }, 'dependency repository registered');
     return dependencyView(dep);
@@ -85,15 +84,17 @@ export class SyncService {
 
   // ---- git repositories
 
-  /** Registers (or re-registers) a repo and syncs it. The registration stays when the sync fails. */
-  async upsertRepo(input: RepoInput): Promise<SyncResult> {
-    await this.register(input);
-    return this.update(input.name);
+  /**
+   * Registers (or re-registers) a repo and syncs it. The registration stays when the sync fails.
+   * Takes a registration validated by registry/registration.ts (the one path for every source).
+   */
+  async upsertRepo(record: RepoRecord): Promise<SyncResult> {
+    await this.register(record);
+    return this.update(record.name);
   }
 
-  /** Registers (or re-registers) a repo without syncing it. */
-  async register(input: RepoInput): Promise<void> {
-    const record = this.toRecord(input);
+  /** Registers (or re-registers) a validated repo without syncing it. */
+  async register(record: RepoRecord): Promise<void> {
     await this.runtime(record.name).queue.run(async () => {
       const before = this.opts.registry.repo(record.name);
       // A clone of another URL or ref is of no use: start from an empty checkout.
@@ -156,6 +157,11 @@ export class SyncService {
     this.abort.abort();
     await Promise.all([...this.runtimes.values()].map((rt) => rt.updates.idle()));
     await this.builder.close();
+  }
+
+  /** The git URL policy registrations are checked against. */
+  get policy(): UrlPolicy {
+    return this.opts.policy;
   }
 
   get shuttingDown(): boolean {
@@ -249,40 +255,6 @@ export class SyncService {
       if (c.action !== 'unchanged') m.chartsPublished.inc({ repo: name, action: c.action });
   }
 
-  private toRecord(input: RepoInput): RepoRecord {
-    try {
-      checkGitUrl(input.git, this.opts.policy);
-      if (input.ref !== undefined) checkRef(input.ref);
-    } catch (err) {
-      throw toApiError(err);
-    }
-    try {
-      scheduleOf(input);
-    } catch (err) {
-      throw new ApiError('invalid_input', (err as Error).message);
-    }
-    if ((input.username || input.password) && (input.sshKey || input.knownHosts)) {
-      throw new ApiError('invalid_input', 'give either username/password or sshKey/knownHosts, not both');
-    }
-    const { url, username, password } = splitUserinfo(input.git);
-    const auth: GitAuth = {
-      ...((input.username ?? username) ? { username: input.username ?? username } : {}),
-      ...((input.password ?? password) ? { password: input.password ?? password } : {}),
-      ...(input.sshKey ? { sshKey: input.sshKey } : {}),
-      ...(input.knownHosts ? { knownHosts: input.knownHosts } : {}),
-    };
-    return {
-      name: input.name,
-      git: url,
-      ...(input.ref ? { ref: input.ref } : {}),
-      ...(input.paths?.length ? { paths: input.paths } : {}),
-      prune: input.prune ?? true,
-      ...(Object.keys(auth).length ? { auth } : {}),
-      ...(input.schedule ? { schedule: input.schedule } : {}),
-      ...(input.everyMinutes ? { everyMinutes: input.everyMinutes } : {}),
-    };
-  }
-
   private requireRepo(name: string): RepoRecord {
     const repo = this.opts.registry.repo(name);
     if (!repo) throw new ApiError('not_found', `repository "${name}" is not registered`);
@@ -325,21 +297,4 @@ function countActions(result: SyncResult): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const c of result.charts) counts[c.action] = (counts[c.action] ?? 0) + 1;
   return counts;
-}
-
-/** Credentials in an http(s) URL become explicit credentials, so the URL kept on disk holds none. */
-function splitUserinfo(git: string): { url: string; username?: string; password?: string } {
-  if (!/^https?:\/\//i.test(git)) return { url: git };
-  let parsed: URL;
-  try {
-    parsed = new URL(git);
-  } catch {
-    return { url: git };
-  }
-  if (!parsed.username && !parsed.password) return { url: git };
-  const username = decodeURIComponent(parsed.username);
-  const password = decodeURIComponent(parsed.password);
-  parsed.username = '';
-  parsed.password = '';
-  return { url: parsed.toString(), ...(username ? { username } : {}), ...(password ? { password } : {}) };
 }

@@ -6,6 +6,8 @@
  * sent only to the origin they were registered for.
  */
 
+import { redactUrl, splitUrlCredentials } from '../../url/credentials.js';
+
 export interface BasicAuth {
   username: string;
   password: string;
@@ -31,15 +33,7 @@ export class HttpGetError extends Error {
 }
 
 /** The URL without userinfo, query or fragment: what may appear in errors and logs. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (!u.username && !u.password && !u.search && !u.hash) return url;
-    return `${u.protocol}//${u.host}${u.pathname}`;
-  } catch {
-    return '<invalid URL>';
-  }
-}
+export { redactUrl };
 
 function assertHttp(url: URL, context: string): void {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
@@ -79,7 +73,13 @@ export function redirectAllowed(from: URL, to: URL): boolean {
 /** Credentials written into the URL (`https://user:pass@host/…`) become basic auth, as in Go. */
 function withUserinfoAuth(url: URL, opts: GetOptions): GetOptions {
   if (!url.username && !url.password) return opts;
-  const auth = { username: decodeURIComponent(url.username), password: decodeURIComponent(url.password) };
+  let split: ReturnType<typeof splitUrlCredentials>;
+  try {
+    split = splitUrlCredentials(url.href);
+  } catch (err) {
+    throw new HttpGetError(`${redactUrl(url.href)}: ${(err as Error).message}`);
+  }
+  const auth = { username: split.username ?? '', password: split.password ?? '' };
   url.username = '';
   url.password = '';
   return opts.auth ? opts : { ...opts, auth, authOrigin: url.origin };
