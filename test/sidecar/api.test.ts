@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { updateTokenFor } from '@chartsync/api';
 import { type FixtureRepo, fileUrl, type GitServers, startGitServers } from '../harness/git-server.ts';
 import { tempDir } from '../harness/paths.ts';
 import { type SidecarProcess, startSidecarProcess } from '../harness/sidecar.ts';
@@ -272,4 +273,55 @@ test('health, readiness and metrics', async () => {
 test('request logs are JSON lines with method, path and status', () => {
   const lines = sidecar.records().filter((r) => r.msg === 'request');
   assert.ok(lines.some((r) => r.method === 'POST' && r.path === '/repo/poc/update' && r.status === 200));
+});
+
+describe('scoped update tokens', () => {
+  const pocToken = updateTokenFor(TOKEN, 'poc');
+
+  test("an update token triggers its own repo's update (GET, POST, async, percent-encoded path)", async () => {
+    assert.match(pocToken, /^update\.poc\.[A-Za-z0-9_-]{43}$/);
+    assert.equal((await call('POST', '/repo/poc/update', { token: pocToken })).status, 200);
+    assert.equal((await call('GET', '/repo/poc/update', { token: pocToken })).status, 200);
+    assert.equal((await call('POST', '/repo/poc/update?async=true', { token: pocToken })).status, 202);
+    assert.equal((await call('POST', '/repo/p%6Fc/update', { token: pocToken })).status, 200);
+  });
+
+  test('it is 403 Forbidden everywhere else: other repos, register, delete, list, dependencies', async () => {
+    for (const [method, path] of [
+      ['POST', '/repo/other/update'],
+      ['GET', '/repo/poc2/update'],
+      ['POST', '/repo/new'],
+      ['DELETE', '/repo/poc'],
+      ['GET', '/repo'],
+      ['GET', '/repo/poc'],
+      ['GET', '/repo/dependency'],
+      ['POST', '/repo/dependency'],
+      ['DELETE', '/repo/dependency/bitnami'],
+      ['PUT', '/repo/poc/update'],
+      ['POST', '/repo/poc/update/x'],
+    ] as const) {
+      const json = method === 'GET' ? undefined : { name: 'poc', git: fileUrl(repo) };
+      const res = await call(method, path, { token: pocToken, json });
+      assert.equal(res.status, 403, `${method} ${path}`);
+      assert.equal(res.json.error, 'forbidden');
+      assert.equal(res.json.reason, 'Forbidden');
+      assert.match(String(res.json.message), /only trigger updates of repository "poc"/);
+    }
+    assert.equal((await call('GET', '/repo/poc')).status, 200, 'the repository is still registered');
+  });
+
+  test('a forged or foreign update token is 401: the MAC binds the repo name to the admin token', async () => {
+    const mac = pocToken.split('.')[2] as string;
+    for (const forged of [
+      `update.other.${mac}`,
+      updateTokenFor('another-admin-token', 'poc'),
+      `update.poc.${mac.slice(0, -1)}${mac.endsWith('A') ? 'B' : 'A'}`,
+      `update.poc.${mac}x`,
+      'update.poc.',
+    ]) {
+      const res = await call('POST', '/repo/poc/update', { token: forged });
+      assert.equal(res.status, 401, forged);
+      assert.equal(res.json.reason, 'Unauthorized');
+    }
+  });
 });

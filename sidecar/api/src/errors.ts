@@ -10,6 +10,7 @@ import type { ErrorCode } from './types.js';
 const STATUS: Record<ErrorCode, number> = {
   invalid_input: 400,
   unauthorized: 401,
+  forbidden: 403,
   not_found: 404,
   conflict: 409,
   payload_too_large: 413,
@@ -21,6 +22,7 @@ const STATUS: Record<ErrorCode, number> = {
 const DEFAULT_REASON: Record<ErrorCode, Reason> = {
   invalid_input: 'InvalidInput',
   unauthorized: 'Unauthorized',
+  forbidden: 'Forbidden',
   not_found: 'NotFound',
   conflict: 'RepoBusy',
   payload_too_large: 'PayloadTooLarge',

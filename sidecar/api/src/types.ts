@@ -73,6 +73,7 @@ export interface RepoView {
 export type ErrorCode =
   | 'invalid_input'
   | 'unauthorized'
+  | 'forbidden'
   | 'not_found'
   | 'conflict'
   | 'payload_too_large'

@@ -1,11 +1,12 @@
 /**
- * Bearer-token authentication of the `/repo` routes. Tokens are compared through their SHA-256
- * digests with `timingSafeEqual`, so neither the content nor the length of the configured token
- * leaks through response timing.
+ * Bearer-token authentication of the `/repo` routes. The admin token may call every route; an
+ * update token (see @chartsync/api tokens.ts) only `GET`/`POST /repo/<its repo>/update`, anything
+ * else with it is 403 Forbidden. Tokens are compared through their SHA-256 digests with
+ * `timingSafeEqual`, so neither the content nor the length of a token leaks through timing.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { ApiError } from '@chartsync/api';
-import type { RequestHandler } from 'express';
+import { ApiError, claimedRepo, updateTokenFor } from '@chartsync/api';
+import type { Request, RequestHandler } from 'express';
 
 function digest(value: string): Buffer {
   return createHash('sha256').update(value).digest();
@@ -15,7 +16,30 @@ export function tokenMatches(expected: string, given: string): boolean {
   return timingSafeEqual(digest(expected), digest(given));
 }
 
-/** No token configured: every request passes. */
+/** What `given` may do under the admin token `admin`. */
+export function tokenScope(admin: string, given: string): { admin: true } | { repo: string } | undefined {
+  if (tokenMatches(admin, given)) return { admin: true };
+  const repo = claimedRepo(given);
+  if (repo !== undefined && tokenMatches(updateTokenFor(admin, repo), given)) return { repo };
+  return undefined;
+}
+
+/**
+ * Is this request the update of `repo`? The path is decoded the way the router decodes its
+ * `:name` parameter, so `/repo/a%62c/update` is the update of "abc" here as there.
+ */
+export function isUpdateOf(req: Pick<Request, 'method' | 'path'>, repo: string): boolean {
+  if (req.method !== 'GET' && req.method !== 'POST') return false;
+  const m = /^\/([^/]+)\/update\/?$/.exec(req.path);
+  if (!m) return false;
+  try {
+    return decodeURIComponent(m[1] as string) === repo;
+  } catch {
+    return false;
+  }
+}
+
+/** No token configured: every request passes. Mounted on `/repo`, so `req.path` is below it. */
 export function requireBearer(token: string | undefined): RequestHandler {
   return (req, res, next) => {
     if (!token) return next();
@@ -25,10 +49,18 @@ export function requireBearer(token: string | undefined): RequestHandler {
       res.set('WWW-Authenticate', 'Bearer realm="chartsync"');
       return next(new ApiError('unauthorized', 'missing bearer token: send "Authorization: Bearer <token>"'));
     }
-    if (!tokenMatches(token, match[1] as string)) {
+    const scope = tokenScope(token, match[1] as string);
+    if (!scope) {
       res.set('WWW-Authenticate', 'Bearer realm="chartsync", error="invalid_token"');
       return next(new ApiError('unauthorized', 'the bearer token is wrong'));
     }
-    next();
+    if ('admin' in scope || isUpdateOf(req, scope.repo)) return next();
+    res.set('WWW-Authenticate', 'Bearer realm="chartsync", error="insufficient_scope"');
+    return next(
+      new ApiError(
+        'forbidden',
+        `this token may only trigger updates of repository "${scope.repo}" (GET or POST /repo/${scope.repo}/update)`,
+      ),
+    );
   };
 }
