@@ -50,7 +50,7 @@ export async function buildInProcess(task: BuildTask): Promise<StagedChart> {
   return unwrap(await build(task));
 }
 
-function unwrap(reply: BuildReply, log: Logger | undefined): StagedChart {
+function unwrap(reply: BuildReply, log?: Logger): StagedChart {
   if (log) relayLogs(reply.logs, log);
   if (!reply.ok) throw deserializeError(reply.error);
   return reply.chart;
