@@ -1,5 +1,5 @@
 /**
- * Operator configuration, read from the environment (DESIGN.md: SIDECAR_URL, SIDECAR_TOKEN /
+ * Operator configuration, read from the environment (docs/operator.md, settings: SIDECAR_URL, SIDECAR_TOKEN /
  * SIDECAR_TOKEN_FILE, WATCH_NAMESPACE, CRONJOB_IMAGE, LEADER_ELECTION, KUBECONFIG) plus tuning
  * knobs with production defaults that tests shorten.
  */

@@ -1,6 +1,6 @@
 /**
  * Wire types of the sidecar HTTP API: the single definition used by the server and by the
- * typed client (`@chartsync/api`) that the operator imports. See DESIGN.md.
+ * typed client (`@chartsync/api`) that the operator imports. The routes and fields: docs/sidecar.md.
  */
 
 import type { Reason } from './reasons.js';
