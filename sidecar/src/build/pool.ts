@@ -47,7 +47,7 @@ export class BuildTimeoutError extends Error {
 
 /** One build on the calling thread, without a pool or a time box (a CLI run of one chart). */
 export async function buildInProcess(task: BuildTask): Promise<StagedChart> {
-  return unwrap(await build(task));
+  return unwrap(await build(task), undefined);
 }
 
 function unwrap(reply: BuildReply, log?: Logger): StagedChart {
