@@ -34,7 +34,8 @@ export const SUITES = {
 const TOOLS = {
   'test/harness/helm.ts': { tools: ['helm'] },
   'test/harness/envtest.ts': { tools: ['etcd', 'kube-apiserver'] },
-  'test/harness/oci-registry.ts': { tools: ['registry'] },
+  // htpasswd (apache2-utils) and openssl for the registry's basic auth and test CA.
+  'test/harness/oci-registry.ts': { tools: ['registry'], systemDeps: true },
   'test/harness/git/ssh.ts': { systemDeps: true },
   // The real single-node Kubernetes (test/node): kubelet & co. plus containerd, CNI, iptables.
   'test/harness/node.ts': { tools: ['node'], systemDeps: true },
