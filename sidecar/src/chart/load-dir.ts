@@ -126,8 +126,44 @@ async function walk(ctx: WalkContext, realDir: string, name: string, ancestors: 
     // up to a package that unpacks beyond what helm (and chartsync) will load.
     if (!ctx.budget.take(info.size))
       throw new ChartError(ctx.source, rel, CHART_TOO_LARGE, { reason: 'ChartTooLarge' });
-    ctx.files.push({ name: rel, data: stripBom(readFileSync(real)) });
+    ctx.files.push(
+      info.size >= LAZY_FILE_SIZE && !readAtLoad(rel)
+        ? lazyFile(ctx, rel, real)
+        : { name: rel, data: stripBom(readFileSync(real)) },
+    );
   }
+}
+
+/**
+ * Files at least this large are read when the archive is written, one at a time, instead of all
+ * being held from the walk on: a chart of many large files never sits in memory whole.
+ */
+const LAZY_FILE_SIZE = 256 * 1024;
+
+/** Files the loader itself parses (or unpacks) are read at once. */
+function readAtLoad(rel: string): boolean {
+  return !rel.includes('/') || (rel.startsWith('charts/') && rel.endsWith('.tgz'));
+}
+
+/** A file whose bytes are read from disk on each use, still within the per-file cap. */
+function lazyFile(ctx: WalkContext, name: string, path: string): ChartFile {
+  return {
+    name,
+    get data(): Buffer {
+      const data = readFileSync(path);
+      if (data.length > MAX_DECOMPRESSED_FILE_SIZE) {
+        throw new ChartError(
+          ctx.source,
+          name,
+          `file is larger than the maximum file size ${MAX_DECOMPRESSED_FILE_SIZE}`,
+          {
+            reason: 'ChartTooLarge',
+          },
+        );
+      }
+      return stripBom(data);
+    },
+  };
 }
 
 function linkTarget(ctx: WalkContext, path: string, rel: string): string {

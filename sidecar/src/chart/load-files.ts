@@ -46,7 +46,7 @@ export async function loadFiles(
       const rest = f.name.slice('charts/'.length);
       const cname = rest.split('/', 1)[0] as string;
       const group = subcharts.get(cname) ?? [];
-      group.push({ name: rest, data: f.data });
+      group.push(renamed(f, rest));
       subcharts.set(cname, group);
     } else {
       kept.push(f);
@@ -82,7 +82,7 @@ async function loadSubchart(
     }
     const inner = group
       .filter((f) => f.name.includes('/'))
-      .map((f) => ({ name: f.name.slice(cname.length + 1), data: f.data }));
+      .map((f) => renamed(f, f.name.slice(cname.length + 1)));
     return await loadFiles(inner, source, loadArchive);
   } catch (err) {
     if (err instanceof ChartError && err.chart !== parent) {
@@ -164,6 +164,14 @@ function checkValues(file: ChartFile, chart: string): void {
   if (kind === 'other') {
     throw new ChartError(chart, file.name, 'values must be a YAML map at the top level');
   }
+}
+
+/**
+ * The file under another name, without reading it: a file whose bytes are read on use (a large
+ * file of a chart directory, see load-dir.ts) stays unread until the archive is written.
+ */
+export function renamed(file: ChartFile, name: string): ChartFile {
+  return Object.create(file, { name: { value: name, enumerable: true } }) as ChartFile;
 }
 
 /** Go's string order (bytewise UTF-8), which helm's directory walk uses. */

@@ -15,7 +15,7 @@ import { Header, Pax } from 'tar';
 import { ChartError } from './errors.js';
 import { emitGoYaml } from './go-yaml-emit.js';
 import { CHART_TOO_LARGE, ChartSizeBudget } from './limits.js';
-import { compareBytes } from './load-files.js';
+import { compareBytes, renamed } from './load-files.js';
 import { marshalLock } from './lock.js';
 import { type Decoded, encodeStruct, METADATA } from './metadata.js';
 import type { ChartFile, LoadedChart } from './model.js';
@@ -43,7 +43,9 @@ export async function writeChartArchive(
       done(null, chunk);
     },
   });
-  await pipeline(Readable.from(tarBlocks(chart, mtime)), createGzip(), tap, createWriteStream(path));
+  // A byte stream with a small buffer: blocks (and the files in them) are pulled one at a time.
+  const tar = Readable.from(tarBlocks(chart, mtime), { objectMode: false, highWaterMark: 1 << 20 });
+  await pipeline(tar, createGzip(), tap, createWriteStream(path));
   return { digest: hash.digest('hex'), size };
 }
 
@@ -53,12 +55,14 @@ function* tarBlocks(chart: LoadedChart, mtime: Date): Generator<Buffer> {
   // not: an archive that helm's loader, and chartsync's, would refuse is never written.
   const budget = new ChartSizeBudget();
   for (const entry of archiveEntries(chart, '')) {
-    if (!budget.take(entry.data.length)) {
+    // Read once: a large file's bytes come from disk on each read (see load-dir.ts).
+    const data = entry.data;
+    if (!budget.take(data.length)) {
       throw new ChartError(chart.metadata.name, entry.name, `${CHART_TOO_LARGE} (with its subcharts)`, {
         reason: 'ChartTooLarge',
       });
     }
-    yield* tarEntry(entry.name, entry.data, mtime);
+    yield* tarEntry(entry.name, data, mtime);
   }
   yield Buffer.alloc(1024);
 }
@@ -90,7 +94,7 @@ export function archiveEntries(chart: LoadedChart, prefix: string): ChartFile[] 
     ...chart.files.filter((f) => f.name.startsWith('templates/')),
     ...chart.files.filter((f) => !isSpecial(f.name)),
   ];
-  for (const f of ordered) out.push({ name: base + f.name, data: f.data });
+  for (const f of ordered) out.push(renamed(f, base + f.name));
   const deps = [...chart.dependencies].sort((a, b) => compareBytes(a.metadata.name, b.metadata.name));
   for (const dep of deps) out.push(...archiveEntries(dep, `${base}charts/`));
   return out;
