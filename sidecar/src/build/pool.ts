@@ -135,7 +135,7 @@ export class BuildPool {
       minThreads: 0,
       maxThreads: this.threads,
       idleTimeout: IDLE_MS,
-      resourceLimits: { maxOldGenerationSizeMb: THREAD_HEAP_MB },
+      resourceLimits: { maxOldGenerationSizeMb: THREAD_HEAP_MB, maxYoungGenerationSizeMb: 4 },
     });
     return this.pool;
   }
