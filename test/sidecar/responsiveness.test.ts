@@ -30,6 +30,7 @@ before(async () => {
   sidecar = await startSidecarProcess({
     args: ['--storage-dir', join(tmp.path, 'storage'), '--allow-local-git'],
     env: { CHARTSYNC_BUILD_TIMEOUT: String(BOX_SECONDS), LOG_LEVEL: 'info' },
+    readyTimeoutMs: 60_000,
   });
 });
 after(async () => {

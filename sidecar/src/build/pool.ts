@@ -135,6 +135,9 @@ export class BuildPool {
       minThreads: 0,
       maxThreads: this.threads,
       idleTimeout: IDLE_MS,
+      // The threads run one module; the process's own flags (`--input-type`, `--eval`...) would
+      // be refused by a worker, and V8 flags are process-wide anyway.
+      execArgv: [],
       resourceLimits: { maxOldGenerationSizeMb: THREAD_HEAP_MB, maxYoungGenerationSizeMb: 4 },
     });
     return this.pool;
