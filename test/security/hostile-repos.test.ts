@@ -13,7 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { parse } from 'yaml';
 import { fileUrl } from '../harness/git-server.ts';
 import { chartFiles } from '../sidecar/fixtures.ts';
-import { assertOutsideUntouched, snapshot, startWorld, type World } from './world.ts';
+import { assertOutsideUntouched, published, snapshot, startWorld, type World } from './world.ts';
 
 /** 9^10 strings when expanded, a few hundred bytes written. */
 function aliasBomb(levels = 10): string {
@@ -119,7 +119,7 @@ describe('a repository full of hostile charts', () => {
   });
 
   test('storage holds exactly the good archives and an index listing them, nothing else anywhere', async () => {
-    const files = Object.keys(await snapshot(w.storage)).sort();
+    const files = Object.keys(await published(w)).sort();
     assert.deepEqual(
       files,
       ['hostile', ...GOOD.map((n) => `hostile/${n}-1.0.0.tgz`).sort(), 'hostile/index.yaml'].sort(),

@@ -134,7 +134,7 @@ export function lifecycleSuite(kind: TargetKind): void {
     if (kind === 'local')
       assert.equal(existsSync(join(tmp.path, 'storage/myrepo')), false, 'the repo directory is gone');
     assert.equal(existsSync(join(target.dataDir, 'clones/myrepo')), false, 'the clone is gone');
-    assert.equal(existsSync(join(target.dataDir, 'state/myrepo.json')), false, 'the sync state is gone');
+    assert.equal(existsSync(join(target.dataDir, 'state/myrepo')), false, 'the sync state is gone');
     assert.doesNotMatch(await readFile(join(target.dataDir, 'registry.json'), 'utf8'), /myrepo/);
     await assert.rejects(sidecar.client().getRepo('myrepo'), { status: 404, code: 'not_found' });
     assert.deepEqual(await sidecar.client().listRepos(), []);

@@ -103,12 +103,8 @@ export class ChartMuseumPublisher implements Publisher {
     return { failed };
   }
 
-  async removeRepo(repo: string): Promise<void> {
-    const versions = await this.list(repo);
-    const { failed } = await this.apply(repo, [], versions);
-    const first = failed.values().next();
-    if (!first.done) throw first.value;
-  }
+  /** Nothing beyond the charts: ChartMuseum drops a repo's index once its last chart is deleted. */
+  async removeRepo(_repo: string): Promise<void> {}
 
   /** One quick attempt: readiness probes have short timeouts and retry on their own. */
   async check(): Promise<void> {

@@ -5,7 +5,7 @@
  * the index is written after the archives it lists.
  */
 import { constants } from 'node:fs';
-import { access, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { access, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { IndexInput } from '../chart/index.js';
 import type { StagedChart } from '../chart/model.js';
@@ -23,6 +23,15 @@ import {
 
 /** The temp names of writeFileAtomic: `.<file>.<12 hex>.tmp`. */
 const TEMP_FILE = /^\..+\.[0-9a-f]{12}\.tmp$/;
+/**
+ * The sync's bookkeeping (state, ownership record) per repo, on the storage volume beside the
+ * charts. A hidden directory: ChartMuseum only reads `*.tgz`, and `.chartsync` is no repo name.
+ */
+const BOOKKEEPING = '.chartsync/state';
+/** The readiness probe's file: hidden, so no storage scanner ever takes it for a chart. */
+const PROBE_FILE = '.chartsync-probe';
+/** One page of data: a disk without a free block fails the write, not only one without inodes. */
+const PROBE_DATA = Buffer.alloc(4096);
 
 export class LocalPublisher implements Publisher {
   readonly kind = 'local';
@@ -53,8 +62,10 @@ export class LocalPublisher implements Publisher {
   async apply(repo: string, add: StagedChart[], remove: ChartRef[]): Promise<BatchOutcome> {
     const failed = new Map<string, Error>();
     await this.removeStaleTemps(repo);
-    let index = await this.readIndex(repo);
+    const before = await this.readIndex(repo);
+    let index = before;
     const created = new Date();
+    const written: StagedChart[] = [];
     for (const chart of add) {
       try {
         // Chart names are validated by the engine; this keeps every write inside the repo dir regardless.
@@ -63,6 +74,7 @@ export class LocalPublisher implements Publisher {
         }
         // The index written below syncs the directory, making these renames durable with it.
         await moveFileAtomic(chart.path, join(this.root, repo, chart.fileName), 0o644, { syncDir: false });
+        written.push(chart);
         index = withEntry(index, {
           metadata: chart.metadata,
           fileName: chart.fileName,
@@ -73,9 +85,20 @@ export class LocalPublisher implements Publisher {
         failed.set(chartKey(chart), this.error(`writing ${repo}/${chart.fileName}`, err));
       }
     }
+    // Nothing to change and an index in place: no write (a no-op sync must not need disk space).
+    if (add.length === 0 && remove.length === 0 && this.indexCache.has(repo)) return { failed };
     for (const ref of remove) index = withoutVersion(index, ref.name, ref.version);
     // The index stops listing removed versions before their archives go: no dangling URLs.
-    await this.writeIndex(repo, index);
+    try {
+      await this.writeIndex(repo, index);
+    } catch (err) {
+      // The index still lists what it listed: the archives of this batch go again (nothing stays
+      // outside the index), nothing is removed, and every item of the batch failed.
+      const cause = this.error(`writing ${repo}/index.yaml`, err);
+      await this.rollBack(repo, written, before);
+      for (const item of [...add, ...remove]) failed.set(chartKey(item), cause);
+      return { failed };
+    }
     for (const ref of remove) {
       try {
         await rm(join(this.root, repo, archiveName(ref)), { force: true });
@@ -98,14 +121,41 @@ export class LocalPublisher implements Publisher {
     for (const name of names.filter((n) => TEMP_FILE.test(n))) await rm(join(dir, name), { force: true });
   }
 
+  /** Deletes archives written by a batch whose index could not be written (unless indexed before). */
+  private async rollBack(repo: string, written: StagedChart[], indexed: IndexInput[]): Promise<void> {
+    const listed = new Set(indexed.map((e) => e.fileName));
+    for (const chart of written.filter((c) => !listed.has(c.fileName)))
+      await rm(join(this.root, repo, chart.fileName), { force: true }).catch(() => undefined);
+  }
+
+  /** The repo's directory goes once no archive is left in it (files someone else put there stay). */
   async removeRepo(repo: string): Promise<void> {
     this.indexCache.delete(repo);
+    if ((await this.archives(repo)).size > 0) return;
     await rm(join(this.root, repo), { recursive: true, force: true });
   }
 
+  bookkeepingDir(repo: string): string {
+    return join(this.root, BOOKKEEPING, repo);
+  }
+
+  /**
+   * Ready while a file can really be written: a full disk (bytes or inodes) still passes an
+   * access() check, so a small file is created, written and removed.
+   */
   async check(): Promise<void> {
-    await mkdir(this.root, { recursive: true });
-    await access(this.root, constants.W_OK);
+    try {
+      await mkdir(this.root, { recursive: true });
+      await access(this.root, constants.W_OK);
+      const probe = join(this.root, `${PROBE_FILE}.${process.pid}`);
+      try {
+        await writeFile(probe, PROBE_DATA);
+      } finally {
+        await rm(probe, { force: true });
+      }
+    } catch (err) {
+      throw this.error('not writable', err);
+    }
   }
 
   /** Parsed indexes by repo, reused while the file's mtime and size are unchanged. */

@@ -42,8 +42,17 @@ export interface Publisher {
    */
   // A property, not a method: its parameter types are checked strictly (contravariantly).
   apply: (repo: string, add: StagedChart[], remove: ChartRef[]) => Promise<BatchOutcome>;
-  /** Removes every chart of `repo` and the repo itself. */
+  /**
+   * Removes what is left of the repo's namespace once its own charts were deleted (the local
+   * target: the index and the directory, unless files someone else put there remain).
+   */
   removeRepo(repo: string): Promise<void>;
+  /**
+   * A directory on the target itself for the repo's bookkeeping (sync state, ownership record),
+   * so that it lives and dies with what was published. Absent when the target holds nothing but
+   * charts (ChartMuseum, OCI): the sidecar's data dir keeps it then.
+   */
+  bookkeepingDir?(repo: string): string;
   /** Throws when the target cannot be reached (readiness). */
   check(): Promise<void>;
 }

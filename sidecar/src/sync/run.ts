@@ -11,7 +11,14 @@ import { discoverCharts } from '../chart/index.js';
 import type { DependencyRepository, StagedChart } from '../chart/model.js';
 import { remoteHead, syncCheckout, treeIds, type UrlPolicy } from '../git/index.js';
 import type { Logger } from '../log/logger.js';
-import { type ChartRef, chartKey, type PublishedVersion, type Publisher } from '../publish/publisher.js';
+import type { OwnershipStore } from '../publish/ownership.js';
+import {
+  type ChartRef,
+  chartKey,
+  PublishError,
+  type PublishedVersion,
+  type Publisher,
+} from '../publish/publisher.js';
 import type { RepoRecord } from '../registry/store.js';
 import { sameChartContent } from './archive-content.js';
 import {
@@ -33,6 +40,8 @@ export interface SyncContext {
   dependencies: DependencyRepository[];
   publisher: Publisher;
   states: StateStore;
+  /** What this repo published to the target: the only versions prune may remove. */
+  ownership: OwnershipStore;
   cloneDir: string;
   cacheDir: string;
   /** Where built archives wait for publishing (emptied by the caller around each sync). */
@@ -129,16 +138,13 @@ export async function runSync(ctx: SyncContext): Promise<SyncResult> {
   for (const v of (await ctx.publisher.occupied?.(repo.name, fresh)) ?? [])
     publishedByKey.set(chartKey(v), v);
   const decided = await decide(ctx, built, publishedByKey);
-  const keepNames = new Set([...decided.values()].map((d) => d.result.name));
-  // A chart that failed to build is still in git: its published versions stay.
-  for (const b of built) {
-    if (b.error && prev.charts[b.dir]) keepNames.add((prev.charts[b.dir] as ChartState).name);
-    if (b.error && b.declaredName) keepNames.add(b.declaredName);
-  }
-  const remove = repo.prune ? prunable(published, keepNames) : [];
+  const held = heldNames(built, prev);
+  const remove = repo.prune ? await pruneList(ctx, published, decided, held) : [];
   const add = [...decided.values()].flatMap((d) => (d.result.action === 'published' && d.pkg ? [d.pkg] : []));
+  await recordIntent(ctx, add);
   const outcome = await ctx.publisher.apply(repo.name, add, remove);
   phases.mark('publish');
+  await recordOutcome(ctx, decided, publishedByKey, add, remove, outcome.failed);
   const charts = assemble(decided, remove, outcome.failed);
   const complete = outcome.failed.size === 0;
   const stateWritten = ctx.states.write(
@@ -146,6 +152,7 @@ export async function runSync(ctx: SyncContext): Promise<SyncResult> {
     nextState(decided, outcome.failed, complete ? head : undefined, configKey + registryKey, {
       links,
       trees,
+      held,
     }),
   );
   stateWritten.catch((err) =>
@@ -162,6 +169,86 @@ export async function runSync(ctx: SyncContext): Promise<SyncResult> {
   ctx.logger.debug({ phases: phases.spent, charts: dirs.length, rebuilt: add.length }, 'sync phases');
   if (!complete) throw new SyncPublishError(ctx.publisher.target, outcome.failed, result);
   return result;
+}
+
+/**
+ * Per failed chart directory, the chart names whose published versions it holds: the name its
+ * Chart.yaml declares (read leniently) and the names the directory held in the last sync. An
+ * empty list means the directory's chart cannot be named at all.
+ */
+function heldNames(built: Built[], prev: RepoState): Map<string, string[]> {
+  const held = new Map<string, string[]>();
+  for (const b of built.filter((x) => x.error !== undefined)) {
+    const before = prev.charts[b.dir];
+    const earlier = before ? (before.error !== undefined ? (before.held ?? []) : [before.name]) : [];
+    held.set(b.dir, [...new Set([...(b.declaredName ? [b.declaredName] : []), ...earlier])]);
+  }
+  return held;
+}
+
+/**
+ * The published versions a complete scan prunes: owned by this repo (the ownership record) and
+ * of charts no directory in git holds any more. A chart that failed to build is still in git,
+ * so its versions stay; when a failed directory's chart cannot be named at all (its state lost,
+ * its Chart.yaml unreadable), it could be any of them: nothing is pruned this time.
+ */
+async function pruneList(
+  ctx: SyncContext,
+  published: PublishedVersion[],
+  decided: Map<string, Decided>,
+  held: Map<string, string[]>,
+): Promise<ChartRef[]> {
+  const unnamed = [...held].filter(([, names]) => names.length === 0).map(([dir]) => dir);
+  if (unnamed.length > 0) {
+    ctx.logger.warn(
+      { repo: ctx.repo.name, charts: unnamed },
+      'not pruning: a chart that failed to build cannot be named, its published versions might be any',
+    );
+    return [];
+  }
+  const keep = new Set([...decided.values()].map((d) => d.result.name));
+  for (const names of held.values()) for (const n of names) keep.add(n);
+  return prunable(await ctx.ownership.owned(ctx.repo.name, published), keep);
+}
+
+/** Write-ahead: the ownership record lists what is about to be published before any of it is. */
+async function recordIntent(ctx: SyncContext, add: StagedChart[]): Promise<void> {
+  try {
+    await ctx.ownership.update(ctx.repo.name, add.map(summary));
+  } catch (err) {
+    throw new PublishError(
+      `${ctx.publisher.target}: could not record what ${ctx.repo.name} publishes: ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+}
+
+/**
+ * After publishing: pruned versions and failed uploads leave the record; a published version
+ * identical in content to what this repo builds (`unchanged`) joins it — this is how ownership
+ * is regained after lost bookkeeping. A version with other content (`conflict`) never does.
+ */
+async function recordOutcome(
+  ctx: SyncContext,
+  decided: Map<string, Decided>,
+  published: Map<string, PublishedVersion>,
+  add: StagedChart[],
+  remove: ChartRef[],
+  failed: Map<string, Error>,
+): Promise<void> {
+  const adopt = [...decided.values()].flatMap((d) => {
+    const v = d.result.action === 'unchanged' ? published.get(chartKey(d.result)) : undefined;
+    return v ? [v] : [];
+  });
+  const drop = [
+    ...remove.filter((r) => !failed.has(chartKey(r))),
+    ...add.filter((a) => failed.has(chartKey(a))),
+  ];
+  await ctx.ownership
+    .update(ctx.repo.name, adopt, drop)
+    .catch((err) =>
+      ctx.logger.warn({ err: (err as Error).message }, 'could not update the ownership record'),
+    );
 }
 
 /** Publishing failed for some charts: the sync as a whole failed, with the partial result attached. */
@@ -366,7 +453,7 @@ function nextState(
   failed: Map<string, Error>,
   commit: string | undefined,
   configKey: string,
-  sources: { links: Map<string, DependencyLinks>; trees: Map<string, string> },
+  sources: { links: Map<string, DependencyLinks>; trees: Map<string, string>; held: Map<string, string[]> },
 ): RepoState {
   const charts: Record<string, ChartState> = {};
   for (const d of decided.values()) {
@@ -380,6 +467,7 @@ function nextState(
       ...(r.error ? { error: r.error } : {}),
       ...(r.reason ? { reason: r.reason } : {}),
       ...(r.action === 'conflict' ? { conflict: true } : {}),
+      ...(sources.held.has(d.dir) ? { held: sources.held.get(d.dir) } : {}),
       ...cachedLinks(d.dir, sources),
     };
   }

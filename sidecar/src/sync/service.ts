@@ -18,7 +18,8 @@ import type { UrlPolicy } from '../git/index.js';
 import { redactUrl } from '../git/redact.js';
 import type { Logger } from '../log/logger.js';
 import type { SidecarMetrics } from '../metrics/metrics.js';
-import type { Publisher } from '../publish/publisher.js';
+import { OwnershipStore } from '../publish/ownership.js';
+import { chartKey, type Publisher } from '../publish/publisher.js';
 import { dependencyView, type RegistryStore, type RepoRecord, repoView } from '../registry/store.js';
 import { Coalescer, SerialQueue } from './coalesce.js';
 import { toApiError } from './errors.js';
@@ -53,6 +54,7 @@ export class SyncService {
   readonly publisher: Publisher;
   private readonly opts: SyncServiceOptions;
   private readonly states: StateStore;
+  private readonly ownership: OwnershipStore;
   private readonly runtimes = new Map<string, RepoRuntime>();
   private readonly abort = new AbortController();
   private readonly builder: BuildPool;
@@ -60,7 +62,11 @@ export class SyncService {
   constructor(opts: SyncServiceOptions) {
     this.opts = opts;
     this.publisher = opts.publisher;
-    this.states = new StateStore(opts.dataDir);
+    // Bookkeeping lives beside the published charts when the target is a directory, so a new
+    // pod (or a lost data dir) still knows what it published; else in the data dir.
+    const home = (repo: string) => this.bookkeepingDir(repo);
+    this.states = new StateStore(home);
+    this.ownership = new OwnershipStore(home);
     this.builder = new BuildPool(opts.build);
   }
 
@@ -97,7 +103,9 @@ export class SyncService {
   async register(record: RepoRecord): Promise<void> {
     await this.runtime(record.name).queue.run(async () => {
       const before = this.opts.registry.repo(record.name);
-      // A clone of another URL or ref is of no use: start from an empty checkout.
+      // A clone of another URL or ref is of no use: start from an empty checkout. The sync
+      // state stays: it names the charts each directory published (so a chart failing at the
+      // new ref is not pruned), and its keys are content hashes, valid for any ref.
       if (before && (before.git !== record.git || before.ref !== record.ref))
         await this.forgetClone(record.name);
       await this.opts.registry.putRepo({
@@ -132,24 +140,39 @@ export class SyncService {
     this.update(name).catch(() => undefined);
   }
 
-  /** Forgets the repo: waits for its sync, removes every chart it published, its clone and state. */
+  /**
+   * Forgets the repo: waits for its sync, removes every chart version it published (the
+   * ownership record says which: never one someone else uploaded), its clone and state.
+   */
   async removeRepo(name: string): Promise<void> {
     this.requireRepo(name);
     await this.runtime(name).queue.run(async () => {
       if (!this.opts.registry.repo(name))
         throw new ApiError('not_found', `repository "${name}" is not registered`);
       try {
+        await this.removeOwnedCharts(name);
+        await this.ownership.remove(name);
+        await this.states.remove(name);
         await this.publisher.removeRepo(name);
+        await rm(this.bookkeepingDir(name), { recursive: true, force: true });
       } catch (err) {
         throw toApiError(err);
       }
       await this.forgetClone(name);
-      await this.states.remove(name);
       await this.opts.registry.removeRepo(name);
     });
     this.runtimes.delete(name);
     await this.opts.listener?.removed(name);
     this.opts.logger.info({ repo: name }, 'repository removed with its charts');
+  }
+
+  private async removeOwnedCharts(name: string): Promise<void> {
+    const owned = await this.ownership.owned(name, await this.publisher.list(name));
+    const { failed } = await this.publisher.apply(name, [], owned);
+    const gone = owned.filter((v) => !failed.has(chartKey(v)));
+    await this.ownership.update(name, [], gone);
+    const first = failed.values().next();
+    if (!first.done) throw first.value;
   }
 
   /** Aborts in-flight syncs between charts and waits until every repo is idle. */
@@ -182,6 +205,7 @@ export class SyncService {
         dependencies: this.opts.registry.dependencies(),
         publisher: this.publisher,
         states: this.states,
+        ownership: this.ownership,
         cloneDir: this.cloneDir(name),
         cacheDir: join(this.opts.dataDir, 'cache'),
         stagingDir,
@@ -282,9 +306,12 @@ export class SyncService {
     return join(this.opts.dataDir, 'clones', name);
   }
 
+  private bookkeepingDir(name: string): string {
+    return this.publisher.bookkeepingDir?.(name) ?? join(this.opts.dataDir, 'state', name);
+  }
+
   private async forgetClone(name: string): Promise<void> {
     await rm(this.cloneDir(name), { recursive: true, force: true });
-    await this.states.remove(name);
   }
 
   /** Creates the data directories; called once at start-up. */

@@ -19,6 +19,8 @@ export interface ChartState {
   error?: string;
   reason?: Reason;
   conflict?: boolean;
+  /** For a failed build: the chart names whose published versions this directory holds (kept from prune). */
+  held?: string[];
   /** The chart directory's tree id and the dependency links read from it (reused while the tree is unchanged). */
   tree?: string;
   links?: { local: string[]; remote: boolean };
@@ -33,13 +35,16 @@ export interface RepoState {
   charts: Record<string, ChartState>;
 }
 
+export const STATE_FILE = '.chartsync-state.json';
+
 export class StateStore {
-  private readonly dir: string;
+  private readonly home: (repo: string) => string;
   /** The last state read or written per repo: a no-change update reads nothing from disk. */
   private readonly cache = new Map<string, RepoState>();
 
-  constructor(dataDir: string) {
-    this.dir = join(dataDir, 'state');
+  /** `home(repo)`: the directory holding the repo's bookkeeping (beside its charts when possible). */
+  constructor(home: (repo: string) => string) {
+    this.home = home;
   }
 
   async read(repo: string): Promise<RepoState> {
@@ -62,7 +67,16 @@ export class StateStore {
    */
   write(repo: string, state: RepoState): Promise<void> {
     this.cache.set(repo, state);
-    return this.chain(repo, () => writeFileAtomic(this.file(repo), JSON.stringify(state)));
+    return this.chain(repo, async () => {
+      try {
+        await writeFileAtomic(this.file(repo), JSON.stringify(state));
+      } catch (err) {
+        // Memory must not claim what the disk does not hold (a restart would not know it):
+        // forget the state, the next update reads the file and rebuilds what it lacks.
+        if (this.cache.get(repo) === state) this.cache.delete(repo);
+        throw err;
+      }
+    });
   }
 
   remove(repo: string): Promise<void> {
@@ -79,6 +93,6 @@ export class StateStore {
   }
 
   private file(repo: string): string {
-    return join(this.dir, `${repo}.json`);
+    return join(this.home(repo), STATE_FILE);
   }
 }
