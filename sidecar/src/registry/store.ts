@@ -59,14 +59,16 @@ export class RegistryStore {
     return Object.values(this.data.dependencies).sort((a, b) => a.name.localeCompare(b.name));
   }
   async putDependency(dep: DependencyRepository): Promise<void> {
-    this.data.dependencies[dep.name] = dep;
-    await this.persist();
+    await this.change((d) => {
+      d.dependencies[dep.name] = dep;
+    });
   }
   /** Returns false when there was nothing to remove. */
   async removeDependency(name: string): Promise<boolean> {
     if (!this.data.dependencies[name]) return false;
-    delete this.data.dependencies[name];
-    await this.persist();
+    await this.change((d) => {
+      delete d.dependencies[name];
+    });
     return true;
   }
 
@@ -77,22 +79,55 @@ export class RegistryStore {
     return Object.values(this.data.repos).sort((a, b) => a.name.localeCompare(b.name));
   }
   async putRepo(repo: RepoRecord): Promise<void> {
-    this.data.repos[repo.name] = repo;
-    await this.persist();
+    await this.change((d) => {
+      d.repos[repo.name] = repo;
+    });
   }
   async removeRepo(name: string): Promise<boolean> {
     if (!this.data.repos[name]) return false;
-    delete this.data.repos[name];
-    await this.persist();
+    await this.change((d) => {
+      delete d.repos[name];
+    });
     return true;
   }
 
-  private persist(): Promise<void> {
-    const snapshot = JSON.stringify(this.data, null, 2);
-    this.writing = this.writing
+  /**
+   * Applies `edit` to a copy, writes the copy, and only then makes it current: what an answer
+   * reported as failed (the disk full, say) is neither kept in memory nor written later by
+   * another change. Changes are serialised, each on top of the last one that was written.
+   */
+  private change(edit: (data: RegistryFile) => void): Promise<void> {
+    const next = this.writing
       .catch(() => undefined)
-      .then(() => writeFileAtomic(this.file, snapshot, 0o600));
-    return this.writing;
+      .then(async () => {
+        const copy: RegistryFile = {
+          version: 1,
+          dependencies: { ...this.data.dependencies },
+          repos: { ...this.data.repos },
+        };
+        edit(copy);
+        try {
+          await writeFileAtomic(this.file, JSON.stringify(copy, null, 2), 0o600);
+        } catch (err) {
+          throw new StoreError(
+            `could not save the registrations in ${this.file}: ${(err as Error).message}`,
+            {
+              cause: err,
+            },
+          );
+        }
+        this.data = copy;
+      });
+    this.writing = next;
+    return next;
+  }
+}
+
+/** The registrations could not be written (e.g. the data dir is full): nothing changed. */
+export class StoreError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreError';
   }
 }
 

@@ -3,7 +3,7 @@
 import type { ErrorBody } from '@chartsync/api';
 import { Router } from 'express';
 import type { SidecarMetrics } from '../metrics/metrics.js';
-import type { Publisher } from '../publish/publisher.js';
+import { isStorageFull, type Publisher } from '../publish/publisher.js';
 
 export function opsRoutes(
   publisher: Publisher,
@@ -28,10 +28,11 @@ export function opsRoutes(
       await publisher.check();
       res.json({ status: 'ready', target: publisher.target });
     } catch (err) {
+      const full = isStorageFull(err);
       const body: ErrorBody = {
         error: 'upstream_failed',
-        message: `${publisher.target} is not reachable: ${(err as Error).message}`,
-        reason: 'PublishFailed',
+        message: `${publisher.target} is not ${full ? 'writable' : 'reachable'}: ${(err as Error).message}`,
+        reason: full ? 'StorageFull' : 'PublishFailed',
       };
       res.status(503).json(body);
     }

@@ -32,6 +32,10 @@ export function toApiError(err: unknown): ApiError {
     const reason = err.kind === 'escape' ? 'PathEscapesCheckout' : 'InvalidInput';
     return new ApiError('invalid_input', err.message, { cause: err, reason });
   }
+  // A full disk under the data dir (registrations, state, clones, caches) or the storage: the
+  // message names the file or dir; 502 like every failure of a resource the sidecar depends on.
+  if (isStorageFull(err))
+    return new ApiError('upstream_failed', (err as Error).message, { cause: err, reason: 'StorageFull' });
   if (err instanceof PublishError)
     return new ApiError('upstream_failed', err.message, { cause: err, reason: err.reason });
   return new ApiError('internal', (err as Error)?.message ?? String(err), { cause: err });
