@@ -13,9 +13,10 @@ import { after, before, describe, test } from 'node:test';
 import { ChartRepoServer } from '../harness/chart-repo-server.ts';
 import { ChartMuseumApi } from '../harness/chartmuseum-api.ts';
 import { type FixtureRepo, fileUrl } from '../harness/git-server.ts';
+import { Helm } from '../harness/helm.ts';
 import { tempDir } from '../harness/paths.ts';
 import { type Answer, startWorld, type World } from '../security/world.ts';
-import { chartFiles, Helm } from '../sidecar/fixtures.ts';
+import { chartFiles } from '../sidecar/fixtures.ts';
 
 interface Chart {
   name: string;
