@@ -3,9 +3,10 @@
  * entry list per chart name, newest version first by SemVer, each entry being the chart's
  * metadata plus `urls`, `created` and `digest`, and a `generated` time.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
+import { writeFileAtomic } from '../storage/atomic-file.js';
 import { type EmitValue, emitGoYaml } from './go-yaml-emit.js';
 import { loadChartArchive } from './load-archive.js';
 import { compareBytes } from './load-files.js';
@@ -126,21 +127,9 @@ async function archivesIn(dir: string): Promise<string[]> {
   return out.sort(compareBytes);
 }
 
-/** Writes `index.yaml` into `dir` atomically (temp file + rename). */
+/** Writes `index.yaml` into `dir` atomically (storage/atomic-file.ts: temp file, fsync, rename). */
 export async function writeIndexFile(dir: string, index: IndexFile): Promise<string> {
   const dest = join(dir, 'index.yaml');
-  await atomicWrite(dest, marshalIndex(index));
+  await writeFileAtomic(dest, marshalIndex(index));
   return dest;
-}
-
-/** Write-then-rename, so readers never see a half-written file. */
-export async function atomicWrite(dest: string, data: Buffer): Promise<void> {
-  const tmp = `${dest}.tmp-${randomBytes(6).toString('hex')}`;
-  try {
-    await writeFile(tmp, data);
-    await rename(tmp, dest);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
 }

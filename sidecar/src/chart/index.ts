@@ -13,7 +13,6 @@ export { BadPatternError, goMatch } from './go-match.js';
 export { compareKeys, type EmitValue, emitGoYaml } from './go-yaml-emit.js';
 export { HELMIGNORE, type IgnoreRules, parseHelmignore } from './helmignore.js';
 export {
-  atomicWrite,
   buildIndex,
   type IndexEntry,
   type IndexFile,

@@ -1,6 +1,6 @@
 /** `chartsync package <chart-dir>...`: packages charts exactly like `helm package`, reproducibly. */
 import { randomBytes } from 'node:crypto';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { BuildPool, type BuildTask, buildInProcess } from '../build/index.js';
 import {
@@ -12,6 +12,8 @@ import {
   type StagedChart,
   sourceDateEpoch,
 } from '../chart/index.js';
+import { moveFileAtomic } from '../storage/atomic-file.js';
+import { mapLimit } from '../sync/pool.js';
 import { fail, parseCommandArgs } from './args.js';
 import { REPO_FLAGS_HELP, repositoriesFromFlags } from './repo-flags.js';
 
@@ -75,22 +77,31 @@ export async function packageCommand(argv: string[]): Promise<number> {
   const pool = args.positionals.length > 1 ? new BuildPool({ timeoutMs: 0 }) : undefined;
   const build = (task: BuildTask) => (pool ? pool.build(task) : buildInProcess(task));
   const inFlight = (pool?.threads ?? 1) * IN_FLIGHT_PER_THREAD;
-  const results = await mapLimit(args.positionals, inFlight, async (dir) => {
-    const gitRoot = await findGitRoot(dir);
-    const mtime = epoch ?? (gitRoot ? await chartMtime(dir) : FIXED_EPOCH);
-    const repoRoot = resolve(root ?? gitRoot ?? dir);
-    // Written under a hidden temp name, then renamed: a reader never sees half an archive.
-    const out = join(destination, `.chartsync-${randomBytes(6).toString('hex')}.tmp`);
-    const task = { dir: resolve(dir), out, mtime: mtime.getTime(), dependencyUpdate, repositories, repoRoot };
-    const packaged: StagedChart = await build(task);
-    try {
-      await rename(out, join(destination, packaged.fileName));
-    } catch (err) {
-      await rm(out, { force: true });
-      throw err;
-    }
-    return packaged;
-  }).finally(() => pool?.close());
+  const results = await mapLimit(args.positionals, inFlight, (dir) =>
+    settle(async () => {
+      const gitRoot = await findGitRoot(dir);
+      const mtime = epoch ?? (gitRoot ? await chartMtime(dir) : FIXED_EPOCH);
+      const repoRoot = resolve(root ?? gitRoot ?? dir);
+      // Written under a hidden temp name, then renamed: a reader never sees half an archive.
+      const out = join(destination, `.chartsync-${randomBytes(6).toString('hex')}.tmp`);
+      const task = {
+        dir: resolve(dir),
+        out,
+        mtime: mtime.getTime(),
+        dependencyUpdate,
+        repositories,
+        repoRoot,
+      };
+      const packaged: StagedChart = await build(task);
+      try {
+        await moveFileAtomic(out, join(destination, packaged.fileName));
+      } catch (err) {
+        await rm(out, { force: true });
+        throw err;
+      }
+      return packaged;
+    }),
+  ).finally(() => pool?.close());
   let failed = 0;
   results.forEach((r, i) => {
     if (r.ok) process.stdout.write(`${r.value.fileName} sha256:${r.value.digest}\n`);
@@ -110,20 +121,11 @@ function describe(dir: string, err: unknown): string {
 
 type Result<T> = { ok: true; value: T } | { ok: false; error: unknown };
 
-/** Runs `fn` over `items` with at most `limit` in flight; results in input order. */
-async function mapLimit<I, O>(items: I[], limit: number, fn: (item: I) => Promise<O>): Promise<Result<O>[]> {
-  const results: Result<O>[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      try {
-        results[i] = { ok: true, value: await fn(items[i] as I) };
-      } catch (error) {
-        results[i] = { ok: false, error };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
+/** Each chart's outcome on its own: one failure does not stop the others. */
+async function settle<T>(run: () => Promise<T>): Promise<Result<T>> {
+  try {
+    return { ok: true, value: await run() };
+  } catch (error) {
+    return { ok: false, error };
+  }
 }

@@ -2,9 +2,10 @@
  * Network side of dependency resolution: repository indexes (fetched once per packaging run)
  * and chart archives (verified against the index digest, cached by digest on disk).
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../../storage/atomic-file.js';
 import type { DependencyRepository, PackageOptions } from '../model.js';
 import { type BasicAuth, type GetOptions, httpGet, redactUrl } from './http-get.js';
 import { archiveUrl, type IndexEntry, parseIndex, type RepoIndex } from './repo-index.js';
@@ -79,15 +80,7 @@ export async function readCached(cacheDir: string, digest: string): Promise<Buff
 }
 
 export async function writeCached(cacheDir: string, digest: string, data: Buffer): Promise<void> {
-  await mkdir(cacheDir, { recursive: true });
-  const tmp = join(cacheDir, `.${digest}.${randomBytes(6).toString('hex')}.tmp`);
-  try {
-    await writeFile(tmp, data);
-    await rename(tmp, join(cacheDir, `${digest}.tgz`));
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
+  await writeFileAtomic(join(cacheDir, `${digest}.tgz`), data);
 }
 
 /** Downloads the entry's archive (or takes it from the cache) and checks the index digest. */
