@@ -287,3 +287,31 @@ describe('OCI push: auth modes and TLS of the real registry', () => {
     });
   }
 });
+
+describe('OCI: anonymous bearer tokens (public repositories)', () => {
+  test('an anonymous client gets a pull token and pulls; pushing needs credentials', async () => {
+    const registry = await OciRegistry.start({ auth: 'token', anonymousPull: true });
+    const f = await fixture();
+    try {
+      const { pkg } = await packaged(f, 'public', '1.0.0');
+      const meta = (await loadChartArchive(pkg.data, pkg.fileName)).metadata;
+      const repo = chartRepository(`${registry.url}/pub`, 'public');
+      const artifact = chartArtifact(pkg.data, meta, rfc3339Seconds(MTIME));
+      const anonymous = new OciClient({ plainHttp: [registry.host] });
+      await assert.rejects(
+        pushChart(anonymous, repo, '1.0.0', artifact),
+        /access denied|authentication failed|denied/,
+      );
+      const owner = new OciClient({ plainHttp: [registry.host], credentials: () => registry.user });
+      await pushChart(owner, repo, '1.0.0', artifact);
+      const before = registry.tokenRequests.length;
+      assert.ok((await pullChart(anonymous, repo, '1.0.0', 'test')).data.equals(pkg.data));
+      const asked = registry.tokenRequests.slice(before);
+      assert.ok(asked.length > 0 && asked.every((r) => r.user === undefined), 'tokens asked for anonymously');
+      assert.ok(asked.some((r) => r.scope.includes('repository:pub/public:pull')));
+    } finally {
+      await registry.cleanup();
+      await f.cleanup();
+    }
+  });
+});

@@ -106,6 +106,15 @@ test('flags win over the file, the token comes from SIDECAR_TOKEN_FILE, the data
   });
   assert.deepEqual(oci.oci, { url: 'oci://r.example:5000/charts', username: 'robot', password: 'from-file' });
   assert.equal(oci.storageDir, undefined);
+  // The standalone config names the registry too; the login still comes from the environment.
+  const ociFile = join(tmp.path, 'oci.yaml');
+  await writeFile(
+    ociFile,
+    'ociUrl: oci://r.example/team\ndependencies:\n- name: hub\n  url: oci://mirror.internal/bitnamicharts\n  mirrorOf: oci://registry-1.docker.io/bitnamicharts\n',
+  );
+  const fromFile = await resolveServeConfig(parseServeFlags(['--config', ociFile]), { OCI_PASSWORD: 'pw' });
+  assert.deepEqual(fromFile.oci, { url: 'oci://r.example/team', password: 'pw' });
+  assert.equal(fromFile.dependencies[0]?.mirrorOf, 'oci://registry-1.docker.io/bitnamicharts');
 });
 
 test('serve exits 2 with the problem and its usage on bad flags', async () => {
