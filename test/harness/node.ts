@@ -93,9 +93,13 @@ export interface RealNode {
   kubectl(args: string[], input?: string): Promise<string>;
   /** ctr against the node's containerd, namespace k8s.io. */
   ctr(args: string[]): Promise<string>;
+  /**
+   * Stops everything and undoes every host change; resolves with what is still different from
+   * before the start (empty when the machine is left as found). A second call does nothing.
+   */
+  stop(): Promise<string[]>;
   /** A hostPath PersistentVolume (no provisioner here) under the node's dir, writable by `uid`. */
   hostPathVolume(name: string, uid?: number): Promise<string>;
-  stop(): Promise<void>;
 }
 
 interface Proc {
@@ -384,6 +388,8 @@ export async function startRealNode(o: RealNodeOptions): Promise<RealNode> {
   const tmp = await tempDir('chartsync-node-');
   const dir = tmp.path;
   const procs: Proc[] = [];
+  /** Every process ever started (procs holds those not stopped yet). */
+  const spawned: Proc[] = [];
   const undo: Array<() => Promise<void>> = [];
   const socket = join(dir, 'containerd.sock');
   let env: Envtest | undefined;
@@ -418,6 +424,7 @@ export async function startRealNode(o: RealNodeOptions): Promise<RealNode> {
     });
     const p = { name, child, log: logPath, exited };
     procs.push(p);
+    spawned.push(p);
     return p;
   };
   const stopProc = async (p: Proc, graceMs = 5000) => {
@@ -445,7 +452,12 @@ export async function startRealNode(o: RealNodeOptions): Promise<RealNode> {
     });
   };
 
-  const stop = async () => {
+  let stopped: Promise<string[]> | undefined;
+  const stop = (): Promise<string[]> => {
+    stopped ??= stopOnce();
+    return stopped;
+  };
+  const stopOnce = async (): Promise<string[]> => {
     const t0 = Date.now();
     const byName = (n: string) => procs.find((p) => p.name === n);
     // No new pods from here on: controllers first, then every pod stopped by its kubelet (so the
@@ -523,8 +535,38 @@ export async function startRealNode(o: RealNodeOptions): Promise<RealNode> {
         await writeFile(`/proc/sys/${k}`, v).catch((err) => log(`sysctl ${k}: ${err}`));
     }
     await tmp.cleanup();
+    const left = await leftovers();
     await unlock();
     log(`node stopped in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    return left;
+  };
+  /** What differs from the machine as it was before start(). */
+  const leftovers = async (): Promise<string[]> => {
+    const left: string[] = [];
+    if (existsSync(`/sys/class/net/${BRIDGE}`)) left.push(`bridge ${BRIDGE}`);
+    if (
+      await sh('iptables', ['-C', ...FORWARD_RULE]).then(
+        () => true,
+        () => false,
+      )
+    )
+      left.push('FORWARD rule');
+    for (const c of await kubeChains()) if (!chainsBefore.has(c)) left.push(`chain ${c}`);
+    for (const p of HOST_PATHS) if (!existed.get(p) && existsSync(p)) left.push(`path ${p}`);
+    for (const ns of await readdir('/run/netns').catch(() => [] as string[]))
+      if (!netnsBefore.has(ns)) left.push(`netns ${ns}`);
+    for (const [k, v] of sysctls) {
+      const now = await readSysctl(k);
+      if (now !== v) left.push(`sysctl ${k}=${now} (was ${v})`);
+    }
+    for (const root of await cgroupRoots())
+      if (!cgroupsBefore.has(root) && existsSync(join(root, 'kubepods')))
+        left.push(`cgroup ${root}/kubepods`);
+    for (const pid of await shimPids(socket)) left.push(`shim pid ${pid}`);
+    for (const p of spawned)
+      if (p.child.exitCode === null && p.child.signalCode === null) left.push(`process ${p.name}`);
+    if (existsSync(dir)) left.push(`dir ${dir}`);
+    return left;
   };
 
   try {

@@ -376,4 +376,10 @@ describe('the chart on a real node', { timeout: 600_000 }, () => {
       90_000,
     );
   });
+
+  test('stopping the node leaves the machine as found (sysctls, host paths, iptables, bridge, cgroups, processes)', async () => {
+    await daemon.stop();
+    const left = await node.stop();
+    assert.deepEqual(left, [], 'nothing left behind');
+  });
 });
