@@ -126,7 +126,7 @@ describe('the chart on a real node', { timeout: 600_000 }, () => {
 
   test('helm install --wait: every pod Ready, probes answered, non-root, read-only root filesystems', async () => {
     const t0 = Date.now();
-    await helm.ok(['install', REL, chartDir, ...kc(), ...values(), '--wait', '--timeout', '4m']);
+    await helm.run(['install', REL, chartDir, ...kc(), ...values(), '--wait', '--timeout', '4m']);
     console.log(`[node] helm install --wait: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     const pods = (await json(['get', 'pods', '-n', NS])).items as Obj[];
     assert.equal(pods.length, 3, 'ChartMuseum+sidecar and two operator replicas');
@@ -188,8 +188,8 @@ describe('the chart on a real node', { timeout: 600_000 }, () => {
     assert.deepEqual(names, ['backend-0.3.0', 'common-1.0.0', 'frontend-1.1.0']);
     const index = parse((await http(`${cmUrl}/mycharts/index.yaml`)).text) as Obj;
     assert.deepEqual(Object.keys(index.entries).sort(), ['backend', 'common', 'frontend']);
-    await helm.ok(['repo', 'add', 'mycharts', `${cmUrl}/mycharts`]);
-    const rendered = await helm.ok(['template', 'web', 'mycharts/frontend', '--version', '1.1.0']);
+    await helm.run(['repo', 'add', 'mycharts', `${cmUrl}/mycharts`]);
+    const rendered = await helm.run(['template', 'web', 'mycharts/frontend', '--version', '1.1.0']);
     assert.match(rendered, /kind: Deployment/);
     assert.match(rendered, /name: web-frontend/);
     // The operator's ServiceAccount is the chart's, with only the chart's RBAC.
@@ -249,7 +249,7 @@ describe('the chart on a real node', { timeout: 600_000 }, () => {
     const before = JSON.parse((await http(`${syncUrl}/repo/mycharts`, { headers: auth() })).text) as Obj;
     const oldPod = (await json(['get', 'pods', '-n', NS, '-l', 'app.kubernetes.io/component=chartmuseum']))
       .items[0].metadata.name;
-    await helm.ok([
+    await helm.run([
       'upgrade',
       REL,
       chartDir,
@@ -349,12 +349,12 @@ describe('the chart on a real node', { timeout: 600_000 }, () => {
   });
 
   test('helm uninstall removes everything the chart created (the CRD stays by its resource policy)', async () => {
-    const manifest = await helm.ok(['get', 'manifest', REL, ...kc()]);
+    const manifest = await helm.run(['get', 'manifest', REL, ...kc()]);
     const objects = manifest
       .split(/^---$/m)
       .map((d) => parse(d) as Obj)
       .filter((o) => o?.kind);
-    await helm.ok(['uninstall', REL, ...kc(), '--wait', '--timeout', '2m']);
+    await helm.run(['uninstall', REL, ...kc(), '--wait', '--timeout', '2m']);
     for (const o of objects) {
       const ref = [
         `${o.kind.toLowerCase()}.${o.apiVersion.includes('/') ? o.apiVersion.split('/')[0] : ''}`.replace(
