@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { tokenFromEnv } from '@chartsync/api';
 
 export interface OperatorConfig {
   sidecarUrl: string;
@@ -70,13 +71,12 @@ function url(key: string, value: string): string {
   return value.replace(/\/+$/, '');
 }
 
+/** The token, as @chartsync/api's tokenFromEnv reads it: an empty token file is an error. */
 function readToken(env: Env): string | undefined {
-  if (env.SIDECAR_TOKEN) return env.SIDECAR_TOKEN.trim();
-  if (!env.SIDECAR_TOKEN_FILE) return undefined;
   try {
-    return readFileSync(env.SIDECAR_TOKEN_FILE, 'utf8').trim() || undefined;
+    return tokenFromEnv(env);
   } catch (err) {
-    throw new ConfigError(`SIDECAR_TOKEN_FILE=${env.SIDECAR_TOKEN_FILE}: ${(err as Error).message}`);
+    throw new ConfigError((err as Error).message);
   }
 }
 

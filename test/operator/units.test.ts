@@ -1,6 +1,9 @@
 /** Edge cases of the operator's pure parts (the behaviour itself is proven end to end elsewhere). */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { type ErrorCode, REASONS, SidecarError, type Reason as SidecarReason } from '@chartsync/api';
 import {
@@ -324,6 +327,24 @@ describe('config', () => {
     assert.equal(c.sidecarUrl, 'http://s');
     assert.equal(c.sidecarToken, 't');
     assert.equal(c.watchNamespace, '');
+  });
+
+  it('reads SIDECAR_TOKEN_FILE like the sidecar does: trimmed, and an empty or missing file is an error', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chartsync-token-'));
+    try {
+      const file = join(dir, 'token');
+      writeFileSync(file, ' s3cret\n');
+      assert.equal(loadConfig({ SIDECAR_URL: 'http://s', SIDECAR_TOKEN_FILE: file }).sidecarToken, 's3cret');
+      writeFileSync(file, '\n');
+      // Read as "no token", the operator would call the sidecar without one and be refused.
+      assert.throws(() => loadConfig({ SIDECAR_URL: 'http://s', SIDECAR_TOKEN_FILE: file }), /is empty/);
+      assert.throws(
+        () => loadConfig({ SIDECAR_URL: 'http://s', SIDECAR_TOKEN_FILE: join(dir, 'missing') }),
+        /SIDECAR_TOKEN_FILE=.*missing/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

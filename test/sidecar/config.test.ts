@@ -81,7 +81,7 @@ test('flags win over the file, the token comes from SIDECAR_TOKEN_FILE, the data
   await writeFile(empty, '\n');
   await assert.rejects(
     resolveServeConfig(parseServeFlags([]), { SIDECAR_TOKEN_FILE: empty }),
-    /SIDECAR_TOKEN_FILE .* is empty/,
+    /SIDECAR_TOKEN_FILE=.* is empty/,
   );
   await assert.rejects(
     resolveServeConfig(parseServeFlags(['--storage-dir', 'a', '--chartmuseum-url', 'http://x']), {}),

@@ -7,5 +7,5 @@ export * from './client.js';
 export { cronForMinutes, type PeriodFieldNames } from './cron.js';
 export { ApiError, statusOf } from './errors.js';
 export { isReason, REASONS, type Reason } from './reasons.js';
-export { claimedRepo, updateTokenFor } from './tokens.js';
+export { claimedRepo, tokenFromEnv, updateTokenFor } from './tokens.js';
 export type * from './types.js';

@@ -7,6 +7,7 @@
  * claim: the MAC is what binds it.
  */
 import { createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 
 const PREFIX = 'update';
 /** Repo names are DNS-1123 labels: no dots, so the three parts split unambiguously. */
@@ -21,4 +22,25 @@ export function updateTokenFor(adminToken: string, repo: string): string {
 /** The repository an update token claims, or undefined when `token` does not look like one. */
 export function claimedRepo(token: string): string | undefined {
   return SHAPE.exec(token)?.[1];
+}
+
+/**
+ * The API token from the environment, read the same way by the sidecar (the token it requires)
+ * and the operator (the token it sends): `SIDECAR_TOKEN` wins over `SIDECAR_TOKEN_FILE` (a
+ * mounted Secret), surrounding whitespace is dropped, and no variable means no token. A token
+ * file that is empty or unreadable throws, naming the file: read as "no token" it would start a
+ * sidecar without authentication, or an operator that every call of is refused.
+ */
+export function tokenFromEnv(env: Record<string, string | undefined>): string | undefined {
+  if (env.SIDECAR_TOKEN) return env.SIDECAR_TOKEN.trim();
+  const file = env.SIDECAR_TOKEN_FILE;
+  if (!file) return undefined;
+  let token: string;
+  try {
+    token = readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    throw new Error(`SIDECAR_TOKEN_FILE=${file}: ${(err as Error).message}`);
+  }
+  if (!token) throw new Error(`SIDECAR_TOKEN_FILE=${file} is empty`);
+  return token;
 }

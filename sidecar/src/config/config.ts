@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ApiError } from '@chartsync/api';
+import { ApiError, tokenFromEnv } from '@chartsync/api';
 import { describeIssues } from '@chartsync/api/schemas';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -272,17 +272,12 @@ function chartmuseumTarget(url: string, env: NodeJS.ProcessEnv): ChartMuseumTarg
   };
 }
 
-/** SIDECAR_TOKEN wins over SIDECAR_TOKEN_FILE (a mounted Secret). */
+/** The token, as @chartsync/api's tokenFromEnv reads it (one behaviour with the operator). */
 function readToken(env: NodeJS.ProcessEnv): string | undefined {
-  if (env.SIDECAR_TOKEN) return env.SIDECAR_TOKEN.trim();
-  if (!env.SIDECAR_TOKEN_FILE) return undefined;
   try {
-    const token = readFileSync(env.SIDECAR_TOKEN_FILE, 'utf8').trim();
-    if (!token) throw new ConfigError(`SIDECAR_TOKEN_FILE ${env.SIDECAR_TOKEN_FILE} is empty`);
-    return token;
+    return tokenFromEnv(env);
   } catch (err) {
-    if (err instanceof ConfigError) throw err;
-    throw new ConfigError(`SIDECAR_TOKEN_FILE ${env.SIDECAR_TOKEN_FILE}: ${(err as Error).message}`);
+    throw new ConfigError((err as Error).message);
   }
 }
 
