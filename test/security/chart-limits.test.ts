@@ -7,10 +7,13 @@
  * answering and the chart comes out as helm would package it.
  */
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { compareArchives, listArchive } from '@chartsync/sidecar';
 import { fileUrl } from '../harness/git-server.ts';
+import { createHelm, type Helm } from '../harness/helm.ts';
 import { chartFiles } from '../sidecar/fixtures.ts';
-import { startWorld, type World } from './world.ts';
+import { rawRequest, startWorld, type World } from './world.ts';
 
 interface ChartResult {
   name: string;
@@ -77,3 +80,91 @@ describe('the total size cap', () => {
     assert.doesNotMatch(index.text, /bomb|parent/);
   });
 });
+
+describe('.helmignore of thousands of star patterns', () => {
+  const LINES = 3000;
+  const FILES = 60;
+  const longName = (i: number) => `${'a'.repeat(200)}${i}.yaml`;
+  /** Each pattern walks every `a` of every name and fails at the end; a few really ignore. */
+  const hostile = [
+    ...Array.from({ length: LINES }, (_, i) => `*a*a*a*a*a*a*a*a*a*b${i}`),
+    '*7.yaml',
+    '',
+  ].join('\n');
+  let helm: Helm;
+  let repo: Awaited<ReturnType<World['git']['repos']['create']>>;
+  let result: { status: number; json: Record<string, unknown>; text: string };
+  let worstHealthMs = 0;
+
+  before(async () => {
+    helm = await createHelm();
+    const files: Record<string, string> = {
+      ...chartFiles('charts/stars', 'stars'),
+      'charts/stars/.helmignore': hostile,
+      // Classes take the general matching path: 5000 of them over 400 names exceed the budget.
+      ...chartFiles('charts/costly', 'costly'),
+      'charts/costly/.helmignore': Array.from(
+        { length: 5000 },
+        (_, i) => `*[a]*[a]*[a]*[a]*[a]*[a]*[a]*[a]*[a]*b${i}`,
+      ).join('\n'),
+      ...chartFiles('charts/plain', 'plain'),
+    };
+    for (let i = 0; i < FILES; i++) files[`charts/stars/templates/${longName(i)}`] = `# ${i}\n`;
+    for (let i = 0; i < 400; i++) files[`charts/costly/files/${longName(i)}`] = `${i}\n`;
+    repo = await w.git.repos.create('stars', files);
+    // /healthz keeps answering while the sync runs: the event loop is never held for long.
+    let syncing = true;
+    const probe = (async () => {
+      while (syncing) {
+        const t = performance.now();
+        await w.api('GET', '/healthz', { token: null });
+        worstHealthMs = Math.max(worstHealthMs, performance.now() - t);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    result = await w.api('POST', '/repo/new', { json: { name: 'stars', git: fileUrl(repo) } });
+    syncing = false;
+    await probe;
+  });
+  after(async () => {
+    await helm?.cleanup();
+  });
+
+  test('the sync finishes in seconds, /healthz answered throughout', () => {
+    assert.equal(result.status, 200, result.text);
+    // Before linear-time matching this chart alone took minutes of event-loop time.
+    assert.ok((result.json.durationMs as number) < 30_000, `durationMs ${result.json.durationMs}`);
+    assert.ok(worstHealthMs < 15_000, `worst /healthz ${worstHealthMs} ms`);
+  });
+
+  test('the chart holds exactly what helm package puts in it', async () => {
+    const charts = result.json.charts as ChartResult[];
+    assert.equal(charts.find((c) => c.name === 'stars')?.action, 'published', JSON.stringify(charts));
+    const reference = await helm.package(join(repo.work, 'charts/stars'));
+    assert.ok('data' in reference, JSON.stringify(reference));
+    const raw = await rawGet(w, '/charts/stars/stars-1.0.0.tgz');
+    assert.deepEqual(compareArchives(reference.data, raw), []);
+    // The rules did decide something: the *7.yaml files are gone, the others are there.
+    const names = listArchive(raw);
+    assert.ok(!names.has(`stars/templates/${longName(7)}`));
+    assert.ok(names.has(`stars/templates/${longName(8)}`));
+  });
+
+  test('patterns that would cost more than the matching budget: failed alone, ChartTooLarge, naming .helmignore', () => {
+    const charts = result.json.charts as ChartResult[];
+    const costly = charts.find((c) => c.name === 'costly');
+    assert.equal(costly?.action, 'failed', JSON.stringify(charts));
+    assert.equal(costly?.reason, 'ChartTooLarge');
+    assert.match(
+      costly?.error ?? '',
+      /\.helmignore: matching the patterns against the chart's files needs more than/,
+    );
+    assert.equal(charts.find((c) => c.name === 'plain')?.action, 'published');
+  });
+});
+
+/** The raw bytes of a GET (the world's api() decodes text). */
+async function rawGet(world: World, path: string): Promise<Buffer> {
+  const res = await rawRequest(world.sidecar.url, 'GET', path, {});
+  return res.body;
+}

@@ -5,7 +5,15 @@
  * `**` is an error, and `!pattern` ignores every path that does NOT match the pattern.
  */
 import { posix } from 'node:path';
-import { BadPatternError, goMatch } from './go-match.js';
+import {
+  BadPatternError,
+  compileGoPattern,
+  type GoPattern,
+  goMatch,
+  MatchBudget,
+  MatchBudgetExceeded,
+} from './go-match.js';
+import { MAX_HELMIGNORE_STEPS } from './limits.js';
 
 export const HELMIGNORE = '.helmignore';
 
@@ -13,7 +21,9 @@ interface Rule {
   raw: string;
   negate: boolean;
   mustDir: boolean;
-  match: (path: string) => boolean;
+  /** Matched against the whole chart-relative path (a `/` in the rule) or the base name. */
+  wholePath: boolean;
+  pattern: GoPattern;
 }
 
 export interface IgnoreRules {
@@ -35,8 +45,22 @@ export class HelmignoreError extends Error {
 /** The rule helm always appends: hidden files and directories under templates/. */
 const DEFAULT_RULE = 'templates/.?*';
 
+/**
+ * Thrown by `ignores` when the patterns need more matching work than one chart may cost
+ * (`maxSteps`, counted over every file of the chart): thousands of star patterns against
+ * thousands of long names would otherwise hold the service for minutes.
+ */
+export class HelmignoreTooCostly extends Error {
+  constructor(maxSteps: number) {
+    super(
+      `matching the patterns against the chart's files needs more than ${maxSteps} steps; use fewer or simpler patterns`,
+    );
+    this.name = 'HelmignoreTooCostly';
+  }
+}
+
 /** Parses `.helmignore` text and appends helm's default rule. */
-export function parseHelmignore(text: string | undefined): IgnoreRules {
+export function parseHelmignore(text: string | undefined, maxSteps = MAX_HELMIGNORE_STEPS): IgnoreRules {
   const rules: Rule[] = [];
   if (text !== undefined) {
     const lines = splitLines(text.replace(/^\uFEFF/, ''));
@@ -47,7 +71,17 @@ export function parseHelmignore(text: string | undefined): IgnoreRules {
   }
   const defaults = parseRule(DEFAULT_RULE, 0);
   if (defaults) rules.push(defaults);
-  return { ignores: (path, isDir) => ignores(rules, path, isDir) };
+  const budget = new MatchBudget(maxSteps);
+  return {
+    ignores: (path, isDir) => {
+      try {
+        return ignores(rules, path, isDir, budget);
+      } catch (err) {
+        if (err instanceof MatchBudgetExceeded) throw new HelmignoreTooCostly(maxSteps);
+        throw err;
+      }
+    },
+  };
 }
 
 /** bufio.ScanLines: split on \n and drop one trailing \r per line; no final empty line. */
@@ -57,16 +91,18 @@ function splitLines(text: string): string[] {
   return lines;
 }
 
-function ignores(rules: Rule[], path: string, isDir: boolean): boolean {
+function ignores(rules: Rule[], path: string, isDir: boolean, budget: MatchBudget): boolean {
   if (path === '' || path === '.' || path === './') return false;
+  // Encoded once per path, not once per rule.
+  const full = Buffer.from(path, 'utf8');
+  const base = Buffer.from(posix.basename(path), 'utf8');
   for (const rule of rules) {
-    if (rule.negate) {
-      if (rule.mustDir && !isDir) return true;
-      if (!rule.match(path)) return true;
+    if (rule.mustDir && !isDir) {
+      if (rule.negate) return true;
       continue;
     }
-    if (rule.mustDir && !isDir) continue;
-    if (rule.match(path)) return true;
+    const matched = safeMatch(rule.pattern, rule.wholePath ? full : base, budget);
+    if (rule.negate ? !matched : matched) return true;
   }
   return false;
 }
@@ -94,23 +130,18 @@ function parseRule(line: string, lineNo: number): Rule | undefined {
   if (negate) rule = rule.slice(1);
   const mustDir = rule.endsWith('/');
   if (mustDir) rule = rule.slice(0, -1);
-  return { raw, negate, mustDir, match: matcherFor(rule) };
+  // A leading `/` anchors at the chart root; any other `/` matches the whole path; else the base name.
+  const anchored = rule.startsWith('/');
+  const pattern = compileGoPattern(anchored ? rule.slice(1) : rule);
+  return { raw, negate, mustDir, wholePath: anchored || rule.includes('/'), pattern };
 }
 
 /** Match errors at match time count as "no match", as helm only logs them. */
-function safeMatch(pattern: string, name: string): boolean {
+function safeMatch(pattern: GoPattern, name: Buffer, budget: MatchBudget): boolean {
   try {
-    return goMatch(pattern, name);
-  } catch {
-    return false;
+    return goMatch(pattern, name, budget);
+  } catch (err) {
+    if (err instanceof BadPatternError) return false;
+    throw err;
   }
-}
-
-function matcherFor(rule: string): (path: string) => boolean {
-  if (rule.startsWith('/')) {
-    const anchored = rule.slice(1);
-    return (path) => safeMatch(anchored, path);
-  }
-  if (rule.includes('/')) return (path) => safeMatch(rule, path);
-  return (path) => safeMatch(rule, posix.basename(path));
 }

@@ -30,3 +30,12 @@ export const MAX_FILE_NAME_BYTES = 255;
  * atomic writer's `.<file>.<12 hex>.tmp` (18 bytes) of a `.prov` file (5 more).
  */
 export const MAX_ARCHIVE_NAME_BYTES = MAX_FILE_NAME_BYTES - 23;
+
+/**
+ * The matching work `.helmignore` may cost one chart, in byte comparisons over all its files
+ * (go-match.ts counts them). Go's algorithm is polynomial, but thousands of star patterns times
+ * thousands of long names would still hold a build for minutes. This allows well under a
+ * second of matching (docs/chart-engine.md has the measurements), orders of magnitude above
+ * what real charts need.
+ */
+export const MAX_HELMIGNORE_STEPS = 50_000_000;

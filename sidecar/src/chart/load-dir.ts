@@ -12,7 +12,13 @@ import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, join, relative, resolve, sep } from 'node:path';
 import { ChartError } from './errors.js';
-import { HELMIGNORE, HelmignoreError, type IgnoreRules, parseHelmignore } from './helmignore.js';
+import {
+  HELMIGNORE,
+  HelmignoreError,
+  HelmignoreTooCostly,
+  type IgnoreRules,
+  parseHelmignore,
+} from './helmignore.js';
 import { CHART_TOO_LARGE, ChartSizeBudget, MAX_DECOMPRESSED_FILE_SIZE } from './limits.js';
 import { loadArchive } from './load-archive.js';
 import { compareBytes, loadFiles, stripBom } from './load-files.js';
@@ -34,7 +40,14 @@ export async function loadChartDir(root: string, dir: string): Promise<LoadedCha
   const rules = await readRules(chartRoot, source);
   const files: ChartFile[] = [];
   const ctx = { root: chartRoot, source, rules, files, budget: new ChartSizeBudget() };
-  await walk(ctx, chartRoot, '', [chartRoot]);
+  try {
+    await walk(ctx, chartRoot, '', [chartRoot]);
+  } catch (err) {
+    if (err instanceof HelmignoreTooCostly) {
+      throw new ChartError(source, HELMIGNORE, err.message, { reason: 'ChartTooLarge', cause: err });
+    }
+    throw err;
+  }
   return loadFiles(files, source, loadArchive);
 }
 

@@ -24,6 +24,24 @@ export const GO_MATCH: { pattern: string; name: string; match: boolean; bad: boo
   { bad: false, match: true, name: 'templates/.a', pattern: 'templates/.?*' },
   { bad: false, match: false, name: 'templates/.', pattern: 'templates/.?*' },
   { bad: false, match: false, name: 'templates/.a/b', pattern: 'templates/.?*' },
+  // Go reports a malformed chunk only when the match reaches it; stars never skip a separator.
+  { bad: false, match: false, name: 'abc', pattern: 'x*[' },
+  { bad: true, match: false, name: 'abc', pattern: '*[' },
+  { bad: false, match: false, name: '/*b', pattern: '*b' },
+  { bad: false, match: false, name: 'a/b', pattern: '*b' },
+  { bad: false, match: false, name: 'a/xb', pattern: 'a*b' },
+  { bad: false, match: true, name: 'x.yaml.yaml', pattern: '*.yaml' },
+  { bad: false, match: true, name: 'abcbc', pattern: 'a*b*c' },
+  { bad: false, match: true, name: 'aaaaaaaaab', pattern: '*a*a*a*a*b' },
+  { bad: false, match: false, name: 'aaaaaaaaaa', pattern: '*a*a*a*a*b' },
+  { bad: false, match: true, name: 'a/b', pattern: '*/b' },
+  { bad: false, match: true, name: 'ab/xc', pattern: 'a*/*c' },
+  { bad: false, match: true, name: 'aab', pattern: '*ab' },
+  { bad: false, match: true, name: '/x', pattern: '[^a]*' },
+  { bad: false, match: true, name: 'a/b', pattern: 'a[/]b' },
+  { bad: false, match: true, name: 'éx', pattern: '?*x' },
+  { bad: false, match: true, name: 'aé', pattern: '*é' },
+  { bad: false, match: true, name: '*ab', pattern: '\\*a*' },
 ];
 
 export const GO_FLOAT32_INPUTS = [

@@ -8,6 +8,7 @@ import {
   formatFloat32,
   goMatch,
   parseGoYaml,
+  parseHelmignore,
   resolveGoScalar,
 } from '@chartsync/sidecar';
 import {
@@ -26,6 +27,31 @@ describe('filepath.Match port', () => {
       else assert.equal(goMatch(c.pattern, c.name), c.match);
     });
   }
+
+  test('no backtracking blow-up: long chunks, many stars, long names match in milliseconds', () => {
+    const cpu = () => process.cpuUsage().user / 1000;
+    const start = cpu();
+    assert.equal(goMatch(`*${'a'.repeat(5000)}b`, 'a'.repeat(10000)), false);
+    assert.equal(goMatch(`${'*a'.repeat(200)}*b`, 'a'.repeat(250)), false);
+    assert.equal(goMatch(`${'*[a]'.repeat(50)}*b`, `${'a'.repeat(240)}b`), true);
+    // Before: the 5000-byte chunk alone took 20 s (every start re-read the whole chunk).
+    assert.ok(cpu() - start < 2000, `${cpu() - start} ms of CPU`);
+  });
+
+  test('.helmignore matching is bounded: past the budget the chart is refused, not matched for minutes', () => {
+    const lines = Array.from({ length: 2000 }, (_, i) => `*[a]*[a]*[a]*[a]*[a]*b${i}`).join('\n');
+    const rules = parseHelmignore(lines, 1_000_000);
+    assert.throws(
+      () => {
+        for (let i = 0; i < 1000; i++) rules.ignores(`${'a'.repeat(200)}${i}`, false);
+      },
+      { name: 'HelmignoreTooCostly', message: /more than 1000000 steps/ },
+    );
+    // Within the (default) budget the result is Go's.
+    const ok = parseHelmignore(`${Array.from({ length: 500 }, (_, i) => `*a*a*a*b${i}`).join('\n')}\n*7\n`);
+    assert.equal(ok.ignores(`${'a'.repeat(200)}7`, false), true);
+    assert.equal(ok.ignores(`${'a'.repeat(200)}8`, false), false);
+  });
 });
 
 describe('strconv.FormatFloat(v, g, -1, 32)', () => {
