@@ -4,7 +4,7 @@
  * command through files in that HOME that are deleted afterwards. Nothing here ever writes a
  * credential into a URL or a repository's config.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { GitProtocol } from './url-policy.js';
@@ -40,9 +40,30 @@ export interface GitSession {
 
 export const DEFAULT_HTTP_USER = 'x-access-token';
 
+const SESSION_PREFIX = 'git-';
+/** Where sessions live: the sidecar's own dir once `useSecretsDir` ran, else the system temp dir. */
+let sessionsRoot: string | undefined;
+
+/**
+ * Keeps every session's files (private keys, askpass) under `dir` (mode 0700), and removes what
+ * sessions of an earlier run left there: a process killed with SIGKILL during an ssh command
+ * never ran its cleanup, and its key must not stay on disk for good. Called once at start-up,
+ * before any git command, by the one process that owns `dir`.
+ */
+export async function useSecretsDir(dir: string): Promise<number> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await chmod(dir, 0o700);
+  const stale = (await readdir(dir)).filter((e) => e.startsWith(SESSION_PREFIX));
+  await Promise.all(stale.map((e) => rm(join(dir, e), { recursive: true, force: true })));
+  sessionsRoot = dir;
+  return stale.length;
+}
+
 /** Runs `fn` in a fresh session and deletes the session's files (keys, helpers) afterwards. */
 export async function withGitSession<T>(o: SessionOptions, fn: (s: GitSession) => Promise<T>): Promise<T> {
-  const home = await mkdtemp(join(tmpdir(), 'chartsync-git-'));
+  const home = await mkdtemp(
+    join(sessionsRoot ?? tmpdir(), sessionsRoot ? SESSION_PREFIX : `chartsync-${SESSION_PREFIX}`),
+  );
   try {
     return await fn(await prepare(home, o));
   } finally {

@@ -14,7 +14,7 @@ import {
 } from '@chartsync/api';
 import { BuildPool, type BuildPoolOptions } from '../build/index.js';
 import type { DependencyRepository } from '../chart/model.js';
-import type { UrlPolicy } from '../git/index.js';
+import { type UrlPolicy, useSecretsDir } from '../git/index.js';
 import { redactUrl } from '../git/redact.js';
 import type { Logger } from '../log/logger.js';
 import type { SidecarMetrics } from '../metrics/metrics.js';
@@ -317,6 +317,9 @@ export class SyncService {
   /** Creates the data directories; called once at start-up. */
   async init(): Promise<void> {
     await mkdir(join(this.opts.dataDir, 'clones'), { recursive: true });
+    // per-command secrets (ssh keys, askpass) in a place a restart finds and cleans
+    const stale = await useSecretsDir(join(this.opts.dataDir, 'secrets'));
+    if (stale) this.opts.logger.info({ stale }, 'removed secrets left by git commands of an earlier run');
   }
 }
 
