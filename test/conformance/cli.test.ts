@@ -3,8 +3,8 @@
  * codes, --help on every command, and `chartsync index` against `helm repo index`.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { copyFile, mkdir, readdir, readFile } from 'node:fs/promises';
+import { execFile, execFileSync } from 'node:child_process';
+import { copyFile, mkdir, readdir, readFile, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parseGoYaml } from '@chartsync/sidecar';
@@ -47,6 +47,34 @@ after(async () => {
 });
 
 describe('chartsync package', () => {
+  test('reads nothing outside the git work tree (or --root): a linked chart dir, a file:// dependency through a link', async () => {
+    const repo = join(tmp.path, 'gitrepo');
+    const outside = join(tmp.path, 'outside-of-git');
+    await writeTree(join(outside, 'lib'), appChart('lib', '1.0.0'));
+    await writeTree(join(outside, 'private'), appChart('private', '1.0.0'));
+    await writeTree(
+      join(repo, 'app'),
+      appChart('app', '1.0.0', {
+        'Chart.yaml': `${chartYaml({ apiVersion: 'v2', name: 'app', version: '1.0.0' })}dependencies:\n- name: lib\n  version: 1.0.0\n  repository: file://../out/lib\n`,
+      }),
+    );
+    execFileSync('git', ['init', '-q', repo]);
+    await symlink(outside, join(repo, 'out'));
+    await symlink(join(outside, 'private'), join(repo, 'linked'));
+    const dest = join(tmp.path, 'out-confined');
+    const env = { SOURCE_DATE_EPOCH: '1700000000' };
+    const linked = await chartsync(['package', join(repo, 'linked'), '-d', dest], env);
+    assert.equal(linked.code, 1, linked.stdout);
+    assert.match(linked.stderr, /the chart directory "linked" resolves outside the checkout/);
+    const dep = await chartsync(['package', '-u', join(repo, 'app'), '-d', dest], env);
+    assert.equal(dep.code, 1, dep.stdout);
+    assert.match(dep.stderr, /"file:\/\/\.\.\/out\/lib" resolves outside the repository/);
+    // A wider root, given explicitly, is the user's decision.
+    const wide = await chartsync(['package', '-u', join(repo, 'app'), '-d', dest, '--root', tmp.path], env);
+    assert.equal(wide.code, 0, wide.stderr);
+    assert.match(wide.stdout, /^app-1\.0\.0\.tgz sha256:/);
+  });
+
   test('prints <name>-<version>.tgz sha256:<digest> per chart and writes the archives', async () => {
     const dest = join(tmp.path, 'out');
     const r = await chartsync([

@@ -1,6 +1,7 @@
 /** Unit tests of the engine's pure parts: .helmignore rules, versions, discovery, index, mtimes. */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
@@ -117,6 +118,30 @@ describe('discoverCharts', () => {
     await assert.rejects(discoverCharts(root, ['../etc']), DiscoveryError);
     await assert.rejects(discoverCharts(root, ['/etc']), /leaves the repository/);
     await assert.rejects(discoverCharts(root, ['missing']), /not a directory/);
+    await assert.rejects(discoverCharts(root, ['.git']), /inside \.git/);
+  });
+
+  test('paths through symlinks: followed to the real directory inside, refused outside; linked dirs are not scanned', async () => {
+    const root = join(tmp.path, 'links');
+    const outside = join(tmp.path, 'links-outside');
+    const cy = (name: string) => chartYaml({ apiVersion: 'v2', name, version: '1.0.0' });
+    await writeTree(root, { 'real/a/Chart.yaml': cy('a') });
+    await writeTree(outside, { 'secret/Chart.yaml': cy('secret') });
+    await symlink('real', join(root, 'alias'));
+    await symlink(outside, join(root, 'out'));
+    await symlink('/', join(root, 'esc'));
+    await symlink('..', join(root, 'up'));
+    await symlink(join(outside, 'secret'), join(root, 'real/linked-chart'));
+    assert.deepEqual(await discoverCharts(root), ['real/a'], 'symlinked chart dirs are not discovered');
+    assert.deepEqual(await discoverCharts(root, ['alias']), ['real/a']);
+    for (const p of ['out', 'out/secret', `esc${outside}`, 'up/links-outside', 'alias/../up']) {
+      const err = await discoverCharts(root, [p]).then(
+        () => assert.fail(`${p} accepted`),
+        (e: unknown) => e as DiscoveryError,
+      );
+      assert.ok(err instanceof DiscoveryError, String(err));
+      assert.equal(err.kind, 'escape', p);
+    }
   });
 });
 
