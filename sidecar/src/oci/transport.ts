@@ -5,8 +5,10 @@
  * and the Authorization header never follows a redirect to another origin (blob downloads are
  * often redirected to object storage).
  */
+
 import { rootCertificates } from 'node:tls';
 import { Agent, fetch } from 'undici';
+import { redactUrl } from '../url/credentials.js';
 
 export interface TransportOptions {
   /** Deadline of one request, from sending to the end of the body. */
@@ -78,15 +80,11 @@ async function readBounded(
   return Buffer.concat(chunks, total);
 }
 
-/** What may be shown of a URL: no query (upload URLs carry state tokens), no userinfo. */
-export function shownUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.protocol}//${u.host}${u.pathname}`;
-  } catch {
-    return '<invalid URL>';
-  }
-}
+/**
+ * What may be shown of a URL: no query (upload URLs carry state tokens), no userinfo — the one
+ * redaction of url/credentials.ts.
+ */
+export const shownUrl: (url: string) => string = redactUrl;
 
 /** One exchange, redirects included. The caller interprets the status. */
 export async function send(req: OciRequest, opts: TransportOptions): Promise<OciResponse> {

@@ -4,8 +4,10 @@
  * `GET /api/<repo>/charts`. Works with every storage backend ChartMuseum supports, because
  * ChartMuseum does the storing. Network errors and 5xx answers are retried with backoff.
  */
+
 import { readFile } from 'node:fs/promises';
 import type { StagedChart } from '../chart/model.js';
+import { splitUrlCredentials } from '../url/credentials.js';
 import {
   archiveName,
   type BatchOutcome,
@@ -44,12 +46,12 @@ export class ChartMuseumPublisher implements Publisher {
   private readonly timeoutMs: number;
 
   constructor(opts: ChartMuseumOptions) {
-    const url = new URL(opts.url);
-    // Credentials in the URL are moved into the header so they never show in messages.
-    const username = opts.username ?? (url.username ? decodeURIComponent(url.username) : undefined);
-    const password = opts.password ?? (url.password ? decodeURIComponent(url.password) : undefined);
-    url.username = '';
-    url.password = '';
+    // Credentials in the URL are moved into the header so they never show in messages
+    // (split by url/credentials.ts, the one home of that rule).
+    const split = splitUrlCredentials(opts.url);
+    const url = new URL(split.url);
+    const username = opts.username ?? split.username;
+    const password = opts.password ?? split.password;
     this.base = url.toString().replace(/\/+$/, '');
     this.target = `chartmuseum ${this.base}`;
     if (opts.token) this.authHeader = `Bearer ${opts.token}`;
