@@ -9,4 +9,5 @@ export { WorkQueue } from './controller/queue.js';
 export type { Chartmuseum } from './controller/resource.js';
 export { DEFAULT_SCHEDULE, scheduleOf } from './controller/schedule.js';
 export { nextStatus, statusPatch } from './controller/status.js';
+export { createLogger } from './log.js';
 export { main } from './main.js';

@@ -6,6 +6,7 @@
 export * from './client.js';
 export { cronForMinutes, type PeriodFieldNames } from './cron.js';
 export { ApiError, statusOf } from './errors.js';
+export { SECRET_LOG_PATHS } from './log-redaction.js';
 export { isReason, REASONS, type Reason } from './reasons.js';
 export { claimedRepo, tokenFromEnv, updateTokenFor } from './tokens.js';
 export type * from './types.js';

@@ -3,26 +3,10 @@
  * colourised lines in a terminal. Secrets are redacted by key wherever they appear, so a stray
  * registration or request header logged by mistake still never shows a credential.
  */
+import { SECRET_LOG_PATHS } from '@chartsync/api';
 import { type Logger, pino } from 'pino';
 
 export type { Logger } from 'pino';
-
-/** Keys whose values are credentials, at any depth pino's redaction reaches. */
-const SECRET_PATHS = [
-  'password',
-  'sshKey',
-  'knownHosts',
-  'token',
-  'auth',
-  '*.password',
-  '*.sshKey',
-  '*.token',
-  '*.auth',
-  'req.headers.authorization',
-  'req.headers.cookie',
-  '*.*.password',
-  '*.*.sshKey',
-];
 
 export interface LoggerOptions {
   level?: string;
@@ -34,7 +18,7 @@ export interface LoggerOptions {
 
 export function createLogger(opts: LoggerOptions = {}): Logger {
   const level = opts.level ?? process.env.LOG_LEVEL ?? 'info';
-  const base = { level, redact: { paths: SECRET_PATHS, censor: '[redacted]' } };
+  const base = { level, redact: { paths: [...SECRET_LOG_PATHS], censor: '[redacted]' } };
   if (opts.destination) return pino(base, opts.destination);
   const pretty = opts.pretty ?? Boolean(process.stdout.isTTY);
   if (!pretty) return pino(base);
