@@ -333,7 +333,7 @@ describe('only what this repo published is pruned or deleted', () => {
     assert.deepEqual(await museum('pod'), []);
   });
 
-  test('[local] DELETE /repo keeps an archive someone else put into the repo directory', async () => {
+  test('[local] an archive someone else put into the repo directory is never overwritten nor deleted', async () => {
     const local = await startWorld({ args: ['--allow-local-git'] });
     try {
       const repo = await local.git.repos.create('shared', chartFiles('mine', 'mine'));
@@ -343,6 +343,21 @@ describe('only what this repo published is pruned or deleted', () => {
       );
       const theirs = await helmPackage(tmp.path, 'theirs', '3.0.0', 'copied in by hand');
       await writeFile(join(local.storage, 'shared/theirs-3.0.0.tgz'), theirs);
+      // The repo now defines that very version, with other content: a conflict, the file stays.
+      await repo.write(chartFiles('theirs', 'theirs', { version: '3.0.0', greeting: 'from git' }));
+      await repo.commit('theirs 3.0.0 in git');
+      await repo.push();
+      const clash = await local.api('POST', '/repo/shared/update');
+      assert.equal(clash.status, 200, clash.text);
+      const c = charts(clash).find((x) => x.name === 'theirs');
+      assert.equal(c?.action, 'conflict', clash.text);
+      assert.equal(c?.reason, 'VersionConflict');
+      assert.match(c?.error ?? '', /not published by this repo/);
+      assert.deepEqual(
+        await readFile(join(local.storage, 'shared/theirs-3.0.0.tgz')),
+        theirs,
+        'not overwritten',
+      );
       const gone = await local.api('DELETE', '/repo/shared');
       assert.equal(gone.status, 200, gone.text);
       assert.deepEqual(

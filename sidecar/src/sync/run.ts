@@ -4,6 +4,7 @@
  * complete scan → remember. Nothing is published or removed before every chart was looked at,
  * and a failure before that point leaves the published repository exactly as it was.
  */
+import { createHash } from 'node:crypto';
 import { join, relative, sep } from 'node:path';
 import { ApiError, type ChartSyncResult, type Reason, type SyncResult } from '@chartsync/api';
 import type { BuildPool } from '../build/index.js';
@@ -13,6 +14,7 @@ import { remoteHead, syncCheckout, treeIds, type UrlPolicy } from '../git/index.
 import type { Logger } from '../log/logger.js';
 import type { OwnershipStore } from '../publish/ownership.js';
 import {
+  archiveName,
   type ChartRef,
   chartKey,
   PublishError,
@@ -388,7 +390,7 @@ async function decide(
 
 async function placeBuilt(ctx: SyncContext, pkg: StagedChart, published: Map<string, PublishedVersion>) {
   const placement = placePackage(pkg, published);
-  if (placement === 'publish') return 'published' as const;
+  if (placement === 'publish') return (await unlistedFileInTheWay(ctx, pkg)) ? 'conflict' : 'published';
   if (placement === 'unchanged') return 'unchanged' as const;
   const current = await ctx.publisher.fetch(ctx.repo.name, pkg);
   return current && (await sameChartContent(current, pkg.path))
@@ -396,11 +398,28 @@ async function placeBuilt(ctx: SyncContext, pkg: StagedChart, published: Map<str
     : ('conflict' as const);
 }
 
+/**
+ * A storage directory can hold an archive its index does not list (copied in by someone else):
+ * publishing would overwrite it. With the same content that is harmless (and indexes it); with
+ * other content it is a conflict, and the file stays. The other targets list everything they hold.
+ */
+async function unlistedFileInTheWay(ctx: SyncContext, pkg: StagedChart): Promise<boolean> {
+  if (ctx.publisher.kind !== 'local') return false;
+  const current = await ctx.publisher.fetch(ctx.repo.name, pkg);
+  if (current === undefined || (await sameChartContent(current, pkg.path))) return false;
+  // Left by a batch of this repo cut short before its index was written: ours to replace.
+  const digest = createHash('sha256').update(current).digest('hex');
+  const ours = await ctx.ownership.owned(ctx.repo.name, [{ name: pkg.name, version: pkg.version, digest }]);
+  return ours.length === 0;
+}
+
 function conflictMessage(
   c: { name: string; version: string },
   published: Map<string, PublishedVersion>,
 ): string {
-  const digest = published.get(chartKey(c))?.digest ?? '';
+  const digest = published.get(chartKey(c))?.digest;
+  if (digest === undefined)
+    return `${archiveName(c)} is already in the storage dir with different content, not published by this repo (not in its index); it is kept: bump the chart version or remove the file`;
   return `${c.name} ${c.version} is already published with different content (sha256:${digest.slice(0, 12)}); bump the chart version to publish the change`;
 }
 
