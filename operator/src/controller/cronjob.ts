@@ -94,6 +94,18 @@ export function labelsOf(cm: Chartmuseum): Record<string, string> {
   };
 }
 
+/** The controller reference of what the operator creates for a resource (CronJob, token Secret). */
+export function ownerReferenceTo(cm: Chartmuseum) {
+  return {
+    apiVersion: API_VERSION,
+    kind: KIND,
+    name: cm.metadata.name,
+    uid: cm.metadata.uid,
+    controller: true,
+    blockOwnerDeletion: true,
+  };
+}
+
 export function desiredCronJob(cm: Chartmuseum, s: CronJobSettings): CronJob {
   const labels = labelsOf(cm);
   const env: EnvVar[] = [
@@ -112,16 +124,7 @@ export function desiredCronJob(cm: Chartmuseum, s: CronJobSettings): CronJob {
       name: cronJobNameOf(cm),
       namespace: cm.metadata.namespace,
       labels,
-      ownerReferences: [
-        {
-          apiVersion: API_VERSION,
-          kind: KIND,
-          name: cm.metadata.name,
-          uid: cm.metadata.uid,
-          controller: true,
-          blockOwnerDeletion: true,
-        },
-      ],
+      ownerReferences: [ownerReferenceTo(cm)],
     },
     spec: {
       schedule: scheduleOf(cm.spec),

@@ -5,7 +5,7 @@
  * otherwise status refreshed from the sidecar's last sync (so scheduled runs show up).
  * Deletion: the sidecar repo, then the CronJob, then the finalizer.
  */
-import { type RepoView, type SidecarClient, SidecarError } from '@chartsync/api';
+import { type RepoView, type SidecarClient, SidecarError, updateTokenFor } from '@chartsync/api';
 import type { Logger } from 'pino';
 import type { OperatorConfig } from '../config.js';
 import { isAlreadyExists, isNotFound, JSON_PATCH, type KubeClient, paths } from '../kube/client.js';
@@ -15,7 +15,7 @@ import type { Metrics } from '../runtime/metrics.js';
 import { claimantKeys, ownerOf } from './claims.js';
 import { getCondition, isTransition, type Observation, READY, type Reason } from './conditions.js';
 import { buildRequests, SpecError, secretReader } from './credentials.js';
-import { type CronJob, desiredCronJob, hasDrifted } from './cronjob.js';
+import { type CronJob, desiredCronJob, hasDrifted, labelsOf, ownerReferenceTo } from './cronjob.js';
 import { outcomeOfError, outcomeOfRepoView, type SyncOutcome } from './outcome.js';
 import {
   type Chartmuseum,
@@ -25,8 +25,10 @@ import {
   isDeleting,
   keyOf,
   MANAGED_BY,
+  OWNER_LABEL,
   repoNameOf,
   splitKey,
+  tokenSecretNameOf,
 } from './resource.js';
 import { conflictObservation, nextStatus, repoUrl, statusPatch } from './status.js';
 
@@ -58,6 +60,8 @@ export class Reconciler {
    */
   private readonly registered = new Map<string, Registration>();
   private readonly readSecret;
+  /** Namespaces already cleared of the shared admin-token Secret of older versions. */
+  private readonly legacyChecked = new Set<string>();
 
   constructor(deps: ReconcilerDeps) {
     this.d = deps;
@@ -81,11 +85,12 @@ export class Reconciler {
     const owner = ownerOf(repoName, all);
     if (owner && keyOf(owner) !== key) {
       await this.deleteCronJob(cm, false);
+      await this.revokeTokenSecret(cm);
       await this.writeStatus(cm, { obs: conflictObservation(repoName, keyOf(owner)) }, {});
       return undefined;
     }
 
-    await this.ensureTokenSecret(namespace);
+    await this.ensureTokenSecret(cm, repoName);
     await this.ensureCronJob(cm);
     let outcome: SyncOutcome & { retry?: boolean };
     let failure: unknown;
@@ -161,6 +166,7 @@ export class Reconciler {
       }
     }
     await this.deleteCronJob(cm, true);
+    await this.revokeTokenSecret(cm);
     await this.removeFinalizer(cm);
     this.registered.delete(cm.metadata.uid);
     this.d.log.info({ chartmuseum: keyOf(cm), repo: held }, 'cleaned up');
@@ -270,21 +276,39 @@ export class Reconciler {
     return { ...last, obs: { status: last?.obs.status ?? 'False', reason: 'Suspended', message } };
   }
 
-  private async ensureTokenSecret(namespace: string): Promise<void> {
-    const token = this.d.cfg.sidecarToken;
-    if (!token) return;
-    const name = this.d.cfg.tokenSecretName;
-    const data = { token: Buffer.from(token).toString('base64') };
+  /**
+   * The CronJob's Secret: the update token of this resource's repo only (see @chartsync/api
+   * tokens.ts), never the admin token, which stays with the operator. Owned by the resource.
+   */
+  private async ensureTokenSecret(cm: Chartmuseum, repoName: string): Promise<void> {
+    const admin = this.d.cfg.sidecarToken;
+    if (!admin) return;
+    const { namespace } = cm.metadata;
+    await this.removeLegacyTokenSecret(namespace);
+    const name = tokenSecretNameOf(cm);
+    const data = { token: Buffer.from(updateTokenFor(admin, repoName)).toString('base64') };
     const path = paths.secret(namespace, name);
     try {
-      const live = await this.d.client.get<{ data?: Record<string, string> }>(path);
+      const live = await this.d.client.get<{
+        metadata: { labels?: Record<string, string> };
+        data?: Record<string, string>;
+      }>(path);
+      if (live.metadata.labels?.['app.kubernetes.io/managed-by'] !== MANAGED_BY)
+        throw new SpecError(
+          `Secret ${namespace}/${name} exists and is not managed by chartsync; rename or remove it`,
+        );
       if (live.data?.token !== data.token) await this.d.client.patch(path, { data });
     } catch (err) {
       if (!isNotFound(err)) throw err;
       const secret = {
         apiVersion: 'v1',
         kind: 'Secret',
-        metadata: { name, namespace, labels: { 'app.kubernetes.io/managed-by': MANAGED_BY } },
+        metadata: {
+          name,
+          namespace,
+          labels: { ...labelsOf(cm) },
+          ownerReferences: [ownerReferenceTo(cm)],
+        },
         type: 'Opaque',
         data,
       };
@@ -294,12 +318,56 @@ export class Reconciler {
     }
   }
 
+  /**
+   * Empties the resource's token Secret (its owner reference lets the cluster's garbage collector
+   * remove it with the resource): a resource that lost its repoName or is going away keeps no
+   * token. Emptied rather than deleted: the operator has no right to delete Secrets.
+   */
+  private async revokeTokenSecret(cm: Chartmuseum): Promise<void> {
+    await this.emptySecret(
+      cm.metadata.namespace,
+      tokenSecretNameOf(cm),
+      (labels) => labels[OWNER_LABEL] === cm.metadata.name,
+    );
+  }
+
+  /**
+   * Versions before scoped tokens copied the admin token into one shared Secret per namespace
+   * (CRONJOB_TOKEN_SECRET); if chartsync wrote it, its token is removed, once per namespace and process.
+   */
+  private async removeLegacyTokenSecret(namespace: string): Promise<void> {
+    if (this.legacyChecked.has(namespace)) return;
+    await this.emptySecret(namespace, this.d.cfg.tokenSecretName, () => true);
+    this.legacyChecked.add(namespace);
+  }
+
+  /** Removes the `token` key of a Secret chartsync manages (and `ours` accepts); others are left alone. */
+  private async emptySecret(
+    namespace: string,
+    name: string,
+    ours: (labels: Record<string, string>) => boolean,
+  ) {
+    const path = paths.secret(namespace, name);
+    try {
+      const live = await this.d.client.get<{
+        metadata: { labels?: Record<string, string> };
+        data?: Record<string, string>;
+      }>(path);
+      const labels = live.metadata.labels ?? {};
+      if (labels['app.kubernetes.io/managed-by'] !== MANAGED_BY || !ours(labels) || !live.data?.token) return;
+      await this.d.client.patch(path, { data: { token: null } });
+      this.d.log.info({ namespace, secret: name }, 'token removed from Secret');
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+
   private async ensureCronJob(cm: Chartmuseum): Promise<void> {
     const cfg = this.d.cfg;
     const desired = desiredCronJob(cm, {
       image: cfg.cronJobImage,
       sidecarUrl: cfg.cronJobSidecarUrl,
-      tokenSecretName: cfg.sidecarToken ? cfg.tokenSecretName : undefined,
+      tokenSecretName: cfg.sidecarToken ? tokenSecretNameOf(cm) : undefined,
     });
     const { namespace, name } = desired.metadata;
     let live = this.d.cronJobs.get(namespace, name);

@@ -101,6 +101,11 @@ export function cronJobNameOf(cm: Chartmuseum): string {
   return `${cm.metadata.name}-sync`;
 }
 
+/** The Secret holding the CronJob's update token (scoped to this resource's repo only). */
+export function tokenSecretNameOf(cm: Chartmuseum): string {
+  return `${cm.metadata.name}-sync-token`;
+}
+
 export function isDeleting(cm: Chartmuseum): boolean {
   return Boolean(cm.metadata.deletionTimestamp);
 }
