@@ -258,7 +258,7 @@ export async function startOperatorProcess(env: Record<string, string>): Promise
       const res = await fetch(`http://127.0.0.1:${port}/healthz`);
       return res.ok;
     },
-    { timeoutMs: 20_000, intervalMs: 100 },
+    { timeoutMs: 60_000, intervalMs: 100 },
   ).catch((err) => {
     proc.kill('SIGKILL');
     throw new Error(`${(err as Error).message}\n${logs.join('\n')}`);

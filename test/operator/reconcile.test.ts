@@ -112,8 +112,11 @@ describe('operator: reconcile', () => {
     const { stdout } = await run(cmd as string, args, { env });
     const result = JSON.parse(stdout) as { name: string; commit: string };
     assert.equal(result.name, 'myrepo');
-    const after = (await w.sidecar.client().getRepo('myrepo')).lastSync?.at;
-    assert.ok(after && after !== before, 'the sidecar recorded a new sync');
+    // The sidecar records the result just after answering: wait for it.
+    await waitFor('the sidecar recorded a new sync', async () => {
+      const after = (await w.sidecar.client().getRepo('myrepo')).lastSync?.at;
+      return after && after !== before ? after : undefined;
+    });
   });
 
   it('status follows syncs made outside the operator (a scheduled run): new commit and charts show up', async () => {
