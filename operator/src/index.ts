@@ -8,6 +8,7 @@ export { outcomeOfError, outcomeOfRepoView, outcomeOfSync } from './controller/o
 export { WorkQueue } from './controller/queue.js';
 export type { Chartmuseum } from './controller/resource.js';
 export { DEFAULT_SCHEDULE, scheduleOf } from './controller/schedule.js';
+export { stableJson } from './controller/stable-json.js';
 export { nextStatus, statusPatch } from './controller/status.js';
 export { createLogger } from './log.js';
 export { main } from './main.js';

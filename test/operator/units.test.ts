@@ -19,6 +19,7 @@ import {
   ownerOf,
   scheduleOf,
   setCondition,
+  stableJson,
   statusPatch,
   WorkQueue,
 } from '@chartsync/operator';
@@ -365,5 +366,16 @@ describe('chartsync-operator CLI', () => {
     const r = await run([], {});
     assert.equal(r.code, 2);
     assert.match(r.err, /SIDECAR_URL is required/);
+  });
+});
+
+describe('stableJson', () => {
+  it('is the same text for data that is equal whatever the key order; arrays keep their order', () => {
+    assert.equal(
+      stableJson({ b: 1, a: { d: [2, 1], c: undefined, e: 'x' } }),
+      stableJson({ a: { e: 'x', d: [2, 1] }, b: 1 }),
+    );
+    assert.notEqual(stableJson({ a: [1, 2] }), stableJson({ a: [2, 1] }));
+    assert.equal(stableJson({ b: 1, a: 2 }), '{"a":2,"b":1}');
   });
 });

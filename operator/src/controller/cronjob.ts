@@ -16,6 +16,7 @@ import {
   repoNameOf,
 } from './resource.js';
 import { scheduleOf } from './schedule.js';
+import { stableJson } from './stable-json.js';
 
 export const SYNC_COMPONENT = 'chartsync-sync';
 export const CONTAINER_NAME = 'sync';
@@ -204,19 +205,7 @@ function projection(cj: CronJob): unknown {
   };
 }
 
-function canonical(v: unknown): string {
-  return JSON.stringify(v, (_k, val) =>
-    val && typeof val === 'object' && !Array.isArray(val)
-      ? Object.fromEntries(
-          Object.entries(val as Record<string, unknown>)
-            .filter(([, x]) => x !== undefined)
-            .sort(([a], [b]) => a.localeCompare(b)),
-        )
-      : val,
-  );
-}
-
 /** True when the live CronJob no longer matches what the operator wants. */
 export function hasDrifted(live: CronJob, desired: CronJob): boolean {
-  return canonical(projection(live)) !== canonical(projection(desired));
+  return stableJson(projection(live)) !== stableJson(projection(desired));
 }

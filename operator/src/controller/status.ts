@@ -2,6 +2,7 @@
 import { type Observation, READY, setCondition } from './conditions.js';
 import type { SyncOutcome } from './outcome.js';
 import type { Chartmuseum, ChartmuseumStatus } from './resource.js';
+import { stableJson } from './stable-json.js';
 
 export function repoUrl(base: string, repoName: string): string {
   return `${base.replace(/\/+$/, '')}/${repoName}/index.yaml`;
@@ -42,16 +43,6 @@ export function conflictObservation(repoName: string, ownerKey: string): Observa
   };
 }
 
-function stable(v: unknown): string {
-  return JSON.stringify(v, (_k, val) =>
-    val && typeof val === 'object' && !Array.isArray(val)
-      ? Object.fromEntries(
-          Object.entries(val as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)),
-        )
-      : val,
-  );
-}
-
 /** A JSON merge patch turning `prev` into `next` (null removes a key), or undefined if equal. */
 export function statusPatch(
   prev: ChartmuseumStatus | undefined,
@@ -63,7 +54,7 @@ export function statusPatch(
   for (const k of new Set([...Object.keys(p), ...Object.keys(n)])) {
     if (n[k] === undefined) {
       if (p[k] !== undefined) patch[k] = null;
-    } else if (stable(n[k]) !== stable(p[k])) {
+    } else if (stableJson(n[k]) !== stableJson(p[k])) {
       patch[k] = n[k];
     }
   }
