@@ -175,7 +175,10 @@ async function scheduled(tmp) {
   const started = performance.now();
   const serve = await startServe(['--config', config]);
   const syncedAfter = async (since) => {
-    const list = await (await fetch(`${serve.url}/repo`)).json();
+    // A reused keep-alive connection may be reset by the busy server: ask again next round.
+    const list = await fetch(`${serve.url}/repo`)
+      .then((res) => res.json())
+      .catch(() => []);
     return list.filter((r) => r.lastSync && Date.parse(r.lastSync.at) >= since && !r.lastSync.error).length;
   };
   try {

@@ -4,6 +4,7 @@
  * `chartsync sync` all drive this one class.
  */
 import { mkdir, rm } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import {
   ApiError,
@@ -67,7 +68,9 @@ export class SyncService {
     const home = (repo: string) => this.bookkeepingDir(repo);
     this.states = new StateStore(home);
     this.ownership = new OwnershipStore(home);
-    this.builder = new BuildPool(opts.build);
+    // One core stays with the thread that answers HTTP and runs the schedules (and each build
+    // thread costs ~25 MiB): all cores but one build, at least one.
+    this.builder = new BuildPool({ threads: Math.max(1, availableParallelism() - 1), ...opts.build });
   }
 
   // ---- dependency repositories
