@@ -10,7 +10,8 @@
 //   scheduled    100 registered repos (standalone config, a 6-field cron every 30 s): time
 //                until all first syncs are done, then one scheduled round, peak RSS
 // Each scenario runs on a fresh sidecar so that peak RSS (VmHWM) is its own.
-// Usage: node bench/scale.mjs [--charts 1000] [--repos 100]   (needs `pnpm build`)
+// Usage: node bench/scale.mjs [--charts 1000] [--repos 100] [--only responsive,big,cold,scheduled]
+// (needs `pnpm build`)
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -204,11 +205,13 @@ async function scheduled(tmp) {
 
 console.log(`sidecar scale benchmark: ${await loadNote()}`);
 const tmp = await mkdtemp(join(tmpdir(), 'chartsync-bench-scale-'));
+const only = process.argv.includes('--only')
+  ? process.argv[process.argv.indexOf('--only') + 1].split(',')
+  : undefined;
+const scenarios = { responsive: responsiveness, big: bigChart, cold: scale, scheduled };
 try {
-  await responsiveness(tmp);
-  await bigChart(tmp);
-  await scale(tmp);
-  await scheduled(tmp);
+  for (const [name, scenario] of Object.entries(scenarios))
+    if (!only || only.includes(name)) await scenario(tmp);
 } finally {
   await rm(tmp, { recursive: true, force: true });
 }
