@@ -13,8 +13,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { stringify } from 'yaml';
 import { fileUrl } from '../harness/git-server.ts';
-import { tempDir } from '../harness/paths.ts';
-import { chartFiles, Helm } from '../sidecar/fixtures.ts';
+import { createHelm, type Helm } from '../harness/helm.ts';
+import { chartFiles } from '../sidecar/fixtures.ts';
 import { startWorld, type World } from './world.ts';
 
 interface ChartResult {
@@ -65,16 +65,14 @@ const SERVABLE: [string, string][] = [
 
 let w: World;
 let helm: Helm;
-let helmHome: { path: string; cleanup: () => Promise<void> };
 
 before(async () => {
   w = await startWorld({ args: ['--allow-local-git'] });
-  helmHome = await tempDir('chartsync-names-helm-');
-  helm = new Helm(helmHome.path);
+  helm = await createHelm();
 });
 after(async () => {
   await w?.stop();
-  await helmHome?.cleanup();
+  await helm?.cleanup();
 });
 
 describe('names that cannot be served fail alone, the rest publishes', () => {
@@ -119,7 +117,7 @@ describe('names that cannot be served fail alone, the rest publishes', () => {
       SERVABLE.map(([n]) => n).sort(),
     );
     await helm.addRepo('names', `${w.sidecar.url}/charts/names`);
-    const dest = join(helmHome.path, 'pulled');
+    const dest = join(helm.home, 'pulled');
     await mkdir(dest, { recursive: true });
     for (const [name, version] of SERVABLE) {
       const file = await helm.pull(`names/${name}`, version, dest);
