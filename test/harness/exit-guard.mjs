@@ -4,6 +4,12 @@
 // normally is not delayed, and one that lingers exits after its reports have long been flushed
 // (unlike --test-force-exit, which can cut the report stream). It names what was still open,
 // so the leak can be fixed where it is.
+//
+// A process whose event loop is blocked never runs that timer, so a backstop outside it does:
+// a shell holding a pipe from this process. When the process ends, the pipe closes and the shell
+// exits; if the pipe is still open well after the timer's time, the process is stuck and the
+// shell kills it (the file then fails, visibly, instead of hanging CI).
+import { spawn } from 'node:child_process';
 import { after } from 'node:test';
 
 const graceMs = Number(process.env.TEST_EXIT_GRACE_MS ?? 15_000);
@@ -15,4 +21,20 @@ after(() => {
     );
     process.exit();
   }, graceMs).unref();
+
+  const backstopSeconds = Math.ceil(graceMs / 1000) + Number(process.env.TEST_EXIT_BACKSTOP_S ?? 30);
+  const backstop = spawn(
+    'sh',
+    [
+      '-c',
+      `timeout ${backstopSeconds} cat >/dev/null; [ $? -eq 124 ] || exit 0; echo "exit-guard: $1 was stuck (event loop blocked) ${backstopSeconds} s after its tests; killing it" >&2; kill -KILL ${process.pid}`,
+      'exit-guard',
+      process.argv[1] ?? 'test file',
+    ],
+    { stdio: ['pipe', 'ignore', 'inherit'] },
+  );
+  backstop.on('error', () => undefined);
+  backstop.stdin.on('error', () => undefined);
+  backstop.unref();
+  backstop.stdin.unref?.();
 });

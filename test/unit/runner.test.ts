@@ -1,8 +1,10 @@
 /** The test runner's suite split: `unit` needs no built tools; tools follow the import graph. */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { repoRoot } from '../harness/paths.ts';
+import { repoRoot, tempDir } from '../harness/paths.ts';
 
 // @ts-expect-error: plain ESM script without type declarations
 const runner = (await import('../scripts/run-tests.mjs')) as {
@@ -33,5 +35,53 @@ describe('run-tests.mjs', () => {
     const files = runner.selectFiles(['unit', 'test/unit/smoke.test.ts'], repoRoot);
     assert.equal(new Set(files).size, files.length);
     assert.throws(() => runner.selectFiles(['test/no-such-dir'], repoRoot), /no such test path/);
+  });
+});
+
+describe('exit-guard.mjs', () => {
+  const runFile = (body: string, dir: string) => {
+    const file = join(dir, `f${Math.random().toString(36).slice(2)}.test.mjs`);
+    writeFileSync(file, `import { test } from 'node:test';\n${body}\n`);
+    // Without NODE_TEST_CONTEXT: a run of its own, not a subtest of this one.
+    const { NODE_TEST_CONTEXT: _nested, ...rest } = process.env;
+    const env = { ...rest, TEST_EXIT_GRACE_MS: '500', TEST_EXIT_BACKSTOP_S: '2' };
+    const started = Date.now();
+    const r = spawnSync(
+      process.execPath,
+      ['--test', '--import', join(repoRoot, 'test/harness/exit-guard.mjs'), file],
+      { env, encoding: 'utf8' },
+    );
+    return { code: r.status, out: `${r.stdout}${r.stderr}`, ms: Date.now() - started };
+  };
+
+  test('a file that ends normally is not delayed; one holding a handle is ended and names it', async () => {
+    const tmp = await tempDir();
+    try {
+      const ok = runFile("test('ok', () => {});", tmp.path);
+      assert.equal(ok.code, 0);
+      const held = runFile(
+        "import { createServer } from 'node:net';\ntest('leaks a server', () => { createServer().listen(0, '127.0.0.1'); });",
+        tmp.path,
+      );
+      assert.equal(held.code, 0, held.out);
+      assert.match(held.out, /still had open handles .*TCPServerWrap/);
+    } finally {
+      await tmp.cleanup();
+    }
+  });
+
+  test('a file whose event loop is blocked after its tests is killed by the backstop and fails', async () => {
+    const tmp = await tempDir();
+    try {
+      const stuck = runFile(
+        "test('passes, then blocks', () => { setTimeout(() => { for (;;) {} }, 50); });",
+        tmp.path,
+      );
+      assert.notEqual(stuck.code, 0, 'the run fails instead of hanging');
+      assert.match(stuck.out, /was stuck \(event loop blocked\)/);
+      assert.ok(stuck.ms < 20_000, `ended after ${stuck.ms} ms`);
+    } finally {
+      await tmp.cleanup();
+    }
   });
 });
