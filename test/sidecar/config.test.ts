@@ -155,3 +155,28 @@ test('serve with a config holding an invalid repo exits non-zero before listenin
   );
   assert.ok(Date.now() - started < 20_000);
 });
+
+test('the build time box and threads come from the file over the environment; bad values are refused', async () => {
+  const none = await resolveServeConfig(parseServeFlags([]), {});
+  assert.deepEqual(none.build, {});
+  const env = await resolveServeConfig(parseServeFlags([]), {
+    CHARTSYNC_BUILD_TIMEOUT: '2.5',
+    CHARTSYNC_BUILD_THREADS: '3',
+  });
+  assert.deepEqual(env.build, { timeoutMs: 2500, threads: 3 });
+  const file = join(tmp.path, 'build.yaml');
+  await writeFile(file, 'buildTimeoutSeconds: 90\nbuildThreads: 1\n');
+  const fromFile = await resolveServeConfig(parseServeFlags(['--config', file]), {
+    CHARTSYNC_BUILD_TIMEOUT: '2.5',
+  });
+  assert.deepEqual(fromFile.build, { timeoutMs: 90_000, threads: 1 });
+  for (const [key, value] of [
+    ['CHARTSYNC_BUILD_TIMEOUT', 'soon'],
+    ['CHARTSYNC_BUILD_TIMEOUT', '0'],
+    ['CHARTSYNC_BUILD_TIMEOUT', '-5'],
+    ['CHARTSYNC_BUILD_THREADS', '1.5'],
+    ['CHARTSYNC_BUILD_THREADS', '0'],
+  ] as const) {
+    await assert.rejects(resolveServeConfig(parseServeFlags([]), { [key]: value }), new RegExp(key));
+  }
+});
