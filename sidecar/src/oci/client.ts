@@ -134,8 +134,7 @@ export class OciClient {
         );
       } catch (err) {
         if (err instanceof TransportError) {
-          const limit = /limit/.test(err.message);
-          throw new OciError(limit ? 'limit' : 'unavailable', `${this.where(repo)}: ${err.message}`);
+          throw new OciError(err.kind === 'limit' ? 'limit' : 'unavailable', `${this.where(repo)}: ${err.message}`);
         }
         throw err;
       }

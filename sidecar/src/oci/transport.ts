@@ -38,6 +38,12 @@ export interface OciResponse {
 
 export class TransportError extends Error {
   override name = 'TransportError';
+  /** `limit`: the answer was larger than allowed; `network`: no (complete) answer. */
+  readonly kind: 'limit' | 'network';
+  constructor(message: string, kind: 'limit' | 'network' = 'network') {
+    super(message);
+    this.kind = kind;
+  }
 }
 
 const MAX_REDIRECTS = 10;
@@ -67,14 +73,14 @@ async function readBounded(
   const declared = Number(res.headers.get('content-length') ?? Number.NaN);
   if (declared > maxBytes) {
     await res.body?.cancel();
-    throw new TransportError(`${shown}: answer of ${declared} bytes exceeds the ${maxBytes}-byte limit`);
+    throw new TransportError(`${shown}: answer of ${declared} bytes exceeds the ${maxBytes}-byte limit`, 'limit');
   }
   if (!res.body) return Buffer.alloc(0);
   const chunks: Buffer[] = [];
   let total = 0;
   for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
     total += chunk.byteLength;
-    if (total > maxBytes) throw new TransportError(`${shown}: answer exceeds the ${maxBytes}-byte limit`);
+    if (total > maxBytes) throw new TransportError(`${shown}: answer exceeds the ${maxBytes}-byte limit`, 'limit');
     chunks.push(Buffer.from(chunk));
   }
   return Buffer.concat(chunks, total);
