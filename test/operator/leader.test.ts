@@ -35,7 +35,7 @@ async function metric(op: OperatorProcess, name: string): Promise<number | undef
 }
 
 const registered = (op: OperatorProcess, key: string) =>
-  op.records().some((r) => r.msg === 'repository registered and synced' && r.chartmuseum === key);
+  op.records().some((r) => r.msg === 'repository registered; sync started' && r.chartmuseum === key);
 
 describe('operator: leader election and scope', () => {
   let w: World;
