@@ -9,6 +9,7 @@ import type { DependencyView, ErrorBody, RepoView, SyncResult } from '@chartsync
 import type { DependencyRepository } from '../chart/model.js';
 import type { GitAuth } from '../git/index.js';
 import { writeFileAtomic } from '../storage/atomic-file.js';
+import { redactUrl } from '../url/credentials.js';
 
 export interface RepoRecord {
   name: string;
@@ -134,7 +135,8 @@ export class StoreError extends Error {
 export function dependencyView(dep: DependencyRepository): DependencyView {
   return {
     name: dep.name,
-    url: dep.url,
+    // registrations are stored split; redacted again for those written by older versions
+    url: redactUrl(dep.url),
     ...(dep.mirrorOf ? { mirrorOf: dep.mirrorOf } : {}),
     hasCredentials: Boolean(dep.username || dep.password),
   };
@@ -143,7 +145,7 @@ export function dependencyView(dep: DependencyRepository): DependencyView {
 export function repoView(repo: RepoRecord, syncing: boolean): RepoView {
   return {
     name: repo.name,
-    git: repo.git,
+    git: redactUrl(repo.git),
     ...(repo.ref ? { ref: repo.ref } : {}),
     ...(repo.paths ? { paths: repo.paths } : {}),
     prune: repo.prune,
