@@ -40,7 +40,7 @@ const ROUTES = [
 describe('malformed percent-encoding in the path', () => {
   test('is 400 InvalidInput on every route, with or without a token, and never logged as an error', async () => {
     const from = world.sidecar.records().length;
-    for (const escape of BAD_ESCAPES) {
+    for (const badEscape of BAD_ESCAPES) {
       for (const route of ROUTES) {
         for (const [method, token] of [
           ['GET', null],
@@ -48,7 +48,7 @@ describe('malformed percent-encoding in the path', () => {
           ['DELETE', TOKEN],
           ['POST', TOKEN],
         ] as const) {
-          const path = route(escape);
+          const path = route(badEscape);
           const a = await world.api(method, path, { token });
           assert.ok(
             a.status >= 400 && a.status < 500,
