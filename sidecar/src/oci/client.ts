@@ -134,7 +134,10 @@ export class OciClient {
         );
       } catch (err) {
         if (err instanceof TransportError) {
-          throw new OciError(err.kind === 'limit' ? 'limit' : 'unavailable', `${this.where(repo)}: ${err.message}`);
+          throw new OciError(
+            err.kind === 'limit' ? 'limit' : 'unavailable',
+            `${this.where(repo)}: ${err.message}`,
+          );
         }
         throw err;
       }

@@ -73,14 +73,18 @@ async function readBounded(
   const declared = Number(res.headers.get('content-length') ?? Number.NaN);
   if (declared > maxBytes) {
     await res.body?.cancel();
-    throw new TransportError(`${shown}: answer of ${declared} bytes exceeds the ${maxBytes}-byte limit`, 'limit');
+    throw new TransportError(
+      `${shown}: answer of ${declared} bytes exceeds the ${maxBytes}-byte limit`,
+      'limit',
+    );
   }
   if (!res.body) return Buffer.alloc(0);
   const chunks: Buffer[] = [];
   let total = 0;
   for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
     total += chunk.byteLength;
-    if (total > maxBytes) throw new TransportError(`${shown}: answer exceeds the ${maxBytes}-byte limit`, 'limit');
+    if (total > maxBytes)
+      throw new TransportError(`${shown}: answer exceeds the ${maxBytes}-byte limit`, 'limit');
     chunks.push(Buffer.from(chunk));
   }
   return Buffer.concat(chunks, total);
