@@ -18,7 +18,12 @@ import type { Logger } from '../log/logger.js';
 import { type BuildTask, deserializeError } from './task.js';
 import build, { type BuildReply } from './worker.js';
 
-export const DEFAULT_BUILD_TIMEOUT_MS = 60_000;
+/**
+ * Longer than a dependency download may take (60 s, dependencies/fetcher.ts) plus the build
+ * itself: a slow dependency repository fails the chart with its own precise message, the box is
+ * for builds that loop or grind.
+ */
+export const DEFAULT_BUILD_TIMEOUT_MS = 120_000;
 /** Heap cap of a build thread: a chart that needs more fails alone instead of the process. */
 const THREAD_HEAP_MB = 512;
 /** Idle threads exit after this long; the next build starts one again (~0.1 s). */

@@ -72,8 +72,8 @@ Environment: SIDECAR_TOKEN / SIDECAR_TOKEN_FILE (bearer token of the /repo route
 CHARTMUSEUM_USERNAME / CHARTMUSEUM_PASSWORD or CHARTMUSEUM_TOKEN (ChartMuseum credentials),
 OCI_USERNAME / OCI_PASSWORD or OCI_PASSWORD_FILE (credentials of the --oci-url registry),
 CHARTSYNC_OCI_CA_FILE (extra CA bundle for registries), CHARTSYNC_OCI_PLAIN_HTTP (host:port,...
-reached over plain HTTP), CHARTSYNC_DATA_DIR, CHARTSYNC_BUILD_TIMEOUT (seconds one chart build may take, default 60),
-CHARTSYNC_BUILD_THREADS (default: one per core but one), LOG_LEVEL.
+reached over plain HTTP), CHARTSYNC_DATA_DIR, CHARTSYNC_BUILD_TIMEOUT (seconds one chart build may take, default 120),
+CHARTSYNC_BUILD_THREADS (default: one per core but one, at least two), LOG_LEVEL.
 `;
 
 const SERVE_FLAGS = {

@@ -69,8 +69,10 @@ export class SyncService {
     this.states = new StateStore(home);
     this.ownership = new OwnershipStore(home);
     // One core stays with the thread that answers HTTP and runs the schedules (and each build
-    // thread costs ~25 MiB): all cores but one build, at least one.
-    this.builder = new BuildPool({ threads: Math.max(1, availableParallelism() - 1), ...opts.build });
+    // thread costs ~25 MiB): all cores but one build — but at least two, because a build may
+    // spend up to a minute waiting on a stalled dependency repository, and one such chart must
+    // not hold every other chart (of every repo) behind it.
+    this.builder = new BuildPool({ threads: Math.max(2, availableParallelism() - 1), ...opts.build });
   }
 
   // ---- dependency repositories
