@@ -559,14 +559,16 @@ describe('the chart in a real API server', { concurrency: false }, () => {
     assert.equal(cron.spec.jobTemplate.spec.template.spec.containers[0].image, chartEnv.CRONJOB_IMAGE);
     const cronText = JSON.stringify(cron);
     assert.ok(!cronText.includes(token), 'the token is not inline in the CronJob');
-    assert.ok(
-      await getObj(admin, {
-        apiVersion: 'v1',
-        kind: 'Secret',
-        metadata: { name: chartEnv.CRONJOB_TOKEN_SECRET, namespace: TEAM },
-      }),
-      'the token Secret for the CronJob (secrets create)',
-    );
+    // Scoped tokens: the CronJob's own Secret holds its repo's update token, never the admin one.
+    const cronSecret = await getObj(admin, {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: `${resource}-sync-token`, namespace: TEAM },
+    });
+    assert.ok(cronSecret, 'the token Secret for the CronJob (secrets create)');
+    const scoped = Buffer.from(String(cronSecret.data?.token ?? ''), 'base64').toString();
+    assert.match(scoped, new RegExp(`^update\\.${resource}\\.`), 'an update token scoped to this repo');
+    assert.ok(!scoped.includes(token), 'the admin token stays with the operator');
     // Leader election on the Lease the Role allows.
     const lease = await getObj(admin, {
       apiVersion: 'coordination.k8s.io/v1',
