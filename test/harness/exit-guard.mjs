@@ -14,6 +14,16 @@ import { after } from 'node:test';
 
 const graceMs = Number(process.env.TEST_EXIT_GRACE_MS ?? 15_000);
 after(() => {
+  // The linger of test/operator/resilience.test.ts, caught live with gdb: after every test and
+  // report was done, the process spun at 100% CPU inside node's own teardown
+  // (FreeEnvironment -> RunCleanup -> CleanupHandles -> uv_run, over and over): a request still
+  // counted as pending on a socket that was already closed (the TCP proxy / watch connections)
+  // keeps that cleanup loop running while libuv has nothing left to wait on. No JS runs there,
+  // so neither the timer below nor the backstop catches it (the backstop's pipe is closed by
+  // the same teardown). Once the file's 'exit' event has run (every report is written: stdout
+  // to the parent is a pipe, synchronous on Linux), end the process directly, skipping that
+  // teardown. Registered here, after the test runner's own listeners, so it runs last.
+  process.on('exit', (code) => process.reallyExit(code));
   setTimeout(() => {
     const open = process.getActiveResourcesInfo().filter((r) => r !== 'Timeout');
     process.stderr.write(
