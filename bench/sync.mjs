@@ -7,76 +7,26 @@
 //              of that chart alone (median of 7)
 // Goals: no-change < 25 ms; one changed chart < 1.5x packaging it alone; cold sync >= 3x faster
 // than clone + helm loop. Usage: node bench/sync.mjs [--charts N]  (needs `pnpm build`)
-import { execFile, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { loadNote, report } from './lib.mjs';
+import { join } from 'node:path';
+import {
+  arg,
+  chartFiles,
+  chartsync,
+  git,
+  helm,
+  loadNote,
+  median,
+  post,
+  report,
+  run,
+  time,
+  writeAll,
+} from './lib.mjs';
 
-const run = promisify(execFile);
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const helm = join(root, '.tools/bin/helm');
-const chartsync = join(root, 'sidecar/bin/chartsync.js');
-const countArg = process.argv.indexOf('--charts');
-const CHARTS = countArg > 0 ? Number(process.argv[countArg + 1]) : 100;
-
-const gitEnv = {
-  ...process.env,
-  GIT_AUTHOR_NAME: 'bench',
-  GIT_AUTHOR_EMAIL: 'bench@example.com',
-  GIT_COMMITTER_NAME: 'bench',
-  GIT_COMMITTER_EMAIL: 'bench@example.com',
-};
-const git = (args, cwd) => run('git', ['-c', 'init.defaultBranch=main', ...args], { cwd, env: gitEnv });
-
-function chartFiles(i, version = '1.0.0') {
-  const name = `chart-${String(i).padStart(3, '0')}`;
-  const dir = `charts/${name}`;
-  const templates = {};
-  for (const kind of ['deployment', 'service', 'configmap', 'ingress']) {
-    templates[`${dir}/templates/${kind}.yaml`] =
-      `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-${kind}\ndata:\n${Array.from({ length: 40 }, (_, k) => `  key${k}: {{ .Values.value${k % 5} | quote }}`).join('\n')}\n`;
-  }
-  return {
-    name,
-    dir,
-    files: {
-      [`${dir}/Chart.yaml`]: `apiVersion: v2\nname: ${name}\nversion: ${version}\ndescription: Benchmark chart ${i}\n`,
-      [`${dir}/values.yaml`]: `${Array.from({ length: 5 }, (_, k) => `value${k}: v${i}-${k}`).join('\n')}\n`,
-      [`${dir}/README.md`]: `# ${name}\n\n${'Lorem ipsum dolor sit amet. '.repeat(40)}\n`,
-      [`${dir}/templates/_helpers.tpl`]: `{{- define "${name}.fullname" -}}{{ .Release.Name }}-${name}{{- end -}}\n`,
-      ...templates,
-    },
-  };
-}
-
-async function writeAll(base, files) {
-  for (const [path, content] of Object.entries(files)) {
-    await mkdir(dirname(join(base, path)), { recursive: true });
-    await writeFile(join(base, path), content);
-  }
-}
-
-async function time(fn) {
-  const t = performance.now();
-  await fn();
-  return performance.now() - t;
-}
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
-async function post(url, body) {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: body ? { 'content-type': 'application/json' } : {},
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const json = await res.json();
-  if (!res.ok) throw new Error(`${url}: ${res.status} ${JSON.stringify(json)}`);
-  return json;
-}
+const CHARTS = arg('--charts', 100);
 
 async function startServe(storage) {
   const proc = spawn(
