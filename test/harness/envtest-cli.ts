@@ -61,6 +61,10 @@ function gone(l: Launcher): boolean {
   return procStat(l.pid)?.started !== l.started;
 }
 
+// Found before anything is printed: once the first line is out, a launcher may be killed at
+// once, and a launcher already gone would never be missed (we would be reparented first).
+const watched = launchers();
+const parent = process.ppid;
 const env = await startEnvtest({ verbose: process.argv.includes('--verbose') });
 process.stdout.write(`KUBECONFIG=${env.kubeconfigPath}\n`);
 process.stderr.write(`envtest: API server ${env.server} ready (data in ${env.dir}); Ctrl-C stops it\n`);
@@ -75,9 +79,10 @@ const shutdown = async (why: string) => {
 };
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => void shutdown(sig));
 
-const watched = launchers();
-// Polling keeps the event loop alive until a signal arrives or a launcher is gone.
+// Polling keeps the event loop alive until a signal arrives, a launcher is gone, or this
+// process was orphaned (its parent died, whoever that was: reparented to init or a subreaper).
 setInterval(() => {
   const lost = watched.find(gone);
   if (lost) void shutdown(`launcher ${lost.pid} exited`);
+  else if (process.ppid !== parent) void shutdown(`parent ${parent} exited`);
 }, 500);

@@ -106,6 +106,27 @@ describe('envtest harness', () => {
     await waitUntil('the data directory is removed', () => !existsSync(dir));
   });
 
+  it('the CLI orphaned (its parent killed, no package manager to watch): etcd and kube-apiserver stop', async () => {
+    // `sh -c 'cli & wait'`, sh then SIGKILLed: the CLI gets no signal and no launcher is listed
+    // (no npm_lifecycle_event), only its parent changes.
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('npm_')));
+    const child = spawn('sh', ['-c', `"${process.execPath}" test/harness/envtest-cli.ts & wait`], {
+      cwd: repoRoot,
+      env,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    cleanups.push(() => child.exitCode === null && child.kill('SIGKILL'));
+    const first = await new Promise<string>((resolve, reject) => {
+      createInterface({ input: child.stdout as NodeJS.ReadableStream }).once('line', resolve);
+      child.once('exit', (code) => reject(new Error(`sh exited early with ${code}`)));
+    });
+    const dir = dirname(/^KUBECONFIG=(.+)$/.exec(first)?.[1] ?? assert.fail(`first line: ${first}`));
+    assert.equal(processesUsing(dir).length, 2, `etcd and kube-apiserver run with ${dir}`);
+    child.kill('SIGKILL');
+    await waitUntil('etcd and kube-apiserver are gone', () => processesUsing(dir).length === 0);
+    await waitUntil('the data directory is removed', () => !existsSync(dir));
+  });
+
   it('the CLI killed with SIGKILL (no handler runs): the reaper stops etcd and kube-apiserver', async () => {
     const { child, kubeconfig } = await startCli(process.execPath, [
       join(repoRoot, 'test/harness/envtest-cli.ts'),

@@ -41,6 +41,43 @@ const TOOLS = {
   'test/harness/node.ts': { tools: ['node'], systemDeps: true },
 };
 
+/** How long a finished run's last helpers (reapers, exit guards) may take to end by themselves. */
+const SETTLE_MS = Number(process.env.TEST_SETTLE_MS ?? 10_000);
+
+function processesMarked(mark, except) {
+  const out = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || except.includes(Number(entry))) continue;
+    try {
+      if (!readFileSync(`/proc/${entry}/environ`, 'latin1').split('\0').includes(mark)) continue;
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'latin1').split('\0').join(' ').trim();
+      out.push({ pid: Number(entry), cmd: cmd.slice(0, 200) });
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  return out;
+}
+
+/** The processes still carrying `mark`, after giving them SETTLE_MS to end by themselves. */
+export async function leftovers(mark, except = [process.pid], settleMs = SETTLE_MS) {
+  const deadline = Date.now() + settleMs;
+  let left = processesMarked(mark, except);
+  while (left.length && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 250));
+    left = processesMarked(mark, except);
+  }
+  return left;
+}
+
+function kill(pid) {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
 function collect(path, out) {
   if (statSync(path).isDirectory()) {
     for (const entry of readdirSync(path).sort()) {
@@ -110,6 +147,11 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   }
   if (need.systemDeps) spawnSync(join(repoRoot, 'scripts/system-deps.sh'), [], { stdio: 'inherit' });
 
+  // Every process the run starts carries this mark in its environment (children inherit it,
+  // even those that leave the process group). A process still carrying it once the tests are
+  // done is a leak: it may hold a test file's stdio pipe, and then `node --test` never exits
+  // and CI hangs until its time limit instead of failing.
+  const mark = `CHARTSYNC_TEST_RUN=${process.pid}-${Date.now()}`;
   const child = spawn(
     process.execPath,
     [
@@ -121,11 +163,50 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       '--test-reporter=spec',
       ...files.map((f) => relative(repoRoot, f)),
     ],
-    { cwd: repoRoot, env: { ...process.env, CHARTSYNC_REPO_ROOT: repoRoot }, stdio: 'inherit' },
+    {
+      cwd: repoRoot,
+      env: {
+        ...process.env,
+        CHARTSYNC_REPO_ROOT: repoRoot,
+        [mark.split('=')[0]]: mark.split('=')[1],
+        ...(process.stdout.isTTY && !process.env.NO_COLOR ? { FORCE_COLOR: '1' } : {}),
+      },
+      stdio: ['inherit', 'pipe', 'inherit'],
+    },
   );
   // Ctrl-C reaches node --test through the terminal's process group; a SIGTERM sent to this
   // runner alone is passed on, so the test processes and what they started get to clean up.
   for (const sig of ['SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig));
   process.on('SIGINT', () => {});
-  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+
+  let leaked = false;
+  const reapLeftovers = async () => {
+    const left = await leftovers(mark, [process.pid, child.pid]);
+    if (left.length === 0) return;
+    leaked = true;
+    console.error(
+      `run-tests: ${left.length} process(es) started by the tests outlived them (a harness leak; killed):\n${left
+        .map((p) => `  ${p.pid} ${p.cmd}`)
+        .join('\n')}`,
+    );
+    for (const p of left) kill(p.pid);
+  };
+
+  // The spec reporter's summary ends with `duration_ms`: the tests are done. `node --test`
+  // then exits unless a leaked process holds one of its pipes; give it a moment, then reap.
+  let buffered = '';
+  let done;
+  child.stdout.on('data', (chunk) => {
+    process.stdout.write(chunk);
+    buffered = (buffered + chunk.toString('utf8')).slice(-4096);
+    if (!done && /\bduration_ms\b/.test(buffered)) {
+      done = setTimeout(() => void reapLeftovers(), SETTLE_MS * 2);
+      done.unref();
+    }
+  });
+  child.on('exit', async (code, signal) => {
+    clearTimeout(done);
+    await reapLeftovers();
+    process.exit(leaked ? code || 1 : (code ?? (signal ? 1 : 0)));
+  });
 }

@@ -85,3 +85,40 @@ describe('exit-guard.mjs', () => {
     }
   });
 });
+
+describe('run-tests.mjs: processes the tests leave behind', () => {
+  test('a process that outlives its test file (holding its stderr) is named and killed, and the run fails instead of hanging', async () => {
+    const tmp = await tempDir();
+    try {
+      const file = join(tmp.path, 'leak.test.ts');
+      // Detached and unref'd: the file's process ends, but the sleep keeps the file's stderr
+      // pipe open, so `node --test` would wait for it forever (CI's hang).
+      writeFileSync(
+        file,
+        [
+          "import { spawn } from 'node:child_process';",
+          "import { test } from 'node:test';",
+          "test('starts a daemon and forgets it', () => {",
+          "  spawn('sleep', ['313'], { detached: true, stdio: ['ignore', 'ignore', 'inherit'] }).unref();",
+          '});',
+        ].join('\n'),
+      );
+      const { NODE_TEST_CONTEXT: _nested, ...rest } = process.env;
+      const started = Date.now();
+      const r = spawnSync(process.execPath, [join(repoRoot, 'test/scripts/run-tests.mjs'), file], {
+        env: { ...rest, TEST_SETTLE_MS: '1000' },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      const out = `${r.stdout}${r.stderr}`;
+      assert.equal(r.signal, null, `the runner hung (killed after 60 s): ${out}`);
+      assert.notEqual(r.status, 0, out);
+      assert.match(out, /outlived them.*\n\s+\d+ sleep 313/);
+      assert.ok(Date.now() - started < 30_000, `ended after ${Date.now() - started} ms`);
+      const sleeping = spawnSync('pgrep', ['-f', '^sleep 313$'], { encoding: 'utf8' });
+      assert.equal(sleeping.stdout.trim(), '', 'the leaked process was killed');
+    } finally {
+      await tmp.cleanup();
+    }
+  });
+});
