@@ -49,6 +49,8 @@ export interface RegistrationListener {
 interface RepoRuntime {
   updates: Coalescer<SyncResult>;
   queue: SerialQueue;
+  /** The latest outcome, shown at once: its copy on disk is written after the answer. */
+  lastSync?: RepoRecord['lastSync'];
 }
 
 export class SyncService {
@@ -126,10 +128,15 @@ export class SyncService {
   }
 
   listRepos(): RepoView[] {
-    return this.opts.registry.repos().map((r) => repoView(r, this.isSyncing(r.name)));
+    return this.opts.registry.repos().map((r) => this.view(r));
   }
   getRepo(name: string): RepoView {
-    return repoView(this.requireRepo(name), this.isSyncing(name));
+    return this.view(this.requireRepo(name));
+  }
+
+  private view(repo: RepoRecord): RepoView {
+    const latest = this.runtimes.get(repo.name)?.lastSync;
+    return repoView(latest ? { ...repo, lastSync: latest } : repo, this.isSyncing(repo.name));
   }
 
   /** Fetches and syncs now; concurrent calls coalesce into at most one follow-up run. */
@@ -269,10 +276,10 @@ export class SyncService {
       durationMs: 0,
       charts: repo.lastSync?.charts ?? [],
     };
-    await this.opts.registry.putRepo({
-      ...repo,
-      lastSync: { ...last, at: new Date().toISOString(), ...(error ? { error } : {}) },
-    });
+    const lastSync = { ...last, at: new Date().toISOString(), ...(error ? { error } : {}) };
+    // Visible before it is written: a status call right after the answer sees this outcome.
+    this.runtime(name).lastSync = lastSync;
+    await this.opts.registry.putRepo({ ...repo, lastSync });
   }
 
   private observe(name: string, outcome: string, started: number, result: SyncResult | undefined): void {
