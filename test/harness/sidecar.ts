@@ -20,6 +20,8 @@ export interface SidecarProcessOptions {
   /** Token for `client()`; also passed as SIDECAR_TOKEN unless env sets a token itself. */
   token?: string;
   readyTimeoutMs?: number;
+  /** Wait for /readyz to answer 200 (default); false: only for the listening line (a target that is down). */
+  waitReady?: boolean;
 }
 
 export interface SidecarProcess {
@@ -88,7 +90,7 @@ export async function startSidecarProcess(opts: SidecarProcessOptions = {}): Pro
     const line = await waitForLog(/sidecar listening/, opts.readyTimeoutMs ?? 20_000);
     const port = Number((JSON.parse(line) as { port: number }).port);
     const url = `http://127.0.0.1:${port}`;
-    await waitReady(url, opts.readyTimeoutMs ?? 20_000);
+    if (opts.waitReady !== false) await waitReady(url, opts.readyTimeoutMs ?? 20_000);
     const records = () =>
       logs.flatMap((l) => {
         try {

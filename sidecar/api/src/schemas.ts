@@ -83,6 +83,14 @@ export const dependencySchema = z
     username: optionalText,
     password: optionalText,
     mirrorOf: repositoryUrl.optional(),
+    /** PEM CA certificates for this oci:// registry (checked as X.509 by the sidecar). */
+    caData: z
+      .string()
+      .max(256 * 1024, 'must be at most 256 KiB of PEM')
+      .optional(),
+    /** Only the standalone config and the CLI read files; they turn it into caData first. */
+    caFile: z.unknown().optional(),
+    insecurePlainHttp: formBoolean.optional(),
   })
   .transform(({ addr, url, ...rest }, ctx) => {
     const resolved = url ?? addr;
@@ -90,7 +98,27 @@ export const dependencySchema = z
       ctx.addIssue({ code: 'custom', path: ['url'], message: 'is required (or its alias "addr")' });
       return z.NEVER;
     }
-    return { ...rest, url: resolved.replace(/\/+$/, '') };
+    if (rest.caFile !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['caFile'],
+        message: "is not read from the sidecar's file system here: send the PEM content as caData",
+      });
+      return z.NEVER;
+    }
+    const oci = /^oci:\/\//i.test(resolved);
+    for (const field of ['caData', 'insecurePlainHttp'] as const) {
+      if (rest[field] !== undefined && !oci) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [field],
+          message: 'applies to oci:// repositories only (an http(s) URL already says its scheme)',
+        });
+        return z.NEVER;
+      }
+    }
+    const { caFile: _caFile, ...kept } = rest;
+    return { ...kept, url: resolved.replace(/\/+$/, '') };
   });
 
 export const repoSchema = z.object({

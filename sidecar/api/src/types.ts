@@ -32,6 +32,10 @@ export interface DependencyRequest {
   username?: string;
   password?: string;
   mirrorOf?: string;
+  /** `oci://` only: PEM CA certificates trusted for this repository's registry host only. */
+  caData?: string;
+  /** `oci://` only: speak plain HTTP to its registry host. */
+  insecurePlainHttp?: boolean;
 }
 
 /** What `GET /repo/dependency` lists: never the secrets. */
@@ -40,6 +44,9 @@ export interface DependencyView {
   url: string;
   mirrorOf?: string;
   hasCredentials: boolean;
+  /** A CA was declared for it (`caData`). */
+  hasCaData?: boolean;
+  insecurePlainHttp?: boolean;
 }
 
 /** Body of `POST /repo/new`. */

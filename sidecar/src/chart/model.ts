@@ -59,6 +59,10 @@ export interface DependencyRepository {
   password?: string;
   /** The public URL this repository mirrors: charts naming that URL resolve from `url`. */
   mirrorOf?: string;
+  /** `oci://` only: PEM CA certificates trusted for this repository's registry host only. */
+  caData?: string;
+  /** `oci://` only: its registry host is spoken to over plain HTTP (helm's `--plain-http`). */
+  insecurePlainHttp?: boolean;
 }
 
 export interface PackageOptions {
@@ -78,7 +82,10 @@ export interface PackageOptions {
   dependencyTimeoutMs?: number;
   /** Where dependency resolution reports what it chose (debug level). */
   logger?: Logger;
-  /** oci:// dependencies: extra trusted CA certificates (PEM), registries reached over plain HTTP. */
+  /**
+   * oci:// dependencies: the process-wide defaults (extra CA certificates trusted for every
+   * registry, registries reached over plain HTTP); unset: from the environment (oci/settings.ts).
+   */
   oci?: { caCerts?: string; plainHttp?: readonly string[] | boolean };
 }
 

@@ -15,10 +15,15 @@ import {
 import { moveFileAtomic } from '../storage/atomic-file.js';
 import { mapLimit } from '../sync/pool.js';
 import { fail, parseCommandArgs } from './args.js';
-import { REPO_FLAGS_HELP, repositoriesFromFlags } from './repo-flags.js';
+import {
+  REPO_FLAG_OPTIONS,
+  REPO_FLAGS_HELP,
+  type RepoFlagValues,
+  repositoriesFromFlags,
+} from './repo-flags.js';
 
 export const PACKAGE_USAGE = `Usage: chartsync package <chart-dir>... [-d|--destination DIR] [--dependency-update] [--repo NAME=URL]...
-                        [--mirror-of NAME=URL]... [--root DIR]
+                        [--mirror-of NAME=URL]... [--ca-file NAME=FILE]... [--plain-http NAME]... [--root DIR]
 
 Packages each chart directory into DIR/<name>-<version>.tgz with the content \`helm package\`
 produces, and prints one line per chart: <name>-<version>.tgz sha256:<digest>.
@@ -32,15 +37,14 @@ it are refused.
 ${REPO_FLAGS_HELP}
       --root DIR            the directory every read must stay in (default: the git work tree
                             holding the chart, else the chart directory itself)
-OCI registries: CHARTSYNC_OCI_CA_FILE (extra CA bundle), CHARTSYNC_OCI_PLAIN_HTTP (host:port,...).
+OCI registries, for every registry: CHARTSYNC_OCI_CA_FILE (extra CA bundle), CHARTSYNC_OCI_PLAIN_HTTP (host:port,...).
   -h, --help                show this help
 `;
 
 const OPTIONS = {
   destination: { type: 'string', short: 'd', default: '.' },
   'dependency-update': { type: 'boolean', short: 'u', default: false },
-  repo: { type: 'string', multiple: true },
-  'mirror-of': { type: 'string', multiple: true },
+  ...REPO_FLAG_OPTIONS,
   root: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
@@ -59,10 +63,7 @@ export async function packageCommand(argv: string[]): Promise<number> {
   let repositories: DependencyRepository[];
   let epoch: Date | undefined;
   try {
-    repositories = repositoriesFromFlags(
-      (args.values.repo as string[] | undefined) ?? [],
-      (args.values['mirror-of'] as string[] | undefined) ?? [],
-    );
+    repositories = repositoriesFromFlags(args.values as RepoFlagValues);
     epoch = sourceDateEpoch();
   } catch (err) {
     return fail((err as Error).message);

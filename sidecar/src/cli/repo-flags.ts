@@ -4,15 +4,35 @@
  * repository NAME answers for the public URL or `oci://` prefix PREFIX), and credentials from
  * the environment — `REPO_<NAME>_USERNAME` / `REPO_<NAME>_PASSWORD` (NAME upper-cased, every
  * other character than A-Z and 0-9 as `_`) — never from a flag, so they stay out of `ps` and
- * shell history. Every entry goes through the same registration path as `POST /repo/dependency`.
+ * shell history. An `oci://` repository may add `--ca-file NAME=PATH` (a CA trusted for its
+ * registry only) and `--plain-http NAME` (helm's flags, per repository). Every entry goes
+ * through the same registration path as `POST /repo/dependency`.
  */
 import type { DependencyRepository } from '../chart/model.js';
+import { readCaFile } from '../oci/settings.js';
 import { dependencyRegistration } from '../registry/registration.js';
 
 export const REPO_FLAGS_HELP = `      --repo NAME=URL       a dependency repository: http(s) chart repository or oci://host/path
                             (repeatable); credentials from REPO_<NAME>_USERNAME/_PASSWORD
       --mirror-of NAME=URL  repository NAME mirrors URL (an http(s) URL or an oci:// prefix):
-                            dependencies naming URL resolve from NAME (repeatable)`;
+                            dependencies naming URL resolve from NAME (repeatable)
+      --ca-file NAME=FILE   PEM CA certificates trusted for oci:// repository NAME's registry only
+      --plain-http NAME     reach oci:// repository NAME's registry over plain HTTP (repeatable)`;
+
+/** The flags above, for parseArgs. */
+export const REPO_FLAG_OPTIONS = {
+  repo: { type: 'string', multiple: true },
+  'mirror-of': { type: 'string', multiple: true },
+  'ca-file': { type: 'string', multiple: true },
+  'plain-http': { type: 'string', multiple: true },
+} as const;
+
+export interface RepoFlagValues {
+  repo?: string[] | undefined;
+  'mirror-of'?: string[] | undefined;
+  'ca-file'?: string[] | undefined;
+  'plain-http'?: string[] | undefined;
+}
 
 function split(flag: string, text: string): [string, string] {
   const eq = text.indexOf('=');
@@ -27,20 +47,24 @@ export function envKey(name: string): string {
 
 /** The repositories the flags describe; throws with a message naming the bad flag. */
 export function repositoriesFromFlags(
-  repos: readonly string[],
-  mirrors: readonly string[],
+  flags: RepoFlagValues,
   env: NodeJS.ProcessEnv = process.env,
 ): DependencyRepository[] {
-  const mirrorOf = new Map(mirrors.map((m) => split('--mirror-of', m)));
-  const out = repos.map((spec) => {
+  const mirrorOf = new Map((flags['mirror-of'] ?? []).map((m) => split('--mirror-of', m)));
+  const caFiles = new Map((flags['ca-file'] ?? []).map((m) => split('--ca-file', m)));
+  const plain = new Set(flags['plain-http'] ?? []);
+  const out = (flags.repo ?? []).map((spec) => {
     const [name, url] = split('--repo', spec);
     const key = envKey(name);
+    const caFile = caFiles.get(name);
     // the one registration path, as for `POST /repo/dependency` (its messages never quote credentials)
     try {
       return dependencyRegistration({
         name,
         url,
         ...(mirrorOf.has(name) ? { mirrorOf: mirrorOf.get(name) } : {}),
+        ...(caFile !== undefined ? { caData: readCaFile(caFile, '--ca-file') } : {}),
+        ...(plain.has(name) ? { insecurePlainHttp: true } : {}),
         ...(env[`${key}_USERNAME`] !== undefined ? { username: env[`${key}_USERNAME`] } : {}),
         ...(env[`${key}_PASSWORD`] !== undefined ? { password: env[`${key}_PASSWORD`] } : {}),
       });
@@ -48,9 +72,16 @@ export function repositoriesFromFlags(
       throw new Error(`--repo ${name}: ${(err as Error).message}`);
     }
   });
-  for (const name of mirrorOf.keys()) {
-    if (!out.some((r) => r.name === name))
-      throw new Error(`--mirror-of ${name}: no --repo ${name}=URL is given`);
+  const named: [string, Iterable<string>][] = [
+    ['--mirror-of', mirrorOf.keys()],
+    ['--ca-file', caFiles.keys()],
+    ['--plain-http', plain],
+  ];
+  for (const [flag, names] of named) {
+    for (const name of names) {
+      if (!out.some((r) => r.name === name))
+        throw new Error(`${flag} ${name}: no --repo ${name}=URL is given`);
+    }
   }
   return out;
 }

@@ -12,10 +12,11 @@ import { LocalPublisher } from '../publish/local.js';
 import { repoRegistration } from '../registry/registration.js';
 import { RegistryStore, type RepoRecord } from '../registry/store.js';
 import { SyncService } from '../sync/service.js';
-import { REPO_FLAGS_HELP, repositoriesFromFlags } from './repo-flags.js';
+import { REPO_FLAG_OPTIONS, REPO_FLAGS_HELP, repositoriesFromFlags } from './repo-flags.js';
 
 export const SYNC_USAGE = `Usage: chartsync sync --name NAME --git URL [--ref REF] [--path P]... --storage-dir DIR
-                      [--repo NAME=URL]... [--mirror-of NAME=URL]... [--json]
+                      [--repo NAME=URL]... [--mirror-of NAME=URL]... [--ca-file NAME=FILE]...
+                      [--plain-http NAME]... [--json]
 
 Syncs the charts of one git repository into DIR/NAME/ (ChartMuseum --depth=1 layout plus
 index.yaml), once. Only charts whose sources changed since the last run are rebuilt.
@@ -35,8 +36,7 @@ const FLAGS = {
   ref: { type: 'string' },
   path: { type: 'string', multiple: true },
   'storage-dir': { type: 'string' },
-  repo: { type: 'string', multiple: true },
-  'mirror-of': { type: 'string', multiple: true },
+  ...REPO_FLAG_OPTIONS,
   'no-prune': { type: 'boolean' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -71,7 +71,7 @@ export async function syncCommand(argv: string[]): Promise<number> {
       },
       policy,
     );
-    dependencies = repositoriesFromFlags(values.repo ?? [], values['mirror-of'] ?? []);
+    dependencies = repositoriesFromFlags(values);
   } catch (err) {
     return usageError((err as Error).message);
   }

@@ -14,6 +14,7 @@ import { z } from 'zod';
 import type { DependencyRepository } from '../chart/model.js';
 import type { UrlPolicy } from '../git/index.js';
 import { parseOciUrl } from '../oci/reference.js';
+import { ociSettingsFromEnv, readCaFile } from '../oci/settings.js';
 import { dependencyRegistration, repoRegistration } from '../registry/registration.js';
 import type { RepoRecord } from '../registry/store.js';
 
@@ -28,6 +29,10 @@ export interface OciTarget {
   url: string;
   username?: string;
   password?: string;
+  /** PEM CA certificates trusted for this registry only (`--oci-ca-file`, checked at start-up). */
+  caCerts?: string;
+  /** Push over plain HTTP (`--oci-plain-http`). */
+  plainHttp?: boolean;
 }
 
 export interface SidecarConfig {
@@ -60,19 +65,21 @@ export class ConfigError extends Error {
 }
 
 export const SERVE_USAGE = `Usage: chartsync serve [--config FILE] [--port N] [--storage-dir DIR | --chartmuseum-url URL | --oci-url oci://HOST/PATH]
+                       [--oci-ca-file FILE] [--oci-plain-http]
                        [--token T] [--allow-local-git] [--allow-insecure-git] [--data-dir DIR]
 
 Runs the sidecar HTTP API (default port 3000). With --config, registers the dependency
 repositories and git repositories of a standalone config file and keeps them in sync on their
 schedules. Charts go to a local storage dir (ChartMuseum --depth=1 layout, served read-only
 under /charts/<repo>/), to a ChartMuseum server through its API, or to an OCI registry like
-\`helm push\` (each chart as <oci-url>/<repo>/<name>:<version>).
+\`helm push\` (each chart as <oci-url>/<repo>/<name>:<version>); --oci-ca-file trusts a CA for
+that registry only, --oci-plain-http pushes to it over plain HTTP (helm's --ca-file, --plain-http).
 
 Environment: SIDECAR_TOKEN / SIDECAR_TOKEN_FILE (bearer token of the /repo routes),
 CHARTMUSEUM_USERNAME / CHARTMUSEUM_PASSWORD or CHARTMUSEUM_TOKEN (ChartMuseum credentials),
 OCI_USERNAME / OCI_PASSWORD or OCI_PASSWORD_FILE (credentials of the --oci-url registry),
-CHARTSYNC_OCI_CA_FILE (extra CA bundle for registries), CHARTSYNC_OCI_PLAIN_HTTP (host:port,...
-reached over plain HTTP), CHARTSYNC_DATA_DIR, CHARTSYNC_BUILD_TIMEOUT (seconds one chart build may take, default 120),
+CHARTSYNC_OCI_CA_FILE (extra CA bundle trusted for every registry), CHARTSYNC_OCI_PLAIN_HTTP
+(host:port,... reached over plain HTTP, for every command), CHARTSYNC_DATA_DIR, CHARTSYNC_BUILD_TIMEOUT (seconds one chart build may take, default 120),
 CHARTSYNC_BUILD_THREADS (default: one per core but one, at least two), LOG_LEVEL.
 `;
 
@@ -83,6 +90,8 @@ const SERVE_FLAGS = {
   'storage-dir': { type: 'string' },
   'chartmuseum-url': { type: 'string' },
   'oci-url': { type: 'string' },
+  'oci-ca-file': { type: 'string' },
+  'oci-plain-http': { type: 'boolean' },
   'data-dir': { type: 'string' },
   token: { type: 'string' },
   'allow-local-git': { type: 'boolean' },
@@ -107,6 +116,8 @@ const fileSchema = z
     storageDir: z.string().optional(),
     chartmuseumUrl: z.string().url().optional(),
     ociUrl: z.string().optional(),
+    ociCaFile: z.string().optional(),
+    ociInsecurePlainHttp: z.boolean().optional(),
     dataDir: z.string().optional(),
     allowLocalGit: z.boolean().optional(),
     allowInsecureGit: z.boolean().optional(),
@@ -137,9 +148,24 @@ export async function loadConfigFile(path: string): Promise<FileConfig> {
     const r = repo as { git?: unknown };
     if (r && typeof r.git === 'string' && /^\.\.?\//.test(r.git)) r.git = resolve(base, r.git);
   }
+  for (const [i, dep] of cfg.dependencies.entries()) {
+    const d = dep as { caFile?: unknown; caData?: unknown } | null;
+    if (d?.caFile === undefined) continue;
+    if (typeof d.caFile !== 'string' || d.caData !== undefined)
+      throw new ConfigError(
+        `config ${path}: dependencies.${i}: caFile: must be a file path, and not given with caData`,
+      );
+    try {
+      d.caData = readCaFile(resolve(base, d.caFile), 'caFile');
+    } catch (err) {
+      throw new ConfigError(`config ${path}: dependencies.${i}: ${(err as Error).message}`);
+    }
+    delete d.caFile;
+  }
   return {
     ...cfg,
     path,
+    ...(cfg.ociCaFile ? { ociCaFile: resolve(base, cfg.ociCaFile) } : {}),
     ...(cfg.storageDir ? { storageDir: resolve(base, cfg.storageDir) } : {}),
     ...(cfg.dataDir ? { dataDir: resolve(base, cfg.dataDir) } : {}),
   };
@@ -158,7 +184,19 @@ export async function resolveServeConfig(
     throw new ConfigError('give one of --storage-dir, --chartmuseum-url or --oci-url, not several');
   }
   const oci =
-    ociUrl && !flags['storage-dir'] && !flags['chartmuseum-url'] ? ociTarget(ociUrl, env) : undefined;
+    ociUrl && !flags['storage-dir'] && !flags['chartmuseum-url']
+      ? ociTarget(ociUrl, env, {
+          caFile: flags['oci-ca-file'] ?? file?.ociCaFile,
+          plainHttp: flags['oci-plain-http'] ?? file?.ociInsecurePlainHttp,
+        })
+      : undefined;
+  try {
+    ociSettingsFromEnv(env); // a bad CHARTSYNC_OCI_CA_FILE stops the start, not the first sync
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+  if (!oci && (flags['oci-ca-file'] || flags['oci-plain-http']))
+    throw new ConfigError('--oci-ca-file and --oci-plain-http apply to the --oci-url target only');
   const chartmuseum = cmUrl && !oci && !flags['storage-dir'] ? chartmuseumTarget(cmUrl, env) : undefined;
   const storageDir = chartmuseum || oci ? undefined : resolve(storageFlag ?? '.chartsync/storage');
   const dataDir = resolve(
@@ -217,7 +255,11 @@ function registrations<T extends { name: string }>(
 }
 
 /** The OCI target: the prefix is validated here so a typo fails at start-up, not at the first sync. */
-function ociTarget(url: string, env: NodeJS.ProcessEnv): OciTarget {
+function ociTarget(
+  url: string,
+  env: NodeJS.ProcessEnv,
+  tls: { caFile?: string | undefined; plainHttp?: boolean | undefined },
+): OciTarget {
   try {
     parseOciUrl(url);
   } catch (err) {
@@ -233,10 +275,20 @@ function ociTarget(url: string, env: NodeJS.ProcessEnv): OciTarget {
       );
     }
   }
+  let caCerts: string | undefined;
+  if (tls.caFile) {
+    try {
+      caCerts = readCaFile(tls.caFile, '--oci-ca-file');
+    } catch (err) {
+      throw new ConfigError((err as Error).message);
+    }
+  }
   return {
     url: url.replace(/\/+$/, ''),
     ...(env.OCI_USERNAME ? { username: env.OCI_USERNAME } : {}),
     ...(password !== undefined ? { password } : {}),
+    ...(caCerts ? { caCerts } : {}),
+    ...(tls.plainHttp ? { plainHttp: true } : {}),
   };
 }
 

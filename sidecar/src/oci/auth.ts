@@ -54,8 +54,12 @@ export class Authorizer {
   private readonly tokens = new Map<string, CachedToken>();
   private readonly basic = new Set<string>();
   private readonly credentials: (registry: string) => OciCredentials | undefined;
-  private readonly transport: TransportOptions;
-  constructor(credentials: (registry: string) => OciCredentials | undefined, transport: TransportOptions) {
+  /** How to reach a registry; its token realm is reached the same way (its CA is trusted there). */
+  private readonly transport: (registry: string) => TransportOptions;
+  constructor(
+    credentials: (registry: string) => OciCredentials | undefined,
+    transport: (registry: string) => TransportOptions,
+  ) {
     this.credentials = credentials;
     this.transport = transport;
   }
@@ -116,7 +120,7 @@ export class Authorizer {
         headers: { accept: 'application/json', ...(creds ? { authorization: basicHeader(creds) } : {}) },
         maxBytes: MAX_TOKEN_BYTES,
       },
-      this.transport,
+      this.transport(registry),
     );
     if (res.status === 401 || res.status === 403) {
       throw new OciAuthError(

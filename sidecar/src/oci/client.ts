@@ -8,10 +8,10 @@
 import { createHash } from 'node:crypto';
 import { Authorizer, OciAuthError, type OciCredentials, parseChallenge } from './auth.js';
 import type { OciRepository } from './reference.js';
+import { type OciSettings, plainByDefault, type RegistryAccess } from './settings.js';
 import {
   type OciRequest,
   type OciResponse,
-  schemeFor,
   send,
   TransportError,
   type TransportOptions,
@@ -44,9 +44,16 @@ export interface Manifest {
   annotations?: Record<string, string>;
 }
 
-export interface OciClientOptions extends Partial<TransportOptions> {
+export interface OciClientOptions extends OciSettings {
+  /** Deadline of one request (default 60 s). */
+  timeoutMs?: number;
   /** Credentials of a registry host (`host[:port]`), or none (anonymous). */
   credentials?: (registry: string) => OciCredentials | undefined;
+  /**
+   * The CA and plain-HTTP permission a registry host was declared with; `caCerts` and
+   * `plainHttp` of these options are the process-wide defaults beneath them.
+   */
+  access?: (registry: string) => RegistryAccess | undefined;
   /** Tags asked for per page (`n`); the registry may send fewer and links the next page. */
   tagPageSize?: number;
 }
@@ -101,22 +108,42 @@ function nextPage(link: string | null, current: string): string | undefined {
 }
 
 export class OciClient {
-  private readonly transport: TransportOptions;
+  private readonly opts: OciClientOptions;
   private readonly auth: Authorizer;
   private readonly tagPageSize: number;
 
   constructor(opts: OciClientOptions = {}) {
+    this.opts = opts;
     this.tagPageSize = opts.tagPageSize ?? 1000;
-    this.transport = {
-      timeoutMs: opts.timeoutMs ?? DEFAULT_OCI_TIMEOUT_MS,
-      caCerts: opts.caCerts,
-      plainHttp: opts.plainHttp,
+    this.auth = new Authorizer(opts.credentials ?? (() => undefined), (r) => this.transport(r));
+  }
+
+  /** The registry's own CA (if declared) on top of the process-wide one, for its origin only. */
+  private transport(registry: string): TransportOptions {
+    return {
+      timeoutMs: this.opts.timeoutMs ?? DEFAULT_OCI_TIMEOUT_MS,
+      defaultCaCerts: this.opts.caCerts,
+      caCerts: this.opts.access?.(registry)?.caCerts,
     };
-    this.auth = new Authorizer(opts.credentials ?? (() => undefined), this.transport);
+  }
+
+  /** https, unless this registry was allowed plain HTTP (declared so, or by the process default). */
+  scheme(registry: string): 'http' | 'https' {
+    const plain = this.opts.access?.(registry)?.plainHttp === true || plainByDefault(registry, this.opts);
+    return plain ? 'http' : 'https';
   }
 
   private base(repo: OciRepository): string {
-    return `${schemeFor(repo.registry, this.transport)}://${repo.registry}/v2/${repo.path}`;
+    return `${this.scheme(repo.registry)}://${repo.registry}/v2/${repo.path}`;
+  }
+
+  /** `GET /v2/` of a registry, unauthenticated: its HTTP status (200 or 401 when it is up). */
+  async ping(registry: string, timeoutMs: number): Promise<number> {
+    const res = await send(
+      { method: 'GET', url: `${this.scheme(registry)}://${registry}/v2/`, maxBytes: 64 * 1024 },
+      { ...this.transport(registry), timeoutMs },
+    );
+    return res.status;
   }
 
   private where(repo: OciRepository): string {
@@ -130,7 +157,7 @@ export class OciClient {
       try {
         return await send(
           { ...req, headers: { ...req.headers, ...(authorization ? { authorization } : {}) } },
-          this.transport,
+          this.transport(repo.registry),
         );
       } catch (err) {
         if (err instanceof TransportError) {

@@ -22,7 +22,7 @@ import {
   tagVersions,
   versionToTag,
 } from './reference.js';
-import { ociSettingsFromEnv } from './settings.js';
+import { ociSettingsFromEnv, type RegistryAccess } from './settings.js';
 
 interface RunState {
   client: OciClient;
@@ -31,20 +31,43 @@ interface RunState {
 
 const runs = new WeakMap<object, RunState>();
 
+/** The registered `oci://` repositories whose URL is on a registry host. */
+function onRegistry(repositories: readonly DependencyRepository[], registry: string): DependencyRepository[] {
+  return repositories.filter((r) => {
+    if (!isOciUrl(r.url)) return false;
+    try {
+      return parseOciUrl(r.url).registry === registry;
+    } catch {
+      return false;
+    }
+  });
+}
+
 /** Credentials for a registry host: from a registered `oci://` repository on that host. */
 export function credentialsFromRepositories(
   repositories: readonly DependencyRepository[],
 ): (registry: string) => OciCredentials | undefined {
   return (registry) => {
-    const found = repositories.find((r) => {
-      if (!isOciUrl(r.url) || (r.username === undefined && r.password === undefined)) return false;
-      try {
-        return parseOciUrl(r.url).registry === registry;
-      } catch {
-        return false;
-      }
-    });
+    const found = onRegistry(repositories, registry).find(
+      (r) => r.username !== undefined || r.password !== undefined,
+    );
     return found ? { username: found.username ?? '', password: found.password ?? '' } : undefined;
+  };
+}
+
+/**
+ * How a registry host is reached, from the `oci://` repositories registered on it: the CAs they
+ * declare (all of them, each was given for this host) and plain HTTP when one of them allows it
+ * (the scheme is the host's, not a path's). Nothing declared for another host applies here.
+ */
+export function accessFromRepositories(
+  repositories: readonly DependencyRepository[],
+): (registry: string) => RegistryAccess | undefined {
+  return (registry) => {
+    const declared = onRegistry(repositories, registry);
+    const cas = [...new Set(declared.map((r) => r.caData).filter((c): c is string => Boolean(c)))];
+    const plainHttp = declared.some((r) => r.insecurePlainHttp === true);
+    return cas.length || plainHttp ? { caCerts: cas.join(''), plainHttp } : undefined;
   };
 }
 
@@ -56,9 +79,9 @@ function runState(opts: PackageOptions): RunState {
     state = {
       client: new OciClient({
         timeoutMs: opts.dependencyTimeoutMs ?? DEFAULT_TIMEOUT_MS,
-        caCerts: settings.caCerts,
-        plainHttp: settings.plainHttp,
+        ...settings,
         credentials: credentialsFromRepositories(opts.repositories ?? []),
+        access: accessFromRepositories(opts.repositories ?? []),
       }),
       tags: new Map(),
     };

@@ -1,9 +1,10 @@
 /**
- * HTTP for registries: https by default (plain http only for registries the caller allows, as
- * helm's `--plain-http`), an optional extra CA bundle, a deadline over each exchange, bodies
- * read up to a size cap, and redirects followed by hand so that none downgrades https to http
- * and the Authorization header never follows a redirect to another origin (blob downloads are
- * often redirected to object storage).
+ * HTTP for registries: extra CA certificates scoped to the origin asked (a registry's own CA is
+ * not trusted for another host, not even for a redirect target), a deadline over each exchange,
+ * bodies read up to a size cap, and redirects followed by hand so that none downgrades https to
+ * http and the Authorization header never follows a redirect to another origin (blob downloads
+ * are often redirected to object storage). Which scheme a registry is spoken to with is the
+ * caller's choice (client.ts).
  */
 
 import { rootCertificates } from 'node:tls';
@@ -13,10 +14,10 @@ import { redactUrl } from '../url/credentials.js';
 export interface TransportOptions {
   /** Deadline of one request, from sending to the end of the body. */
   timeoutMs: number;
-  /** PEM certificates trusted in addition to the system roots. */
+  /** PEM certificates trusted, beside the system roots, for every origin (the process-wide CA). */
+  defaultCaCerts?: string | undefined;
+  /** PEM certificates trusted, beside those, only for the origin of the request's URL. */
   caCerts?: string | undefined;
-  /** Registries (`host[:port]`) that are spoken to over plain HTTP; `true`: all of them. */
-  plainHttp?: readonly string[] | boolean | undefined;
 }
 
 export interface OciRequest {
@@ -49,20 +50,17 @@ export class TransportError extends Error {
 const MAX_REDIRECTS = 10;
 const agents = new Map<string, Agent>();
 
-function agentFor(caCerts: string | undefined): Agent | undefined {
-  if (!caCerts) return undefined;
-  let agent = agents.get(caCerts);
+/** One connection pool per distinct trust set; none (undici's default) for the system roots alone. */
+function agentFor(...bundles: (string | undefined)[]): Agent | undefined {
+  const extra = bundles.filter((b): b is string => Boolean(b));
+  if (!extra.length) return undefined;
+  const key = extra.join('\u0000');
+  let agent = agents.get(key);
   if (!agent) {
-    agent = new Agent({ connect: { ca: [...rootCertificates, caCerts] } });
-    agents.set(caCerts, agent);
+    agent = new Agent({ connect: { ca: [...rootCertificates, ...extra] } });
+    agents.set(key, agent);
   }
   return agent;
-}
-
-export function schemeFor(registry: string, opts: TransportOptions): 'http' | 'https' {
-  const plain =
-    opts.plainHttp === true || (Array.isArray(opts.plainHttp) && opts.plainHttp.includes(registry));
-  return plain ? 'http' : 'https';
 }
 
 async function readBounded(
@@ -99,13 +97,15 @@ export const shownUrl: (url: string) => string = redactUrl;
 /** One exchange, redirects included. The caller interprets the status. */
 export async function send(req: OciRequest, opts: TransportOptions): Promise<OciResponse> {
   const signal = AbortSignal.timeout(opts.timeoutMs);
-  const dispatcher = agentFor(opts.caCerts);
   let current = new URL(req.url);
   const origin = current.origin;
+  const own = agentFor(opts.defaultCaCerts, opts.caCerts);
+  const elsewhere = agentFor(opts.defaultCaCerts);
   try {
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
       const shown = shownUrl(current.href);
       const headers = { 'user-agent': 'chartsync', ...(req.headers ?? {}) };
+      const dispatcher = current.origin === origin ? own : elsewhere;
       if (current.origin !== origin) delete (headers as Record<string, string>).authorization;
       const res = await fetch(current, {
         method: req.method,

@@ -18,7 +18,6 @@ import { chartArtifact, HELM_CHART_MEDIA_TYPE, pullChart, pushChart, rfc3339Seco
 import { OciClient, OciError } from '../oci/client.js';
 import { chartRepository, formatRepository, parseOciUrl, versionToTag } from '../oci/reference.js';
 import { ociSettingsFromEnv } from '../oci/settings.js';
-import { schemeFor, send } from '../oci/transport.js';
 import { writeFileAtomic } from '../storage/atomic-file.js';
 import {
   type BatchOutcome,
@@ -39,8 +38,10 @@ export interface OciTargetOptions {
   dataDir: string;
   timeoutMs?: number;
   retry?: RetryPolicy;
+  /** PEM CA certificates trusted for this registry only (`--oci-ca-file`). */
   caCerts?: string;
-  plainHttp?: readonly string[] | boolean;
+  /** Push to this registry over plain HTTP (`--oci-plain-http`). */
+  plainHttp?: boolean;
 }
 
 interface LedgerEntry {
@@ -79,23 +80,21 @@ export class OciPublisher implements Publisher {
   private readonly ledgerDir: string;
   private readonly retry: RetryPolicy;
   private readonly registry: string;
-  private readonly opts: OciTargetOptions;
 
   constructor(opts: OciTargetOptions) {
     const parsed = parseOciUrl(opts.url);
-    this.opts = opts;
     this.registry = parsed.registry;
     this.prefix = `oci://${parsed.registry}${parsed.path ? `/${parsed.path}` : ''}`;
     this.target = `oci ${this.prefix}`;
-    const settings = ociSettingsFromEnv();
     const creds =
       opts.username !== undefined || opts.password !== undefined
         ? { username: opts.username ?? '', password: opts.password ?? '' }
         : undefined;
     this.client = new OciClient({
       timeoutMs: opts.timeoutMs ?? 60_000,
-      caCerts: opts.caCerts ?? settings.caCerts,
-      plainHttp: opts.plainHttp ?? settings.plainHttp,
+      ...ociSettingsFromEnv(),
+      access: (registry) =>
+        registry === parsed.registry ? { caCerts: opts.caCerts, plainHttp: opts.plainHttp } : undefined,
       credentials: (registry) => (registry === parsed.registry ? creds : undefined),
     });
     const id = createHash('sha256').update(this.prefix).digest('hex').slice(0, 16);
@@ -265,14 +264,10 @@ export class OciPublisher implements Publisher {
 
   /** The registry answers `/v2/` (200, or 401 asking for auth). */
   async check(): Promise<void> {
-    const url = `${schemeFor(this.registry, { timeoutMs: 2000, plainHttp: this.opts.plainHttp ?? ociSettingsFromEnv().plainHttp })}://${this.registry}/v2/`;
-    const caCerts = this.opts.caCerts ?? ociSettingsFromEnv().caCerts;
-    const res = await send({ method: 'GET', url, maxBytes: 64 * 1024 }, { timeoutMs: 2000, caCerts }).catch(
-      (err) => {
-        throw this.wrap('readiness', err);
-      },
-    );
-    if (res.status !== 200 && res.status !== 401)
-      throw new PublishError(`${this.target}: /v2/ answered HTTP ${res.status}`);
+    const status = await this.client.ping(this.registry, 2000).catch((err) => {
+      throw this.wrap('readiness', err);
+    });
+    if (status !== 200 && status !== 401)
+      throw new PublishError(`${this.target}: /v2/ answered HTTP ${status}`);
   }
 }

@@ -14,6 +14,7 @@ import { ApiError } from '@chartsync/api';
 import { dependencySchema, describeIssues, repoSchema } from '@chartsync/api/schemas';
 import type { DependencyRepository } from '../chart/model.js';
 import { checkGitUrl, checkRef, type GitAuth, GitError, type UrlPolicy } from '../git/index.js';
+import { checkCaBundle } from '../oci/settings.js';
 import { scheduleOf } from '../standalone/schedule.js';
 import { splitUrlCredentials, UrlCredentialsError } from '../url/credentials.js';
 import type { RepoRecord } from './store.js';
@@ -89,11 +90,21 @@ export function dependencyRegistration(raw: unknown): DependencyRepository {
   const mirrorOf = input.mirrorOf === undefined ? undefined : split('mirrorOf', input.mirrorOf).url;
   const username = input.username || url.username;
   const password = input.password || url.password;
+  let caData: string | undefined;
+  if (input.caData !== undefined) {
+    try {
+      caData = checkCaBundle(input.caData, 'caData');
+    } catch (err) {
+      throw refused((err as Error).message, err);
+    }
+  }
   return {
     name: input.name,
     url: url.url,
     ...(username ? { username } : {}),
     ...(password ? { password } : {}),
     ...(mirrorOf ? { mirrorOf } : {}),
+    ...(caData ? { caData } : {}),
+    ...(input.insecurePlainHttp ? { insecurePlainHttp: true } : {}),
   };
 }

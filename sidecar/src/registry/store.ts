@@ -139,6 +139,8 @@ export function dependencyView(dep: DependencyRepository): DependencyView {
     url: redactUrl(dep.url),
     ...(dep.mirrorOf ? { mirrorOf: dep.mirrorOf } : {}),
     hasCredentials: Boolean(dep.username || dep.password),
+    ...(dep.caData ? { hasCaData: true } : {}),
+    ...(dep.insecurePlainHttp ? { insecurePlainHttp: true } : {}),
   };
 }
 
