@@ -601,6 +601,34 @@ describe('toggles', () => {
     });
     const [, sc] = containersOf(get(ms, 'Deployment', CM));
     assert.deepEqual(sc?.args, ['serve', '--port=3000', '--oci-url=oci://registry.example.com:5000/charts']);
+    // The target's own CA (a Secret's ca.crt, mounted read-only) and plain HTTP for it alone.
+    const tls = await render({
+      'operator.enabled': true,
+      'sidecar.oci.url': 'oci://registry.example.com:5000/charts',
+      'sidecar.oci.caSecret': 'registry-ca',
+      'sidecar.oci.insecurePlainHttp': true,
+    });
+    const deployment = get(tls, 'Deployment', CM) as {
+      spec: { template: { spec: { volumes: { name: string; secret?: unknown }[] } } };
+    };
+    const [, tsc] = containersOf(deployment);
+    assert.deepEqual(tsc?.args, [
+      'serve',
+      '--port=3000',
+      '--oci-url=oci://registry.example.com:5000/charts',
+      '--oci-ca-file=/etc/chartsync/oci-ca/ca.crt',
+      '--oci-plain-http',
+    ]);
+    assert.deepEqual(
+      (
+        tsc as { volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[] }
+      ).volumeMounts?.find((m) => m.name === 'oci-ca'),
+      { name: 'oci-ca', mountPath: '/etc/chartsync/oci-ca', readOnly: true },
+    );
+    assert.deepEqual(deployment.spec.template.spec.volumes.find((v) => v.name === 'oci-ca')?.secret, {
+      secretName: 'registry-ca',
+      items: [{ key: 'ca.crt', path: 'ca.crt' }],
+    });
     const scEnv = envOf(sc);
     assert.deepEqual(scEnv.OCI_USERNAME?.valueFrom, {
       secretKeyRef: { name: 'registry-login', key: 'username' },

@@ -5,6 +5,8 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -267,6 +269,57 @@ describe('operator: reconcile', () => {
     const dep = (await w.sidecar.client().listDependencies()).find((d) => d.name === 'private');
     assert.equal(dep?.hasCredentials, true);
     assert.ok(!op.logs.some((l) => l.includes('p4ssw0rd')), 'the password never reaches the operator logs');
+  });
+
+  it('an oci:// dependency takes its CA from caSecretRef and insecurePlainHttp from the spec; a bad CA is InvalidSpec naming caData', async () => {
+    const r = await chartRepo(w.repos, 'ociregistry', [['theta', '1.0.0']]);
+    const dir = await mkdtemp(join(tmpdir(), 'chartsync-op-ca-'));
+    await run('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      join(dir, 'ca.key'),
+      '-out',
+      join(dir, 'ca.crt'),
+      '-days',
+      '1',
+      '-subj',
+      '/CN=op test CA',
+    ]);
+    const ca = await readFile(join(dir, 'ca.crt'), 'utf8');
+    await rm(dir, { recursive: true, force: true });
+    const secret = (data: Record<string, string>) =>
+      ({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 'registry-ca', namespace: NS },
+        stringData: data,
+      }) as KubernetesObject;
+    await apply(w.admin, [secret({ 'ca.crt': 'not a certificate' })]);
+    await apply(w.admin, [
+      chartmuseum(NS, 'ociregistry', {
+        git: fileUrl(r),
+        dependencies: [
+          {
+            name: 'internal-oci',
+            url: 'oci://registry.internal:5000/charts',
+            caSecretRef: { name: 'registry-ca' },
+            insecurePlainHttp: true,
+          },
+        ],
+      }),
+    ]);
+    const bad = await waitReady(w.admin, NS, 'ociregistry', { status: 'False', reason: 'InvalidSpec' });
+    assert.match(ready(bad)?.message ?? '', /caData: not PEM certificates/);
+    await apply(w.admin, [secret({ 'ca.crt': ca })]);
+    await waitReady(w.admin, NS, 'ociregistry', { status: 'True', reason: 'Synced' });
+    const dep = (await w.sidecar.client().listDependencies()).find((d) => d.name === 'internal-oci');
+    assert.deepEqual([dep?.hasCaData, dep?.insecurePlainHttp], [true, true]);
   });
 
   it('delete: the sidecar repository, its charts and the CronJob go, then the finalizer', async () => {

@@ -73,6 +73,12 @@ export async function buildRequests(cm: Chartmuseum, read: SecretReader): Promis
       dep.username = need(data, 'username', where);
       dep.password = need(data, 'password', where);
     }
+    if (d.caSecretRef) {
+      const where = `spec.dependencies[${i}].caSecretRef: Secret ${ns}/${d.caSecretRef.name}`;
+      // checked as PEM CA certificates by the sidecar (400 naming caData -> InvalidSpec)
+      dep.caData = need(await read(ns, d.caSecretRef.name), d.caSecretRef.key ?? 'ca.crt', where);
+    }
+    if (d.insecurePlainHttp) dep.insecurePlainHttp = true;
     dependencies.push(dep);
   }
   const digest = createHash('sha256').update(JSON.stringify({ repo, dependencies })).digest('hex');

@@ -22,6 +22,10 @@ export interface DependencySpec {
   url: string;
   mirrorOf?: string;
   secretRef?: SecretRef;
+  /** oci:// only: a Secret whose `key` (default `ca.crt`) holds PEM CA certificates for the registry. */
+  caSecretRef?: SecretRef & { key?: string };
+  /** oci:// only: reach the registry over plain HTTP. */
+  insecurePlainHttp?: boolean;
 }
 
 export interface ChartmuseumSpec {
