@@ -1,7 +1,8 @@
 /** Unit tests of the engine's pure parts: .helmignore rules, versions, discovery, index, mtimes. */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { symlink } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFile, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
@@ -21,6 +22,7 @@ import {
   parseYaml,
   saveChart,
   sourceDateEpoch,
+  writeChartArchive,
 } from '@chartsync/sidecar';
 import { chartYaml, rawTarGz, writeTree } from '../../harness/chart-fixtures.ts';
 import { tempDir } from '../../harness/paths.ts';
@@ -291,4 +293,34 @@ describe('parseYaml', () => {
     assert.throws(() => parseYaml(bomb, 'bomb.yaml'), /bomb\.yaml: .*alias/);
     assert.throws(() => parseYaml('a: [1\n', 'bad.yaml'), /^YamlError: bad\.yaml:\d+: |bad\.yaml:\d+: /);
   });
+});
+
+describe('archive writing', () => {
+  // Small archives are compressed in memory in one call, large ones streamed: the bytes, the
+  // digest and the size must not depend on which way a chart went.
+  for (const [label, bytes] of [
+    ['small (in memory)', 64 * 1024],
+    ['large (streamed past the in-memory limit)', 12 * 1024 * 1024],
+  ] as const) {
+    test(`${label}: the file, digest and size are saveChart's bytes`, async () => {
+      const chart = (): LoadedChart => ({
+        metadata: { apiVersion: 'v2', name: 'big', version: '1.0.0' },
+        files: [
+          { name: 'values.yaml', data: Buffer.from('a: 1\n') },
+          { name: 'data/blob.bin', data: randomBytes(bytes) },
+          { name: 'templates/cm.yaml', data: Buffer.from('kind: ConfigMap\n') },
+        ],
+        dependencies: [],
+        source: 'mem',
+      });
+      const c = chart();
+      const expected = await saveChart(c, FIXED_EPOCH);
+      const path = join(tmp.path, `archive-${bytes}.tgz`);
+      const written = await writeChartArchive(c, FIXED_EPOCH, path);
+      const data = await readFile(path);
+      assert.ok(data.equals(expected), 'same bytes as saveChart');
+      assert.equal(written.size, data.length);
+      assert.equal(written.digest, createHash('sha256').update(data).digest('hex'));
+    });
+  }
 });
