@@ -1,5 +1,10 @@
 /** The pure parts of the git layer: URL and ref policy, scrubbing, ref resolution, error kinds. */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import {
   allowedProtocols,
@@ -10,6 +15,7 @@ import {
   gitLastWords,
   lsRemoteArgs,
   normalizeLines,
+  objectCounts,
   parseGitUrl,
   redact,
   redactUrl,
@@ -303,12 +309,30 @@ describe('ssh keys', () => {
 
 describe('checkout maintenance', () => {
   test('compaction is due when packs or loose objects pile up', () => {
-    const stats = (packs: number, count: number) =>
-      `count: ${count}\nsize: 8\nin-pack: 30\npacks: ${packs}\nsize-pack: 12\n`;
-    assert.equal(shouldCompact(stats(3, 10), 20), false);
-    assert.equal(shouldCompact(stats(20, 0), 20), true);
-    assert.equal(shouldCompact(stats(1, 2000), 20), true);
-    assert.equal(shouldCompact('', 20), false);
+    assert.equal(shouldCompact({ packs: 3, loose: 10 }, 20), false);
+    assert.equal(shouldCompact({ packs: 20, loose: 0 }, 20), true);
+    assert.equal(shouldCompact({ packs: 1, loose: 2000 }, 20), true);
+  });
+
+  test("object counts read from the object directory agree with git's count-objects", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'chartsync-counts-'));
+    try {
+      const git = (...args: string[]) => execFileSync('git', ['-C', dir, ...args], { encoding: 'utf8' });
+      git('init', '-q');
+      for (let i = 0; i < 3; i++) {
+        writeFileSync(join(dir, `f${i}`), `${i}\n`);
+        git('add', '-A');
+        git('-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', `c${i}`);
+        if (i === 1) git('repack', '-q');
+      }
+      const field = (name: string) =>
+        Number(new RegExp(`^${name}: (\\d+)$`, 'm').exec(git('count-objects', '-v'))?.[1]);
+      const counts = await objectCounts(join(dir, '.git'));
+      assert.deepEqual(counts, { packs: field('packs'), loose: field('count') });
+      assert.ok(counts.packs >= 1 && counts.loose >= 3, JSON.stringify(counts));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -73,12 +73,14 @@ async function checkout(o: CheckoutOptions): Promise<CheckoutResult> {
       const ctx: Ctx = { o, s, fresh, fetched: false };
       if (fresh) await git(ctx, ['init'], 'init');
       const commit = await fetchCommit(ctx);
+      // One command both proves the commit is here and gives its time (an update runs few).
+      const time = await commitTime(ctx, commit);
       if (o.submodules) await checkSubmoduleUrls(ctx, commit);
       await git(ctx, ['reset', '--hard', commit], 'reset');
       await cleanWorkTree(ctx);
-      if (ctx.fetched) await compactIfNeeded((args) => git(ctx, args, args[0] ?? 'git'));
+      if (ctx.fetched) await compactIfNeeded(join(o.dir, '.git'), (args) => git(ctx, args, args[0] ?? 'git'));
       if (o.submodules) await updateSubmodules(ctx);
-      return { commit, commitTime: await commitTime(ctx) };
+      return { commit, commitTime: time };
     });
   } catch (err) {
     if (fresh) await rm(o.dir, { recursive: true, force: true });
@@ -132,10 +134,14 @@ async function fetchFullSha(ctx: Ctx, sha: string): Promise<string> {
     // servers that refuse unadvertised commits: fetch everything, then look for it
     if (!(err instanceof GitError) || err.kind !== 'ref') throw err;
     await fetchAll(ctx);
+    if (!(await hasCommit(ctx, sha))) throw noSuchCommit(ctx, sha);
   }
-  if (!(await hasCommit(ctx, sha)))
-    throw new GitError('ref', `${describe('fetch', ctx.o.url, sha)} failed (ref not found): no such commit`);
+  // A fetch of one commit that succeeded brought it: commitTime() proves it once more anyway.
   return sha;
+}
+
+function noSuchCommit(ctx: Ctx, sha: string): GitError {
+  return new GitError('ref', `${describe('fetch', ctx.o.url, sha)} failed (ref not found): no such commit`);
 }
 
 async function fetchShortSha(ctx: Ctx, short: string): Promise<string> {
@@ -185,9 +191,15 @@ async function revParse(ctx: Ctx, rev: string): Promise<string> {
   return (await git(ctx, ['rev-parse', '--verify', rev], 'rev-parse')).trim();
 }
 
-async function commitTime(ctx: Ctx): Promise<Date> {
-  const seconds = Number((await git(ctx, ['show', '-s', '--format=%ct', 'HEAD'], 'show')).trim());
-  return new Date(seconds * 1000);
+/** The committer time of `commit`, which must be here (a ref error otherwise). */
+async function commitTime(ctx: Ctx, commit: string): Promise<Date> {
+  const out = await git(ctx, ['show', '-s', '--format=%ct', `${commit}^{commit}`], 'show').catch(
+    (err: unknown) => {
+      if (err instanceof GitError && err.kind !== 'unreachable') throw noSuchCommit(ctx, commit);
+      throw err;
+    },
+  );
+  return new Date(Number(out.trim()) * 1000);
 }
 
 /**

@@ -10,7 +10,7 @@ export { type CheckoutOptions, type CheckoutResult, syncCheckout } from './check
 // Building blocks of the layer, exported for its unit tests and for callers that need one part.
 export { classifyGitOutput, GitError, type GitErrorKind, gitLastWords } from './errors.js';
 export { lsRemoteArgs, resolveRef } from './ls-remote.js';
-export { MAX_PACKS, shouldCompact } from './maintenance.js';
+export { MAX_PACKS, objectCounts, shouldCompact } from './maintenance.js';
 export { redact, redactUrl } from './redact.js';
 export { type RemoteOptions, remoteHead } from './remote.js';
 export { runGit } from './runner.js';
