@@ -28,10 +28,13 @@ export interface HelmRunOptions {
 export class Helm {
   readonly home: string;
   readonly env: NodeJS.ProcessEnv;
+  /** The helm binary (helm 3 by default; test/harness/helm4.ts gives helm 4). */
+  readonly bin: string;
   private counter = 0;
 
-  constructor(home: string) {
+  constructor(home: string, bin = helmBin) {
     this.home = home;
+    this.bin = bin;
     this.env = {
       PATH: process.env.PATH,
       HOME: home,
@@ -45,7 +48,7 @@ export class Helm {
   exec(args: string[], opts: HelmRunOptions = {}): Promise<HelmResult> {
     return new Promise((resolvePromise) => {
       execFile(
-        helmBin,
+        this.bin,
         args,
         { env: { ...opts.env, ...this.env }, cwd: opts.cwd, maxBuffer: 64 * 1024 * 1024 },
         (err, stdout, stderr) => {

@@ -5,20 +5,17 @@
  * tags ignored), the same Chart.lock (digest included), the same archive entry for entry.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { promisify } from 'node:util';
 import { packageChart } from '@chartsync/sidecar';
 import { parse, stringify } from 'yaml';
 import { assertSamePackage, entries, lockedVersions, MTIME } from '../deps/compare.ts';
 import { writeChart } from '../deps/fixtures.ts';
 import { Helm } from '../harness/helm.ts';
+import { bothHelms } from '../harness/helm4.ts';
 import { OciRegistry } from '../harness/oci-registry.ts';
 import { tempDir } from '../harness/paths.ts';
-
-const run = promisify(execFile);
 
 /** Pushes `name` at each version with the real `helm push`. */
 async function helmPushAll(
@@ -57,9 +54,10 @@ async function helmPackage(helm: Helm, dir: string, work: string, mode: 'build' 
   return readFile(await helm.packageTo(copy, out));
 }
 
-describe('oci:// dependencies: chartsync chooses and packages what helm does', () => {
+describe('oci:// dependencies: chartsync chooses and packages what helm 3 and helm 4 do', () => {
   let registry: OciRegistry;
   let helm: Helm;
+  let helms: ReturnType<typeof bothHelms>;
   let work: string;
   let cleanup: () => Promise<void>;
   let opts: Parameters<typeof packageChart>[1];
@@ -69,6 +67,8 @@ describe('oci:// dependencies: chartsync chooses and packages what helm does', (
     work = tmp.path;
     cleanup = tmp.cleanup;
     helm = new Helm(join(work, 'helm-home'));
+    helms = bothHelms(join(work, 'helms'));
+    assert.match(await (helms[1] as { helm: Helm }).helm.run(['version', '--short']), /^v4\./);
     // 2.10.0 > 2.9.0 only in SemVer order; 1.9.0+meta is stored as the tag 1.9.0_meta.
     await helmPushAll(helm, work, `${registry.url}/charts`, 'common', [
       '1.2.0',
@@ -140,29 +140,44 @@ describe('oci:// dependencies: chartsync chooses and packages what helm does', (
         dependencies: c.deps(`${registry.url}/charts`),
       });
       const ours = (await packageChart(dir, opts)).data;
-      const helms = await helmPackage(helm, dir, work, 'update');
       assert.deepEqual(lockedVersions(ours, 'app'), c.expect);
-      assert.deepEqual(lockedVersions(helms, 'app'), c.expect, 'helm chose the same');
-      assertSamePackage(ours, helms);
+      for (const { label, helm: h } of helms) {
+        const theirs = await helmPackage(h, dir, work, 'update');
+        assert.deepEqual(lockedVersions(theirs, 'app'), c.expect, `${label} chose the same`);
+        assertSamePackage(ours, theirs);
+      }
     });
   }
 
-  test('a Chart.lock written by helm pins the versions (a newer tag is ignored), and a stale lock is refused', async () => {
+  test('a Chart.lock written by helm 3 or helm 4 pins the versions (a newer tag is ignored), and a stale lock is refused', async () => {
     const dir = await writeChart(join(work, 'locked', 'app'), {
       name: 'app',
       version: '1.0.0',
       dependencies: [{ name: 'redis', version: '>=17.0.0', repository: `${registry.url}/charts` }],
     });
-    await helm.all(['dependency', 'update', dir, '--plain-http']);
-    const lock = parse(await readFile(join(dir, 'Chart.lock'), 'utf8'));
+    const locks = [];
+    for (const { label, helm: h } of helms) {
+      const copy = join(work, 'locked', label.replace(' ', ''), 'app');
+      await cp(dir, copy, { recursive: true });
+      await h.all(['dependency', 'update', copy, '--plain-http']);
+      locks.push({ label, text: await readFile(join(copy, 'Chart.lock'), 'utf8') });
+    }
+    const lock = parse(locks[0]?.text as string);
     assert.equal(lock.dependencies[0].version, '18.0.1');
-    // helm's lock leaves the archive in charts/: drop it so that the lock alone pins the version.
-    await run('rm', ['-rf', join(dir, 'charts')]);
+    for (const l of locks) {
+      const other = parse(l.text);
+      assert.deepEqual(
+        [other.dependencies, other.digest],
+        [lock.dependencies, lock.digest],
+        `${l.label}'s lock`,
+      );
+    }
+    // The lock alone (no archive in charts/) pins the version.
+    await writeFile(join(dir, 'Chart.lock'), locks[1]?.text as string);
     await helmPushAll(helm, work, `${registry.url}/charts`, 'redis', ['18.1.0'], 'application');
     const ours = (await packageChart(dir, opts)).data;
-    const helms = await helmPackage(helm, dir, work, 'build');
     assert.deepEqual(lockedVersions(ours, 'app'), ['18.0.1']);
-    assertSamePackage(ours, helms);
+    for (const { helm: h } of helms) assertSamePackage(ours, await helmPackage(h, dir, work, 'build'));
     const files = entries(ours);
     assert.equal(
       parse((files.get('app/Chart.lock') as Buffer).toString()).digest,

@@ -7,6 +7,7 @@
  * the next sync completes; wrong credentials fail clearly without the secret showing anywhere.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -14,6 +15,7 @@ import { chartRepository, OciClient } from '@chartsync/sidecar/oci';
 import { writeChart } from '../deps/fixtures.ts';
 import { type FixtureRepo, type GitServers, startGitServers } from '../harness/git-server.ts';
 import { Helm } from '../harness/helm.ts';
+import { bothHelms } from '../harness/helm4.ts';
 import { OciFaultProxy } from '../harness/oci-fault-proxy.ts';
 import { OciRegistry } from '../harness/oci-registry.ts';
 import { tempDir } from '../harness/paths.ts';
@@ -103,7 +105,7 @@ describe('publishing to an OCI registry', () => {
     await sidecar?.stop();
   });
 
-  test('a sync pushes each chart as <prefix>/<repo>/<name>:<version>; helm pulls and templates it', async () => {
+  test('a sync pushes each chart as <prefix>/<repo>/<name>:<version>; helm 3 and helm 4 pull, show and template it', async () => {
     const foreign = await foreignPush('cs/team', 'taken', '1.0.0');
     const result = await sidecar.client().upsertRepo({ name: 'team', git: `file://${repo.bare}` });
     const by = Object.fromEntries(result.charts.map((c) => [c.name, c]));
@@ -114,31 +116,25 @@ describe('publishing to an OCI registry', () => {
     assert.match(by.taken?.error ?? '', /already published with different content/);
     assert.equal(await tagDigest('cs/team/taken', '1.0.0'), foreign);
 
-    const dest = join(tmp.path, 'pulled');
-    await mkdir(dest, { recursive: true });
-    await helm.run([
-      'pull',
-      `${registry.url}/cs/team/lib`,
-      '--version',
-      '0.1.0+build.5',
-      '-d',
-      dest,
-      ...creds(),
-    ]);
-    const pulled = await readFile(join(dest, 'lib-0.1.0+build.5.tgz'));
-    assert.equal(
-      by.lib?.digest,
-      (await import('node:crypto')).createHash('sha256').update(pulled).digest('hex'),
-    );
-    const stdout = await helm.run([
-      'template',
-      'r',
-      `${registry.url}/cs/team/app`,
-      '--version',
-      '1.0.0',
-      ...creds(),
-    ]);
-    assert.match(stdout, /greeting: "hello from app"/);
+    for (const { label, helm: h } of bothHelms(join(tmp.path, 'helms'))) {
+      const dest = join(tmp.path, `pulled-${label.replace(' ', '')}`);
+      await mkdir(dest, { recursive: true });
+      const lib = `${registry.url}/cs/team/lib`;
+      await h.run(['pull', lib, '--version', '0.1.0+build.5', '-d', dest, ...creds()]);
+      const pulled = await readFile(join(dest, 'lib-0.1.0+build.5.tgz'));
+      assert.equal(by.lib?.digest, createHash('sha256').update(pulled).digest('hex'), `${label} pull`);
+      const shown = await h.run(['show', 'chart', lib, '--version', '0.1.0+build.5', ...creds()]);
+      assert.match(shown, /^version: 0\.1\.0\+build\.5$/m, `${label} show chart`);
+      const stdout = await h.run([
+        'template',
+        'r',
+        `${registry.url}/cs/team/app`,
+        '--version',
+        '1.0.0',
+        ...creds(),
+      ]);
+      assert.match(stdout, /greeting: "hello from app"/, `${label} template`);
+    }
   });
 
   test('an update without changes pushes nothing; changed content under a published version is a conflict', async () => {

@@ -19,8 +19,10 @@ import {
   rfc3339Seconds,
 } from '@chartsync/sidecar/oci';
 import { archiveEntryTime } from '@chartsync/sidecar/publish';
+import { parse as parseYaml } from 'yaml';
 import { writeChart } from '../deps/fixtures.ts';
 import { Helm } from '../harness/helm.ts';
+import { bothHelms } from '../harness/helm4.ts';
 import { OciRegistry } from '../harness/oci-registry.ts';
 import { tempDir } from '../harness/paths.ts';
 
@@ -141,10 +143,13 @@ describe('OCI push: chartsync writes what helm push writes', () => {
       vendoredSub,
     ],
   ] as const) {
-    test(`same manifest digest as helm push: ${name} ${version}`, async () => {
+    test(`same manifest digest as helm 3 and helm 4 push; both pull and show it: ${name} ${version}`, async () => {
       const { pkg, file } = await packaged(f, name, version, extra as Record<string, unknown>, files);
       const out = await f.helm.all(['push', file, `${registry.url}/helm`, '--plain-http']);
       const helmDigest = pushedDigest(out);
+      const helm4 = bothHelms(join(f.work, 'helms'))[1]?.helm as Helm;
+      const out4 = await helm4.all(['push', file, `${registry.url}/helm4`, '--plain-http']);
+      assert.equal(pushedDigest(out4), helmDigest, 'helm 4 pushes the same manifest as helm 3');
       const repo = chartRepository(`${registry.url}/chartsync`, name);
       const meta = (await loadChartArchive(pkg.data, pkg.fileName)).metadata;
       const artifact = chartArtifact(pkg.data, meta, rfc3339Seconds(archiveEntryTime(pkg.data)));
@@ -157,21 +162,18 @@ describe('OCI push: chartsync writes what helm push writes', () => {
       // What chartsync pushed pulls back as the same archive, through helm and through chartsync.
       const pulled = await pullChart(client, repo, tag, 'test');
       assert.ok(pulled.data.equals(pkg.data));
-      const dest = join(f.work, `pulled-${name}`);
-      await mkdir(dest, { recursive: true });
-      await f.helm.run([
-        'pull',
-        `${registry.url}/chartsync/${name}`,
-        '--version',
-        version,
-        '--plain-http',
-        '-d',
-        dest,
-      ]);
-      assert.ok(
-        (await readFile(join(dest, pkg.fileName))).equals(pkg.data),
-        'helm pull gives the archive back',
-      );
+      for (const { label, helm } of bothHelms(join(f.work, 'helms'))) {
+        const ref = `${registry.url}/chartsync/${name}`;
+        const dest = join(f.work, `pulled-${name}-${label.replace(' ', '')}`);
+        await mkdir(dest, { recursive: true });
+        await helm.run(['pull', ref, '--version', version, '--plain-http', '-d', dest]);
+        assert.ok(
+          (await readFile(join(dest, pkg.fileName))).equals(pkg.data),
+          `${label} pull gives the archive back`,
+        );
+        const shown = parseYaml(await helm.run(['show', 'chart', ref, '--version', version, '--plain-http']));
+        assert.deepEqual([shown.name, shown.version], [name, version], `${label} show chart`);
+      }
     });
   }
 

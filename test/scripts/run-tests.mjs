@@ -33,6 +33,7 @@ export const SUITES = {
 /** Harness module -> what it needs installed before a file importing it can run. */
 const TOOLS = {
   'test/harness/helm.ts': { tools: ['helm'] },
+  'test/harness/helm4.ts': { tools: ['helm4'] },
   'test/harness/envtest.ts': { tools: ['etcd', 'kube-apiserver'] },
   // htpasswd (apache2-utils) and openssl for the registry's basic auth and test CA.
   'test/harness/oci-registry.ts': { tools: ['registry'], systemDeps: true },
