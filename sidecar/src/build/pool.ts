@@ -16,7 +16,7 @@ import Tinypool from 'tinypool';
 import type { StagedChart } from '../chart/model.js';
 import type { Logger } from '../log/logger.js';
 import { type BuildTask, deserializeError } from './task.js';
-import build, { type BuildReply } from './worker.js';
+import build, { type BuildLogRecord, type BuildReply } from './worker.js';
 
 /**
  * Longer than a dependency download may take (60 s, dependencies/fetcher.ts) plus the build
@@ -61,19 +61,9 @@ function unwrap(reply: BuildReply, log?: Logger): StagedChart {
   return reply.chart;
 }
 
-/** Writes a build thread's log lines (pino JSON) through the caller's logger, level kept. */
-export function relayLogs(lines: readonly string[], log: Logger): void {
-  for (const line of lines) {
-    let rec: Record<string, unknown>;
-    try {
-      rec = JSON.parse(line) as Record<string, unknown>;
-    } catch {
-      continue;
-    }
-    const { level, msg, time: _t, pid: _p, hostname: _h, ...fields } = rec;
-    const label = log.levels.labels[Number(level)] as 'debug' | undefined;
-    if (label && typeof log[label] === 'function') log[label](fields, String(msg ?? ''));
-  }
+/** Writes what a build thread logged through the caller's logger, level kept. */
+export function relayLogs(records: readonly BuildLogRecord[], log: Logger): void {
+  for (const r of records) log[r.level](r.fields, r.msg);
 }
 
 export class BuildPool {

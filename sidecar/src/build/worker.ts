@@ -1,14 +1,19 @@
 /** The body of a build thread: packages one chart into a file (see pool.ts). */
 import { rm } from 'node:fs/promises';
 import type { MessagePort } from 'node:worker_threads';
-import { pino } from 'pino';
 import type { StagedChart } from '../chart/model.js';
 import { packageChartToFile } from '../chart/package.js';
 import { type BuildTask, type SerializedError, serializeError } from './task.js';
 
-/** `logs`: the build's log lines (pino JSON), for the main thread's logger to write (pool.ts). */
+/** One line a build logged, for the main thread's logger to write (pool.ts). */
+export interface BuildLogRecord {
+  level: 'debug';
+  fields: Record<string, unknown>;
+  msg: string;
+}
+
 export type BuildReply = ({ ok: true; chart: StagedChart } | { ok: false; error: SerializedError }) & {
-  logs: string[];
+  logs: BuildLogRecord[];
 };
 
 export default async function build(task: BuildTask & { started?: MessagePort }): Promise<BuildReply> {
@@ -16,8 +21,13 @@ export default async function build(task: BuildTask & { started?: MessagePort })
   task.started?.postMessage(0);
   task.started?.close();
   // A logger cannot cross the thread boundary: the lines are collected and travel with the reply.
-  const logs: string[] = [];
-  const logger = pino({ level: task.logLevel ?? 'silent' }, { write: (line: string) => logs.push(line) });
+  // Plain records, not a logging library: each build thread would pay ~8 MB for loading one.
+  const logs: BuildLogRecord[] = [];
+  const debug = task.logLevel === 'debug' || task.logLevel === 'trace';
+  const logger = {
+    debug: (fields: Record<string, unknown>, msg: string) =>
+      debug && logs.push({ level: 'debug', fields, msg }),
+  };
   try {
     const chart = await packageChartToFile(
       task.dir,

@@ -4,7 +4,6 @@
  * `helm package` yields: the metadata (re-marshalled into Chart.yaml), the raw files in load
  * order, and subcharts, which helm writes back as directories under `charts/<name>/`.
  */
-import type { Logger } from '../log/logger.js';
 
 /** One `dependencies[]` entry of Chart.yaml (or requirements.yaml for apiVersion v1). */
 export interface ChartDependency {
@@ -80,8 +79,8 @@ export interface PackageOptions {
   repoRoot?: string;
   /** Deadline for each dependency repository request (index or archive); default 60 s. */
   dependencyTimeoutMs?: number;
-  /** Where dependency resolution reports what it chose (debug level). */
-  logger?: Logger;
+  /** Where dependency resolution reports what it chose (debug level); a pino Logger fits. */
+  logger?: BuildLog;
   /**
    * oci:// dependencies: the process-wide defaults (extra CA certificates trusted for every
    * registry, registries reached over plain HTTP); unset: from the environment (oci/settings.ts).
@@ -110,4 +109,9 @@ export interface StagedChart extends ChartArchive {
   /** The archive on disk. */
   path: string;
   size: number;
+}
+
+/** The little of a logger a chart build uses (dependency choices, at debug level). */
+export interface BuildLog {
+  debug(fields: Record<string, unknown>, msg: string): void;
 }

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import type { SidecarConfig } from '../config/config.js';
 import type { Logger } from '../log/logger.js';
 import { createMetrics } from '../metrics/metrics.js';
-import { createPublisher } from '../publish/index.js';
+import { createPublisher } from '../publish/factory.js';
 import { RegistryStore } from '../registry/store.js';
 import { scheduleOf } from '../standalone/schedule.js';
 import { Scheduler } from '../standalone/scheduler.js';
@@ -26,7 +26,7 @@ export interface RunningSidecar {
 export async function startSidecar(config: SidecarConfig, logger: Logger): Promise<RunningSidecar> {
   const registry = new RegistryStore(config.dataDir);
   await registry.load();
-  const publisher = createPublisher(config);
+  const publisher = await createPublisher(config);
   const metrics = createMetrics();
   // The scheduler follows every registration and removal, from the config or the API alike.
   let scheduler: Scheduler | undefined;
