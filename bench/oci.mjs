@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { loadNote, report } from './lib.mjs';
 
 const run = promisify(execFile);
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -20,6 +21,8 @@ const helm = join(root, '.tools/bin/helm');
 const cli = join(root, 'sidecar/bin/chartsync.js');
 const countArg = process.argv.indexOf('--charts');
 const CHARTS = countArg > 0 ? Number(process.argv[countArg + 1]) : 100;
+/** The same bar as packaging without dependencies (bench/package.mjs): one process vs helm per chart. */
+const GOAL_RATIO = 5;
 
 // The real helm and registry, built from their Go modules once (cached).
 const tools = spawnSync(join(root, 'scripts/tools.sh'), ['helm', 'registry'], { stdio: 'inherit' });
@@ -101,12 +104,15 @@ try {
 
   const [a, b] = [(await readdir(ours)).sort(), (await readdir(theirs)).sort()];
   const same = a.length === CHARTS && JSON.stringify(a) === JSON.stringify(b);
-  console.log(`charts with oci:// dependencies: ${CHARTS}`);
-  console.log(`chartsync package --dependency-update (one process): ${chartsyncMs.toFixed(0)} ms`);
-  console.log(`helm dependency build + helm package per chart:      ${helmMs.toFixed(0)} ms`);
-  console.log(`ratio: ${(helmMs / chartsyncMs).toFixed(1)}x`);
-  console.log(`same archives: ${same ? 'yes' : `NO (${a.length} vs ${b.length})`}`);
-  if (!same) process.exitCode = 1;
+  console.log(`oci:// dependency benchmark: ${await loadNote()}`);
+  const pass = report({
+    figure: `chartsync package --dependency-update of ${CHARTS} charts with oci:// dependencies`,
+    value: `${chartsyncMs.toFixed(0)} ms (${(helmMs / chartsyncMs).toFixed(1)}x faster), same archives: ${same ? 'yes' : `NO (${a.length} vs ${b.length})`}`,
+    baseline: `helm dependency build + helm package per chart ${helmMs.toFixed(0)} ms`,
+    goal: `>= ${GOAL_RATIO}x faster, same archives`,
+    pass: same && helmMs / chartsyncMs >= GOAL_RATIO,
+  });
+  if (!pass) process.exitCode = 1;
 } finally {
   await registry.cleanup();
   await rm(work, { recursive: true, force: true });
