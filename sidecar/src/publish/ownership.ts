@@ -12,6 +12,7 @@
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../storage/atomic-file.js';
+import { KeyedQueue } from '../storage/keyed-queue.js';
 import { type ChartRef, chartKey, PublishError, type PublishedVersion } from './publisher.js';
 
 export const OWNERSHIP_FILE = '.chartsync-owned.json';
@@ -25,7 +26,7 @@ interface OwnershipFile {
 export class OwnershipStore {
   private readonly home: (repo: string) => string;
   private readonly cache = new Map<string, Record<string, string>>();
-  private readonly pending = new Map<string, Promise<void>>();
+  private readonly writes = new KeyedQueue();
 
   /** `home(repo)`: the directory holding the repo's bookkeeping. */
   constructor(home: (repo: string) => string) {
@@ -43,7 +44,7 @@ export class OwnershipStore {
    * record cannot be written (e.g. the disk is full): the caller must then not publish.
    */
   async update(repo: string, add: PublishedVersion[], remove: ChartRef[] = []): Promise<void> {
-    await this.chain(repo, async () => {
+    await this.writes.run(repo, async () => {
       const before = await this.read(repo);
       const next = { ...before };
       for (const v of add) next[chartKey(v)] = v.digest;
@@ -57,7 +58,7 @@ export class OwnershipStore {
 
   /** Forgets the record (the repo was removed). */
   async remove(repo: string): Promise<void> {
-    await this.chain(repo, async () => {
+    await this.writes.run(repo, async () => {
       await rm(this.file(repo), { force: true });
       this.cache.delete(repo);
     });
@@ -84,12 +85,6 @@ export class OwnershipStore {
     const charts = parsed && typeof parsed.charts === 'object' && parsed.charts ? parsed.charts : {};
     this.cache.set(repo, charts);
     return charts;
-  }
-
-  private chain(repo: string, op: () => Promise<void>): Promise<void> {
-    const next = (this.pending.get(repo) ?? Promise.resolve()).catch(() => undefined).then(op);
-    this.pending.set(repo, next);
-    return next;
   }
 
   private file(repo: string): string {

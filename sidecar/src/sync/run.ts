@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { join, relative, sep } from 'node:path';
 import { ApiError, type ChartSyncResult, type Reason, type SyncResult } from '@chartsync/api';
 import type { BuildPool } from '../build/index.js';
+import { sameChartContent } from '../chart/archive-content.js';
 import { discoverCharts } from '../chart/index.js';
 import type { DependencyRepository, StagedChart } from '../chart/model.js';
 import { remoteHead, syncCheckout, treeIds, type UrlPolicy } from '../git/index.js';
@@ -22,7 +23,6 @@ import {
   type Publisher,
 } from '../publish/publisher.js';
 import type { RepoRecord } from '../registry/store.js';
-import { sameChartContent } from './archive-content.js';
 import {
   changeKey,
   type DependencyLinks,

@@ -8,6 +8,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Reason } from '@chartsync/api';
 import { writeFileAtomic } from '../storage/atomic-file.js';
+import { KeyedQueue } from '../storage/keyed-queue.js';
 
 export interface ChartState {
   /** Hash of the git tree ids of the chart and of its `file://` dependencies (+ config). */
@@ -67,7 +68,7 @@ export class StateStore {
    */
   write(repo: string, state: RepoState): Promise<void> {
     this.cache.set(repo, state);
-    return this.chain(repo, async () => {
+    return this.writes.run(repo, async () => {
       try {
         await writeFileAtomic(this.file(repo), JSON.stringify(state));
       } catch (err) {
@@ -81,16 +82,10 @@ export class StateStore {
 
   remove(repo: string): Promise<void> {
     this.cache.set(repo, { charts: {} });
-    return this.chain(repo, () => rm(this.file(repo), { force: true }));
+    return this.writes.run(repo, () => rm(this.file(repo), { force: true }));
   }
 
-  private readonly pending = new Map<string, Promise<void>>();
-
-  private chain(repo: string, op: () => Promise<void>): Promise<void> {
-    const next = (this.pending.get(repo) ?? Promise.resolve()).catch(() => undefined).then(op);
-    this.pending.set(repo, next);
-    return next;
-  }
+  private readonly writes = new KeyedQueue();
 
   private file(repo: string): string {
     return join(this.home(repo), STATE_FILE);
