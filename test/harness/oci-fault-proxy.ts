@@ -21,7 +21,8 @@ export interface FaultRule {
 }
 
 export class OciFaultProxy {
-  readonly requests: { method: string; path: string }[] = [];
+  /** Every request seen; `authorized`: it carried an Authorization header (not a first, 401-bound try). */
+  readonly requests: { method: string; path: string; authorized: boolean }[] = [];
   rules: FaultRule[] = [];
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
@@ -61,7 +62,11 @@ export class OciFaultProxy {
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
-    this.requests.push({ method: req.method ?? '', path: req.url ?? '' });
+    this.requests.push({
+      method: req.method ?? '',
+      path: req.url ?? '',
+      authorized: req.headers.authorization !== undefined,
+    });
     const rule = this.rule(req);
     if (rule?.action.kind === 'reset') {
       req.socket.destroy();

@@ -15,6 +15,8 @@ export interface BuildTask {
   mtime: number;
   dependencyUpdate: boolean;
   repositories: DependencyRepository[];
+  /** The sync this build belongs to: its charts share dependency lookups (run-cache.ts). */
+  runId?: string;
   cacheDir?: string;
   repoRoot?: string;
   /** The level of the caller's logger: lines at or above it come back with the reply. */

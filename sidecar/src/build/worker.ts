@@ -35,6 +35,7 @@ export default async function build(task: BuildTask & { started?: MessagePort })
         mtime: new Date(task.mtime),
         dependencyUpdate: task.dependencyUpdate,
         repositories: task.repositories,
+        ...(task.runId ? { runId: task.runId } : {}),
         logger,
         ...(task.cacheDir ? { cacheDir: task.cacheDir } : {}),
         ...(task.repoRoot ? { repoRoot: task.repoRoot } : {}),

@@ -70,6 +70,12 @@ export interface PackageOptions {
   /** Resolve `dependencies` like `helm dependency build` before packaging. */
   dependencyUpdate?: boolean;
   repositories?: DependencyRepository[];
+  /**
+   * Names the run (a sync) whose charts share dependency lookups — indexes, registry tokens,
+   * tag lists — also across build threads (chart/dependencies/run-cache.ts); unset: the run is
+   * the `repositories` array shared by its charts.
+   */
+  runId?: string;
   /** Where downloaded dependency archives are cached between runs. */
   cacheDir?: string;
   /**

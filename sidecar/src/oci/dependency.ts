@@ -9,6 +9,7 @@
 
 import { type Constraint, satisfies } from '../chart/dependencies/constraint.js';
 import { DEFAULT_TIMEOUT_MS, readCached, writeCached } from '../chart/dependencies/fetcher.js';
+import { runCached } from '../chart/dependencies/run-cache.js';
 import type { DependencyRepository, PackageOptions } from '../chart/model.js';
 import { compareVersions, toVersion } from '../chart/version.js';
 import type { OciCredentials } from './auth.js';
@@ -28,8 +29,6 @@ interface RunState {
   client: OciClient;
   tags: Map<string, Promise<string[]>>;
 }
-
-const runs = new WeakMap<object, RunState>();
 
 /** The registered `oci://` repositories whose URL is on a registry host. */
 function onRegistry(repositories: readonly DependencyRepository[], registry: string): DependencyRepository[] {
@@ -71,12 +70,11 @@ export function accessFromRepositories(
   };
 }
 
+/** One client (token cache) and one tag listing per repository, per run (run-cache.ts). */
 function runState(opts: PackageOptions): RunState {
-  const key: object = opts.repositories ?? opts;
-  let state = runs.get(key);
-  if (!state) {
+  return runCached(opts, 'oci', () => {
     const settings = opts.oci ?? ociSettingsFromEnv();
-    state = {
+    return {
       client: new OciClient({
         timeoutMs: opts.dependencyTimeoutMs ?? DEFAULT_TIMEOUT_MS,
         ...settings,
@@ -85,9 +83,7 @@ function runState(opts: PackageOptions): RunState {
       }),
       tags: new Map(),
     };
-    runs.set(key, state);
-  }
-  return state;
+  });
 }
 
 export interface OciDependency {

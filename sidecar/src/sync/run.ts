@@ -4,7 +4,7 @@
  * complete scan → remember. Nothing is published or removed before every chart was looked at,
  * and a failure before that point leaves the published repository exactly as it was.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { join, relative, sep } from 'node:path';
 import { ApiError, type ChartSyncResult, type Reason, type SyncResult } from '@chartsync/api';
 import type { BuildPool } from '../build/index.js';
@@ -289,6 +289,9 @@ async function buildAll(
 ): Promise<Built[]> {
   let done = 0;
   let lastProgress = performance.now();
+  // The charts of this sync share dependency lookups (indexes, registry tokens, tag lists) in
+  // whichever build thread they land (chart/dependencies/run-cache.ts); the next sync, a new id.
+  const runId = randomUUID();
   return mapLimit(dirs, ctx.concurrency ?? ctx.builder.threads + 1, async (dir, i) => {
     checkAborted(ctx);
     const key = keyOf(dir);
@@ -299,7 +302,7 @@ async function buildAll(
       before.key === key &&
       published.get(chartKey(before))?.digest === before.digest
         ? { dir, key, reused: before }
-        : await buildOne(ctx, dir, key, mtime, join(ctx.stagingDir, `${i}.tgz`));
+        : await buildOne(ctx, dir, key, mtime, join(ctx.stagingDir, `${i}.tgz`), runId);
     done++;
     if (performance.now() - lastProgress > PROGRESS_EVERY_MS) {
       lastProgress = performance.now();
@@ -315,6 +318,7 @@ async function buildOne(
   key: string,
   mtime: Date,
   out: string,
+  runId: string,
 ): Promise<Built> {
   try {
     const task = {
@@ -323,6 +327,7 @@ async function buildOne(
       mtime: mtime.getTime(),
       dependencyUpdate: true,
       repositories: ctx.dependencies,
+      runId,
       cacheDir: ctx.cacheDir,
       repoRoot: ctx.cloneDir,
     };

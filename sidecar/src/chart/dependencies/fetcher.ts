@@ -2,6 +2,7 @@
  * Network side of dependency resolution: repository indexes (fetched once per packaging run)
  * and chart archives (verified against the index digest, cached by digest on disk).
  */
+
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -9,6 +10,7 @@ import { writeFileAtomic } from '../../storage/atomic-file.js';
 import type { DependencyRepository, PackageOptions } from '../model.js';
 import { type BasicAuth, type GetOptions, httpGet, redactUrl } from './http-get.js';
 import { archiveUrl, type IndexEntry, parseIndex, type RepoIndex } from './repo-index.js';
+import { runCached } from './run-cache.js';
 
 const MAX_INDEX_BYTES = 64 * 1024 * 1024;
 /** Same bound as helm's loader puts on a chart. */
@@ -24,11 +26,6 @@ export interface Source {
   fetchUrl: string;
   registered?: DependencyRepository | undefined;
 }
-
-// Keyed on the run's `repositories` array (or the options object without one): the CLI and a
-// sync build it once per run and share it between all charts, so each repository index is
-// fetched once per run, and the next run, with a new array, sees fresh indexes.
-const indexCaches = new WeakMap<object, Map<string, Promise<RepoIndex>>>();
 
 function getOptions(source: Source, opts: PackageOptions, maxBytes: number): GetOptions {
   const r = source.registered;
@@ -49,11 +46,9 @@ function indexUrl(repoUrl: string): string {
   return u.href;
 }
 
-/** The repository's index, fetched at most once per run (per URL and user). */
+/** The repository's index, fetched at most once per run (per URL and user; run-cache.ts). */
 export function fetchIndex(source: Source, opts: PackageOptions): Promise<RepoIndex> {
-  const run: object = opts.repositories ?? opts;
-  const cache = indexCaches.get(run) ?? new Map<string, Promise<RepoIndex>>();
-  indexCaches.set(run, cache);
+  const cache = runCached(opts, 'indexes', () => new Map<string, Promise<RepoIndex>>());
   const key = `${source.fetchUrl}\u0000${source.registered?.username ?? ''}`;
   let pending = cache.get(key);
   if (!pending) {
