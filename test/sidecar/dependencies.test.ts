@@ -95,3 +95,32 @@ test('a chart with an unregistered dependency repository fails; registering it p
   const again = await sidecar.client().updateRepo('with-deps');
   assert.equal(again.changed, false);
 });
+
+test('the charts of one sync share the repository index: fetched once per build thread, not per chart', async () => {
+  const threads = 2;
+  const count = 8;
+  const own = await startSidecarProcess({
+    args: ['--storage-dir', join(tmp.path, 'storage-shared-index'), '--allow-local-git'],
+    env: { CHARTSYNC_BUILD_THREADS: String(threads) },
+  });
+  try {
+    await own.client().upsertDependency({ name: 'internal', url: charts.url, ...AUTH });
+    const files: Record<string, string> = {};
+    for (let i = 0; i < count; i++) {
+      Object.assign(
+        files,
+        chartFiles(`app${i}`, `app${i}`, {
+          dependencies: [{ name: 'shared', version: '1.x', repository: '@internal' }],
+        }),
+      );
+    }
+    const repo = await git.repos.create('shared-index', files);
+    const before = charts.requestsFor('index.yaml').length;
+    const result = await own.client().upsertRepo({ name: 'shared-index', git: fileUrl(repo) });
+    assert.equal(result.charts.filter((c) => c.action === 'published').length, count, JSON.stringify(result));
+    const fetched = charts.requestsFor('index.yaml').length - before;
+    assert.ok(fetched >= 1 && fetched <= threads, `index fetched ${fetched} times for ${count} charts`);
+  } finally {
+    await own.stop();
+  }
+});
