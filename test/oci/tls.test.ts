@@ -8,7 +8,10 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
@@ -151,6 +154,40 @@ describe('per-registry TLS CA and plain HTTP', () => {
     assert.equal(view('mirror-p')?.insecurePlainHttp, true);
     assert.equal(view('reg-q')?.insecurePlainHttp, undefined);
     assert.ok(!JSON.stringify(listed).includes('BEGIN CERTIFICATE'), 'the listing holds no PEM');
+  });
+
+  test("a redirect to another origin does not carry the registry's CA", async () => {
+    // Two https servers with B's own certificate (so B's CA would vouch for both): the first
+    // answers a blob by redirecting to the second, as registries do towards object storage.
+    const tlsOpts = {
+      cert: await readFile(b.tls?.certFile as string),
+      key: await readFile(b.tls?.keyFile as string),
+    };
+    const blob = Buffer.from('blob behind a redirect');
+    const digest = `sha256:${createHash('sha256').update(blob).digest('hex')}`;
+    const storage = createHttpsServer(tlsOpts, (_req, res) => res.end(blob));
+    await new Promise<void>((r) => storage.listen(0, '127.0.0.1', r));
+    const storageHost = `127.0.0.1:${(storage.address() as AddressInfo).port}`;
+    const front = createHttpsServer(tlsOpts, (_req, res) =>
+      res.writeHead(307, { location: `https://${storageHost}/blob` }).end(),
+    );
+    await new Promise<void>((r) => front.listen(0, '127.0.0.1', r));
+    const frontHost = `127.0.0.1:${(front.address() as AddressInfo).port}`;
+    try {
+      const repo = { registry: frontHost, path: 'lib/common' };
+      const desc = { mediaType: 'application/octet-stream', digest, size: blob.length };
+      const onlyFront = new OciClient({ access: (r) => (r === frontHost ? { caCerts: caB } : undefined) });
+      await assert.rejects(onlyFront.blob(repo, desc, 1024), (err: Error) => {
+        assert.match(err.message, new RegExp(`${storageHost.replace(/\./g, '\\.')}.*request failed`));
+        return true;
+      });
+      // The process-wide CA (CHARTSYNC_OCI_CA_FILE) is trusted everywhere: then the blob arrives.
+      const processWide = new OciClient({ caCerts: caB });
+      assert.ok((await processWide.blob(repo, desc, 1024)).equals(blob));
+    } finally {
+      storage.close();
+      front.close();
+    }
   });
 
   test('bad CA data and misplaced TLS fields are refused with 400 naming the field', async () => {
