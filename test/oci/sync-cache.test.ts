@@ -1,6 +1,6 @@
 /**
  * A sync of many charts that depend on the same `oci://` repository asks the registry once per
- * sync and build thread — one bearer token, one tag listing — not once per chart, although
+ * sync and build thread — one bearer token, one tag listing, one manifest — not once per chart, although
  * every chart is built in a build thread of its own task (the run's caches are keyed by the
  * sync, chart/dependencies/run-cache.ts). The next sync lists the tags afresh. Counted on the
  * real registry (token auth) through a forwarding proxy and the token issuer's log.
@@ -84,12 +84,14 @@ describe('dependency lookups are shared by the charts of one sync', () => {
   // Answered listings (with a token): a first try without one is answered 401 and repeated.
   const tagLists = () =>
     proxy.requests.filter((r) => r.authorized && r.path.startsWith('/v2/lib/common/tags/list')).length;
+  const manifests = () =>
+    proxy.requests.filter((r) => r.authorized && r.path.startsWith('/v2/lib/common/manifests/')).length;
   const tokens = () =>
     registry.tokenRequests.filter(
       (t) => t.user === registry.user.username && t.scope.includes('repository:lib/common:pull'),
     ).length;
 
-  test(`${CHARTS} charts on ${THREADS} build threads: at most one token and one tag listing per thread; the next sync lists afresh`, async () => {
+  test(`${CHARTS} charts on ${THREADS} build threads: at most one token, one tag listing and one manifest request per thread; the next sync lists afresh`, async () => {
     await sidecar.client().upsertDependency({
       name: 'hub',
       url: `${proxy.url}/lib`,
@@ -98,11 +100,14 @@ describe('dependency lookups are shared by the charts of one sync', () => {
       password: registry.user.password,
     });
     const repo = await git.repos.create('many', charts('1.0.0'));
-    const [lists0, tokens0] = [tagLists(), tokens()];
+    const [lists0, tokens0, manifests0] = [tagLists(), tokens(), manifests()];
     const first = await sidecar.client().upsertRepo({ name: 'many', git: `file://${repo.bare}` });
     assert.equal(first.charts.filter((c) => c.action === 'published').length, CHARTS, JSON.stringify(first));
-    const [lists1, tokens1] = [tagLists() - lists0, tokens() - tokens0];
-    console.log(`first sync of ${CHARTS} charts: ${lists1} tag listings, ${tokens1} token requests`);
+    const [lists1, tokens1, manifests1] = [tagLists() - lists0, tokens() - tokens0, manifests() - manifests0];
+    console.log(
+      `first sync of ${CHARTS} charts: ${lists1} tag listings, ${tokens1} token requests, ${manifests1} manifest requests`,
+    );
+    assert.ok(manifests1 >= 1 && manifests1 <= THREADS, `manifest requests: ${manifests1}`);
     assert.ok(lists1 >= 1 && lists1 <= THREADS, `tag listings: ${lists1}`);
     assert.ok(tokens1 >= 1 && tokens1 <= THREADS, `token requests: ${tokens1}`);
 

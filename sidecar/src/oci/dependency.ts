@@ -3,8 +3,8 @@
  * exact version (anything Masterminds' NewVersion parses) is taken as the tag without listing;
  * otherwise the repository's SemVer tags (`_` read as `+`) are listed and the highest one that
  * satisfies the constraint wins. The chart layer is pulled and verified by digest, and cached
- * by that digest like archives from http repositories. One client (token cache) and one tag
- * listing per repository per run.
+ * by that digest like archives from http repositories. One client (token cache), one tag
+ * listing per repository and one manifest per tag, per run and build thread (run-cache.ts).
  */
 
 import { type Constraint, satisfies } from '../chart/dependencies/constraint.js';
@@ -28,6 +28,8 @@ import { ociSettingsFromEnv, type RegistryAccess } from './settings.js';
 interface RunState {
   client: OciClient;
   tags: Map<string, Promise<string[]>>;
+  /** `oci://…:tag` -> the chart layer's digest its manifest named earlier in this run. */
+  layers: Map<string, string>;
 }
 
 /** The registered `oci://` repositories whose URL is on a registry host. */
@@ -82,6 +84,7 @@ function runState(opts: PackageOptions): RunState {
         access: accessFromRepositories(opts.repositories ?? []),
       }),
       tags: new Map(),
+      layers: new Map(),
     };
   });
 }
@@ -133,7 +136,13 @@ export async function fetchOciDependency(
   const cacheDir = opts.cacheDir;
   const hex = (digest: string) => digest.slice('sha256:'.length);
   const fromCache = cacheDir ? (digest: string) => readCached(cacheDir, hex(digest)) : undefined;
+  // Within a run a tag means what its manifest said the first time: the layer comes from the
+  // digest-verified cache without asking the registry again (one run, one answer per tag).
+  const known = state.layers.get(url);
+  const again = known ? await fromCache?.(known) : undefined;
+  if (again) return { version, data: again, url, cached: true };
   const pulled = await pullChart(state.client, repo, tag, where, fromCache);
   if (cacheDir && !pulled.cached) await writeCached(cacheDir, hex(pulled.chartDigest), pulled.data);
+  state.layers.set(url, pulled.chartDigest);
   return { version, data: pulled.data, url, cached: pulled.cached };
 }
