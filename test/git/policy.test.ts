@@ -356,6 +356,10 @@ describe('classifying git failures', () => {
     ["fatal: couldn't find remote ref refs/heads/nope", 'ref'],
     ['fatal: remote error: upload-pack: not our ref 1234', 'ref'],
     ["fatal: transport 'ext' not allowed", 'policy'],
+    [
+      'error: unable to write file .git/objects/pack/tmp_pack_x: No space left on device\nfatal: early EOF\nfatal: fetch-pack: invalid index-pack output',
+      'storage',
+    ],
     ['fatal: something else entirely', 'failed'],
   ];
   for (const [stderr, kind] of cases) {

@@ -94,6 +94,24 @@ test('flags win over the file, the token comes from SIDECAR_TOKEN_FILE, the data
     ),
     /not several/,
   );
+  // A ChartMuseum URL the publisher could not use is a usage error naming the flag, at start,
+  // and no message quotes its password.
+  for (const [url, why] of [
+    [
+      'http://user:pa/ss@cm:8080/',
+      /--chartmuseum-url "http:\/\/cm:8080\/": the user info of the URL is not percent-encoded/,
+    ],
+    ['http://[bad/', /--chartmuseum-url "http:\/\/\[bad\/": not a valid URL/],
+    ['ftp://user:s3cret@cm/', /--chartmuseum-url must be an http\(s\) URL, got "ftp:\/\/cm\/"/],
+  ] as const) {
+    const err = await resolveServeConfig(parseServeFlags(['--chartmuseum-url', url]), {}).then(
+      () => assert.fail(`${url} was accepted`),
+      (e: Error) => e,
+    );
+    assert.equal(err.name, 'ConfigError', url);
+    assert.match(err.message, why);
+    assert.doesNotMatch(err.message, /pa\/ss|s3cret/);
+  }
   await assert.rejects(
     resolveServeConfig(parseServeFlags(['--oci-url', 'oci://u:p@r.example/x']), {}),
     /--oci-url: .*not a registry host/,

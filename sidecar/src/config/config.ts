@@ -17,6 +17,7 @@ import { parseOciUrl } from '../oci/reference.js';
 import { ociSettingsFromEnv, readCaFile } from '../oci/settings.js';
 import { dependencyRegistration, repoRegistration } from '../registry/registration.js';
 import type { RepoRecord } from '../registry/store.js';
+import { redactUrl, splitUrlCredentials, UrlCredentialsError } from '../url/credentials.js';
 
 export interface ChartMuseumTarget {
   url: string;
@@ -314,8 +315,16 @@ function envNumber(env: NodeJS.ProcessEnv, key: string, min: number, max: number
 }
 
 function chartmuseumTarget(url: string, env: NodeJS.ProcessEnv): ChartMuseumTarget {
+  // Checked here, with the rules the publisher applies (url/credentials.ts), so that a bad URL
+  // is a usage error naming the flag, and the message never quotes a password.
   if (!/^https?:\/\//i.test(url))
-    throw new ConfigError(`--chartmuseum-url must be an http(s) URL, got "${url}"`);
+    throw new ConfigError(`--chartmuseum-url must be an http(s) URL, got "${redactUrl(url)}"`);
+  try {
+    new URL(splitUrlCredentials(url).url);
+  } catch (err) {
+    const why = err instanceof UrlCredentialsError ? err.message : 'not a valid URL';
+    throw new ConfigError(`--chartmuseum-url "${redactUrl(url)}": ${why}`);
+  }
   return {
     url,
     ...(env.CHARTMUSEUM_USERNAME ? { username: env.CHARTMUSEUM_USERNAME } : {}),

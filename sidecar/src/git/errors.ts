@@ -4,7 +4,8 @@
  * return in API answers.
  */
 
-export type GitErrorKind = 'policy' | 'auth' | 'unreachable' | 'ref' | 'failed';
+/** `storage`: the local disk (the checkout's, in the data dir) is full, not the remote's fault. */
+export type GitErrorKind = 'policy' | 'auth' | 'storage' | 'unreachable' | 'ref' | 'failed';
 
 export class GitError extends Error {
   readonly kind: GitErrorKind;
@@ -25,6 +26,8 @@ const RULES: [GitErrorKind, RegExp][] = [
     'auth',
     /Authentication failed|could not read (Username|Password)|returned error: 40[13]\b|Permission denied \(|Host key verification failed|No (RSA|ECDSA|ED25519)? ?host key is known|Too many authentication failures|Invalid username or password/i,
   ],
+  // Before `unreachable`: a fetch cut short by a full disk also says "early EOF".
+  ['storage', /No space left on device|Disk quota exceeded/i],
   [
     'unreachable',
     /Could not resolve host|Could not resolve hostname|Connection refused|Failed to connect|Connection timed out|timed out|Network is unreachable|No route to host|Connection reset|Connection closed by|unable to connect|Operation too slow|early EOF|the remote end hung up unexpectedly|returned error: 5\d\d/i,

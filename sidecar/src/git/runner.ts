@@ -82,6 +82,7 @@ function toGitError(err: unknown, session: GitSession, o: RunOptions): GitError 
 const KIND_HINT: Record<GitError['kind'], string> = {
   policy: ' (transport not allowed)',
   auth: ' (authentication or host key check failed)',
+  storage: ' (disk full)',
   unreachable: ' (remote unreachable)',
   ref: ' (ref not found)',
   failed: '',

@@ -13,6 +13,7 @@ import { isStorageFull, PublishError } from '../publish/publisher.js';
 const GIT_REASON: Record<GitErrorKind, Reason> = {
   policy: 'InvalidInput',
   auth: 'GitAuthFailed',
+  storage: 'StorageFull',
   unreachable: 'GitUnreachable',
   ref: 'RefNotFound',
   failed: 'GitFailed',
