@@ -194,7 +194,11 @@ describe('disk full on the data dir (clones)', () => {
     const failed = await w.api('POST', '/repo/new', { json: { name: 'big', git: fileUrl(big) } });
     assertError(failed, 502, 'upstream_failed', /No space left on device/);
     assert.match(String(failed.json.message), /disk .* is full/);
-    assert.equal(failed.json.reason, 'StorageFull', 'a full disk under the checkout is StorageFull, not GitFailed');
+    assert.equal(
+      failed.json.reason,
+      'StorageFull',
+      'a full disk under the checkout is StorageFull, not GitFailed',
+    );
     const repos = (await w.api('GET', '/repo')).json as unknown as { name: string }[];
     assert.deepEqual(
       repos.map((r) => r.name),
