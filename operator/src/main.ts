@@ -4,9 +4,9 @@
  */
 
 import { SidecarClient } from '@chartsync/api';
-import { KubeConfig } from '@kubernetes/client-node';
 import { ConfigError, loadConfig } from './config.js';
 import { Controller } from './controller/controller.js';
+import { AccessError, loadAccess } from './kube/access.js';
 import { KubeClient } from './kube/client.js';
 import { LeaderElector } from './kube/leader.js';
 import { createLogger } from './log.js';
@@ -52,12 +52,20 @@ export async function main(argv: string[]): Promise<number> {
     throw err;
   }
   const log = createLogger();
-  const kc = new KubeConfig();
-  kc.loadFromDefault();
-  const client = new KubeClient(kc);
+  let access: Awaited<ReturnType<typeof loadAccess>>;
+  try {
+    access = await loadAccess();
+  } catch (err) {
+    if (err instanceof AccessError) {
+      process.stderr.write(`chartsync-operator: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  const client = new KubeClient(access);
   const metrics = createMetrics();
   const sidecar = new SidecarClient({ baseUrl: cfg.sidecarUrl, token: cfg.sidecarToken });
-  const controller = new Controller({ kc, client, sidecar, cfg, log, metrics });
+  const controller = new Controller({ client, sidecar, cfg, log, metrics });
   const elector = cfg.leaderElection
     ? new LeaderElector(client, {
         namespace: cfg.leaseNamespace,
@@ -79,6 +87,8 @@ export async function main(argv: string[]): Promise<number> {
       identity: cfg.identity,
       leaderElection: cfg.leaderElection,
       sidecar: cfg.sidecarUrl,
+      apiServer: access.server,
+      apiAccess: access.kind,
     },
     'operator listening',
   );

@@ -1,11 +1,12 @@
 /**
- * The controller: informers on Chartmuseum resources and on the operator's CronJobs feed a work
- * queue of resource keys; workers run the reconciler; a periodic resync re-queues every resource
- * (this is also how status picks up the results of scheduled CronJob runs).
+ * The controller: informers on Chartmuseum resources and on the operator's CronJobs (by label:
+ * no other CronJob is listed or cached) feed a work queue of resource keys; workers run the
+ * reconciler; a periodic resync re-queues every resource (this is also how status picks up the
+ * results of scheduled CronJob runs). The operator's own writes do not queue their resource
+ * again: a reconcile already holds what it wrote.
  */
 
 import type { SidecarClient } from '@chartsync/api';
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { OperatorConfig } from '../config.js';
 import { type KubeClient, paths } from '../kube/client.js';
@@ -14,13 +15,13 @@ import { Informer, type InformerEvent } from '../kube/informer.js';
 import type { Metrics } from '../runtime/metrics.js';
 import { claimantKeys, claimedNames } from './claims.js';
 import { getCondition, READY } from './conditions.js';
-import type { CronJob } from './cronjob.js';
+import { type CronJob, hasDrifted } from './cronjob.js';
 import { WorkQueue } from './queue.js';
 import { Reconciler } from './reconciler.js';
 import { type Chartmuseum, keyOf, MANAGED_BY, OWNER_LABEL } from './resource.js';
+import { stableJson } from './stable-json.js';
 
 export interface ControllerDeps {
-  kc: KubeConfig;
   client: KubeClient;
   sidecar: SidecarClient;
   cfg: OperatorConfig;
@@ -38,6 +39,40 @@ function trigger(cm: Chartmuseum): string {
   ]);
 }
 
+/** What the cache keeps of a Chartmuseum: no managedFields, annotations or chart list (unread). */
+function keepChartmuseum(cm: Chartmuseum): Chartmuseum {
+  const {
+    managedFields: _m,
+    annotations: _a,
+    ...metadata
+  } = cm.metadata as Chartmuseum['metadata'] & {
+    managedFields?: unknown;
+  };
+  const status = cm.status && { ...cm.status, charts: undefined };
+  return { apiVersion: cm.apiVersion, kind: cm.kind, metadata, spec: cm.spec, ...(status ? { status } : {}) };
+}
+
+/** What the cache keeps of a CronJob: what drift is judged on (no managedFields, annotations). */
+function keepCronJob(cj: CronJob): CronJob {
+  const { managedFields: _m, annotations: _a, ...metadata } = cj.metadata;
+  const status = (cj as { status?: Record<string, unknown> }).status;
+  return {
+    apiVersion: cj.apiVersion,
+    kind: cj.kind,
+    metadata,
+    spec: cj.spec,
+    // Only when a run was scheduled or finished: that is what may change the resource's status.
+    ...(status
+      ? {
+          status: {
+            lastScheduleTime: status.lastScheduleTime,
+            lastSuccessfulTime: status.lastSuccessfulTime,
+          },
+        }
+      : {}),
+  } as CronJob;
+}
+
 export class Controller {
   private readonly d: ControllerDeps;
   readonly crs: Informer<Chartmuseum>;
@@ -52,22 +87,19 @@ export class Controller {
     const { cfg, log, metrics } = deps;
     const ns = cfg.watchNamespace;
     this.crs = new Informer<Chartmuseum>({
-      kc: deps.kc,
       client: deps.client,
       path: paths.chartmuseums(ns),
       log,
+      keep: keepChartmuseum,
       onEvent: (e, o) => this.onChartmuseum(e, o),
     });
     this.cronJobs = new Informer<CronJob>({
-      kc: deps.kc,
       client: deps.client,
       path: paths.cronJobs(ns),
       labelSelector: `app.kubernetes.io/managed-by=${MANAGED_BY}`,
       log,
-      onEvent: (_e, o) => {
-        const owner = o.metadata.labels?.[OWNER_LABEL];
-        if (owner) this.queue.add(`${o.metadata.namespace}/${owner}`);
-      },
+      keep: keepCronJob,
+      onEvent: (e, o, old) => this.onCronJob(e, o, old),
     });
     this.queue = new WorkQueue({
       workers: cfg.workers,
@@ -91,6 +123,7 @@ export class Controller {
       log,
       metrics,
       enqueue: (key) => this.queue.add(key),
+      wrote: (before, after) => this.wrote(before, after),
     });
   }
 
@@ -153,6 +186,40 @@ export class Controller {
     if (before?.trigger === t) return;
     this.queue.add(key);
     this.requeueClaimants([...names, ...(before?.names ?? [])], key);
+  }
+
+  /**
+   * A CronJob event queues its owner when the owner has something to do: the CronJob is gone,
+   * differs from what the owner wants (edited, or the owner changed), or a run was scheduled or
+   * finished. The add of a CronJob the operator just created queues nothing.
+   */
+  private onCronJob(event: InformerEvent, cj: CronJob, old: CronJob | undefined): void {
+    const owner = cj.metadata.labels?.[OWNER_LABEL];
+    if (!owner) return;
+    const key = `${cj.metadata.namespace}/${owner}`;
+    const cm = this.crs.get(cj.metadata.namespace, owner);
+    const ran =
+      event === 'update' && stableJson(old?.status) !== stableJson((cj as { status?: unknown }).status);
+    if (event === 'delete' || !cm || ran || hasDrifted(cj, this.reconciler.desiredCronJob(cm)))
+      this.queue.add(key);
+  }
+
+  /**
+   * The reconcile of `before` wrote it and got `after` back: the watch event of that write is not
+   * a reason to reconcile again. Only when nothing else changed meanwhile (same generation, same
+   * deletion state); resources that claim a name it took or gave up are re-evaluated.
+   */
+  private wrote(before: Chartmuseum, after: Chartmuseum): void {
+    if (
+      after.metadata.generation !== before.metadata.generation ||
+      (after.metadata.deletionTimestamp ?? '') !== (before.metadata.deletionTimestamp ?? '')
+    )
+      return;
+    const key = keyOf(after);
+    const prev = this.seen.get(key);
+    const names = claimedNames(after);
+    this.seen.set(key, { trigger: trigger(after), names });
+    this.requeueClaimants([...names, ...(prev?.names ?? [])], key);
   }
 
   /** Other resources claiming one of `names` may have won or lost it. */

@@ -42,6 +42,8 @@ export interface ReconcilerDeps {
   log: Logger;
   metrics: Metrics;
   enqueue: (key: string) => void;
+  /** The reconcile of `before` wrote the resource and the API server answered `after`. */
+  wrote: (before: Chartmuseum, after: Chartmuseum) => void;
 }
 
 interface Registration {
@@ -62,6 +64,11 @@ export class Reconciler {
   private readonly readSecret;
   /** Namespaces already cleared of the shared admin-token Secret of older versions. */
   private readonly legacyChecked = new Set<string>();
+  /**
+   * uid -> the token Secret content this process last saw right (its digest) and when: checked
+   * again once older than a resync period, not on every reconcile (nothing watches Secrets).
+   */
+  private readonly tokenSeen = new Map<string, { token: string; at: number }>();
 
   constructor(deps: ReconcilerDeps) {
     this.d = deps;
@@ -131,11 +138,13 @@ export class Reconciler {
         ? { op: 'add', path: '/metadata/finalizers/-', value: FINALIZER }
         : { op: 'add', path: '/metadata/finalizers', value: [FINALIZER] },
     ];
-    return this.d.client.patch<Chartmuseum>(
+    const updated = await this.d.client.patch<Chartmuseum>(
       paths.chartmuseums(cm.metadata.namespace, cm.metadata.name),
       ops,
       JSON_PATCH,
     );
+    this.d.wrote(cm, updated);
+    return updated;
   }
 
   private async removeFinalizer(cm: Chartmuseum): Promise<void> {
@@ -169,6 +178,7 @@ export class Reconciler {
     await this.revokeTokenSecret(cm);
     await this.removeFinalizer(cm);
     this.registered.delete(cm.metadata.uid);
+    this.tokenSeen.delete(cm.metadata.uid);
     this.d.log.info({ chartmuseum: keyOf(cm), repo: held }, 'cleaned up');
     // Another resource may have been waiting for this repoName.
     for (const k of claimantKeys([repoNameOf(cm), ...(held ? [held] : [])], this.d.crs.list()))
@@ -200,6 +210,7 @@ export class Reconciler {
       `${paths.chartmuseums(cm.metadata.namespace, cm.metadata.name)}/status`,
       patch,
     );
+    this.d.wrote(cm, updated);
     for (const k of claimantKeys([held], this.d.crs.list())) if (k !== keyOf(cm)) this.d.enqueue(k);
     return updated;
   }
@@ -287,6 +298,9 @@ export class Reconciler {
     await this.removeLegacyTokenSecret(namespace);
     const name = tokenSecretNameOf(cm);
     const data = { token: Buffer.from(updateTokenFor(admin, repoName)).toString('base64') };
+    const seen = this.tokenSeen.get(cm.metadata.uid);
+    if (seen?.token === data.token && Date.now() - seen.at < this.d.cfg.resyncMs) return;
+    this.tokenSeen.delete(cm.metadata.uid);
     const path = paths.secret(namespace, name);
     try {
       const live = await this.d.client.get<{
@@ -298,6 +312,7 @@ export class Reconciler {
           `Secret ${namespace}/${name} exists and is not managed by chartsync; rename or remove it`,
         );
       if (live.data?.token !== data.token) await this.d.client.patch(path, { data });
+      this.tokenSeen.set(cm.metadata.uid, { token: data.token, at: Date.now() });
     } catch (err) {
       if (!isNotFound(err)) throw err;
       const secret = {
@@ -312,9 +327,14 @@ export class Reconciler {
         type: 'Opaque',
         data,
       };
-      await this.d.client.create(paths.secrets(namespace), secret).catch((e) => {
-        if (!isAlreadyExists(e)) throw e;
-      });
+      const created = await this.d.client.create(paths.secrets(namespace), secret).then(
+        () => true,
+        (e) => {
+          if (!isAlreadyExists(e)) throw e;
+          return false; // made meanwhile: checked on the next reconcile
+        },
+      );
+      if (created) this.tokenSeen.set(cm.metadata.uid, { token: data.token, at: Date.now() });
     }
   }
 
@@ -324,6 +344,7 @@ export class Reconciler {
    * token. Emptied rather than deleted: the operator has no right to delete Secrets.
    */
   private async revokeTokenSecret(cm: Chartmuseum): Promise<void> {
+    this.tokenSeen.delete(cm.metadata.uid);
     await this.emptySecret(
       cm.metadata.namespace,
       tokenSecretNameOf(cm),
@@ -362,13 +383,18 @@ export class Reconciler {
     }
   }
 
-  private async ensureCronJob(cm: Chartmuseum): Promise<void> {
+  /** The CronJob `cm` wants, with this operator's settings. */
+  desiredCronJob(cm: Chartmuseum): CronJob {
     const cfg = this.d.cfg;
-    const desired = desiredCronJob(cm, {
+    return desiredCronJob(cm, {
       image: cfg.cronJobImage,
       sidecarUrl: cfg.cronJobSidecarUrl,
       tokenSecretName: cfg.sidecarToken ? tokenSecretNameOf(cm) : undefined,
     });
+  }
+
+  private async ensureCronJob(cm: Chartmuseum): Promise<void> {
+    const desired = this.desiredCronJob(cm);
     const { namespace, name } = desired.metadata;
     let live = this.d.cronJobs.get(namespace, name);
     if (!live) {
@@ -423,10 +449,11 @@ export class Reconciler {
     const patch = statusPatch(cm.status, next);
     const prev = getCondition(cm.status?.conditions, READY);
     if (patch) {
-      await this.d.client.patch(
+      const updated = await this.d.client.patch<Chartmuseum>(
         `${paths.chartmuseums(cm.metadata.namespace, cm.metadata.name)}/status`,
         patch,
       );
+      this.d.wrote(cm, updated);
     }
     if (isTransition(prev, outcome.obs)) {
       this.d.log.info(

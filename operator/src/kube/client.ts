@@ -1,12 +1,12 @@
 /**
- * A small JSON client of the Kubernetes REST API on top of client-node's KubeConfig (auth,
- * TLS, in-cluster config). Objects travel as plain JSON: client-node's typed models re-serialize
- * through their schemas, which drops fields they do not know (custom resources, CRD schemas).
+ * A small JSON client of the Kubernetes REST API (auth and TLS from access.ts). Objects travel as
+ * plain JSON: typed models (client-node's) re-serialize through their schemas, which drops fields
+ * they do not know (custom resources, CRD schemas), and cost memory the operator does not need.
  */
 
-import { request as httpRequest } from 'node:http';
+import { type ClientRequest, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent, type RequestOptions, request } from 'node:https';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { ApiAccess } from './access.js';
 
 export class KubeApiError extends Error {
   readonly code: number;
@@ -32,17 +32,30 @@ export interface ListResult<T> {
 export const MERGE_PATCH = 'application/merge-patch+json';
 export const JSON_PATCH = 'application/json-patch+json';
 
+/** One event of a watch stream (BOOKMARK objects carry only metadata.resourceVersion). */
+export interface WatchEvent<T> {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+  object: T;
+}
+
+/** An open watch: `done` settles when the stream ends (server timeout: resolves) or fails. */
+export interface OpenWatch {
+  done: Promise<void>;
+  abort(): void;
+}
+
+/** Concurrent connections to the API server (workers, event writes, the two watches). */
+const MAX_SOCKETS = 64;
+
 export class KubeClient {
-  readonly kc: KubeConfig;
+  readonly access: ApiAccess;
   private readonly server: string;
   private readonly timeoutMs: number;
   private agent: Agent | undefined;
 
-  constructor(kc: KubeConfig, timeoutMs = 30_000) {
-    const cluster = kc.getCurrentCluster();
-    if (!cluster) throw new Error('kubeconfig has no current cluster');
-    this.kc = kc;
-    this.server = cluster.server.replace(/\/+$/, '');
+  constructor(access: ApiAccess, timeoutMs = 30_000) {
+    this.access = access;
+    this.server = access.server;
     this.timeoutMs = timeoutMs;
   }
 
@@ -77,22 +90,28 @@ export class KubeClient {
     return { metadata: { resourceVersion }, items };
   }
 
+  /** Options and sender of one request; per request so a rotated token file is picked up. */
+  private async prepare(method: string, path: string, timeoutMs: number) {
+    const opts: RequestOptions = { method, headers: { accept: 'application/json' }, timeout: timeoutMs };
+    await this.access.apply(opts);
+    const url = new URL(this.server + path);
+    if (url.protocol === 'https:') opts.agent = this.keepAlive(opts);
+    else delete opts.agent;
+    const send: (u: URL, o: RequestOptions, cb: (res: IncomingMessage) => void) => ClientRequest =
+      url.protocol === 'https:' ? request : httpRequest;
+    return { opts, url, send };
+  }
+
   async request<T>(
     method: string,
     path: string,
     body?: unknown,
     contentType = 'application/json',
   ): Promise<T> {
-    const opts: RequestOptions = { method, headers: { accept: 'application/json' }, timeout: this.timeoutMs };
-    // Per request: a rotated ServiceAccount token file is picked up.
-    await this.kc.applyToHTTPSOptions(opts);
+    const { opts, url, send } = await this.prepare(method, path, this.timeoutMs);
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const headers = opts.headers as Record<string, string>;
     if (payload !== undefined) headers['content-type'] = contentType;
-    const url = new URL(this.server + path);
-    if (url.protocol === 'https:') opts.agent = this.keepAlive(opts);
-    else delete opts.agent;
-    const send = url.protocol === 'https:' ? request : httpRequest;
     return new Promise<T>((resolve, reject) => {
       const req = send(url, opts, (res) => {
         const chunks: Buffer[] = [];
@@ -115,15 +134,81 @@ export class KubeClient {
     });
   }
 
+  /**
+   * Watches a collection from `resourceVersion`, calling `onEvent` for each line of the stream.
+   * The server ends the stream after `timeoutSeconds`; a stream silent for longer than that
+   * (plus a minute) is taken for a dead connection and fails.
+   */
+  async watch<T>(
+    path: string,
+    query: Record<string, string>,
+    timeoutSeconds: number,
+    onEvent: (e: WatchEvent<T>) => void,
+  ): Promise<OpenWatch> {
+    const q = new URLSearchParams({
+      ...query,
+      watch: '1',
+      allowWatchBookmarks: 'true',
+      timeoutSeconds: String(timeoutSeconds),
+    });
+    const full = `${path}?${q}`;
+    const { opts, url, send } = await this.prepare('GET', full, (timeoutSeconds + 60) * 1000);
+    let req: ClientRequest | undefined;
+    const done = new Promise<void>((resolve, reject) => {
+      req = send(url, opts, (res) => {
+        const status = res.statusCode ?? 0;
+        if (status < 200 || status >= 300) {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            const parsed = parse(text) as { message?: string; reason?: string } | undefined;
+            reject(
+              new KubeApiError(
+                status,
+                parsed?.reason ?? '',
+                `WATCH ${path}: ${status} ${parsed?.message ?? text.slice(0, 300)}`,
+              ),
+            );
+          });
+          return;
+        }
+        res.setEncoding('utf8');
+        let rest = '';
+        res.on('data', (chunk: string) => {
+          const lines = (rest + chunk).split('\n');
+          rest = lines.pop() ?? '';
+          for (const line of lines) {
+            const e = line ? (parse(line) as WatchEvent<T> | undefined) : undefined;
+            if (e) onEvent(e);
+          }
+        });
+        res.on('error', reject);
+        res.on('end', () => resolve());
+        // A stream cut mid-way (API server gone) never ends: it only closes.
+        res.on('close', () =>
+          res.complete ? resolve() : reject(new Error(`WATCH ${path}: connection closed`)),
+        );
+      });
+      req.on('timeout', () => req?.destroy(new Error(`WATCH ${path}: silent for ${timeoutSeconds + 60} s`)));
+      req.on('error', (err) =>
+        reject(new KubeApiError(0, 'Unreachable', `WATCH ${path}: ${err.message}`, { cause: err })),
+      );
+      req.end();
+    });
+    return { done, abort: () => req?.destroy(new Error('watch stopped')) };
+  }
+
   /** One keep-alive agent for all requests, with the TLS material of the kubeconfig. */
   private keepAlive(opts: RequestOptions): Agent {
     this.agent ??= new Agent({
       keepAlive: true,
-      maxSockets: 16,
+      maxSockets: MAX_SOCKETS,
       ca: opts.ca,
       cert: opts.cert,
       key: opts.key,
       ...(opts.rejectUnauthorized !== undefined ? { rejectUnauthorized: opts.rejectUnauthorized } : {}),
+      ...(opts.servername ? { servername: opts.servername } : {}),
     });
     return this.agent;
   }
