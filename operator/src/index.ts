@@ -10,5 +10,6 @@ export type { Chartmuseum } from './controller/resource.js';
 export { DEFAULT_SCHEDULE, scheduleOf } from './controller/schedule.js';
 export { stableJson } from './controller/stable-json.js';
 export { nextStatus, statusPatch } from './controller/status.js';
+export { AccessError, type ApiAccess, loadAccess } from './kube/access.js';
 export { createLogger } from './log.js';
 export { main } from './main.js';

@@ -12,6 +12,7 @@ import {
   DEFAULT_SCHEDULE,
   desiredCronJob,
   hasDrifted,
+  loadAccess,
   loadConfig,
   outcomeOfError,
   outcomeOfRepoView,
@@ -346,6 +347,102 @@ describe('config', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('API server access (kubeconfig, in-cluster)', () => {
+  const withDir = async (fn: (dir: string) => Promise<void>) => {
+    const dir = mkdtempSync(join(tmpdir(), 'chartsync-kubeconfig-'));
+    try {
+      await fn(dir);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+  const applied = async (access: Awaited<ReturnType<typeof loadAccess>>) => {
+    const opts: import('node:https').RequestOptions = { headers: {} };
+    await access.apply(opts);
+    return opts;
+  };
+
+  it('YAML kubeconfig: file paths relative to the file, tokenFile read, the current context of the first file wins', async () => {
+    await withDir(async (dir) => {
+      writeFileSync(join(dir, 'ca.crt'), 'CA PEM');
+      writeFileSync(join(dir, 'token'), 'tok-from-file\n');
+      writeFileSync(
+        join(dir, 'a.yaml'),
+        [
+          'apiVersion: v1',
+          'kind: Config',
+          'current-context: one',
+          'contexts:',
+          '- name: one',
+          '  context: {cluster: c1, user: u1}',
+          'clusters:',
+          '- name: c1',
+          '  cluster: {server: "https://10.1.2.3:6443/", certificate-authority: ca.crt, tls-server-name: api.internal}',
+          'users:',
+          '- name: u1',
+          '  user: {tokenFile: token}',
+          '',
+        ].join('\n'),
+      );
+      // A second file may not override what the first names (kubectl's merge rule).
+      writeFileSync(
+        join(dir, 'b.json'),
+        JSON.stringify({
+          'current-context': 'two',
+          clusters: [{ name: 'c1', cluster: { server: 'https://evil:1' } }],
+          users: [{ name: 'u1', user: { token: 'other' } }],
+          contexts: [{ name: 'two', context: { cluster: 'c1', user: 'u1' } }],
+        }),
+      );
+      const access = await loadAccess({ KUBECONFIG: `${join(dir, 'a.yaml')}:${join(dir, 'b.json')}` });
+      assert.equal(access.kind, 'kubeconfig');
+      assert.equal(access.server, 'https://10.1.2.3:6443');
+      const opts = await applied(access);
+      assert.equal(String(opts.ca), 'CA PEM');
+      assert.equal(opts.servername, 'api.internal');
+      assert.equal((opts.headers as Record<string, string>).authorization, 'Bearer tok-from-file');
+    });
+  });
+
+  it('client certificates inline; a user with an exec plugin is left to @kubernetes/client-node', async () => {
+    await withDir(async (dir) => {
+      const b64 = (s: string) => Buffer.from(s).toString('base64');
+      const cfg = (user: Record<string, unknown>) =>
+        JSON.stringify({
+          'current-context': 'x',
+          clusters: [{ name: 'c', cluster: { server: 'https://k:443', 'insecure-skip-tls-verify': true } }],
+          users: [{ name: 'u', user }],
+          contexts: [{ name: 'x', context: { cluster: 'c', user: 'u' } }],
+        });
+      writeFileSync(
+        join(dir, 'certs'),
+        cfg({ 'client-certificate-data': b64('CERT'), 'client-key-data': b64('KEY') }),
+      );
+      const opts = await applied(await loadAccess({ KUBECONFIG: join(dir, 'certs') }));
+      assert.equal(String(opts.cert), 'CERT');
+      assert.equal(String(opts.key), 'KEY');
+      assert.equal(opts.rejectUnauthorized, false);
+      assert.equal((opts.headers as Record<string, string>).authorization, undefined);
+      writeFileSync(
+        join(dir, 'exec'),
+        cfg({
+          exec: { apiVersion: 'client.authentication.k8s.io/v1', command: 'true', interactiveMode: 'Never' },
+        }),
+      );
+      const viaExec = await loadAccess({ KUBECONFIG: join(dir, 'exec') });
+      assert.equal(viaExec.kind, 'client-node');
+      assert.equal(viaExec.server, 'https://k:443');
+    });
+  });
+
+  it('no kubeconfig and not in a cluster: an error saying so; a missing $KUBECONFIG file is named', async () => {
+    await withDir(async (dir) => {
+      await assert.rejects(loadAccess({ HOME: dir }), /no kubeconfig .* not running in a cluster/);
+      await assert.rejects(loadAccess({ KUBECONFIG: join(dir, 'nope') }), /KUBECONFIG=.*nope: no such file/);
+    });
   });
 });
 

@@ -205,8 +205,8 @@ export class Controller {
   }
 
   /**
-   * The reconcile of `before` wrote it and got `after` back: the watch event of that write is not
-   * a reason to reconcile again. Only when nothing else changed meanwhile (same generation, same
+   * The reconcile of `before` writes it, making it `after` (what it expects, then what the API
+   * server answered): the watch event of that write is not a reason to reconcile again. Only when nothing else changed meanwhile (same generation, same
    * deletion state); resources that claim a name it took or gave up are re-evaluated.
    */
   private wrote(before: Chartmuseum, after: Chartmuseum): void {

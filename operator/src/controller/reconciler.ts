@@ -42,7 +42,10 @@ export interface ReconcilerDeps {
   log: Logger;
   metrics: Metrics;
   enqueue: (key: string) => void;
-  /** The reconcile of `before` wrote the resource and the API server answered `after`. */
+  /**
+   * The reconcile of `before` writes the resource: called with what it will become before the
+   * request (its watch event may come before the answer) and with the answer after it.
+   */
   wrote: (before: Chartmuseum, after: Chartmuseum) => void;
 }
 
@@ -138,6 +141,10 @@ export class Reconciler {
         ? { op: 'add', path: '/metadata/finalizers/-', value: FINALIZER }
         : { op: 'add', path: '/metadata/finalizers', value: [FINALIZER] },
     ];
+    this.d.wrote(cm, {
+      ...cm,
+      metadata: { ...cm.metadata, finalizers: [...(cm.metadata.finalizers ?? []), FINALIZER] },
+    });
     const updated = await this.d.client.patch<Chartmuseum>(
       paths.chartmuseums(cm.metadata.namespace, cm.metadata.name),
       ops,
@@ -206,6 +213,7 @@ export class Reconciler {
       `repository "${held}" removed; now "${repoNameOf(cm)}"`,
     );
     const patch = { status: { repoName: null } };
+    this.d.wrote(cm, { ...cm, status: { ...cm.status, repoName: undefined } });
     const updated = await this.d.client.patch<Chartmuseum>(
       `${paths.chartmuseums(cm.metadata.namespace, cm.metadata.name)}/status`,
       patch,
@@ -449,6 +457,7 @@ export class Reconciler {
     const patch = statusPatch(cm.status, next);
     const prev = getCondition(cm.status?.conditions, READY);
     if (patch) {
+      this.d.wrote(cm, { ...cm, status: next });
       const updated = await this.d.client.patch<Chartmuseum>(
         `${paths.chartmuseums(cm.metadata.namespace, cm.metadata.name)}/status`,
         patch,
