@@ -52,6 +52,8 @@ function keepChartmuseum(cm: Chartmuseum): Chartmuseum {
   return { apiVersion: cm.apiVersion, kind: cm.kind, metadata, spec: cm.spec, ...(status ? { status } : {}) };
 }
 
+const statusOf = (cj: CronJob | undefined) => (cj as { status?: unknown } | undefined)?.status;
+
 /** What the cache keeps of a CronJob: what drift is judged on (no managedFields, annotations). */
 function keepCronJob(cj: CronJob): CronJob {
   const { managedFields: _m, annotations: _a, ...metadata } = cj.metadata;
@@ -198,8 +200,7 @@ export class Controller {
     if (!owner) return;
     const key = `${cj.metadata.namespace}/${owner}`;
     const cm = this.crs.get(cj.metadata.namespace, owner);
-    const ran =
-      event === 'update' && stableJson(old?.status) !== stableJson((cj as { status?: unknown }).status);
+    const ran = event === 'update' && stableJson(statusOf(old)) !== stableJson(statusOf(cj));
     if (event === 'delete' || !cm || ran || hasDrifted(cj, this.reconciler.desiredCronJob(cm)))
       this.queue.add(key);
   }

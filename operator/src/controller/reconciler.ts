@@ -309,41 +309,42 @@ export class Reconciler {
     const seen = this.tokenSeen.get(cm.metadata.uid);
     if (seen?.token === data.token && Date.now() - seen.at < this.d.cfg.resyncMs) return;
     this.tokenSeen.delete(cm.metadata.uid);
-    const path = paths.secret(namespace, name);
-    try {
-      const live = await this.d.client.get<{
-        metadata: { labels?: Record<string, string> };
-        data?: Record<string, string>;
-      }>(path);
-      if (live.metadata.labels?.['app.kubernetes.io/managed-by'] !== MANAGED_BY)
-        throw new SpecError(
-          `Secret ${namespace}/${name} exists and is not managed by chartsync; rename or remove it`,
-        );
-      if (live.data?.token !== data.token) await this.d.client.patch(path, { data });
-      this.tokenSeen.set(cm.metadata.uid, { token: data.token, at: Date.now() });
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-      const secret = {
-        apiVersion: 'v1',
-        kind: 'Secret',
-        metadata: {
-          name,
-          namespace,
-          labels: { ...labelsOf(cm) },
-          ownerReferences: [ownerReferenceTo(cm)],
-        },
-        type: 'Opaque',
-        data,
-      };
-      const created = await this.d.client.create(paths.secrets(namespace), secret).then(
+    const secret = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name, namespace, labels: { ...labelsOf(cm) }, ownerReferences: [ownerReferenceTo(cm)] },
+      type: 'Opaque',
+      data,
+    };
+    const create = () =>
+      this.d.client.create(paths.secrets(namespace), secret).then(
         () => true,
         (e) => {
           if (!isAlreadyExists(e)) throw e;
-          return false; // made meanwhile: checked on the next reconcile
+          return false;
         },
       );
-      if (created) this.tokenSeen.set(cm.metadata.uid, { token: data.token, at: Date.now() });
+    // A resource never reconciled before (no status yet) has no Secret: create it straight away.
+    let done = !cm.status?.repoName && (await create());
+    if (!done) {
+      try {
+        const live = await this.d.client.get<{
+          metadata: { labels?: Record<string, string> };
+          data?: Record<string, string>;
+        }>(paths.secret(namespace, name));
+        if (live.metadata.labels?.['app.kubernetes.io/managed-by'] !== MANAGED_BY)
+          throw new SpecError(
+            `Secret ${namespace}/${name} exists and is not managed by chartsync; rename or remove it`,
+          );
+        if (live.data?.token !== data.token)
+          await this.d.client.patch(paths.secret(namespace, name), { data });
+        done = true;
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+        done = await create(); // false: made meanwhile, checked on the next reconcile
+      }
     }
+    if (done) this.tokenSeen.set(cm.metadata.uid, { token: data.token, at: Date.now() });
   }
 
   /**

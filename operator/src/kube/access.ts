@@ -165,7 +165,8 @@ async function resolveKubeconfig(files: string[]): Promise<Resolved | 'delegate'
   const ctx = contexts.get(current);
   if (!ctx) throw new AccessError(`kubeconfig: context "${current}" not found`);
   const cluster = clusters.get(ctx.cluster ?? '');
-  if (!cluster?.c.server) throw new AccessError(`kubeconfig: cluster "${ctx.cluster}" has no server`);
+  const server = cluster?.c.server;
+  if (!cluster || !server) throw new AccessError(`kubeconfig: cluster "${ctx.cluster}" has no server`);
   const user = ctx.user ? users.get(ctx.user) : undefined;
   const u = user?.u ?? {};
   if (u.exec || u['auth-provider']) return 'delegate';
@@ -175,7 +176,7 @@ async function resolveKubeconfig(files: string[]): Promise<Resolved | 'delegate'
   const keyFile = user && under(user.dir, u['client-key']);
   const tokenFile = user && under(user.dir, u.tokenFile);
   return {
-    server: c.server,
+    server,
     ca: c['certificate-authority-data']
       ? b64(c['certificate-authority-data'])
       : caFile
