@@ -31,3 +31,10 @@ export function ownerOf(name: string, all: Chartmuseum[]): Chartmuseum | undefin
 export function claimantKeys(names: string[], all: Chartmuseum[]): string[] {
   return all.filter((cm) => claimedNames(cm).some((n) => names.includes(n))).map(keyOf);
 }
+
+/** The resources of `indexed` (a cache's claim index: name -> claimants) claiming one of `names`. */
+export function claimantsOf(names: string[], indexed: (name: string) => Chartmuseum[]): Chartmuseum[] {
+  const found = new Map<string, Chartmuseum>();
+  for (const n of names) for (const cm of indexed(n)) found.set(keyOf(cm), cm);
+  return [...found.values()];
+}

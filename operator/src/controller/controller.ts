@@ -13,7 +13,7 @@ import { type KubeClient, paths } from '../kube/client.js';
 import { EventRecorder } from '../kube/events.js';
 import { Informer, type InformerEvent } from '../kube/informer.js';
 import type { Metrics } from '../runtime/metrics.js';
-import { claimantKeys, claimedNames } from './claims.js';
+import { claimantKeys, claimantsOf, claimedNames } from './claims.js';
 import { getCondition, READY } from './conditions.js';
 import { type CronJob, hasDrifted } from './cronjob.js';
 import { WorkQueue } from './queue.js';
@@ -93,6 +93,8 @@ export class Controller {
       path: paths.chartmuseums(ns),
       log,
       keep: keepChartmuseum,
+      // Who claims a repoName is looked up by name, not by scanning every resource.
+      index: claimedNames,
       onEvent: (e, o) => this.onChartmuseum(e, o),
     });
     this.cronJobs = new Informer<CronJob>({
@@ -225,6 +227,7 @@ export class Controller {
 
   /** Other resources claiming one of `names` may have won or lost it. */
   private requeueClaimants(names: string[], except: string): void {
-    for (const k of claimantKeys(names, this.crs.list())) if (k !== except) this.queue.add(k);
+    const claimants = claimantsOf(names, (n) => this.crs.indexed(n));
+    for (const k of claimantKeys(names, claimants)) if (k !== except) this.queue.add(k);
   }
 }

@@ -12,7 +12,7 @@ import { isAlreadyExists, isNotFound, JSON_PATCH, type KubeClient, paths } from 
 import type { EventRecorder } from '../kube/events.js';
 import type { Informer } from '../kube/informer.js';
 import type { Metrics } from '../runtime/metrics.js';
-import { claimantKeys, ownerOf } from './claims.js';
+import { claimantKeys, claimantsOf, ownerOf } from './claims.js';
 import { getCondition, isTransition, type Observation, READY, type Reason } from './conditions.js';
 import { buildRequests, SpecError, secretReader } from './credentials.js';
 import { type CronJob, desiredCronJob, hasDrifted, labelsOf, ownerReferenceTo } from './cronjob.js';
@@ -91,8 +91,8 @@ export class Reconciler {
     cm = await this.cleanupRenamed(cm);
 
     const repoName = repoNameOf(cm);
-    const all = this.d.crs.list().map((o) => (keyOf(o) === key ? (cm as Chartmuseum) : o));
-    const owner = ownerOf(repoName, all);
+    const others = this.claimants([repoName]).filter((o) => keyOf(o) !== key);
+    const owner = ownerOf(repoName, [cm, ...others]);
     if (owner && keyOf(owner) !== key) {
       await this.deleteCronJob(cm, false);
       await this.revokeTokenSecret(cm);
@@ -122,6 +122,11 @@ export class Reconciler {
       throw new Error(`sync of "${repoName}" failed: ${outcome.obs.message}`);
     }
     return outcome.obs.reason === 'Progressing' ? { requeueAfterMs: this.d.cfg.progressPollMs } : undefined;
+  }
+
+  /** The cached resources claiming one of `names`. */
+  private claimants(names: string[]): Chartmuseum[] {
+    return claimantsOf(names, (n) => this.d.crs.indexed(n));
   }
 
   /** A fresh read: the informer cache may lag behind the operator's own writes. */
@@ -188,8 +193,8 @@ export class Reconciler {
     this.tokenSeen.delete(cm.metadata.uid);
     this.d.log.info({ chartmuseum: keyOf(cm), repo: held }, 'cleaned up');
     // Another resource may have been waiting for this repoName.
-    for (const k of claimantKeys([repoNameOf(cm), ...(held ? [held] : [])], this.d.crs.list()))
-      if (k !== keyOf(cm)) this.d.enqueue(k);
+    const names = [repoNameOf(cm), ...(held ? [held] : [])];
+    for (const k of claimantKeys(names, this.claimants(names))) if (k !== keyOf(cm)) this.d.enqueue(k);
   }
 
   private async deleteRepo(name: string): Promise<void> {
@@ -219,7 +224,7 @@ export class Reconciler {
       patch,
     );
     this.d.wrote(cm, updated);
-    for (const k of claimantKeys([held], this.d.crs.list())) if (k !== keyOf(cm)) this.d.enqueue(k);
+    for (const k of claimantKeys([held], this.claimants([held]))) if (k !== keyOf(cm)) this.d.enqueue(k);
     return updated;
   }
 

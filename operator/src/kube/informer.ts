@@ -21,6 +21,8 @@ export interface InformerOptions<T> {
   onEvent: (event: InformerEvent, obj: T, old?: T) => void;
   /** Called after every successful (re)list. */
   onList?: () => void;
+  /** Index values of an object, for `indexed()` (e.g. the names it claims). */
+  index?: (obj: T) => string[];
   /** The part of an object the cache keeps (default: all of it). */
   keep?: (obj: T) => T;
   maxBackoffMs?: number;
@@ -38,6 +40,8 @@ const keyOf = (o: Meta) => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
 export class Informer<T extends Meta> {
   private readonly opts: InformerOptions<T>;
   private readonly cache = new Map<string, T>();
+  /** index value -> keys of the cached objects that have it */
+  private readonly byIndex = new Map<string, Set<string>>();
   private resourceVersion: string | undefined;
   private stopped = true;
   private failures = 0;
@@ -83,6 +87,14 @@ export class Informer<T extends Meta> {
     return this.cache.get(`${namespace}/${name}`);
   }
 
+  /** The cached objects whose `index` includes `value`. */
+  indexed(value: string): T[] {
+    return [...(this.byIndex.get(value) ?? [])].flatMap((k) => {
+      const o = this.cache.get(k);
+      return o ? [o] : [];
+    });
+  }
+
   list(namespace?: string): T[] {
     const all = [...this.cache.values()];
     return namespace === undefined ? all : all.filter((o) => o.metadata.namespace === namespace);
@@ -102,12 +114,13 @@ export class Informer<T extends Meta> {
     const list = await this.opts.client.list<T>(this.opts.path, this.query());
     const before = new Map(this.cache);
     this.cache.clear();
+    this.byIndex.clear();
     const events: Array<[InformerEvent, T, T?]> = [];
     for (const item of list.items) {
       const obj = this.keep(item);
       const key = keyOf(obj);
       const old = before.get(key);
-      this.cache.set(key, obj);
+      this.put(key, obj);
       if (!old) events.push(['add', obj]);
       else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion)
         events.push(['update', obj, old]);
@@ -139,14 +152,35 @@ export class Informer<T extends Meta> {
     const obj = this.keep(e.object);
     const key = keyOf(obj);
     if (e.type === 'DELETED') {
-      this.cache.delete(key);
+      this.remove(key);
       this.opts.onEvent('delete', obj);
       return;
     }
     const old = this.cache.get(key);
-    this.cache.set(key, obj);
+    this.put(key, obj);
     if (old) this.opts.onEvent('update', obj, old);
     else this.opts.onEvent('add', obj);
+  }
+
+  private put(key: string, obj: T): void {
+    this.remove(key);
+    this.cache.set(key, obj);
+    for (const v of this.opts.index?.(obj) ?? []) {
+      const keys = this.byIndex.get(v) ?? new Set<string>();
+      keys.add(key);
+      this.byIndex.set(v, keys);
+    }
+  }
+
+  private remove(key: string): void {
+    const old = this.cache.get(key);
+    if (!old) return;
+    this.cache.delete(key);
+    for (const v of this.opts.index?.(old) ?? []) {
+      const keys = this.byIndex.get(v);
+      keys?.delete(key);
+      if (keys?.size === 0) this.byIndex.delete(v);
+    }
   }
 
   /** Watch after watch from the last resourceVersion; re-lists on 410 Gone. */

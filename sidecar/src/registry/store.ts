@@ -32,8 +32,13 @@ interface RegistryFile {
 export class RegistryStore {
   private readonly file: string;
   private data: RegistryFile = { version: 1, dependencies: {}, repos: {} };
-  /** Writes are chained so that the file always ends up holding the latest state. */
-  private writing: Promise<void> = Promise.resolve();
+  /** Changes waiting for the next write, and whether a write is under way. */
+  private waiting: Array<{
+    edit: (data: RegistryFile) => void;
+    resolve: () => void;
+    reject: (err: unknown) => void;
+  }> = [];
+  private flushing = false;
 
   constructor(dataDir: string) {
     this.file = join(dataDir, 'registry.json');
@@ -95,32 +100,43 @@ export class RegistryStore {
   /**
    * Applies `edit` to a copy, writes the copy, and only then makes it current: what an answer
    * reported as failed (the disk full, say) is neither kept in memory nor written later by
-   * another change. Changes are serialised, each on top of the last one that was written.
+   * another change. Changes are serialised, each on top of the last one that was written; the
+   * changes that arrive while a write is under way go together into the next write (one file
+   * write and fsync for many registrations: a thousand repositories registering or finishing
+   * their syncs at once would otherwise queue a thousand whole-file writes behind each other).
+   * A failed write fails every change it carried.
    */
   private change(edit: (data: RegistryFile) => void): Promise<void> {
-    const next = this.writing
-      .catch(() => undefined)
-      .then(async () => {
-        const copy: RegistryFile = {
-          version: 1,
-          dependencies: { ...this.data.dependencies },
-          repos: { ...this.data.repos },
-        };
-        edit(copy);
-        try {
-          await writeFileAtomic(this.file, JSON.stringify(copy, null, 2), 0o600);
-        } catch (err) {
-          throw new StoreError(
-            `could not save the registrations in ${this.file}: ${(err as Error).message}`,
-            {
-              cause: err,
-            },
-          );
-        }
-        this.data = copy;
-      });
-    this.writing = next;
-    return next;
+    return new Promise<void>((resolve, reject) => {
+      this.waiting.push({ edit, resolve, reject });
+      if (!this.flushing) void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.flushing = true;
+    while (this.waiting.length) {
+      const batch = this.waiting.splice(0);
+      const copy: RegistryFile = {
+        version: 1,
+        dependencies: { ...this.data.dependencies },
+        repos: { ...this.data.repos },
+      };
+      for (const c of batch) c.edit(copy);
+      try {
+        await writeFileAtomic(this.file, JSON.stringify(copy, null, 2), 0o600);
+      } catch (err) {
+        const failure = new StoreError(
+          `could not save the registrations in ${this.file}: ${(err as Error).message}`,
+          { cause: err },
+        );
+        for (const c of batch) c.reject(failure);
+        continue;
+      }
+      this.data = copy;
+      for (const c of batch) c.resolve();
+    }
+    this.flushing = false;
   }
 }
 
