@@ -608,10 +608,13 @@ describe('toggles', () => {
       'sidecar.oci.caSecret': 'registry-ca',
       'sidecar.oci.insecurePlainHttp': true,
     });
-    const deployment = get(tls, 'Deployment', CM) as {
-      spec: { template: { spec: { volumes: { name: string; secret?: unknown }[] } } };
-    };
+    const deployment = get(tls, 'Deployment', CM);
     const [, tsc] = containersOf(deployment);
+    const volumes = (
+      deployment as unknown as {
+        spec: { template: { spec: { volumes: { name: string; secret?: unknown }[] } } };
+      }
+    ).spec.template.spec.volumes;
     assert.deepEqual(tsc?.args, [
       'serve',
       '--port=3000',
@@ -625,7 +628,7 @@ describe('toggles', () => {
       ).volumeMounts?.find((m) => m.name === 'oci-ca'),
       { name: 'oci-ca', mountPath: '/etc/chartsync/oci-ca', readOnly: true },
     );
-    assert.deepEqual(deployment.spec.template.spec.volumes.find((v) => v.name === 'oci-ca')?.secret, {
+    assert.deepEqual(volumes.find((v) => v.name === 'oci-ca')?.secret, {
       secretName: 'registry-ca',
       items: [{ key: 'ca.crt', path: 'ca.crt' }],
     });

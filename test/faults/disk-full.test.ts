@@ -213,6 +213,19 @@ describe('disk full on the data dir (clones)', () => {
     assert.equal(next.status, 200, next.text);
     assert.equal((next.json.charts as unknown[]).length, 6);
   });
+
+  test('/readyz is 503 StorageFull naming the data dir while it cannot be written (the storage is fine)', async () => {
+    const undo = await fill(fs.path());
+    try {
+      const full = await readyz(w);
+      assert.equal(full.status, 503, JSON.stringify(full.json));
+      assert.equal(full.json.reason, 'StorageFull');
+      assert.match(String(full.json.message), /data dir .*data/);
+    } finally {
+      await undo();
+    }
+    assert.equal((await readyz(w)).status, 200);
+  });
 });
 
 describe('out of inodes on the storage dir while the index is written', () => {

@@ -4,12 +4,12 @@
  * (the sidecar's `/charts/` routes, or any web server). Every file is replaced atomically, and
  * the index is written after the archives it lists.
  */
-import { constants } from 'node:fs';
-import { access, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { IndexInput } from '../chart/index.js';
 import type { StagedChart } from '../chart/model.js';
 import { moveFileAtomic, writeFileAtomic } from '../storage/atomic-file.js';
+import { probeWritable } from '../storage/probe.js';
 import { parseIndex, serializeIndex, withEntry, withoutVersion } from './index-file.js';
 import {
   archiveName,
@@ -28,10 +28,6 @@ const TEMP_FILE = /^\..+\.[0-9a-f]{12}\.tmp$/;
  * charts. A hidden directory: ChartMuseum only reads `*.tgz`, and `.chartsync` is no repo name.
  */
 const BOOKKEEPING = '.chartsync/state';
-/** The readiness probe's file: hidden, so no storage scanner ever takes it for a chart. */
-const PROBE_FILE = '.chartsync-probe';
-/** One page of data: a disk without a free block fails the write, not only one without inodes. */
-const PROBE_DATA = Buffer.alloc(4096);
 
 export class LocalPublisher implements Publisher {
   readonly kind = 'local';
@@ -145,14 +141,7 @@ export class LocalPublisher implements Publisher {
    */
   async check(): Promise<void> {
     try {
-      await mkdir(this.root, { recursive: true });
-      await access(this.root, constants.W_OK);
-      const probe = join(this.root, `${PROBE_FILE}.${process.pid}`);
-      try {
-        await writeFile(probe, PROBE_DATA);
-      } finally {
-        await rm(probe, { force: true });
-      }
+      await probeWritable(this.root);
     } catch (err) {
       throw this.error('not writable', err);
     }

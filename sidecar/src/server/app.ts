@@ -31,7 +31,7 @@ export function createApp(opts: AppOptions): Express {
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   app.use(observe(opts.logger, opts.metrics));
-  app.use(opsRoutes(opts.service.publisher, opts.metrics, opts.shuttingDown));
+  app.use(opsRoutes(opts.service.publisher, opts.metrics, opts.shuttingDown, opts.service.dataDir));
   app.use(refuseWhileStopping(opts.shuttingDown));
   if (opts.chartsDir) app.use(chartRoutes(opts.chartsDir));
   app.use('/repo', requireBearer(opts.token));

@@ -4,11 +4,14 @@ import type { ErrorBody } from '@chartsync/api';
 import { Router } from 'express';
 import type { SidecarMetrics } from '../metrics/metrics.js';
 import { isStorageFull, type Publisher } from '../publish/publisher.js';
+import { probeWritable } from '../storage/probe.js';
 
 export function opsRoutes(
   publisher: Publisher,
   metrics: SidecarMetrics,
   shuttingDown: () => boolean,
+  /** Registrations, sync state, clones: a sidecar that cannot write here cannot sync either. */
+  dataDir: string,
 ): Router {
   const router = Router();
   router.get('/healthz', (_req, res) => {
@@ -20,6 +23,18 @@ export function opsRoutes(
         error: 'shutting_down',
         message: 'the sidecar is shutting down',
         reason: 'ShuttingDown',
+      };
+      res.status(503).json(body);
+      return;
+    }
+    try {
+      await probeWritable(dataDir);
+    } catch (err) {
+      const full = isStorageFull(err);
+      const body: ErrorBody = {
+        error: 'upstream_failed',
+        message: `the data dir ${dataDir} is not writable: ${(err as Error).message}`,
+        reason: full ? 'StorageFull' : 'Internal',
       };
       res.status(503).json(body);
       return;

@@ -127,6 +127,11 @@ export class SyncService {
     );
   }
 
+  /** Registrations, sync state, clones and caches live here. */
+  get dataDir(): string {
+    return this.opts.dataDir;
+  }
+
   listRepos(): RepoView[] {
     return this.opts.registry.repos().map((r) => this.view(r));
   }
