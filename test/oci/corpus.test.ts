@@ -3,7 +3,7 @@
  * (and some on `redis`) by the public `oci://registry-1.docker.io/bitnamicharts` URL, with the
  * constraints such charts use (`2.x.x`, `~2.19.0`, exact, `>=`), aliases, tags, conditions, and
  * committed Chart.lock files. chartsync resolves them through `mirrorOf` from the local real
- * registry (air-gapped); helm, which has no mirrors, packages a copy whose repository URLs (and
+ * registry (air-gapped); helm 3 and helm 4, which have no mirrors, each package a copy whose repository URLs (and
  * lock digests) name the local registry. Every file of every archive is identical, and
  * Chart.yaml / Chart.lock are equal as data once the URL is mapped back (the lock digest hashes
  * the URL, so it differs by construction; helm accepting the rewritten locks shows the digests
@@ -19,6 +19,7 @@ import { parse, stringify } from 'yaml';
 import { entries, MTIME } from '../deps/compare.ts';
 import { writeChart } from '../deps/fixtures.ts';
 import { Helm } from '../harness/helm.ts';
+import { bothHelms } from '../harness/helm4.ts';
 import { OciRegistry } from '../harness/oci-registry.ts';
 import { tempDir } from '../harness/paths.ts';
 
@@ -82,6 +83,7 @@ function lockFile(
 describe('bitnami-shaped corpus through an oci:// mirror: every archive as helm builds it', () => {
   let registry: OciRegistry;
   let helm: Helm;
+  let helms: ReturnType<typeof bothHelms>;
   let work: string;
   let cleanup: () => Promise<void>;
   before(async () => {
@@ -90,6 +92,7 @@ describe('bitnami-shaped corpus through an oci:// mirror: every archive as helm 
     work = tmp.path;
     cleanup = tmp.cleanup;
     helm = new Helm(join(work, 'helm-home'));
+    helms = bothHelms(join(work, 'helms'));
     const out = join(work, 'lib-out');
     await mkdir(out, { recursive: true });
     for (const [name, versions, type] of [
@@ -118,7 +121,7 @@ describe('bitnami-shaped corpus through an oci:// mirror: every archive as helm 
     await cleanup?.();
   });
 
-  test(`${CHARTS} charts resolve from the mirror exactly as helm resolves them from the registry`, async () => {
+  test(`${CHARTS} charts resolve from the mirror exactly as helm 3 and helm 4 resolve them from the registry`, async () => {
     const local = `${registry.url}/bitnamicharts`;
     const repositories = [{ name: 'bitnami-mirror', url: local, mirrorOf: PUBLIC }];
     const opts = {
@@ -138,49 +141,53 @@ describe('bitnami-shaped corpus through an oci:// mirror: every archive as helm 
       if (c.lock) await writeFile(join(dir, 'Chart.lock'), lockFile(c.deps, c.lock, PUBLIC));
       // chartsync: the public URL, resolved through the mirror.
       const ours = await packageChart(dir, opts);
-      // helm: a copy naming the local registry (the lock rewritten and re-hashed likewise).
-      const copy = join(work, 'helm-corpus', c.name);
-      await cp(dir, copy, { recursive: true });
-      const yaml = parse(await readFile(join(copy, 'Chart.yaml'), 'utf8'));
-      yaml.dependencies = yaml.dependencies.map((d: Record<string, unknown>) => ({
-        ...d,
-        repository: local,
-      }));
-      await writeFile(join(copy, 'Chart.yaml'), stringify(yaml));
-      if (c.lock) await writeFile(join(copy, 'Chart.lock'), lockFile(c.deps, c.lock, local));
-      await helm.run(['dependency', 'build', copy, '--plain-http']);
-      const helmOut = join(work, 'helm-out', c.name);
-      await mkdir(helmOut, { recursive: true });
-      const helms = await readFile(await helm.packageTo(copy, helmOut));
+      // helm 3 and helm 4: a copy naming the local registry (the lock rewritten and re-hashed likewise).
+      for (const { label, helm: h } of helms) {
+        const copy = join(work, 'helm-corpus', label.replace(' ', ''), c.name);
+        await cp(dir, copy, { recursive: true });
+        const yaml = parse(await readFile(join(copy, 'Chart.yaml'), 'utf8'));
+        yaml.dependencies = yaml.dependencies.map((d: Record<string, unknown>) => ({
+          ...d,
+          repository: local,
+        }));
+        await writeFile(join(copy, 'Chart.yaml'), stringify(yaml));
+        if (c.lock) await writeFile(join(copy, 'Chart.lock'), lockFile(c.deps, c.lock, local));
+        await h.run(['dependency', 'build', copy, '--plain-http']);
+        const helmOut = join(work, 'helm-out', label.replace(' ', ''), c.name);
+        await mkdir(helmOut, { recursive: true });
+        const theirs = await readFile(await h.packageTo(copy, helmOut));
 
-      const [a, b] = [entries(ours.data), entries(helms)];
-      assert.deepEqual([...a.keys()].sort(), [...b.keys()].sort(), `${c.name}: same file set`);
-      for (const [path, data] of a) {
-        const other = b.get(path) as Buffer;
-        if (path === `${c.name}/Chart.yaml` || path === `${c.name}/Chart.lock`) {
-          const mine = parse(data.toString());
-          const theirs = parse(other.toString().replaceAll(local, PUBLIC));
-          if (path.endsWith('Chart.lock')) {
-            for (const doc of [mine, theirs]) {
-              delete doc.generated;
-              delete doc.digest;
-            }
-            chosen.set(
-              c.name,
-              mine.dependencies.map((d: { version: string }) => d.version),
-            );
-            if (c.lock)
-              assert.deepEqual(
+        const [a, b] = [entries(ours.data), entries(theirs)];
+        const who = `${c.name} (${label})`;
+        assert.deepEqual([...a.keys()].sort(), [...b.keys()].sort(), `${who}: same file set`);
+        for (const [path, data] of a) {
+          const other = b.get(path) as Buffer;
+          if (path === `${c.name}/Chart.yaml` || path === `${c.name}/Chart.lock`) {
+            const mine = parse(data.toString());
+            const theirs = parse(other.toString().replaceAll(local, PUBLIC));
+            if (path.endsWith('Chart.lock')) {
+              for (const doc of [mine, theirs]) {
+                delete doc.generated;
+                delete doc.digest;
+              }
+              chosen.set(
+                c.name,
                 mine.dependencies.map((d: { version: string }) => d.version),
-                c.lock.map((l) => l.version),
-                `${c.name}: the lock pins`,
               );
+              if (c.lock)
+                assert.deepEqual(
+                  mine.dependencies.map((d: { version: string }) => d.version),
+                  c.lock.map((l) => l.version),
+                  `${who}: the lock pins`,
+                );
+            }
+            assert.deepEqual(mine, theirs, `${who}: ${path} equal as data (URL mapped)`);
+          } else {
+            assert.ok(data.equals(other), `${who}: ${path} byte-identical`);
           }
-          assert.deepEqual(mine, theirs, `${c.name}: ${path} equal as data (URL mapped)`);
-        } else {
-          assert.ok(data.equals(other), `${c.name}: ${path} byte-identical`);
         }
       }
+      const a = entries(ours.data);
       // The lock names the public URL (so the chart stays portable), hashed as helm hashes it.
       const lock = parse((a.get(`${c.name}/Chart.lock`) as Buffer).toString());
       assert.ok(lock.dependencies.every((d: { repository: string }) => d.repository === PUBLIC));
