@@ -67,6 +67,8 @@ export interface DependencyRepository {
 export interface PackageOptions {
   /** mtime of every archive entry: the commit time in git, else SOURCE_DATE_EPOCH or a fixed epoch. */
   mtime: Date;
+  /** Frees the buffers of large files once written (a build thread runs a full GC). */
+  reclaim?: () => void;
   /** Resolve `dependencies` like `helm dependency build` before packaging. */
   dependencyUpdate?: boolean;
   repositories?: DependencyRepository[];

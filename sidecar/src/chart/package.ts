@@ -27,7 +27,7 @@ export async function packageChartToFile(
 ): Promise<StagedChart> {
   const chart = await loadForPackaging(dir, opts);
   checkPackageable(chart);
-  const { digest, size } = await writeChartArchive(chart, opts.mtime, path);
+  const { digest, size } = await writeChartArchive(chart, opts.mtime, path, opts.reclaim);
   return { ...describe(chart, digest), path, size };
 }
 

@@ -36,8 +36,10 @@ export async function writeChartArchive(
   chart: LoadedChart,
   mtime: Date,
   path: string,
+  /** Called after each large file has gone into the stream (build threads free its buffer). */
+  reclaim?: () => void,
 ): Promise<{ digest: string; size: number }> {
-  const blocks = tarBlocks(chart, mtime);
+  const blocks = tarBlocks(chart, mtime, reclaim);
   const head: Buffer[] = [];
   let held = 0;
   for (let next = blocks.next(); !next.done; next = blocks.next()) {
@@ -49,6 +51,9 @@ export async function writeChartArchive(
   writeFileSync(path, gz);
   return { digest: createHash('sha256').update(gz).digest('hex'), size: gz.length };
 }
+
+/** Files at least this large are read whole, one at a time (load-dir.ts): reclaimed after use. */
+const RECLAIM_AFTER = 1024 * 1024;
 
 /** Archives whose tar is larger than this are streamed to disk instead of built in memory. */
 const IN_MEMORY_TAR = 8 * 1024 * 1024;
@@ -79,7 +84,7 @@ async function streamArchive(
 }
 
 /** The uncompressed tar stream, entry by entry, ending with the two zero blocks. */
-function* tarBlocks(chart: LoadedChart, mtime: Date): Generator<Buffer> {
+function* tarBlocks(chart: LoadedChart, mtime: Date, reclaim?: () => void): Generator<Buffer> {
   // Each part may be under the cap while the whole (a chart plus its resolved dependencies) is
   // not: an archive that helm's loader, and chartsync's, would refuse is never written.
   const budget = new ChartSizeBudget();
@@ -92,6 +97,7 @@ function* tarBlocks(chart: LoadedChart, mtime: Date): Generator<Buffer> {
       });
     }
     yield* tarEntry(entry.name, data, mtime);
+    if (reclaim && data.length >= RECLAIM_AFTER) reclaim();
   }
   yield Buffer.alloc(1024);
 }

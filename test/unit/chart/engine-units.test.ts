@@ -296,6 +296,23 @@ describe('parseYaml', () => {
 });
 
 describe('archive writing', () => {
+  test('the reclaim hook runs after each large file (build threads free its buffer there), not for small ones', async () => {
+    let calls = 0;
+    const chart: LoadedChart = {
+      metadata: { apiVersion: 'v2', name: 'files', version: '1.0.0' },
+      files: [
+        { name: 'values.yaml', data: Buffer.from('a: 1\n') },
+        { name: 'data/a.bin', data: randomBytes(2 * 1024 * 1024) },
+        { name: 'data/b.bin', data: randomBytes(2 * 1024 * 1024) },
+        { name: 'data/small.txt', data: Buffer.from('x') },
+      ],
+      dependencies: [],
+      source: 'mem',
+    };
+    await writeChartArchive(chart, FIXED_EPOCH, join(tmp.path, 'reclaim.tgz'), () => calls++);
+    assert.equal(calls, 2);
+  });
+
   // Small archives are compressed in memory in one call, large ones streamed: the bytes, the
   // digest and the size must not depend on which way a chart went.
   for (const [label, bytes] of [
