@@ -32,7 +32,11 @@ export async function dependencyLinks(checkout: string, chartDir: string): Promi
   const deps: { repository?: unknown }[] = [];
   for (const file of ['Chart.yaml', 'requirements.yaml']) {
     try {
-      const doc = parse((await readChartFile(checkout, chartDir, file)) ?? '') as { dependencies?: unknown };
+      const text = (await readChartFile(checkout, chartDir, file)) ?? '';
+      // Most charts declare no dependencies: no parse (and its garbage, 1,000 charts' worth on
+      // the main thread) for a file that cannot hold the key.
+      if (!text.includes('dependencies')) continue;
+      const doc = parse(text) as { dependencies?: unknown };
       if (Array.isArray(doc?.dependencies)) deps.push(...doc.dependencies);
     } catch {
       // absent or invalid: nothing to link
