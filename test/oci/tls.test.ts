@@ -310,6 +310,16 @@ describe('per-registry TLS CA and plain HTTP', () => {
     assert.match(badCa.stderr, /--repo b: --ca-file .*nope\.pem: ENOENT/);
     const orphan = await chartsync(['package', chart, '-u', ...repoFlags, '--plain-http', 'zz']);
     assert.match(orphan.stderr, /--plain-http zz: no --repo zz=URL is given/);
+    const https = await chartsync([
+      'package',
+      chart,
+      '-u',
+      '--repo',
+      'h=https://charts.example',
+      '--plain-http',
+      'h',
+    ]);
+    assert.match(https.stderr, /--plain-http h: applies to oci:\/\/ repositories only/);
   });
 
   test('oci publish target: --oci-ca-file trusts that registry, --oci-plain-http allows plain HTTP; a bad CA file stops the start', async () => {

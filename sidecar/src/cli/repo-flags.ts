@@ -57,6 +57,13 @@ export function repositoriesFromFlags(
     const [name, url] = split('--repo', spec);
     const key = envKey(name);
     const caFile = caFiles.get(name);
+    for (const [flag, given] of [
+      ['--ca-file', caFile !== undefined],
+      ['--plain-http', plain.has(name)],
+    ] as const) {
+      if (given && !/^oci:\/\//i.test(url))
+        throw new Error(`${flag} ${name}: applies to oci:// repositories only`);
+    }
     // the one registration path, as for `POST /repo/dependency` (its messages never quote credentials)
     try {
       return dependencyRegistration({
