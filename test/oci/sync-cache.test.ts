@@ -58,6 +58,7 @@ describe('dependency lookups are shared by the charts of one sync', () => {
     await pushCommon('1.0.0');
     await pushCommon('1.1.0');
     sidecar = await startSidecarProcess({
+      readyTimeoutMs: 60_000,
       args: ['--storage-dir', join(tmp.path, 'storage'), '--allow-local-git'],
       env: {
         CHARTSYNC_BUILD_THREADS: String(THREADS),

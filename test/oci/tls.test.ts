@@ -81,6 +81,7 @@ describe('per-registry TLS CA and plain HTTP', () => {
     await helm.all(['push', archive, `${p.url}/lib`, '--plain-http']);
     await helm.all(['push', archive, `${q.url}/lib`, '--plain-http']);
     sidecar = await startSidecarProcess({
+      readyTimeoutMs: 60_000,
       args: ['--storage-dir', join(tmp.path, 'storage'), '--allow-local-git'],
       env: NO_DEFAULTS,
     });
@@ -239,6 +240,7 @@ describe('per-registry TLS CA and plain HTTP', () => {
     assert.match(refused.stderr, /dependencies\.0: caFile .*bad\.pem: not PEM certificates/);
     await writeFile(join(dir, 'chartsync.yaml'), config('./ca-b.pem'));
     const standalone = await startSidecarProcess({
+      readyTimeoutMs: 60_000,
       args: ['--config', join(dir, 'chartsync.yaml')],
       env: NO_DEFAULTS,
     });
@@ -344,6 +346,7 @@ describe('per-registry TLS CA and plain HTTP', () => {
       const dataDir = join(tmp.path, `data-${target.port}`);
       for (const withSetting of [false, true]) {
         const pub = await startSidecarProcess({
+          readyTimeoutMs: 60_000,
           args: [
             '--oci-url',
             `${target.url}/pub`,
