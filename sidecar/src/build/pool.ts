@@ -16,7 +16,7 @@ import Tinypool from 'tinypool';
 import type { StagedChart } from '../chart/model.js';
 import type { Logger } from '../log/logger.js';
 import { type BuildTask, deserializeError } from './task.js';
-import build, { type BuildLogRecord, type BuildReply } from './worker.js';
+import type { BuildLogRecord, BuildReply } from './worker.js';
 
 /**
  * Longer than a dependency download may take (60 s, dependencies/fetcher.ts) plus the build
@@ -36,6 +36,11 @@ export interface BuildPoolOptions {
   threads?: number;
   /** Time box of one chart build; default 60 s; 0: none. */
   timeoutMs?: number;
+  /**
+   * Start every thread now, not on the first builds: a one-shot run (the CLI) overlaps their
+   * start-up with its own work. A long-running service leaves idle threads to come and go.
+   */
+  eager?: boolean;
 }
 
 /** A chart build that ran past its time box; its thread was terminated. */
@@ -52,6 +57,8 @@ export class BuildTimeoutError extends Error {
 
 /** One build on the calling thread, without a pool or a time box (a CLI run of one chart). */
 export async function buildInProcess(task: BuildTask): Promise<StagedChart> {
+  // Loaded on use: a caller that only hands builds to threads never loads the chart engine.
+  const { default: build } = await import('./worker.js');
   return unwrap(await build(task), undefined);
 }
 
@@ -69,6 +76,7 @@ export function relayLogs(records: readonly BuildLogRecord[], log: Logger): void
 export class BuildPool {
   readonly threads: number;
   readonly timeoutMs: number;
+  private readonly eager: boolean;
   private pool: Tinypool | undefined;
   private free: number;
   private readonly waiting: (() => void)[] = [];
@@ -77,6 +85,8 @@ export class BuildPool {
     this.threads = Math.max(1, opts.threads ?? availableParallelism());
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_BUILD_TIMEOUT_MS;
     this.free = this.threads;
+    this.eager = opts.eager ?? false;
+    if (this.eager) this.tinypool();
   }
 
   /**
@@ -127,7 +137,7 @@ export class BuildPool {
   private tinypool(): Tinypool {
     this.pool ??= new Tinypool({
       filename: fileURLToPath(new URL('./worker.js', import.meta.url)),
-      minThreads: 0,
+      minThreads: this.eager ? this.threads : 0,
       maxThreads: this.threads,
       idleTimeout: IDLE_MS,
       // The threads run one module; the process's own flags (`--input-type`, `--eval`...) would

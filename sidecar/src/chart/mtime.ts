@@ -3,7 +3,6 @@
  * packaging is reproducible: SOURCE_DATE_EPOCH when set, else (for the CLI) the time of the
  * last commit touching the chart directory, else a fixed epoch.
  */
-import { simpleGit } from 'simple-git';
 
 /** 1980-01-01T00:00:00Z: the oldest time every archive format (zip included) can store. */
 export const FIXED_EPOCH = new Date(Date.UTC(1980, 0, 1));
@@ -20,6 +19,8 @@ export function sourceDateEpoch(env: NodeJS.ProcessEnv = process.env): Date | un
 /** The committer time of the last commit touching `dir`, or undefined outside a git work tree. */
 export async function lastCommitTime(dir: string): Promise<Date | undefined> {
   try {
+    // Loaded on first use: SOURCE_DATE_EPOCH (or no git work tree) never needs it.
+    const { simpleGit } = await import('simple-git');
     const out = await simpleGit({ baseDir: dir }).raw(['log', '-1', '--format=%ct', '--', '.']);
     const seconds = Number(out.trim());
     return out.trim() && Number.isFinite(seconds) ? new Date(seconds * 1000) : undefined;

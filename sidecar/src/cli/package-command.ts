@@ -3,15 +3,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { BuildPool, type BuildTask, buildInProcess } from '../build/index.js';
-import {
-  ChartError,
-  chartMtime,
-  type DependencyRepository,
-  FIXED_EPOCH,
-  findGitRoot,
-  type StagedChart,
-  sourceDateEpoch,
-} from '../chart/index.js';
+// Narrow imports, not the chart engine's index: this thread only hands charts to build threads,
+// and every module it loads delays the first build.
+import { ChartError } from '../chart/errors.js';
+import { findGitRoot } from '../chart/git-root.js';
+import type { DependencyRepository, StagedChart } from '../chart/model.js';
+import { chartMtime, FIXED_EPOCH, sourceDateEpoch } from '../chart/mtime.js';
 import { moveFileAtomic } from '../storage/atomic-file.js';
 import { mapLimit } from '../sync/pool.js';
 import { fail, parseCommandArgs } from './args.js';
@@ -63,7 +60,7 @@ export async function packageCommand(argv: string[]): Promise<number> {
   let repositories: DependencyRepository[];
   let epoch: Date | undefined;
   try {
-    repositories = repositoriesFromFlags(args.values as RepoFlagValues);
+    repositories = await repositoriesFromFlags(args.values as RepoFlagValues);
     epoch = sourceDateEpoch();
   } catch (err) {
     return fail((err as Error).message);
@@ -75,7 +72,7 @@ export async function packageCommand(argv: string[]): Promise<number> {
 
   // Several charts: packaged in parallel on build threads (no time box: the user is watching).
   // One chart: in this thread, which spares starting one.
-  const pool = args.positionals.length > 1 ? new BuildPool({ timeoutMs: 0 }) : undefined;
+  const pool = args.positionals.length > 1 ? new BuildPool({ timeoutMs: 0, eager: true }) : undefined;
   const build = (task: BuildTask) => (pool ? pool.build(task) : buildInProcess(task));
   const inFlight = (pool?.threads ?? 1) * IN_FLIGHT_PER_THREAD;
   const results = await mapLimit(args.positionals, inFlight, (dir) =>

@@ -9,8 +9,6 @@
  * through the same registration path as `POST /repo/dependency`.
  */
 import type { DependencyRepository } from '../chart/model.js';
-import { readCaFile } from '../oci/settings.js';
-import { dependencyRegistration } from '../registry/registration.js';
 
 export const REPO_FLAGS_HELP = `      --repo NAME=URL       a dependency repository: http(s) chart repository or oci://host/path
                             (repeatable); credentials from REPO_<NAME>_USERNAME/_PASSWORD
@@ -46,10 +44,15 @@ export function envKey(name: string): string {
 }
 
 /** The repositories the flags describe; throws with a message naming the bad flag. */
-export function repositoriesFromFlags(
+export async function repositoriesFromFlags(
   flags: RepoFlagValues,
   env: NodeJS.ProcessEnv = process.env,
-): DependencyRepository[] {
+): Promise<DependencyRepository[]> {
+  // The registration path (schemas, URL policy) is loaded only when there is something to
+  // register: `chartsync package` of local charts starts ~0.2 s sooner without it.
+  if (Object.values(flags).every((v) => !v || v.length === 0)) return [];
+  const { dependencyRegistration } = await import('../registry/registration.js');
+  const { readCaFile } = await import('../oci/settings.js');
   const mirrorOf = new Map((flags['mirror-of'] ?? []).map((m) => split('--mirror-of', m)));
   const caFiles = new Map((flags['ca-file'] ?? []).map((m) => split('--ca-file', m)));
   const plain = new Set(flags['plain-http'] ?? []);

@@ -71,7 +71,7 @@ export async function syncCommand(argv: string[]): Promise<number> {
       },
       policy,
     );
-    dependencies = repositoriesFromFlags(values);
+    dependencies = await repositoriesFromFlags(values);
   } catch (err) {
     return usageError((err as Error).message);
   }
