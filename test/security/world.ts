@@ -100,7 +100,18 @@ export async function startWorld(o: WorldOptions = {}): Promise<World> {
     outside,
     git,
     sidecar,
-    api: (method, path, init) => call(world.sidecar.url, method, path, init),
+    // A request that gets no answer at all (the connection dropped) says what the sidecar was
+    // doing: whether it still runs, and its last log lines.
+    api: (method, path, init) =>
+      call(world.sidecar.url, method, path, init).catch((err: Error) => {
+        const p = world.sidecar.proc;
+        const state =
+          p.exitCode !== null || p.signalCode !== null ? `exited (${p.exitCode ?? p.signalCode})` : 'running';
+        throw new Error(
+          `${method} ${path}: ${err.message}; the sidecar is ${state}; its last log lines:\n${world.sidecar.logs.slice(-30).join('\n')}`,
+          { cause: err },
+        );
+      }),
     restart: async () => {
       world.sidecar = await serve();
     },
