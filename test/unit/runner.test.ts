@@ -89,6 +89,8 @@ describe('exit-guard.mjs', () => {
 describe('run-tests.mjs: processes the tests leave behind', () => {
   test('a process that outlives its test file (holding its stderr) is named and killed, and the run fails instead of hanging', async () => {
     const tmp = await tempDir();
+    // A duration of its own: another run on the machine may be doing the same at the same time.
+    const secs = `313.${process.pid}`;
     try {
       const file = join(tmp.path, 'leak.test.ts');
       // Detached and unref'd: the file's process ends, but the sleep keeps the file's stderr
@@ -99,7 +101,7 @@ describe('run-tests.mjs: processes the tests leave behind', () => {
           "import { spawn } from 'node:child_process';",
           "import { test } from 'node:test';",
           "test('starts a daemon and forgets it', () => {",
-          "  spawn('sleep', ['313'], { detached: true, stdio: ['ignore', 'ignore', 'inherit'] }).unref();",
+          `  spawn('sleep', ['${secs}'], { detached: true, stdio: ['ignore', 'ignore', 'inherit'] }).unref();`,
           '});',
         ].join('\n'),
       );
@@ -113,9 +115,11 @@ describe('run-tests.mjs: processes the tests leave behind', () => {
       const out = `${r.stdout}${r.stderr}`;
       assert.equal(r.signal, null, `the runner hung (killed after 60 s): ${out}`);
       assert.notEqual(r.status, 0, out);
-      assert.match(out, /outlived them.*\n\s+\d+ sleep 313/);
+      assert.match(out, new RegExp(`outlived them.*\\n\\s+\\d+ sleep ${secs.replace('.', '\\.')}`));
       assert.ok(Date.now() - started < 30_000, `ended after ${Date.now() - started} ms`);
-      const sleeping = spawnSync('pgrep', ['-f', '^sleep 313$'], { encoding: 'utf8' });
+      const sleeping = spawnSync('pgrep', ['-f', `^sleep ${secs.replace('.', '\\.')}$`], {
+        encoding: 'utf8',
+      });
       assert.equal(sleeping.stdout.trim(), '', 'the leaked process was killed');
     } finally {
       await tmp.cleanup();
