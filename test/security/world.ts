@@ -240,8 +240,13 @@ export async function filesContaining(dir: string, secret: string, except: strin
   const needle = Buffer.from(secret);
   for (const [rel, kind] of Object.entries(await snapshot(dir))) {
     if (!kind.startsWith('file') || except.includes(rel)) continue;
-    const data = await readFile(join(dir, rel));
-    if (data.includes(needle) || gunzipIncludes(data, needle)) hits.push(rel);
+    // A git session's files (sidecar-data/secrets/git-*) live only while its command runs: one
+    // listed a moment ago may be gone now.
+    const data = await readFile(join(dir, rel)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return undefined;
+      throw err;
+    });
+    if (data && (data.includes(needle) || gunzipIncludes(data, needle))) hits.push(rel);
   }
   return hits;
 }
