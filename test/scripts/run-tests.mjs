@@ -152,7 +152,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   // even those that leave the process group). A process still carrying it once the tests are
   // done is a leak: it may hold a test file's stdio pipe, and then `node --test` never exits
   // and CI hangs until its time limit instead of failing.
-  const mark = `CHARTSYNC_TEST_RUN=${process.pid}-${Date.now()}`;
+  const runId = `${process.pid}-${Date.now()}`;
+  const mark = `CHARTSYNC_TEST_RUN=${runId}`;
   const child = spawn(
     process.execPath,
     [
@@ -169,7 +170,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       env: {
         ...process.env,
         CHARTSYNC_REPO_ROOT: repoRoot,
-        [mark.split('=')[0]]: mark.split('=')[1],
+        CHARTSYNC_TEST_RUN: runId,
         ...(process.stdout.isTTY && !process.env.NO_COLOR ? { FORCE_COLOR: '1' } : {}),
       },
       stdio: ['inherit', 'pipe', 'inherit'],
