@@ -22,13 +22,18 @@ export type BuildReply = ({ ok: true; chart: StagedChart } | { ok: false; error:
  * A full collection, for after each large file of a chart has been written. Large files pass
  * through as whole buffers held outside the JS heap, and V8 collects those only once ~64 MB of
  * them have piled up: a chart of many 5 MB files would hold that much garbage at its peak.
- * (`gc` exposed to a fresh context only: nothing else in the thread can call it.)
+ * (Threads started after the flag is set see a global `gc` too; nothing in them calls it.)
  */
-const reclaim = (() => {
-  setFlagsFromString('--expose-gc');
-  const gc = runInNewContext('gc') as () => void;
-  setFlagsFromString('--no-expose-gc');
-  return () => gc();
+const reclaim = ((): (() => void) => {
+  // The flag is process-wide and shared by every thread: set, never unset (unsetting it raced
+  // with another thread's start and left it without `gc`). Without it, reclaiming is skipped.
+  try {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as unknown;
+    return typeof gc === 'function' ? () => gc() : () => undefined;
+  } catch {
+    return () => undefined;
+  }
 })();
 
 export default async function build(task: BuildTask & { started?: MessagePort }): Promise<BuildReply> {
