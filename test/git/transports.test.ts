@@ -7,8 +7,18 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import { type GitAuth, GitError, MAX_PACKS, remoteHead, syncCheckout, treeIds } from '@chartsync/sidecar/git';
+import {
+  type GitAuth,
+  GitError,
+  headCommit,
+  MAX_PACKS,
+  remoteHead,
+  syncCheckout,
+  treeIds,
+} from '@chartsync/sidecar/git';
+import { createLogger } from '@chartsync/sidecar/log';
 import {
   type FixtureRepo,
   fileUrl,
@@ -195,6 +205,59 @@ describe('commit ids the server does not advertise', () => {
 });
 
 describe('robust working copies', () => {
+  test('the commit checked out is read from the files git keeps: loose ref, packed ref, detached HEAD; anything else is left to git', async () => {
+    const repo = await servers.repos.create('head-files', { 'a.txt': '1\n' });
+    const dir = join(servers.dir, 'co', 'head-files');
+    const { commit } = await syncCheckout({ url: fileUrl(repo), policy, dir });
+    const gitDir = join(dir, '.git');
+    assert.equal(await headCommit(gitDir), commit, 'loose ref');
+    await fixtureGit(['pack-refs', '--all', '--prune'], dir);
+    assert.equal(await headCommit(gitDir), commit, 'packed ref');
+    await fixtureGit(['checkout', '-q', '--detach'], dir);
+    assert.equal(await headCommit(gitDir), commit, 'detached HEAD');
+    for (const head of ['ref: refs/heads/../../../../etc/passwd\n', 'ref: refs/heads/none\n', 'garbage\n']) {
+      await writeFile(join(gitDir, 'HEAD'), head);
+      assert.equal(await headCommit(gitDir), undefined, head);
+    }
+    await writeFile(join(gitDir, 'HEAD'), `${commit}\n`);
+    assert.equal(await headCommit(join(dir, 'missing')), undefined);
+  });
+
+  test('an update fetches a new commit without asking git first; the commit checked out is neither looked up nor fetched', async () => {
+    const repo = await servers.repos.create('few-processes', { 'a.txt': '1\n' });
+    const dir = join(servers.dir, 'co', 'few-processes');
+    await syncCheckout({ url: fileUrl(repo), policy, dir });
+    await repo.write({ 'a.txt': '2\n' });
+    const c2 = await repo.commit('two', D2);
+    await repo.push();
+    // Every git process of a checkout is logged at debug level, in the order it ran.
+    const commands = async (ref: string) => {
+      const out = new PassThrough();
+      let text = '';
+      out.on('data', (d) => (text += d));
+      const log = createLogger({ level: 'debug', pretty: false, destination: out });
+      const result = await syncCheckout({ url: fileUrl(repo), ref, policy, dir, log });
+      await new Promise((r) => setImmediate(r));
+      const git = text
+        .split('\n')
+        .filter((l) => l.includes('"git command done"'))
+        .map((l) => String(JSON.parse(l).git).split(' ')[0]);
+      return { result, git };
+    };
+    const update = await commands(c2);
+    assert.equal(update.result.commit, c2);
+    assert.equal(await readFile(join(dir, 'a.txt'), 'utf8'), '2\n');
+    assert.equal(update.git[0], 'fetch', `first git command of an update: ${update.git.join(', ')}`);
+    assert.equal(update.git.filter((c) => c === 'rev-parse').length, 0, update.git.join(', '));
+    const again = await commands(c2);
+    assert.equal(again.result.commit, c2);
+    assert.deepEqual(
+      again.git.filter((c) => c === 'fetch' || c === 'rev-parse'),
+      [],
+      `the commit checked out needs neither: ${again.git.join(', ')}`,
+    );
+  });
+
   test('lock files left by a killed git are removed and the update completes', async () => {
     const repo = await servers.repos.create('locks', { 'a.txt': '1\n' });
     const dir = join(servers.dir, 'co', 'locks');

@@ -11,6 +11,7 @@ import { removeStaleLocks, serialized } from './dir-lock.js';
 import { GitError } from './errors.js';
 import { compactIfNeeded } from './maintenance.js';
 import { redactUrl } from './redact.js';
+import { headCommit } from './refs.js';
 import {
   describe,
   lsRemote,
@@ -122,13 +123,13 @@ async function fetchCommit(ctx: Ctx): Promise<string> {
 }
 
 async function fetchNamed(ctx: Ctx, name: string, expected: string): Promise<string> {
-  if (await hasCommit(ctx, expected)) return expected;
+  if (await checkedOut(ctx, expected)) return expected;
   await fetch(ctx, ['--depth=1'], [`+${name}:${FETCHED}`]);
   return revParse(ctx, `${FETCHED}^{commit}`);
 }
 
 async function fetchFullSha(ctx: Ctx, sha: string): Promise<string> {
-  if (await hasCommit(ctx, sha)) return sha;
+  if (await checkedOut(ctx, sha)) return sha;
   try {
     await fetch(ctx, ['--depth=1'], [sha]);
   } catch (err) {
@@ -181,6 +182,15 @@ async function fetch(ctx: Ctx, flags: string[], refspecs: string[]): Promise<voi
   );
   ctx.fresh = false;
   ctx.fetched = true;
+}
+
+/**
+ * Whether `sha` is the commit checked out, known without a git process. Any other commit is
+ * fetched straight away: in an update that is the common case (a new commit), and a commit that
+ * happens to be here already costs the fetch only a short negotiation.
+ */
+async function checkedOut(ctx: Ctx, sha: string): Promise<boolean> {
+  return !ctx.fresh && (await headCommit(join(ctx.o.dir, '.git'))) === sha;
 }
 
 async function hasCommit(ctx: Ctx, rev: string): Promise<boolean> {

@@ -12,6 +12,7 @@ export { classifyGitOutput, GitError, type GitErrorKind, gitLastWords } from './
 export { lsRemoteArgs, resolveRef } from './ls-remote.js';
 export { MAX_PACKS, objectCounts, shouldCompact } from './maintenance.js';
 export { redact, redactUrl } from './redact.js';
+export { headCommit } from './refs.js';
 export { type RemoteOptions, remoteHead } from './remote.js';
 export { runGit } from './runner.js';
 export type { GitAuth } from './session.js';
