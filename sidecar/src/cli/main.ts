@@ -3,6 +3,7 @@
  * answers `--help`; registering a command is one line in COMMANDS.
  */
 import { VERSION } from '../version.js';
+import { tuneProcess } from './process-tuning.js';
 
 type Run = (argv: string[]) => Promise<number>;
 
@@ -63,5 +64,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`chartsync: unknown command ${JSON.stringify(name)}\n\n${usage()}`);
     return 2;
   }
+  // The service runs for days: its memory settings are fixed at start (see process-tuning.ts).
+  if (command.name === 'serve') tuneProcess();
   return (await command.load())(rest);
 }
