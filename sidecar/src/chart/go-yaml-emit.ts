@@ -10,11 +10,30 @@ import { looksLikeTimestamp, resolveGoScalar } from './yaml.js';
 
 export type EmitValue = string | number | boolean | null | EmitValue[] | { [key: string]: EmitValue };
 
+/**
+ * Texts of sequence items (maps) emitted before, reused by the caller's key: an index that
+ * gains one version re-emits one entry, not all of them. `key` returns undefined for items not
+ * worth keeping; the texts are dropped all at once when `max` is reached.
+ */
+export interface ItemMemo {
+  key(item: { [key: string]: EmitValue }): string | undefined;
+  texts: Map<string, string>;
+  max: number;
+}
+
+// The memo of the emitGoYaml call under way (emitting is synchronous: no other call interleaves).
+let memo: ItemMemo | undefined;
+
 /** One YAML document, as go-yaml v2's Marshal would write it. */
-export function emitGoYaml(value: EmitValue): string {
+export function emitGoYaml(value: EmitValue, opts: { memo?: ItemMemo } = {}): string {
   const out: string[] = [];
-  if (isMap(value) && Object.keys(value).length > 0) writeMap(value, 0, out);
-  else out.push(`${inline(value, 0, 0)}\n`);
+  memo = opts.memo;
+  try {
+    if (isMap(value) && Object.keys(value).length > 0) writeMap(value, 0, out);
+    else out.push(`${inline(value, 0, 0)}\n`);
+  } finally {
+    memo = undefined;
+  }
   return out.join('');
 }
 
@@ -54,7 +73,7 @@ function writeSeq(seq: EmitValue[], indent: number, out: string[]): void {
   const pad = ' '.repeat(indent);
   for (const item of seq) {
     if (isMap(item) && Object.keys(item).length > 0) {
-      writeMap(item, indent + 2, out, `${pad}- `);
+      writeMapItem(item, indent, pad, out);
     } else if (Array.isArray(item) && item.length > 0) {
       out.push(`${pad}-`);
       const nested: string[] = [];
@@ -64,6 +83,24 @@ function writeSeq(seq: EmitValue[], indent: number, out: string[]): void {
       out.push(`${pad}- ${inline(item, indent + 2, indent + 2)}\n`);
     }
   }
+}
+
+function writeMapItem(item: { [key: string]: EmitValue }, indent: number, pad: string, out: string[]): void {
+  const key = memo?.key(item);
+  if (!memo || key === undefined) {
+    writeMap(item, indent + 2, out, `${pad}- `);
+    return;
+  }
+  const k = `${indent}:${key}`;
+  let text = memo.texts.get(k);
+  if (text === undefined) {
+    const part: string[] = [];
+    writeMap(item, indent + 2, part, `${pad}- `);
+    text = part.join('');
+    if (memo.texts.size >= memo.max) memo.texts.clear();
+    memo.texts.set(k, text);
+  }
+  out.push(text);
 }
 
 /** A scalar or an empty collection on the current line, starting at `column`. */

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { writeFileAtomic } from '../storage/atomic-file.js';
-import { type EmitValue, emitGoYaml } from './go-yaml-emit.js';
+import { type EmitValue, emitGoYaml, type ItemMemo } from './go-yaml-emit.js';
 import { loadChartArchive } from './load-archive.js';
 import { compareBytes } from './load-files.js';
 import { normaliseGoTime } from './lock.js';
@@ -94,9 +94,25 @@ export function marshalIndex(index: IndexFile): Buffer {
     }));
   }
   return Buffer.from(
-    emitGoYaml({ apiVersion: index.apiVersion, entries, generated: index.generated }),
+    emitGoYaml({ apiVersion: index.apiVersion, entries, generated: index.generated }, { memo: ENTRY_TEXTS }),
     'utf8',
   );
+}
+
+// Each publication rewrites its repo's whole index: its entries (versions) are emitted once and
+// then reused by their content's hash. ~1 KiB each; 5,000 cover a hundred busy repos.
+const ENTRY_TEXTS: ItemMemo = {
+  key: (item) =>
+    'digest' in item && 'urls' in item
+      ? createHash('sha256').update(JSON.stringify(item, nonFinite)).digest('base64')
+      : undefined,
+  texts: new Map(),
+  max: 5_000,
+};
+
+// JSON writes NaN and ±Infinity as null; the YAML does not.
+function nonFinite(_key: string, v: unknown): unknown {
+  return typeof v === 'number' && !Number.isFinite(v) ? `number:${v}` : v;
 }
 
 /** `helm repo index <dir>`: every `*.tgz` in `dir` and its direct subdirectories. */

@@ -176,6 +176,29 @@ describe('index', () => {
     assert.match(text, /generated: "2024-05-06T07:08:09.12Z"\n$/);
   });
 
+  test('an entry emitted before is reused only while its content is the same', () => {
+    const long = (word: string) => `${word} `.repeat(30).trim(); // folded by go-yaml past column 80
+    const input = (description: string, digest: string) =>
+      buildIndex(
+        [
+          { metadata: { ...md('b', '2.0.0'), description }, fileName: 'b-2.0.0.tgz', digest },
+          {
+            metadata: { ...md('a', '1.0.0'), description: long('same') },
+            fileName: 'a-1.0.0.tgz',
+            digest: 'd',
+          },
+        ],
+        { generated: new Date('2024-05-06T07:08:09Z') },
+      );
+    const first = marshalIndex(input(long('old'), 'd1')).toString();
+    const changed = marshalIndex(input(long('new'), 'd2')).toString();
+    assert.match(changed, /description: new new/);
+    assert.match(changed, /digest: d2\n/);
+    assert.doesNotMatch(changed, /old|digest: d1/);
+    assert.equal(changed.replaceAll('new', 'old').replace('digest: d2', 'digest: d1'), first);
+    assert.equal(marshalIndex(input(long('old'), 'd1')).toString(), first);
+  });
+
   test('invalid metadata is refused', () => {
     assert.throws(
       () => buildIndex([{ metadata: md('', '1.0.0'), fileName: 'x.tgz', digest: 'd' }]),
