@@ -1,5 +1,9 @@
 #!/usr/bin/env node
-import { main } from '../dist/cli/main.js';
+import { enableCompileCache } from '../dist/cli/compile-cache.js';
+
+// Before anything else is loaded: the modules below come from the cache from the second run on.
+enableCompileCache();
+const { main } = await import('../dist/cli/main.js');
 
 main(process.argv.slice(2)).then(
   (code) => {

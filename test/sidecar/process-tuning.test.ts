@@ -4,11 +4,14 @@
  * stays small (read from the sidecar's own /metrics), and the user's own choices kept.
  */
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { tuningPlan } from '@chartsync/sidecar/process-tuning';
 import { tempDir } from '../harness/paths.ts';
-import { type SidecarProcess, startSidecarProcess } from '../harness/sidecar.ts';
+import { chartsyncScript, type SidecarProcess, startSidecarProcess } from '../harness/sidecar.ts';
 
 let tmp: { path: string; cleanup: () => Promise<void> };
 const running: SidecarProcess[] = [];
@@ -86,5 +89,46 @@ describe('process tuning of chartsync serve', () => {
       MALLOC_ARENA_MAX: '8',
     });
     assert.equal(chosen, undefined, 'every setting chosen by the user: no re-exec at all');
+  });
+});
+
+describe('compile cache of the chartsync command', () => {
+  const run = (env: NodeJS.ProcessEnv, args = ['package', '--help']) => {
+    const r = spawnSync(process.execPath, [chartsyncScript, ...args], {
+      env: { ...process.env, NODE_COMPILE_CACHE: undefined, XDG_CACHE_HOME: undefined, ...env },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    assert.equal(r.status, 0, `exit ${r.status} ${r.signal ?? ''}: ${r.stderr}`);
+  };
+  const files = async (dir: string): Promise<number> =>
+    existsSync(dir) ? (await readdir(dir, { recursive: true })).length : 0;
+
+  test('kept per user under an existing ~/.cache (or XDG_CACHE_HOME); NODE_COMPILE_CACHE wins', async () => {
+    const home = join(tmp.path, 'home');
+    await mkdir(join(home, '.cache'), { recursive: true });
+    run({ HOME: home });
+    const mine = join(home, '.cache/chartsync/compile-cache');
+    assert.ok((await files(mine)) > 1, 'compiled modules are kept for the next run');
+    const xdg = join(tmp.path, 'xdg');
+    await mkdir(xdg);
+    run({ HOME: home, XDG_CACHE_HOME: xdg });
+    assert.ok((await files(join(xdg, 'chartsync/compile-cache'))) > 1);
+    const chosen = join(tmp.path, 'chosen');
+    const bare = join(tmp.path, 'bare-home');
+    await mkdir(join(bare, '.cache'), { recursive: true });
+    run({ HOME: bare, NODE_COMPILE_CACHE: chosen });
+    assert.ok((await files(chosen)) > 1, "the user's NODE_COMPILE_CACHE is used");
+    assert.equal(existsSync(join(bare, '.cache/chartsync')), false);
+  });
+
+  test('never creates a cache home, and a HOME or XDG_CACHE_HOME in /proc neither hangs nor fails', async () => {
+    const home = join(tmp.path, 'no-cache-home');
+    await mkdir(home);
+    run({ HOME: home });
+    assert.deepEqual(await readdir(home), []);
+    // Node's recursive mkdir spins forever under /proc: the run must end, and succeed.
+    run({ HOME: '/proc' }, ['--version']);
+    run({ HOME: home, XDG_CACHE_HOME: '/proc' }, ['--version']);
   });
 });

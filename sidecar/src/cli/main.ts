@@ -3,7 +3,7 @@
  * answers `--help`; registering a command is one line in COMMANDS.
  */
 import { VERSION } from '../version.js';
-import { tuneProcess } from './process-tuning.js';
+import { SERVE_TUNING, tuneProcess } from './process-tuning.js';
 
 type Run = (argv: string[]) => Promise<number>;
 
@@ -64,7 +64,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`chartsync: unknown command ${JSON.stringify(name)}\n\n${usage()}`);
     return 2;
   }
-  // The service runs for days: its memory settings are fixed at start (see process-tuning.ts).
-  if (command.name === 'serve') tuneProcess();
+  // The service runs for days: settings V8 and glibc read only at start (see process-tuning.ts).
+  if (command.name === 'serve') tuneProcess(SERVE_TUNING);
   return (await command.load())(rest);
 }

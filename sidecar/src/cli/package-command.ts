@@ -6,7 +6,7 @@ import { BuildPool, type BuildTask, buildInProcess } from '../build/index.js';
 // Narrow imports, not the chart engine's index: this thread only hands charts to build threads,
 // and every module it loads delays the first build.
 import { ChartError } from '../chart/errors.js';
-import { findGitRoot } from '../chart/git-root.js';
+import { gitRootFinder } from '../chart/git-root.js';
 import type { DependencyRepository, StagedChart } from '../chart/model.js';
 import { chartMtime, FIXED_EPOCH, sourceDateEpoch } from '../chart/mtime.js';
 import { moveFileAtomic } from '../storage/atomic-file.js';
@@ -75,6 +75,7 @@ export async function packageCommand(argv: string[]): Promise<number> {
   const pool = args.positionals.length > 1 ? new BuildPool({ timeoutMs: 0, eager: true }) : undefined;
   const build = (task: BuildTask) => (pool ? pool.build(task) : buildInProcess(task));
   const inFlight = (pool?.threads ?? 1) * IN_FLIGHT_PER_THREAD;
+  const findGitRoot = gitRootFinder();
   const results = await mapLimit(args.positionals, inFlight, (dir) =>
     settle(async () => {
       const gitRoot = await findGitRoot(dir);
