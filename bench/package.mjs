@@ -20,7 +20,7 @@ import { loadNote, report } from './lib.mjs';
 const run = promisify(execFile);
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const helm = join(root, '.tools/bin/helm');
-const cliMain = join(root, 'sidecar/dist/cli/main.js');
+const cliBin = join(root, 'sidecar/bin/chartsync.js');
 const countArg = process.argv.indexOf('--charts');
 const CHARTS = countArg > 0 ? Number(process.argv[countArg + 1]) : 100;
 const GOAL_RATIO = 5;
@@ -92,15 +92,22 @@ async function buildCorpus(dir, env) {
   return charts;
 }
 
-/** One chartsync process over all charts; its peak RSS from the kernel's rusage. */
+/**
+ * One chartsync process over all charts, started as users start it (bin/chartsync.js: its
+ * compile cache and process settings included); its peak RSS from the kernel's rusage, reported
+ * by a wrapper script that loads the bin (argv[1] stays a script, so a re-exec keeps it).
+ */
 async function timeChartsync(charts, out) {
-  const script = `import(${JSON.stringify(cliMain)}).then((m) => m.main(process.argv.slice(1))).then((code) => {
-    process.stderr.write('MAXRSS ' + process.resourceUsage().maxRSS + '\\n'); process.exitCode = code; });`;
+  const wrapper = join(dirname(out), 'chartsync-maxrss.mjs');
+  await writeFile(
+    wrapper,
+    `process.on('exit', () => process.stderr.write('MAXRSS ' + process.resourceUsage().maxRSS + '\\n'));\nawait import(${JSON.stringify(cliBin)});\n`,
+  );
   const started = process.hrtime.bigint();
   const { stdout, stderr, code } = await new Promise((done) => {
     const child = spawn(
       process.execPath,
-      ['--input-type=module', '-e', script, 'package', ...charts, '-d', out],
+      [wrapper, 'package', ...charts, '-d', out],
       {
         env: { ...process.env, SOURCE_DATE_EPOCH: '1700000000' },
       },
@@ -130,7 +137,7 @@ async function sameBytesAlone(charts, parallelOut, aloneOut) {
   for (const chart of charts.filter((_, i) => i % 20 === 0)) {
     const { stdout } = await run(
       process.execPath,
-      [cliMain.replace('dist/cli/main.js', 'bin/chartsync.js'), 'package', chart, '-d', aloneOut],
+      [cliBin, 'package', chart, '-d', aloneOut],
       {
         env: { ...process.env, SOURCE_DATE_EPOCH: '1700000000' },
       },
