@@ -105,13 +105,9 @@ async function timeChartsync(charts, out) {
   );
   const started = process.hrtime.bigint();
   const { stdout, stderr, code } = await new Promise((done) => {
-    const child = spawn(
-      process.execPath,
-      [wrapper, 'package', ...charts, '-d', out],
-      {
-        env: { ...process.env, SOURCE_DATE_EPOCH: '1700000000' },
-      },
-    );
+    const child = spawn(process.execPath, [wrapper, 'package', ...charts, '-d', out], {
+      env: { ...process.env, SOURCE_DATE_EPOCH: '1700000000' },
+    });
     let so = '';
     let se = '';
     child.stdout.on('data', (d) => (so += d));
@@ -135,13 +131,9 @@ async function timeTarLoop(charts, out) {
 /** A few charts packaged one per run (in-process path) must give the parallel run's bytes. */
 async function sameBytesAlone(charts, parallelOut, aloneOut) {
   for (const chart of charts.filter((_, i) => i % 20 === 0)) {
-    const { stdout } = await run(
-      process.execPath,
-      [cliBin, 'package', chart, '-d', aloneOut],
-      {
-        env: { ...process.env, SOURCE_DATE_EPOCH: '1700000000' },
-      },
-    );
+    const { stdout } = await run(process.execPath, [cliBin, 'package', chart, '-d', aloneOut], {
+      env: { ...process.env, SOURCE_DATE_EPOCH: '1700000000' },
+    });
     const file = stdout.split(' ')[0];
     const a = await readFile(join(parallelOut, file));
     const b = await readFile(join(aloneOut, file));

@@ -10,10 +10,11 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { makePki, type Pki } from './envtest-pki.ts';
 import { toolsBin } from './paths.ts';
 import { guardChild, guardDir, releaseDir } from './reaper.ts';
+import { type WatchedProcess, waitUntil } from './wait.ts';
 
 export interface Envtest {
   /** Admin kubeconfig (user in system:masters). */
@@ -73,9 +74,7 @@ export function freePort(): Promise<number> {
   });
 }
 
-interface Proc {
-  child: ChildProcess;
-  logPath: string;
+interface Proc extends WatchedProcess {
   exited: Promise<number | null>;
 }
 
@@ -107,7 +106,7 @@ function startProcess(bin: string, args: string[], logPath: string, verbose: boo
       resolve(-1);
     });
   });
-  return { child, logPath, exited };
+  return { name: basename(bin), child, log: logPath, exited };
 }
 
 async function stopProcess(p: Proc, graceMs = 5000): Promise<void> {
@@ -116,14 +115,6 @@ async function stopProcess(p: Proc, graceMs = 5000): Promise<void> {
   const timer = setTimeout(() => p.child.kill('SIGKILL'), graceMs);
   await p.exited;
   clearTimeout(timer);
-}
-
-async function tail(path: string, lines = 30): Promise<string> {
-  try {
-    return (await readFile(path, 'utf8')).split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no log)';
-  }
 }
 
 /** GET over TLS with the admin certificate; resolves with the HTTP status (0 = no answer). */
@@ -145,29 +136,6 @@ function adminGet(
     req.on('error', () => resolve(0));
     req.end();
   });
-}
-
-/** Polls until `check` is true, failing early when a component died. */
-async function waitUntil(
-  what: string,
-  check: () => Promise<boolean>,
-  procs: Proc[],
-  timeoutMs: number,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    const dead = procs.find((p) => p.child.exitCode !== null || p.child.signalCode !== null);
-    if (dead)
-      throw new Error(
-        `${what}: ${dead.child.spawnfile} exited with ${dead.child.exitCode ?? dead.child.signalCode}:\n${await tail(dead.logPath)}`,
-      );
-    if (Date.now() > deadline) {
-      const logs = await Promise.all(procs.map(async (p) => `--- ${p.logPath}\n${await tail(p.logPath)}`));
-      throw new Error(`${what}: not ready after ${timeoutMs} ms\n${logs.join('\n')}`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 function etcdArgs(dataDir: string, clientPort: number, peerPort: number): string[] {

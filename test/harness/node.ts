@@ -12,7 +12,7 @@
  * stopped (by pid; containerd's shims found by their `-address` argument). One node per machine
  * at a time (the kubelet's port and host paths are fixed): a lock directory serialises runs.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync } from 'node:fs';
 import { chmod, chown, mkdir, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -20,6 +20,7 @@ import { promisify } from 'node:util';
 import { type Envtest, startEnvtest } from './envtest.ts';
 import type { NodeImages } from './node-images.ts';
 import { tempDir, toolsBin } from './paths.ts';
+import { type WatchedProcess, waitUntil } from './wait.ts';
 
 const run = promisify(execFile);
 
@@ -102,10 +103,7 @@ export interface RealNode {
   hostPathVolume(name: string, uid?: number): Promise<string>;
 }
 
-interface Proc {
-  name: string;
-  child: ChildProcess;
-  log: string;
+interface Proc extends WatchedProcess {
   exited: Promise<void>;
 }
 
@@ -129,30 +127,6 @@ async function readSysctl(key: string): Promise<string | undefined> {
     return (await readFile(`/proc/sys/${key}`, 'utf8')).trim();
   } catch {
     return undefined;
-  }
-}
-
-async function tail(path: string, lines = 25): Promise<string> {
-  return (await readFile(path, 'utf8').catch(() => '(no log)')).split('\n').slice(-lines).join('\n');
-}
-
-/** Waits for `check`, failing early (with its log) when a part died. */
-async function waitUntil(
-  what: string,
-  check: () => Promise<boolean>,
-  procs: Proc[],
-  timeoutMs: number,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check().catch(() => false)) return;
-    const dead = procs.find((p) => p.child.exitCode !== null || p.child.signalCode !== null);
-    if (dead) throw new Error(`${what}: ${dead.name} exited:\n${await tail(dead.log)}`);
-    if (Date.now() > deadline) {
-      const logs = await Promise.all(procs.map(async (p) => `--- ${p.name}\n${await tail(p.log, 8)}`));
-      throw new Error(`${what}: not after ${timeoutMs} ms\n${logs.join('\n')}`);
-    }
-    await new Promise((r) => setTimeout(r, 250));
   }
 }
 
