@@ -5,6 +5,7 @@
  * and a failure before that point leaves the published repository exactly as it was.
  */
 import { createHash, randomUUID } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { ApiError, type ChartSyncResult, type Reason, type SyncResult } from '@chartsync/api';
 import type { BuildPool } from '../build/index.js';
@@ -46,7 +47,7 @@ export interface SyncContext {
   ownership: OwnershipStore;
   cloneDir: string;
   cacheDir: string;
-  /** Where built archives wait for publishing (emptied by the caller around each sync). */
+  /** Where built archives wait until published: made (emptied) by the sync when it builds. */
   stagingDir: string;
   /** Runs the chart builds off the main thread. */
   builder: BuildPool;
@@ -126,6 +127,10 @@ export async function runSync(ctx: SyncContext): Promise<SyncResult> {
   const published = await ctx.publisher.list(repo.name);
   phases.mark('list');
   const publishedByKey = byKey(published);
+  // Built archives wait in the staging dir until published. Made only now, so an update that
+  // finds nothing new touches no disk for it; whatever a crash left behind is dropped first.
+  await rm(ctx.stagingDir, { recursive: true, force: true });
+  await mkdir(ctx.stagingDir, { recursive: true });
   const built = await buildAll(
     ctx,
     dirs,

@@ -215,7 +215,7 @@ export class SyncService {
     const log = this.opts.logger.child({ repo: name });
     const started = performance.now();
     log.info({ git: redactUrl(repo.git), ref: repo.ref }, 'sync started');
-    const stagingDir = await this.freshStagingDir(name);
+    const stagingDir = join(this.opts.dataDir, 'staging', name);
     try {
       const result = await runSync({
         repo,
@@ -261,14 +261,6 @@ export class SyncService {
     } finally {
       await rm(stagingDir, { recursive: true, force: true });
     }
-  }
-
-  /** Built archives wait here until published; whatever a crash left behind is dropped first. */
-  private async freshStagingDir(name: string): Promise<string> {
-    const dir = join(this.opts.dataDir, 'staging', name);
-    await rm(dir, { recursive: true, force: true });
-    await mkdir(dir, { recursive: true });
-    return dir;
   }
 
   private async recordResult(name: string, result: SyncResult | undefined, error?: ErrorBody): Promise<void> {
