@@ -3,8 +3,8 @@
  * cache): every run of the CLI and every build thread the service starts would otherwise compile
  * the same ~5 MB of JavaScript again (~90 ms per thread; `chartsync package` of 100 charts
  * ~8%). Kept per user under an existing ~/.cache (never a shared /tmp directory another user
- * could write into; never created elsewhere); NODE_COMPILE_CACHE, when set, is the user's choice and wins. Where the directory
- * cannot be made, Node runs without the cache.
+ * could write into; never created elsewhere); NODE_COMPILE_CACHE, when set, is the user's
+ * choice and wins. Where the directory cannot be made, Node runs without the cache.
  */
 import { mkdirSync, statSync } from 'node:fs';
 import module from 'node:module';

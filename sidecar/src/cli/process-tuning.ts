@@ -1,6 +1,6 @@
 /**
- * Runtime settings of a kind of run (today: `serve`), applied by replacing the process image once at start
- * (same pid, same stdio): V8 sizes its heap, reads its compiler tiers and glibc its malloc arenas
+ * Runtime settings of a kind of run (today: `serve`), applied by replacing the process image
+ * once at start (same pid, same stdio): V8 sizes its heap, reads its compiler tiers and glibc its malloc arenas
  * when the process starts, for every thread; setting them later has no effect.
  *
  * Why these (measured, docs/sidecar.md#performance):
@@ -49,14 +49,12 @@ export function tuningPlan(
 
 /** Re-executes this process with the plan (never returns then); else returns and runs as is. */
 export function tuneProcess(tuning: Tuning): void {
-  const execve = (process as { execve?: (file: string, args: string[], env: NodeJS.ProcessEnv) => never })
-    .execve;
   const script = process.argv[1];
   // An IPC channel's descriptor would not survive: leave such a child as it is.
-  if (!execve || !script || process.channel) return;
+  if (!process.execve || !script || process.channel) return;
   const plan = tuningPlan(process.execArgv, process.env, tuning);
   if (!plan) return;
-  execve(process.execPath, [process.execPath, ...plan.execArgv, script, ...process.argv.slice(2)], {
+  process.execve(process.execPath, [process.execPath, ...plan.execArgv, script, ...process.argv.slice(2)], {
     ...process.env,
     ...plan.env,
   });
