@@ -203,20 +203,30 @@ export async function snapshot(dir: string): Promise<Record<string, string>> {
     for (const name of names.sort()) {
       const full = join(d, name);
       const rel = relative(dir, full);
-      const st = await lstat(full);
-      if (st.isSymbolicLink()) out[rel] = `link -> ${await readlink(full)}`;
-      else if (st.isDirectory()) {
-        out[rel] = 'dir';
-        await walk(full);
-      } else if (st.isFile())
-        out[rel] = `file ${st.size} ${createHash('sha256')
-          .update(await readFile(full))
-          .digest('hex')}`;
-      else out[rel] = 'special';
+      // A file gone between listing and reading (the temp file of a running sidecar's atomic
+      // write) is not part of the snapshot; any other error still fails.
+      const entry = await describeEntry(full).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return undefined;
+        throw err;
+      });
+      if (entry === undefined) continue;
+      out[rel] = entry;
+      if (entry === 'dir') await walk(full);
     }
   };
   await walk(dir);
   return out;
+}
+
+async function describeEntry(full: string): Promise<string> {
+  const st = await lstat(full);
+  if (st.isSymbolicLink()) return `link -> ${await readlink(full)}`;
+  if (st.isDirectory()) return 'dir';
+  if (st.isFile())
+    return `file ${st.size} ${createHash('sha256')
+      .update(await readFile(full))
+      .digest('hex')}`;
+  return 'special';
 }
 
 /** Snapshot of the storage dir without the (mutable) sidecar bookkeeping, if kept there. */
