@@ -14,6 +14,7 @@ import {
   GitError,
   headCommit,
   MAX_PACKS,
+  pickTrees,
   remoteHead,
   syncCheckout,
   treeIds,
@@ -32,6 +33,10 @@ const policy = { allowLocal: true, allowInsecure: true };
 const D1 = new Date('2024-03-01T10:00:00Z');
 const D2 = new Date('2024-03-02T10:00:00Z');
 const D3 = new Date('2024-03-03T10:00:00Z');
+const commitOf = (r: { commit: string; commitTime: Date }) => ({
+  commit: r.commit,
+  commitTime: r.commitTime,
+});
 
 interface Transport {
   name: string;
@@ -103,7 +108,7 @@ for (const t of transports) {
 
     test('fresh checkouts of HEAD, a branch, a tag, a full and a short commit id, with the commit time', async () => {
       const head = await syncCheckout(opts('head'));
-      assert.deepEqual(head, { commit: c1, commitTime: D1 });
+      assert.deepEqual(commitOf(head), { commit: c1, commitTime: D1 });
       assert.equal(
         await readFile(join(opts('head').dir, 'charts/a/Chart.yaml'), 'utf8'),
         'name: a\nversion: 1.0.0\n',
@@ -131,7 +136,14 @@ for (const t of transports) {
       const c2 = await repo.commit('c2', D2);
       await repo.push();
       assert.equal(await remoteHead(o), c2);
-      assert.deepEqual(await syncCheckout(o), { commit: c2, commitTime: D2 });
+      const updated = await syncCheckout(o);
+      assert.deepEqual(commitOf(updated), { commit: c2, commitTime: D2 });
+      // the checkout's own tree ids (listed while it resets) are those of the commit checked out
+      assert.deepEqual(
+        pickTrees(updated.trees, ['', 'charts', 'charts/a', 'charts/b', 'charts/c']),
+        await treeIds(o.dir, ['', 'charts', 'charts/a', 'charts/b', 'charts/c']),
+      );
+      assert.deepEqual([...updated.trees.keys()].sort(), ['', 'charts', 'charts/a', 'charts/c']);
       assert.equal(await readFile(join(o.dir, 'charts/a/Chart.yaml'), 'utf8'), 'name: a\nversion: 1.1.0\n');
       assert.ok(existsSync(join(o.dir, 'charts/c/Chart.yaml')));
       assert.ok(!existsSync(join(o.dir, 'charts/b')), 'deleted chart must disappear');
@@ -150,7 +162,7 @@ for (const t of transports) {
       const c3 = await repo.commit('rewritten', D3);
       await repo.push({ force: true });
       assert.notEqual(old.commit, c3);
-      assert.deepEqual(await syncCheckout(o), { commit: c3, commitTime: D3 });
+      assert.deepEqual(commitOf(await syncCheckout(o)), { commit: c3, commitTime: D3 });
       assert.ok(existsSync(join(o.dir, 'rewritten.txt')));
       assert.ok(existsSync(join(o.dir, 'charts/b/Chart.yaml')), 'files of the rewritten history are back');
       assert.ok(!existsSync(join(o.dir, 'charts/c')), 'files only in the discarded history are gone');
@@ -241,14 +253,24 @@ describe('robust working copies', () => {
       const git = text
         .split('\n')
         .filter((l) => l.includes('"git command done"'))
-        .map((l) => String(JSON.parse(l).git).split(' ')[0]);
+        .map((l) =>
+          String(JSON.parse(l).git)
+            .split(' ')
+            .find((w) => !w.startsWith('-')),
+        );
       return { result, git };
     };
     const update = await commands(c2);
     assert.equal(update.result.commit, c2);
     assert.equal(await readFile(join(dir, 'a.txt'), 'utf8'), '2\n');
-    assert.equal(update.git[0], 'fetch', `first git command of an update: ${update.git.join(', ')}`);
-    assert.equal(update.git.filter((c) => c === 'rev-parse').length, 0, update.git.join(', '));
+    // Exactly these, in the order they finish: the look for stray files runs during the fetch,
+    // the commit's details and its tree listing during the reset.
+    assert.deepEqual(
+      [...update.git].sort(),
+      ['fetch', 'ls-tree', 'reset', 'show', 'status'],
+      update.git.join(', '),
+    );
+    assert.ok(update.git.indexOf('fetch') < update.git.indexOf('reset'), update.git.join(', '));
     const again = await commands(c2);
     assert.equal(again.result.commit, c2);
     assert.deepEqual(

@@ -22,6 +22,7 @@ import {
 } from './remote.js';
 import { runGit } from './runner.js';
 import { type GitSession, withGitSession } from './session.js';
+import { listDirsArgs, parseDirListing } from './tree.js';
 import { checkGitUrl, isFullSha, isShortSha } from './url-policy.js';
 
 export interface CheckoutOptions extends RemoteOptions {
@@ -35,6 +36,8 @@ export interface CheckoutResult {
   commit: string;
   /** Committer time of `commit`: the reproducible mtime for archives built from it. */
   commitTime: Date;
+  /** The tree id of every directory of `commit` (relative path, '' for the root). */
+  trees: Map<string, string>;
 }
 
 /** Where a fetched named ref lands (never a branch: nothing ever merges into it). */
@@ -47,6 +50,8 @@ interface Ctx {
   fresh: boolean;
   /** Something was fetched in this run (so there may be garbage to compact). */
   fetched: boolean;
+  /** Git commands started ahead of their use, each settling without failing. */
+  ahead: Promise<void>[];
 }
 
 // simple-git waits 50 ms after any git command that printed nothing, so the commands below are
@@ -71,18 +76,13 @@ async function checkout(o: CheckoutOptions): Promise<CheckoutResult> {
   }
   try {
     return await withGitSession(sessionOptions(o), async (s) => {
-      const ctx: Ctx = { o, s, fresh, fetched: false };
-      if (fresh) await git(ctx, ['init'], 'init');
-      const commit = await fetchCommit(ctx);
-      // One command both proves the commit is here and gives its time (an update runs few).
-      const time = await commitTime(ctx, commit);
-      if (o.submodules) await checkSubmoduleUrls(ctx, commit);
-      await git(ctx, ['reset', '--hard', commit], 'reset');
-      // A checkout made just now holds nothing but the commit: one git process fewer per first sync.
-      if (!fresh) await cleanWorkTree(ctx);
-      if (ctx.fetched) await compactIfNeeded(join(o.dir, '.git'), (args) => git(ctx, args, args[0] ?? 'git'));
-      if (o.submodules) await updateSubmodules(ctx);
-      return { commit, commitTime: time };
+      const ctx: Ctx = { o, s, fresh, fetched: false, ahead: [] };
+      try {
+        return await update(ctx);
+      } finally {
+        // no git process started ahead outlives the checkout, whatever failed
+        await Promise.all(ctx.ahead);
+      }
     });
   } catch (err) {
     if (fresh) await rm(o.dir, { recursive: true, force: true });
@@ -90,14 +90,44 @@ async function checkout(o: CheckoutOptions): Promise<CheckoutResult> {
   }
 }
 
-/** Removes untracked and ignored files (anything not from the commit), when there are any. */
-async function cleanWorkTree(ctx: Ctx): Promise<void> {
+/**
+ * Fetch, reset and clean, with the commands that do not depend on each other side by side: an
+ * update waits for three git processes fewer in a row. The working copy moves only once the
+ * commit is known to be here (with submodules, only once their URLs passed).
+ */
+async function update(ctx: Ctx): Promise<CheckoutResult> {
+  const { o, fresh } = ctx;
+  // Files not from git are looked for while the fetch runs: a reset only overwrites or deletes
+  // files, so what is stray before it is what may be stray after it. With submodules, a
+  // removed one leaves its directory behind: looked for after the reset then.
+  const strays = fresh || o.submodules ? undefined : ahead(ctx, hasStrays(ctx, ['--no-optional-locks']));
+  if (fresh) await git(ctx, ['init'], 'init');
+  const commit = await fetchCommit(ctx);
+  const listing = ahead(ctx, git(ctx, listDirsArgs(commit), 'ls-tree'));
+  const info = await (o.submodules ? checkedBeforeReset(ctx, commit) : inParallel(ctx, commit));
+  // (a checkout made just now holds nothing but the commit: nothing to look for)
+  const [dirs, dirty] = await Promise.all([listing, strays ?? (!fresh && hasStrays(ctx, []))]);
+  if (dirty) await git(ctx, ['clean', '-ffdx'], 'clean');
+  const trees = parseDirListing(info.tree, dirs);
+  if (ctx.fetched) await compactIfNeeded(join(o.dir, '.git'), (args) => git(ctx, args, args[0] ?? 'git'));
+  if (o.submodules) await updateSubmodules(ctx);
+  return { commit, commitTime: info.time, trees };
+}
+
+/** `p`, remembered so that the checkout waits for it even when something else fails first. */
+function ahead<T>(ctx: Ctx, p: Promise<T>): Promise<T> {
+  ctx.ahead.push(p.then(noop, noop));
+  return p;
+}
+
+/** Whether the working copy holds untracked or ignored files (anything not from git). */
+async function hasStrays(ctx: Ctx, globalFlags: string[]): Promise<boolean> {
   const status = await git(
     ctx,
-    ['status', '--porcelain=v2', '--branch', '--ignored', '--untracked-files=all'],
+    [...globalFlags, 'status', '--porcelain=v2', '--branch', '--ignored', '--untracked-files=all'],
     'status',
   );
-  if (/^[?!] /m.test(status)) await git(ctx, ['clean', '-ffdx'], 'clean');
+  return /^[?!] /m.test(status);
 }
 
 async function ensureEmptyDir(dir: string): Promise<void> {
@@ -138,7 +168,7 @@ async function fetchFullSha(ctx: Ctx, sha: string): Promise<string> {
     await fetchAll(ctx);
     if (!(await hasCommit(ctx, sha))) throw noSuchCommit(ctx, sha);
   }
-  // A fetch of one commit that succeeded brought it: commitTime() proves it once more anyway.
+  // A fetch of one commit that succeeded brought it: commitInfo() proves it once more anyway.
   return sha;
 }
 
@@ -202,15 +232,45 @@ async function revParse(ctx: Ctx, rev: string): Promise<string> {
   return (await git(ctx, ['rev-parse', '--verify', rev], 'rev-parse')).trim();
 }
 
-/** The committer time of `commit`, which must be here (a ref error otherwise). */
-async function commitTime(ctx: Ctx, commit: string): Promise<Date> {
-  const out = await git(ctx, ['show', '-s', '--format=%ct', `${commit}^{commit}`], 'show').catch(
+const noop = () => undefined;
+
+interface CommitInfo {
+  time: Date;
+  tree: string;
+}
+
+/** The committer time and root tree of `commit`, which must be here (a ref error otherwise). */
+async function commitInfo(ctx: Ctx, commit: string): Promise<CommitInfo> {
+  const out = await git(ctx, ['show', '-s', '--format=%ct %T', `${commit}^{commit}`], 'show').catch(
     (err: unknown) => {
       if (err instanceof GitError && err.kind !== 'unreachable') throw noSuchCommit(ctx, commit);
       throw err;
     },
   );
-  return new Date(Number(out.trim()) * 1000);
+  const [time = '', tree = ''] = out.trim().split(' ');
+  return { time: new Date(Number(time) * 1000), tree };
+}
+
+/** With submodules: their URLs are checked between proving the commit and moving to it. */
+async function checkedBeforeReset(ctx: Ctx, commit: string): Promise<CommitInfo> {
+  const info = await commitInfo(ctx, commit);
+  await checkSubmoduleUrls(ctx, commit);
+  await git(ctx, ['reset', '--hard', commit], 'reset');
+  return info;
+}
+
+/**
+ * The commit's details and the reset at once. A reset to a commit that is not here fails
+ * without touching the working copy; the answer is then commitInfo's clearer error.
+ */
+async function inParallel(ctx: Ctx, commit: string): Promise<CommitInfo> {
+  const [info, reset] = await Promise.allSettled([
+    commitInfo(ctx, commit),
+    git(ctx, ['reset', '--hard', commit], 'reset'),
+  ]);
+  if (info.status === 'rejected') throw info.reason;
+  if (reset.status === 'rejected') throw reset.reason;
+  return info.value;
 }
 
 /**

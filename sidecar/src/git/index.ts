@@ -17,5 +17,5 @@ export { type RemoteOptions, remoteHead } from './remote.js';
 export { runGit } from './runner.js';
 export type { GitAuth } from './session.js';
 export { normalizeLines, useSecretsDir, withGitSession } from './session.js';
-export { treeIds } from './tree.js';
+export { pickTrees, treeIds } from './tree.js';
 export { allowedProtocols, checkGitUrl, checkRef, parseGitUrl, type UrlPolicy } from './url-policy.js';

@@ -4,6 +4,8 @@
  * into GitErrors whose messages carry git's scrubbed last words.
  */
 import type { Logger } from 'pino';
+// first: sets DEBUG_COLORS before simple-git loads its debug module
+import './debug-colors.js';
 import { simpleGit } from 'simple-git';
 import { classifyGitOutput, GitError, gitHint, gitLastWords } from './errors.js';
 import { redact } from './redact.js';

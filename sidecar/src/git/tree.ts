@@ -1,27 +1,45 @@
-/** Git tree ids of directories at HEAD: equal ids mean equal content, so a chart can be skipped. */
+/** Git tree ids of directories: equal ids mean equal content, so a chart can be skipped. */
 import { runGit } from './runner.js';
 import { localSession } from './session.js';
 
 /**
- * The tree id of each of `paths` (directories relative to the work tree root, '' or '.' for the
- * root) at HEAD of the checkout in `dir`. Paths that are not directories at HEAD are left out.
- * One `git ls-tree` for all of them; a local command, no network, no credentials.
+ * The `git ls-tree` arguments that list every directory of `rev` below its root, with its
+ * tree id (the root's own id comes from elsewhere: `rev^{tree}`).
  */
-export async function treeIds(dir: string, paths: string[]): Promise<Map<string, string>> {
-  const result = new Map<string, string>();
-  const wanted = new Map(paths.map((p) => [normalize(p), p]));
-  const root = wanted.get('');
-  if (root !== undefined) result.set(root, await revParse(dir, 'HEAD^{tree}'));
-  const nested = [...wanted.keys()].filter((p) => p !== '');
-  if (nested.length === 0) return result;
-  const out = await git(dir, ['ls-tree', '-z', '--full-tree', 'HEAD', '--', ...nested.map(literal)]);
+export function listDirsArgs(rev: string): string[] {
+  return ['ls-tree', '-r', '-d', '-z', '--full-tree', rev];
+}
+
+/** Tree id of every directory (relative path, '' for the root) from `listDirsArgs` output. */
+export function parseDirListing(root: string, out: string): Map<string, string> {
+  const trees = new Map<string, string>([['', root]]);
   for (const entry of out.split('\0')) {
     const m = /^\d+ (\w+) ([0-9a-f]+)\t(.*)$/s.exec(entry);
-    if (m?.[1] !== 'tree') continue;
-    const original = wanted.get(m[3] ?? '');
-    if (original !== undefined) result.set(original, m[2] ?? '');
+    if (m?.[1] === 'tree') trees.set(m[3] ?? '', m[2] ?? '');
+  }
+  return trees;
+}
+
+/**
+ * The tree ids of `paths` (directories relative to the work tree root, '' or '.' for the root)
+ * out of every directory's id, keyed as given. Paths that are not directories are left out.
+ */
+export function pickTrees(all: ReadonlyMap<string, string>, paths: string[]): Map<string, string> {
+  const result = new Map<string, string>();
+  for (const p of paths) {
+    const id = all.get(normalize(p));
+    if (id !== undefined) result.set(p, id);
   }
   return result;
+}
+
+/**
+ * The tree id of each of `paths` at HEAD of the checkout in `dir` (see pickTrees). A local
+ * command, no network, no credentials.
+ */
+export async function treeIds(dir: string, paths: string[]): Promise<Map<string, string>> {
+  const root = (await git(dir, ['rev-parse', '--verify', '-q', 'HEAD^{tree}'])).trim();
+  return pickTrees(parseDirListing(root, await git(dir, listDirsArgs('HEAD'))), paths);
 }
 
 function normalize(p: string): string {
@@ -29,15 +47,6 @@ function normalize(p: string): string {
     .replace(/^\.\/+/, '')
     .replace(/\/+$/, '')
     .replace(/^\.$/, '');
-}
-
-// pathspec magic off: a directory named `:(exclude)x` or `*` means itself
-function literal(p: string): string {
-  return `:(literal)${p}`;
-}
-
-async function revParse(dir: string, rev: string): Promise<string> {
-  return (await git(dir, ['rev-parse', '--verify', '-q', rev])).trim();
 }
 
 function git(dir: string, args: string[]): Promise<string> {

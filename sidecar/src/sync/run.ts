@@ -12,7 +12,7 @@ import type { BuildPool } from '../build/index.js';
 import { sameChartContent } from '../chart/archive-content.js';
 import { discoverCharts } from '../chart/index.js';
 import type { DependencyRepository, StagedChart } from '../chart/model.js';
-import { remoteHead, syncCheckout, treeIds, type UrlPolicy } from '../git/index.js';
+import { pickTrees, remoteHead, syncCheckout, type UrlPolicy } from '../git/index.js';
 import type { Logger } from '../log/logger.js';
 import type { OwnershipStore } from '../publish/ownership.js';
 import {
@@ -121,7 +121,7 @@ export async function runSync(ctx: SyncContext): Promise<SyncResult> {
     dirs,
     (dir, tree) => (tree && prev.charts[dir]?.tree === tree ? prev.charts[dir]?.links : undefined),
     (dir) => dependencyLinks(ctx.cloneDir, dir),
-    (paths) => treeIds(ctx.cloneDir, paths),
+    async (paths) => pickTrees(checkout.trees, paths),
   );
   phases.mark('discover');
   const published = await ctx.publisher.list(repo.name);
