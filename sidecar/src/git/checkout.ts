@@ -52,6 +52,8 @@ interface Ctx {
   fetched: boolean;
   /** Git commands started ahead of their use, each settling without failing. */
   ahead: Promise<void>[];
+  /** Started right after a fetch is. */
+  whileFetching?: () => void;
 }
 
 // simple-git waits 50 ms after any git command that printed nothing, so the commands below are
@@ -100,11 +102,19 @@ async function update(ctx: Ctx): Promise<CheckoutResult> {
   // Files not from git are looked for while the fetch runs: a reset only overwrites or deletes
   // files, so what is stray before it is what may be stray after it. With submodules, a
   // removed one leaves its directory behind: looked for after the reset then.
-  const strays = fresh || o.submodules ? undefined : ahead(ctx, hasStrays(ctx, ['--no-optional-locks']));
+  let strays: Promise<boolean> | undefined;
+  // started once the fetch is (the longer command goes first: each spawn holds the event loop)
+  const lookForStrays = () => {
+    strays ??= ahead(ctx, hasStrays(ctx, ['--no-optional-locks']));
+  };
+  if (!fresh && !o.submodules) ctx.whileFetching = lookForStrays;
   if (fresh) await git(ctx, ['init'], 'init');
   const commit = await fetchCommit(ctx);
+  if (!fresh && !o.submodules) lookForStrays(); // nothing was fetched
+  // the reset first, the longest of the three
+  const moved = o.submodules ? checkedBeforeReset(ctx, commit) : inParallel(ctx, commit);
   const listing = ahead(ctx, git(ctx, listDirsArgs(commit), 'ls-tree'));
-  const info = await (o.submodules ? checkedBeforeReset(ctx, commit) : inParallel(ctx, commit));
+  const info = await moved;
   // (a checkout made just now holds nothing but the commit: nothing to look for)
   const [dirs, dirty] = await Promise.all([listing, strays ?? (!fresh && hasStrays(ctx, []))]);
   if (dirty) await git(ctx, ['clean', '-ffdx'], 'clean');
@@ -194,7 +204,7 @@ async function fetchAll(ctx: Ctx): Promise<void> {
 
 async function fetch(ctx: Ctx, flags: string[], refspecs: string[]): Promise<void> {
   const recurse = ctx.o.submodules ? [] : ['--no-recurse-submodules'];
-  await git(
+  const fetching = git(
     ctx,
     // --progress: a long transfer keeps talking, so the idle timeout only catches a stall
     [
@@ -210,6 +220,8 @@ async function fetch(ctx: Ctx, flags: string[], refspecs: string[]): Promise<voi
     ],
     'fetch',
   );
+  ctx.whileFetching?.();
+  await fetching;
   ctx.fresh = false;
   ctx.fetched = true;
 }
@@ -264,10 +276,8 @@ async function checkedBeforeReset(ctx: Ctx, commit: string): Promise<CommitInfo>
  * without touching the working copy; the answer is then commitInfo's clearer error.
  */
 async function inParallel(ctx: Ctx, commit: string): Promise<CommitInfo> {
-  const [info, reset] = await Promise.allSettled([
-    commitInfo(ctx, commit),
-    git(ctx, ['reset', '--hard', commit], 'reset'),
-  ]);
+  const resetting = git(ctx, ['reset', '--hard', commit], 'reset');
+  const [info, reset] = await Promise.allSettled([commitInfo(ctx, commit), resetting]);
   if (info.status === 'rejected') throw info.reason;
   if (reset.status === 'rejected') throw reset.reason;
   return info.value;
