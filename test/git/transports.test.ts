@@ -9,6 +9,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
+import tty from 'node:tty';
 import {
   type GitAuth,
   GitError,
@@ -16,8 +17,10 @@ import {
   MAX_PACKS,
   pickTrees,
   remoteHead,
+  runGit,
   syncCheckout,
   treeIds,
+  withGitSession,
 } from '@chartsync/sidecar/git';
 import { createLogger } from '@chartsync/sidecar/log';
 import {
@@ -366,6 +369,26 @@ describe('robust working copies', () => {
       results.map((r) => r.commit),
       [head, head, head, head],
     );
+  });
+});
+
+describe('the cost of a git command', () => {
+  test("simple-git's debug loggers never ask whether stderr is a terminal (an isatty call each)", async () => {
+    let calls = 0;
+    const isatty = tty.isatty;
+    tty.isatty = (fd: number) => {
+      calls++;
+      return isatty(fd);
+    };
+    try {
+      const out = await withGitSession({ protocols: [] }, (s) =>
+        runGit(s, ['version'], { describe: 'git version' }),
+      );
+      assert.match(out, /^git version/);
+    } finally {
+      tty.isatty = isatty;
+    }
+    assert.equal(calls, 0);
   });
 });
 
