@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { removeStaleLocks, serialized } from './dir-lock.js';
 import { GitError } from './errors.js';
 import { compactIfNeeded } from './maintenance.js';
+import { type CommitInfo, readCommitInfo } from './objects.js';
 import { redactUrl } from './redact.js';
 import { headCommit } from './refs.js';
 import {
@@ -246,13 +247,13 @@ async function revParse(ctx: Ctx, rev: string): Promise<string> {
 
 const noop = () => undefined;
 
-interface CommitInfo {
-  time: Date;
-  tree: string;
-}
-
-/** The committer time and root tree of `commit`, which must be here (a ref error otherwise). */
+/**
+ * The committer time and root tree of `commit`, which must be here (a ref error otherwise):
+ * read from the object store when it can be, else from `git show`.
+ */
 async function commitInfo(ctx: Ctx, commit: string): Promise<CommitInfo> {
+  const read = await readCommitInfo(join(ctx.o.dir, '.git'), commit);
+  if (read) return read;
   const out = await git(ctx, ['show', '-s', '--format=%ct %T', `${commit}^{commit}`], 'show').catch(
     (err: unknown) => {
       if (err instanceof GitError && err.kind !== 'unreachable') throw noSuchCommit(ctx, commit);

@@ -11,6 +11,7 @@ export { type CheckoutOptions, type CheckoutResult, syncCheckout } from './check
 export { classifyGitOutput, GitError, type GitErrorKind, gitLastWords } from './errors.js';
 export { lsRemoteArgs, resolveRef } from './ls-remote.js';
 export { MAX_PACKS, objectCounts, shouldCompact } from './maintenance.js';
+export { type CommitInfo, parseCommit, readCommitInfo } from './objects.js';
 export { redact, redactUrl } from './redact.js';
 export { headCommit } from './refs.js';
 export { type RemoteOptions, remoteHead } from './remote.js';
