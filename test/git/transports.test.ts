@@ -277,6 +277,8 @@ describe('robust working copies', () => {
       parseCommit(Buffer.from(`tree ${'a'.repeat(40)}\ncommitter a <b> c> 1700000000 -0130\n\nmsg\n`)),
       { time: new Date(1_700_000_000_000), tree: 'a'.repeat(40) },
     );
+    const farFuture = `tree ${'a'.repeat(40)}\ncommitter x <x> 999999999999999 +0000\n\nmsg\n`;
+    assert.equal(parseCommit(Buffer.from(farFuture)), undefined, 'a time a Date cannot hold');
   });
 
   test('the commit checked out is read from the files git keeps: loose ref, packed ref, detached HEAD; anything else is left to git', async () => {

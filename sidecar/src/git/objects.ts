@@ -49,7 +49,9 @@ export function parseCommit(raw: Buffer): CommitInfo | undefined {
     if (c) seconds = Number(c[1]);
   }
   if (tree === undefined || seconds === undefined) return undefined;
-  return { time: new Date(seconds * 1000), tree };
+  const time = new Date(seconds * 1000);
+  // a time JavaScript cannot hold is left to git's own reading of it
+  return Number.isNaN(time.getTime()) ? undefined : { time, tree };
 }
 
 async function looseObject(gitDir: string, sha: string): Promise<Buffer | undefined> {
