@@ -8,7 +8,7 @@
  * window of the pack file, objects up to MAX_COMMIT_SIZE.
  */
 import type { FileHandle } from 'node:fs/promises';
-import { open, readdir, readFile } from 'node:fs/promises';
+import { open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { constants, inflateSync } from 'node:zlib';
 
@@ -44,7 +44,8 @@ export function parseCommit(raw: Buffer): CommitInfo | undefined {
   for (const line of text.split('\n')) {
     const t = /^tree ([0-9a-f]{40})$/.exec(line);
     if (t && tree === undefined) tree = t[1];
-    // the time is the last-but-one field, after the email's closing bracket
+    // the time is the last-but-one field, after the email's closing bracket; like git, the
+    // last committer line counts (continuation lines of other headers start with a space)
     const c = /^committer .*> (\d{1,15}) [+-]\d{4}$/.exec(line);
     if (c) seconds = Number(c[1]);
   }
@@ -55,11 +56,20 @@ export function parseCommit(raw: Buffer): CommitInfo | undefined {
 }
 
 async function looseObject(gitDir: string, sha: string): Promise<Buffer | undefined> {
-  let data: Buffer;
+  let fh: FileHandle;
   try {
-    data = await readFile(join(gitDir, 'objects', sha.slice(0, 2), sha.slice(2)));
+    fh = await open(join(gitDir, 'objects', sha.slice(0, 2), sha.slice(2)), 'r');
   } catch {
     return undefined;
+  }
+  let data: Buffer;
+  try {
+    // a file this large holds no commit this reader takes: never read it whole
+    const limit = MAX_COMMIT_SIZE * 2 + 1024;
+    data = await readAt(fh, 0, limit + 1, true);
+    if (data.length > limit) return undefined;
+  } finally {
+    await fh.close();
   }
   const object = inflateSync(data, { maxOutputLength: MAX_COMMIT_SIZE + 64 });
   const nul = object.indexOf(0);
