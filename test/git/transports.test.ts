@@ -277,6 +277,9 @@ describe('robust working copies', () => {
       parseCommit(Buffer.from(`tree ${'a'.repeat(40)}\ncommitter a <b> c> 1700000000 -0130\n\nmsg\n`)),
       { time: new Date(1_700_000_000_000), tree: 'a'.repeat(40) },
     );
+    // as `git show --format=%ct` reads them: the last committer line, never a continuation line
+    const twice = `tree ${'a'.repeat(40)}\ncommitter a <a> 2000 +0000\ncommitter b <b> 3000 +0000\nx-extra y\n committer c <c> 4000 +0000\n\nmsg\n`;
+    assert.deepEqual(parseCommit(Buffer.from(twice))?.time, new Date(3_000_000));
     const farFuture = `tree ${'a'.repeat(40)}\ncommitter x <x> 999999999999999 +0000\n\nmsg\n`;
     assert.equal(parseCommit(Buffer.from(farFuture)), undefined, 'a time a Date cannot hold');
   });
