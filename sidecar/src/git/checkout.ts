@@ -108,7 +108,7 @@ async function update(ctx: Ctx): Promise<CheckoutResult> {
   let strays: Promise<boolean> | undefined;
   // started once the fetch is (the longer command goes first: each spawn holds the event loop)
   const lookForStrays = () => {
-    strays ??= ahead(ctx, hasStrays(ctx, ['--no-optional-locks']));
+    strays ??= ahead(ctx, hasStrays(ctx));
   };
   if (!fresh && !o.submodules) ctx.whileFetching = lookForStrays;
   if (fresh) await git(ctx, ['init'], 'init');
@@ -119,7 +119,7 @@ async function update(ctx: Ctx): Promise<CheckoutResult> {
   const listing = ahead(ctx, git(ctx, listDirsArgs(commit), 'ls-tree'));
   const info = await moved;
   // (a checkout made just now holds nothing but the commit: nothing to look for)
-  const [dirs, dirty] = await Promise.all([listing, strays ?? (!fresh && hasStrays(ctx, []))]);
+  const [dirs, dirty] = await Promise.all([listing, strays ?? (!fresh && hasStrays(ctx))]);
   if (dirty) await git(ctx, ['clean', '-ffdx'], 'clean');
   const trees = parseDirListing(info.tree, dirs);
   if (ctx.fetched) await compactIfNeeded(join(o.dir, '.git'), (args) => git(ctx, args, args[0] ?? 'git'));
@@ -133,11 +133,14 @@ function ahead<T>(ctx: Ctx, p: Promise<T>): Promise<T> {
   return p;
 }
 
-/** Whether the working copy holds untracked or ignored files (anything not from git). */
-async function hasStrays(ctx: Ctx, globalFlags: string[]): Promise<boolean> {
+/**
+ * Whether the working copy holds untracked or ignored files (anything not from git). Without
+ * optional locks: it may run beside a fetch or a reset, and must never hold the index lock.
+ */
+async function hasStrays(ctx: Ctx): Promise<boolean> {
   const status = await git(
     ctx,
-    [...globalFlags, 'status', '--porcelain=v2', '--branch', '--ignored', '--untracked-files=all'],
+    ['--no-optional-locks', 'status', '--porcelain=v2', '--branch', '--ignored', '--untracked-files=all'],
     'status',
   );
   return /^[?!] /m.test(status);

@@ -56,21 +56,11 @@ export function parseCommit(raw: Buffer): CommitInfo | undefined {
 }
 
 async function looseObject(gitDir: string, sha: string): Promise<Buffer | undefined> {
-  let fh: FileHandle;
-  try {
-    fh = await open(join(gitDir, 'objects', sha.slice(0, 2), sha.slice(2)), 'r');
-  } catch {
-    return undefined;
-  }
-  let data: Buffer;
-  try {
-    // a file this large holds no commit this reader takes: never read it whole
-    const limit = MAX_COMMIT_SIZE * 2 + 1024;
-    data = await readAt(fh, 0, limit + 1, true);
-    if (data.length > limit) return undefined;
-  } finally {
-    await fh.close();
-  }
+  // a file this large holds no commit this reader takes: never read it whole
+  const limit = MAX_COMMIT_SIZE * 2 + 1024;
+  const path = join(gitDir, 'objects', sha.slice(0, 2), sha.slice(2));
+  const data = await withFile(path, (fh) => readAt(fh, 0, limit + 1, true)).catch(() => undefined);
+  if (data === undefined || data.length > limit) return undefined;
   const object = inflateSync(data, { maxOutputLength: MAX_COMMIT_SIZE + 64 });
   const nul = object.indexOf(0);
   const header = object.subarray(0, nul).toString('latin1');
@@ -91,8 +81,7 @@ async function packedObject(gitDir: string, sha: string): Promise<Buffer | undef
 
 /** The object's offset in the pack, from a version 2 pack index; undefined if not in it. */
 async function offsetInPack(idxPath: string, sha: string): Promise<number | undefined> {
-  const fh = await open(idxPath, 'r');
-  try {
+  return withFile(idxPath, async (fh) => {
     const head = await readAt(fh, 0, 8 + 256 * 4);
     if (head.readUInt32BE(0) !== IDX_MAGIC || head.readUInt32BE(4) !== 2) throw new Error('idx');
     const first = Number.parseInt(sha.slice(0, 2), 16);
@@ -111,9 +100,7 @@ async function offsetInPack(idxPath: string, sha: string): Promise<number | unde
     const offset = large.readBigUInt64BE(0);
     if (offset > BigInt(Number.MAX_SAFE_INTEGER)) throw new Error('idx');
     return Number(offset);
-  } finally {
-    await fh.close();
-  }
+  });
 }
 
 function binarySearch(names: Buffer, want: Buffer, n: number): number {
@@ -132,8 +119,7 @@ function binarySearch(names: Buffer, want: Buffer, n: number): number {
 
 /** A whole (non-delta) commit at `offset` of a pack; undefined for any other entry. */
 async function readPacked(packPath: string, offset: number): Promise<Buffer | undefined> {
-  const fh = await open(packPath, 'r');
-  try {
+  return withFile(packPath, async (fh) => {
     const head = await readAt(fh, offset, 16);
     let byte = head[0] ?? 0;
     const type = (byte >> 4) & 7;
@@ -151,6 +137,14 @@ async function readPacked(packPath: string, offset: number): Promise<Buffer | un
     const stream = await readAt(fh, offset + i, size * 2 + 1024, true);
     const object = inflateSync(stream, { finishFlush: constants.Z_SYNC_FLUSH, maxOutputLength: size + 1 });
     return object.length === size ? object : undefined;
+  });
+}
+
+/** `fn` with `path` open for reading, closed afterwards. */
+async function withFile<T>(path: string, fn: (fh: FileHandle) => Promise<T>): Promise<T> {
+  const fh = await open(path, 'r');
+  try {
+    return await fn(fh);
   } finally {
     await fh.close();
   }
