@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
-import { copyFile, mkdir, readdir, readFile, symlink } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parseGoYaml } from '@chartsync/sidecar';
@@ -95,6 +95,29 @@ describe('chartsync package', () => {
       .update(await readFile(join(dest, 'alpha-1.0.0.tgz')))
       .digest('hex');
     assert.equal(lines[0], `alpha-1.0.0.tgz sha256:${digest}`);
+  });
+
+  test('packaging local charts loads neither the registration path nor the git client (start-up cost)', async () => {
+    // A module hook that names every module the run loads, on stderr.
+    const hook = join(tmp.path, 'trace-modules.mjs');
+    await writeFile(
+      hook,
+      "import { registerHooks } from 'node:module';\nregisterHooks({ resolve(s, c, next) { const r = next(s, c); process.stderr.write(`LOADED ${r.url}\\n`); return r; } });\n",
+    );
+    const loaded = async (extra: string[]) => {
+      const dest = join(tmp.path, `out-modules-${extra.length}`);
+      const r = await chartsync(['package', join(tmp.path, 'src/alpha'), '-d', dest, ...extra], {
+        NODE_OPTIONS: `--import=${hook}`,
+      });
+      assert.equal(r.code, 0, r.stderr);
+      return r.stderr;
+    };
+    const plain = await loaded([]);
+    assert.match(plain, /LOADED .*chart\/package\.js/);
+    for (const heavy of ['registry/registration.js', 'simple-git', 'zod', 'node-cron'])
+      assert.ok(!plain.includes(heavy), `${heavy} loaded by a plain package run`);
+    // The check is not blind: a --repo flag does take the registration path.
+    assert.match(await loaded(['--repo', 'stable=https://charts.example.com']), /registry\/registration\.js/);
   });
 
   test('an invalid chart: non-zero exit, a message naming chart, file and problem; valid ones still packaged', async () => {

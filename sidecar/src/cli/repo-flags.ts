@@ -25,6 +25,8 @@ export const REPO_FLAG_OPTIONS = {
   'plain-http': { type: 'string', multiple: true },
 } as const;
 
+const REPO_FLAG_NAMES = Object.keys(REPO_FLAG_OPTIONS) as (keyof typeof REPO_FLAG_OPTIONS)[];
+
 export interface RepoFlagValues {
   repo?: string[] | undefined;
   'mirror-of'?: string[] | undefined;
@@ -50,7 +52,8 @@ export async function repositoriesFromFlags(
 ): Promise<DependencyRepository[]> {
   // The registration path (schemas, URL policy) is loaded only when there is something to
   // register: `chartsync package` of local charts starts ~0.2 s sooner without it.
-  if (Object.values(flags).every((v) => !v || v.length === 0)) return [];
+  // Only the repository flags count: callers hand over all their parsed values.
+  if (REPO_FLAG_NAMES.every((k) => !flags[k] || flags[k].length === 0)) return [];
   const { dependencyRegistration } = await import('../registry/registration.js');
   const { readCaFile } = await import('../oci/settings.js');
   const mirrorOf = new Map((flags['mirror-of'] ?? []).map((m) => split('--mirror-of', m)));
