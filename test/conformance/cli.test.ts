@@ -102,7 +102,7 @@ describe('chartsync package', () => {
     const hook = join(tmp.path, 'trace-modules.mjs');
     await writeFile(
       hook,
-      "import { registerHooks } from 'node:module';\nregisterHooks({ resolve(s, c, next) { const r = next(s, c); process.stderr.write(`LOADED ${r.url}\\n`); return r; } });\n",
+      "import { registerHooks } from 'node:module';\nregisterHooks({ resolve(s, c, next) { const r = next(s, c); process.stderr.write('LOADED ' + r.url + '\\n'); return r; } });\n",
     );
     const loaded = async (extra: string[]) => {
       const dest = join(tmp.path, `out-modules-${extra.length}`);
