@@ -18,7 +18,10 @@ import {
   parseCommit,
   pickTrees,
   readCommitInfo,
+  type CheckoutOptions,
+  type CheckoutResult,
   remoteHead,
+  remoteTip,
   runGit,
   syncCheckout,
   treeIds,
@@ -42,6 +45,26 @@ const commitOf = (r: { commit: string; commitTime: Date }) => ({
   commit: r.commit,
   commitTime: r.commitTime,
 });
+
+/** A checkout with the git commands it ran (logged at debug level), in the order they finished. */
+async function checkoutLogged(o: CheckoutOptions): Promise<{ result: CheckoutResult; git: string[] }> {
+  const out = new PassThrough();
+  let text = '';
+  out.on('data', (d) => (text += d));
+  const log = createLogger({ level: 'debug', pretty: false, destination: out });
+  const result = await syncCheckout({ ...o, log });
+  await new Promise((r) => setImmediate(r));
+  const git = text
+    .split('\n')
+    .filter((l) => l.includes('"git command done"'))
+    .map((l) =>
+      String(JSON.parse(l).git)
+        .split(' ')
+        .find((w) => !w.startsWith('-')),
+    )
+    .filter((c): c is string => c !== undefined);
+  return { result, git };
+}
 
 interface Transport {
   name: string;
@@ -125,6 +148,30 @@ for (const t of transports) {
       assert.equal((await syncCheckout(opts('short', c1.slice(0, 9)))).commit, c1);
       assert.equal((await syncCheckout(opts('short-upper', c1.slice(0, 9).toUpperCase()))).commit, c1);
       assert.ok(!existsSync(join(opts('sha').dir, 'dev.txt')));
+    });
+
+    test('a first checkout of HEAD or a branch from its tip is one clone and the tree listing, the same checkout as the fetch path; a tag keeps that path', async () => {
+      for (const ref of [undefined, 'dev', 'refs/heads/dev']) {
+        // (directories of their own: the other tests share theirs between transports)
+        const name = `tip-${t.name}-${ref ?? 'HEAD'}`.replace(/\W+/g, '-');
+        const tip = await remoteTip(opts('unused', ref));
+        assert.equal(tip.commit, ref ? dev : c1);
+        const cloned = await checkoutLogged({ ...opts(name, tip.commit), tip });
+        assert.deepEqual(cloned.git, ['clone', 'ls-tree'], `${ref}: ${cloned.git.join(', ')}`);
+        const fetched = await syncCheckout(opts(`${name}-fetched`, tip.commit));
+        assert.deepEqual(commitOf(cloned.result), commitOf(fetched));
+        assert.deepEqual(cloned.result.trees, fetched.trees);
+        const { dir } = opts(name);
+        assert.deepEqual(await treeIds(dir, ['']), await treeIds(opts(`${name}-fetched`).dir, ['']));
+        assert.equal(existsSync(join(dir, 'dev.txt')), ref !== undefined);
+        assert.equal(await headCommit(join(dir, '.git')), tip.commit);
+        assert.equal(await fixtureGit(['status', '--porcelain'], dir), '', 'a clean work tree at the tip');
+      }
+      const tag = await remoteTip(opts('unused', 'v1'));
+      assert.equal(tag.name, 'refs/tags/v1');
+      const tagged = await checkoutLogged({ ...opts(`tip-tag-${t.name}`.replace(/\W+/g, '-'), tag.commit), tip: tag });
+      assert.ok(!tagged.git.includes('clone'), tagged.git.join(', '));
+      assert.equal(tagged.result.commit, c1);
     });
 
     test('an update follows added, changed and deleted files, and removes stray files', async () => {
@@ -222,6 +269,22 @@ describe('commit ids the server does not advertise', () => {
 });
 
 describe('robust working copies', () => {
+  test('a branch that moved between ls-remote and the first checkout: the clone goes on to the commit ls-remote named', async () => {
+    const repo = await servers.repos.create('moved-tip', { 'a.txt': '1\n' });
+    const o = { url: fileUrl(repo), policy, dir: join(servers.dir, 'co', 'moved-tip') };
+    const tip = await remoteTip(o);
+    await repo.write({ 'a.txt': '2\n' });
+    const moved = await repo.commit('two', D2);
+    await repo.push();
+    assert.notEqual(moved, tip.commit);
+    const { result, git } = await checkoutLogged({ ...o, ref: tip.commit, tip });
+    assert.equal(git[0], 'clone', git.join(', '));
+    assert.ok(git.includes('reset'), git.join(', '));
+    assert.equal(result.commit, tip.commit);
+    assert.equal(await headCommit(join(o.dir, '.git')), tip.commit);
+    assert.equal(await readFile(join(o.dir, 'a.txt'), 'utf8'), '1\n');
+  });
+
   test("a commit's time and tree are read from the object store as git shows them; what the reader cannot read is left to git, never misread", async () => {
     const repo = await servers.repos.create('objects', { 'a.txt': '0\n' });
     await repo.commit('c0', D1);
@@ -309,24 +372,7 @@ describe('robust working copies', () => {
     await repo.write({ 'a.txt': '2\n' });
     const c2 = await repo.commit('two', D2);
     await repo.push();
-    // Every git process of a checkout is logged at debug level, in the order it ran.
-    const commands = async (ref: string) => {
-      const out = new PassThrough();
-      let text = '';
-      out.on('data', (d) => (text += d));
-      const log = createLogger({ level: 'debug', pretty: false, destination: out });
-      const result = await syncCheckout({ url: fileUrl(repo), ref, policy, dir, log });
-      await new Promise((r) => setImmediate(r));
-      const git = text
-        .split('\n')
-        .filter((l) => l.includes('"git command done"'))
-        .map((l) =>
-          String(JSON.parse(l).git)
-            .split(' ')
-            .find((w) => !w.startsWith('-')),
-        );
-      return { result, git };
-    };
+    const commands = (ref: string) => checkoutLogged({ url: fileUrl(repo), ref, policy, dir });
     const update = await commands(c2);
     assert.equal(update.result.commit, c2);
     assert.equal(await readFile(join(dir, 'a.txt'), 'utf8'), '2\n');

@@ -1,8 +1,8 @@
 /**
  * A working copy of one ref, kept current: a shallow fetch of exactly the wanted commit into a
- * fresh repository the first time, then fetch + hard reset + clean on every update (never a
- * merge), so force-pushes and deleted files are followed exactly. A failed update leaves the
- * previous checkout untouched.
+ * fresh repository the first time (one shallow `git clone` when the commit is the tip of HEAD or
+ * a branch), then fetch + hard reset + clean on every update (never a merge), so force-pushes
+ * and deleted files are followed exactly. A failed update leaves the previous checkout untouched.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
@@ -12,6 +12,7 @@ import { GitError } from './errors.js';
 import { compactIfNeeded } from './maintenance.js';
 import { type CommitInfo, readCommitInfo } from './objects.js';
 import { redactUrl } from './redact.js';
+import type { ResolvedRef } from './ls-remote.js';
 import { headCommit } from './refs.js';
 import {
   describe,
@@ -31,6 +32,11 @@ export interface CheckoutOptions extends RemoteOptions {
   dir: string;
   /** Also check out submodules (only over transports the policy allows). Default false. */
   submodules?: boolean | undefined;
+  /**
+   * What the ref resolved to just now (remoteTip), when `ref` is that commit: a first checkout
+   * of HEAD or a branch then clones it in one git process instead of init + fetch + reset.
+   */
+  tip?: ResolvedRef | undefined;
 }
 
 export interface CheckoutResult {
@@ -101,7 +107,12 @@ async function checkout(o: CheckoutOptions): Promise<CheckoutResult> {
  * (files the reset writes), which costs one needless `clean`; it takes no lock the reset needs.
  */
 async function update(ctx: Ctx): Promise<CheckoutResult> {
-  const { o, fresh } = ctx;
+  const { o } = ctx;
+  if (ctx.fresh && !o.submodules && o.tip && (await cloneTip(ctx, o.tip))) {
+    if (await checkedOut(ctx, o.tip.commit)) return cloned(ctx, o.tip.commit);
+    // the branch moved between ls-remote and clone: on to the wanted commit, as any update
+  }
+  const { fresh } = ctx;
   // Files not from git are looked for while the fetch runs: a reset only overwrites or deletes
   // files, so what is stray before it is what may be stray after it. With submodules, a
   // removed one leaves its directory behind: looked for after the reset then.
@@ -125,6 +136,32 @@ async function update(ctx: Ctx): Promise<CheckoutResult> {
   if (ctx.fetched) await compactIfNeeded(join(o.dir, '.git'), (args) => git(ctx, args, args[0] ?? 'git'));
   if (o.submodules) await updateSubmodules(ctx);
   return { commit, commitTime: info.time, trees };
+}
+
+/**
+ * Clones the tip into the empty directory, shallow and without tags: one git process (git's
+ * own helpers are cheap to start, a process started by this server costs it a fork of its
+ * whole memory). False when `git clone` cannot name the tip exactly: a tag (asked by a short
+ * name, clone prefers a branch of the same name, ls-remote the tag), a commit id, any other ref.
+ */
+async function cloneTip(ctx: Ctx, tip: ResolvedRef): Promise<boolean> {
+  if (ctx.o.ref !== tip.commit) return false;
+  let branch: string[];
+  if (tip.name === 'HEAD') branch = [];
+  else if (tip.name.startsWith('refs/heads/')) branch = ['--branch', tip.name.slice('refs/heads/'.length)];
+  else return false;
+  const args = ['clone', '--progress', '--depth=1', '--no-tags', '--no-recurse-submodules'];
+  await git(ctx, [...args, ...branch, '--', ctx.o.url, '.'], 'clone');
+  ctx.fresh = false;
+  ctx.fetched = true;
+  return true;
+}
+
+/** A clone checked out `commit`: its details and the tree listing are all that is left. */
+async function cloned(ctx: Ctx, commit: string): Promise<CheckoutResult> {
+  const listing = ahead(ctx, git(ctx, listDirsArgs(commit), 'ls-tree'));
+  const [info, dirs] = await Promise.all([commitInfo(ctx, commit), listing]);
+  return { commit, commitTime: info.time, trees: parseDirListing(info.tree, dirs) };
 }
 
 /** `p`, remembered so that the checkout waits for it even when something else fails first. */
@@ -322,7 +359,7 @@ async function updateSubmodules(ctx: Ctx): Promise<void> {
 
 // Commands that talk to a remote; the others are local and may be quiet for long on big
 // repositories (gc, reset), so only the overall deadline limits them.
-const NETWORK = new Set(['fetch', 'ls-remote', 'submodule']);
+const NETWORK = new Set(['clone', 'fetch', 'ls-remote', 'submodule']);
 const LOCAL_IDLE_TIMEOUT_MS = 10 * 60_000;
 
 function git(ctx: Ctx, args: string[], op: string): Promise<string> {

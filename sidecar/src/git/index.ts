@@ -9,12 +9,12 @@ export { redactUrlsIn, splitUrlCredentials, UrlCredentialsError } from '../url/c
 export { type CheckoutOptions, type CheckoutResult, syncCheckout } from './checkout.js';
 // Building blocks of the layer, exported for its unit tests and for callers that need one part.
 export { classifyGitOutput, GitError, type GitErrorKind, gitLastWords } from './errors.js';
-export { lsRemoteArgs, resolveRef } from './ls-remote.js';
+export { lsRemoteArgs, type ResolvedRef, resolveRef } from './ls-remote.js';
 export { MAX_PACKS, objectCounts, shouldCompact } from './maintenance.js';
 export { type CommitInfo, parseCommit, readCommitInfo } from './objects.js';
 export { redact, redactUrl } from './redact.js';
 export { headCommit } from './refs.js';
-export { type RemoteOptions, remoteHead } from './remote.js';
+export { type RemoteOptions, remoteHead, remoteTip } from './remote.js';
 export { runGit } from './runner.js';
 export type { GitAuth } from './session.js';
 export { normalizeLines, useSecretsDir, withGitSession } from './session.js';

@@ -36,12 +36,20 @@ export interface RemoteOptions {
  * the one ls-remote has proven the remote reachable (only a fetch can expand it).
  */
 export async function remoteHead(options: RemoteOptions): Promise<string> {
+  return (await remoteTip(options)).commit;
+}
+
+/**
+ * remoteHead with the full name of the ref it found (`HEAD`, `refs/heads/main`...): a first
+ * checkout of HEAD or a branch can then clone it in one git process. A commit id names itself.
+ */
+export async function remoteTip(options: RemoteOptions): Promise<ResolvedRef> {
   const o = prepareRemote(options);
-  if (o.ref !== undefined && isFullSha(o.ref)) return o.ref;
+  if (o.ref !== undefined && isFullSha(o.ref)) return { name: o.ref, commit: o.ref };
   return withGitSession(sessionOptions(o), async (session) => {
     const resolved = await lsRemote(session, o);
-    if (resolved) return resolved.commit;
-    if (o.ref !== undefined && isShortSha(o.ref)) return o.ref;
+    if (resolved) return resolved;
+    if (o.ref !== undefined && isShortSha(o.ref)) return { name: o.ref, commit: o.ref };
     throw noSuchRef(o.url, o.ref);
   });
 }

@@ -12,7 +12,7 @@ import type { BuildPool } from '../build/index.js';
 import { sameChartContent } from '../chart/archive-content.js';
 import { discoverCharts } from '../chart/index.js';
 import type { DependencyRepository, StagedChart } from '../chart/model.js';
-import { pickTrees, remoteHead, syncCheckout, type UrlPolicy } from '../git/index.js';
+import { pickTrees, remoteTip, syncCheckout, type UrlPolicy } from '../git/index.js';
 import type { Logger } from '../log/logger.js';
 import type { OwnershipStore } from '../publish/ownership.js';
 import {
@@ -86,13 +86,14 @@ export async function runSync(ctx: SyncContext): Promise<SyncResult> {
   });
   const registryKey = hashOf(ctx.dependencies.map(({ name, url, mirrorOf }) => ({ name, url, mirrorOf })));
   const phases = new PhaseTimer();
-  const head = await remoteHead({
+  const tip = await remoteTip({
     url: repo.git,
     ref: repo.ref,
     auth: repo.auth,
     policy: ctx.policy,
     log: ctx.logger,
   });
+  const head = tip.commit;
   // Failed charts are retried by every update (a dependency repository may be back): the
   // no-change answer is only for a last sync whose charts all built.
   if (prev.commit === head && prev.configKey === configKey + registryKey && !hasFailedCharts(prev)) {
@@ -110,6 +111,7 @@ export async function runSync(ctx: SyncContext): Promise<SyncResult> {
     // The commit just resolved: the checkout need not ask the remote again (a branch tip is
     // always fetchable; if the branch moved meanwhile, the git layer falls back to a full fetch).
     ref: FULL_SHA.test(head) ? head : repo.ref,
+    tip,
     auth: repo.auth,
     policy: ctx.policy,
     dir: ctx.cloneDir,
