@@ -11,6 +11,8 @@ import { PassThrough } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import tty from 'node:tty';
 import {
+  type CheckoutOptions,
+  type CheckoutResult,
   type GitAuth,
   GitError,
   headCommit,
@@ -18,8 +20,6 @@ import {
   parseCommit,
   pickTrees,
   readCommitInfo,
-  type CheckoutOptions,
-  type CheckoutResult,
   remoteHead,
   remoteTip,
   runGit,
@@ -169,7 +169,10 @@ for (const t of transports) {
       }
       const tag = await remoteTip(opts('unused', 'v1'));
       assert.equal(tag.name, 'refs/tags/v1');
-      const tagged = await checkoutLogged({ ...opts(`tip-tag-${t.name}`.replace(/\W+/g, '-'), tag.commit), tip: tag });
+      const tagged = await checkoutLogged({
+        ...opts(`tip-tag-${t.name}`.replace(/\W+/g, '-'), tag.commit),
+        tip: tag,
+      });
       assert.ok(!tagged.git.includes('clone'), tagged.git.join(', '));
       assert.equal(tagged.result.commit, c1);
     });

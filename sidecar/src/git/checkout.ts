@@ -9,10 +9,10 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { removeStaleLocks, serialized } from './dir-lock.js';
 import { GitError } from './errors.js';
+import type { ResolvedRef } from './ls-remote.js';
 import { compactIfNeeded } from './maintenance.js';
 import { type CommitInfo, readCommitInfo } from './objects.js';
 import { redactUrl } from './redact.js';
-import type { ResolvedRef } from './ls-remote.js';
 import { headCommit } from './refs.js';
 import {
   describe,
