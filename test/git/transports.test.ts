@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
@@ -272,6 +272,22 @@ describe('commit ids the server does not advertise', () => {
 });
 
 describe('robust working copies', () => {
+  test("a first checkout from a plain path clones through git's transport: shallow, nothing linked to the source", async () => {
+    const repo = await servers.repos.create('plain-path', { 'a.txt': '1\n' });
+    await repo.write({ 'a.txt': '2\n' });
+    await repo.commit('two', D2);
+    await repo.push();
+    const o = { url: repo.bare, policy, dir: join(servers.dir, 'co', 'plain-path') };
+    const tip = await remoteTip(o);
+    const { result, git } = await checkoutLogged({ ...o, ref: tip.commit, tip });
+    assert.deepEqual(git, ['clone', 'ls-tree']);
+    assert.equal(result.commit, tip.commit);
+    assert.ok(existsSync(join(o.dir, '.git', 'shallow')), 'only the wanted commit, as over file://');
+    const objects = join(o.dir, '.git', 'objects');
+    for (const entry of await readdir(objects, { recursive: true, withFileTypes: true }))
+      if (entry.isFile()) assert.equal((await stat(join(entry.parentPath, entry.name))).nlink, 1, entry.name);
+  });
+
   test('a branch that moved between ls-remote and the first checkout: the clone goes on to the commit ls-remote named', async () => {
     const repo = await servers.repos.create('moved-tip', { 'a.txt': '1\n' });
     const o = { url: fileUrl(repo), policy, dir: join(servers.dir, 'co', 'moved-tip') };

@@ -150,7 +150,9 @@ async function cloneTip(ctx: Ctx, tip: ResolvedRef): Promise<boolean> {
   if (tip.name === 'HEAD') branch = [];
   else if (tip.name.startsWith('refs/heads/')) branch = ['--branch', tip.name.slice('refs/heads/'.length)];
   else return false;
-  const args = ['clone', '--progress', '--depth=1', '--no-tags', '--no-recurse-submodules'];
+  // --no-local: a path is fetched through git's transport like any URL (a local clone would
+  // copy or hard-link every object of the source, its whole history, instead).
+  const args = ['clone', '--progress', '--no-local', '--depth=1', '--no-tags', '--no-recurse-submodules'];
   await git(ctx, [...args, ...branch, '--', ctx.o.url, '.'], 'clone');
   ctx.fresh = false;
   ctx.fetched = true;
