@@ -5,6 +5,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { guardChild } from '../test/harness/reaper.ts';
 
 export const run = promisify(execFile);
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -78,7 +79,9 @@ export async function startServe(args, env = {}) {
   const proc = spawn(process.execPath, [chartsync, 'serve', '--port', '0', '--allow-local-git', ...args], {
     env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
+    detached: true, // reaped if the bench dies without stop()
   });
+  guardChild(proc);
   const port = await new Promise((resolvePort, reject) => {
     let buf = '';
     proc.stdout.on('data', (d) => {

@@ -11,6 +11,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { guardChild } from '../test/harness/reaper.ts';
 import {
   arg,
   chartFiles,
@@ -35,8 +36,10 @@ async function startServe(storage) {
     {
       env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' },
       stdio: ['ignore', 'pipe', 'inherit'],
+      detached: true, // reaped if the bench dies without stop()
     },
   );
+  guardChild(proc);
   const port = await new Promise((resolvePort, reject) => {
     let buf = '';
     proc.stdout.on('data', (d) => {

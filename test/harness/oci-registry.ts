@@ -25,6 +25,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { toolsBin } from './paths.ts';
+import { guardChild } from './reaper.ts';
 
 const run = promisify(execFile);
 export const registryBin = join(toolsBin, 'registry');
@@ -287,7 +288,9 @@ export class OciRegistry {
     this.output = '';
     const proc = spawn(registryBin, ['serve', join(this.dir, 'config.yml')], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true, // reaped if this process dies without stop()
     });
+    guardChild(proc);
     this.proc = proc;
     const keep = (d: Buffer) => {
       this.output = (this.output + d.toString()).slice(-20_000);

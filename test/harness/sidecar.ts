@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SidecarClient } from '@chartsync/api';
 import { repoRoot } from './paths.ts';
+import { guardChild } from './reaper.ts';
 
 export const chartsyncScript = join(repoRoot, 'sidecar/bin/chartsync.js');
 
@@ -48,7 +49,10 @@ export async function startSidecarProcess(opts: SidecarProcessOptions = {}): Pro
     cwd: opts.cwd ?? repoRoot,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
+    // its own process group, reaped with its git processes if this process dies without stop()
+    detached: true,
   });
+  guardChild(proc);
   const logs: string[] = [];
   const collect = (stream: NodeJS.ReadableStream | null) => {
     let rest = '';

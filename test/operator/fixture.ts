@@ -24,6 +24,7 @@ import {
   waitFor,
 } from '../harness/kube.ts';
 import { repoRoot, tempDir } from '../harness/paths.ts';
+import { guardChild } from '../harness/reaper.ts';
 import { type SidecarProcess, startSidecarProcess } from '../harness/sidecar.ts';
 
 export const operatorScript = join(repoRoot, 'operator/bin/chartsync-operator.js');
@@ -220,7 +221,9 @@ export async function startOperatorProcess(env: Record<string, string>): Promise
     cwd: repoRoot,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'debug', PORT: String(port), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true, // reaped if this process dies without stop()
   });
+  guardChild(proc);
   const logs: string[] = [];
   for (const stream of [proc.stdout, proc.stderr]) {
     let rest = '';
