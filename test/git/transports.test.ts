@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import tty from 'node:tty';
@@ -166,6 +166,18 @@ for (const t of transports) {
         assert.equal(existsSync(join(dir, 'dev.txt')), ref !== undefined);
         assert.equal(await headCommit(join(dir, '.git')), tip.commit);
         assert.equal(await fixtureGit(['status', '--porcelain'], dir), '', 'a clean work tree at the tip');
+      }
+      // Without a tip: HEAD and a full branch name are cloned as named; a short name is
+      // resolved first (it could be a tag), as is any ref clone cannot name exactly.
+      for (const [ref, git] of [
+        [undefined, ['clone', 'ls-tree']],
+        ['refs/heads/dev', ['clone', 'ls-tree']],
+        ['dev', ['init', 'ls-remote']],
+      ] as const) {
+        const name = `untipped-${t.name}-${ref ?? 'HEAD'}`.replace(/\W+/g, '-');
+        const first = await checkoutLogged(opts(name, ref));
+        assert.deepEqual(first.git.slice(0, 2), git, `${ref}: ${first.git.join(', ')}`);
+        assert.equal(first.result.commit, ref ? dev : c1);
       }
       const tag = await remoteTip(opts('unused', 'v1'));
       assert.equal(tag.name, 'refs/tags/v1');
@@ -413,6 +425,7 @@ describe('robust working copies', () => {
     const dir = join(servers.dir, 'co', 'locks');
     await syncCheckout({ url: fileUrl(repo), policy, dir });
     for (const lock of ['index.lock', 'shallow.lock', 'HEAD.lock', 'refs/chartsync/fetched.lock']) {
+      await mkdir(dirname(join(dir, '.git', lock)), { recursive: true });
       await writeFile(join(dir, '.git', lock), '');
     }
     await repo.write({ 'a.txt': '2\n' });
@@ -441,6 +454,19 @@ describe('robust working copies', () => {
       'the first commit is gone',
     );
     assert.equal(await readFile(join(dir, 'a.txt'), 'utf8'), `${MAX_PACKS + 2}\n`);
+  });
+
+  test('a first checkout of a repository without commits: a ref error, no directory left (cloned or fetched)', async () => {
+    const bare = join(servers.dir, 'no-commits.git');
+    await fixtureGit(['init', '-q', '--bare', bare]);
+    for (const ref of [undefined, 'refs/heads/main', 'main']) {
+      const dir = join(servers.dir, 'co', `no-commits-${ref ?? 'HEAD'}`.replace(/\W+/g, '-'));
+      await assert.rejects(
+        syncCheckout({ url: `file://${bare}`, ref, policy, dir }),
+        (e: unknown) => e instanceof GitError && e.kind === 'ref',
+      );
+      assert.ok(!existsSync(dir), `${ref}: no directory left`);
+    }
   });
 
   test('an interrupted first checkout (empty repository, or .git without HEAD) is completed', async () => {

@@ -49,8 +49,35 @@ export function lifecycleSuite(kind: TargetKind): void {
     await tmp?.cleanup();
   });
 
+  /** What `run` answered, and the git commands the sidecar ran for myrepo meanwhile (debug log). */
+  async function withGitCommands<T>(run: () => Promise<T>): Promise<{ value: T; git: string[] }> {
+    const from = sidecar.records().length;
+    const value = await run();
+    const ours = () =>
+      sidecar
+        .records()
+        .slice(from)
+        .filter((r) => r.repo === 'myrepo');
+    // the log is written beside the answer: wait for the sync's last line
+    for (let i = 0; i < 100 && !ours().some((r) => r.msg === 'sync finished'); i++)
+      await new Promise((r) => setTimeout(r, 20));
+    const git = ours()
+      .filter((r) => r.msg === 'git command done')
+      .map(
+        (r) =>
+          String(r.git)
+            .split(' ')
+            .find((w) => !w.startsWith('-')) ?? '',
+      );
+    return { value, git };
+  }
+
   test(`[${kind}] new repo: every chart published, helm can add, pull and template it`, async () => {
-    const result = await sidecar.client().upsertRepo({ name: 'myrepo', git: fileUrl(repo) });
+    const { value: result, git: commands } = await withGitCommands(() =>
+      sidecar.client().upsertRepo({ name: 'myrepo', git: fileUrl(repo) }),
+    );
+    // A first sync of HEAD asks the remote nothing before its one clone (then lists the trees).
+    assert.deepEqual(commands, ['clone', 'ls-tree']);
     assert.equal(result.name, 'myrepo');
     assert.equal(result.commit, await repo.head());
     assert.equal(result.changed, true);
@@ -102,7 +129,10 @@ export function lifecycleSuite(kind: TargetKind): void {
   });
 
   test(`[${kind}] an update without changes says changed: false`, async () => {
-    const result = await sidecar.client().updateRepo('myrepo');
+    const { value: result, git: commands } = await withGitCommands(() =>
+      sidecar.client().updateRepo('myrepo'),
+    );
+    assert.deepEqual(commands, ['ls-remote'], 'one look at the remote, nothing else');
     assert.equal(result.changed, false);
     assert.equal(result.commit, await repo.head());
     assert.deepEqual(

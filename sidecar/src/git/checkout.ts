@@ -33,8 +33,9 @@ export interface CheckoutOptions extends RemoteOptions {
   /** Also check out submodules (only over transports the policy allows). Default false. */
   submodules?: boolean | undefined;
   /**
-   * What the ref resolved to just now (remoteTip), when `ref` is that commit: a first checkout
-   * of HEAD or a branch then clones it in one git process instead of init + fetch + reset.
+   * What the ref resolved to just now (remoteTip), when `ref` is that commit. A first checkout
+   * of HEAD or a branch clones it in one git process instead of init + fetch + reset; without
+   * a tip, only HEAD or a full `refs/heads/` name can be cloned unresolved.
    */
   tip?: ResolvedRef | undefined;
 }
@@ -108,9 +109,10 @@ async function checkout(o: CheckoutOptions): Promise<CheckoutResult> {
  */
 async function update(ctx: Ctx): Promise<CheckoutResult> {
   const { o } = ctx;
-  if (ctx.fresh && !o.submodules && o.tip && (await cloneTip(ctx, o.tip))) {
-    if (await checkedOut(ctx, o.tip.commit)) return cloned(ctx, o.tip.commit);
-    // the branch moved between ls-remote and clone: on to the wanted commit, as any update
+  if (ctx.fresh && !o.submodules) {
+    const commit = await cloneFirst(ctx);
+    if (commit && (!o.tip || commit === o.tip.commit)) return cloned(ctx, commit);
+    // (the branch moved between ls-remote and clone: on to the wanted commit, as any update)
   }
   const { fresh } = ctx;
   // Files not from git are looked for while the fetch runs: a reset only overwrites or deletes
@@ -139,24 +141,42 @@ async function update(ctx: Ctx): Promise<CheckoutResult> {
 }
 
 /**
- * Clones the tip into the empty directory, shallow and without tags: one git process (git's
- * own helpers are cheap to start, a process started by this server costs it a fork of its
- * whole memory). False when `git clone` cannot name the tip exactly: a tag (asked by a short
- * name, clone prefers a branch of the same name, ls-remote the tag), a commit id, any other ref.
+ * Clones HEAD or a branch into the empty directory, shallow and without tags: one git process
+ * (git's own helpers are cheap to start, a process started by this server costs it a fork of
+ * its whole memory). Answers the commit checked out, or undefined (nothing done) when `git
+ * clone` cannot name the ref exactly: a tag (asked by a short name, clone prefers a branch of
+ * the same name, ls-remote the tag), a short name not yet resolved, a commit id, any other ref.
  */
-async function cloneTip(ctx: Ctx, tip: ResolvedRef): Promise<boolean> {
-  if (ctx.o.ref !== tip.commit) return false;
-  let branch: string[];
-  if (tip.name === 'HEAD') branch = [];
-  else if (tip.name.startsWith('refs/heads/')) branch = ['--branch', tip.name.slice('refs/heads/'.length)];
-  else return false;
+async function cloneFirst(ctx: Ctx): Promise<string | undefined> {
+  const { ref, tip } = ctx.o;
+  if (tip && ref !== tip.commit) return undefined;
+  const branch = cloneArgs(tip ? tip.name : ref);
+  if (!branch) return undefined;
   // --no-local: a path is fetched through git's transport like any URL (a local clone would
   // copy or hard-link every object of the source, its whole history, instead).
   const args = ['clone', '--progress', '--no-local', '--depth=1', '--no-tags', '--no-recurse-submodules'];
   await git(ctx, [...args, ...branch, '--', ctx.o.url, '.'], 'clone');
   ctx.fresh = false;
   ctx.fetched = true;
-  return true;
+  // An empty repository, or a HEAD that names no branch, clones "successfully" into nothing.
+  const commit = await headCommit(join(ctx.o.dir, '.git'));
+  if (!commit) throw noSuchRef(ctx.o.url, ref);
+  return commit;
+}
+
+/** The arguments that make `git clone` check out exactly `ref` (HEAD or a full branch name). */
+function cloneArgs(ref: string | undefined): string[] | undefined {
+  if (ref === undefined || ref === 'HEAD') return [];
+  if (ref.startsWith('refs/heads/')) return ['--branch', ref.slice('refs/heads/'.length)];
+  return undefined;
+}
+
+/**
+ * Whether a first checkout of `ref` needs it resolved beforehand: not for HEAD or a full
+ * branch name, which its clone names exactly (and answers the commit of).
+ */
+export function resolvedByClone(ref: string | undefined): boolean {
+  return cloneArgs(ref) !== undefined;
 }
 
 /** A clone checked out `commit`: its details and the tree listing are all that is left. */

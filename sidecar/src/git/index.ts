@@ -6,7 +6,7 @@
  */
 
 export { redactUrlsIn, splitUrlCredentials, UrlCredentialsError } from '../url/credentials.js';
-export { type CheckoutOptions, type CheckoutResult, syncCheckout } from './checkout.js';
+export { type CheckoutOptions, type CheckoutResult, resolvedByClone, syncCheckout } from './checkout.js';
 // Building blocks of the layer, exported for its unit tests and for callers that need one part.
 export { classifyGitOutput, GitError, type GitErrorKind, gitLastWords } from './errors.js';
 export { lsRemoteArgs, type ResolvedRef, resolveRef } from './ls-remote.js';

@@ -3,7 +3,7 @@
  * commit unreachable (no reflog, see session.ts); once enough packs pile up, one `git gc
  * --prune=now` repacks what HEAD needs and drops the rest, including stale shallow entries.
  */
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** Packs (one per fetch) a checkout may collect before it is compacted. */
@@ -35,12 +35,22 @@ export async function objectCounts(gitDir: string): Promise<ObjectCounts> {
   return { packs, loose };
 }
 
-/** Runs `git gc --prune=now` through `git` when the checkout needs it; true if it did. */
+/**
+ * Runs `git gc --prune=now` through `git` when the checkout needs it; true if it did. A checkout
+ * made by `git clone` first loses its remote: the remote-tracking branch the clone wrote never
+ * moves (updates fetch commits, not branches) and would keep the first commit alive forever.
+ */
 export async function compactIfNeeded(
   gitDir: string,
   git: (args: string[]) => Promise<string>,
 ): Promise<boolean> {
   if (!shouldCompact(await objectCounts(gitDir))) return false;
+  if (await hasOrigin(gitDir)) await git(['remote', 'remove', 'origin']);
   await git(['gc', '--prune=now', '--quiet']);
   return true;
+}
+
+async function hasOrigin(gitDir: string): Promise<boolean> {
+  const config = await readFile(join(gitDir, 'config'), 'utf8').catch(() => '');
+  return /^\s*\[remote "origin"\]/m.test(config);
 }

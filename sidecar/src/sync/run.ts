@@ -12,7 +12,7 @@ import type { BuildPool } from '../build/index.js';
 import { sameChartContent } from '../chart/archive-content.js';
 import { discoverCharts } from '../chart/index.js';
 import type { DependencyRepository, StagedChart } from '../chart/model.js';
-import { pickTrees, remoteTip, syncCheckout, type UrlPolicy } from '../git/index.js';
+import { pickTrees, remoteTip, resolvedByClone, syncCheckout, type UrlPolicy } from '../git/index.js';
 import type { Logger } from '../log/logger.js';
 import type { OwnershipStore } from '../publish/ownership.js';
 import {
@@ -86,20 +86,29 @@ export async function runSync(ctx: SyncContext): Promise<SyncResult> {
   });
   const registryKey = hashOf(ctx.dependencies.map(({ name, url, mirrorOf }) => ({ name, url, mirrorOf })));
   const phases = new PhaseTimer();
-  const tip = await remoteTip({
-    url: repo.git,
-    ref: repo.ref,
-    auth: repo.auth,
-    policy: ctx.policy,
-    log: ctx.logger,
-  });
-  const head = tip.commit;
+  // Without a last commit there is nothing to compare the remote's with: a first sync of HEAD
+  // or a full branch name leaves finding it to the checkout (within its clone).
+  const tip =
+    prev.commit === undefined && resolvedByClone(repo.ref)
+      ? undefined
+      : await remoteTip({
+          url: repo.git,
+          ref: repo.ref,
+          auth: repo.auth,
+          policy: ctx.policy,
+          log: ctx.logger,
+        });
   // Failed charts are retried by every update (a dependency repository may be back): the
   // no-change answer is only for a last sync whose charts all built.
-  if (prev.commit === head && prev.configKey === configKey + registryKey && !hasFailedCharts(prev)) {
+  if (
+    tip &&
+    prev.commit === tip.commit &&
+    prev.configKey === configKey + registryKey &&
+    !hasFailedCharts(prev)
+  ) {
     return {
       name: repo.name,
-      commit: head,
+      commit: tip.commit,
       changed: false,
       durationMs: elapsed(started),
       charts: reportState(prev),
@@ -110,13 +119,15 @@ export async function runSync(ctx: SyncContext): Promise<SyncResult> {
     url: repo.git,
     // The commit just resolved: the checkout need not ask the remote again (a branch tip is
     // always fetchable; if the branch moved meanwhile, the git layer falls back to a full fetch).
-    ref: FULL_SHA.test(head) ? head : repo.ref,
+    ref: tip && FULL_SHA.test(tip.commit) ? tip.commit : repo.ref,
     tip,
     auth: repo.auth,
     policy: ctx.policy,
     dir: ctx.cloneDir,
     log: ctx.logger,
   });
+  // What the next no-change check compares with: the ref's commit as ls-remote answers it.
+  const head = tip?.commit ?? checkout.commit;
   phases.mark('fetch');
   const dirs = await discover(ctx.cloneDir, repo.paths);
   const { links, trees } = await linkClosure(
