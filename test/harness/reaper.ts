@@ -10,6 +10,7 @@
  * started as group leaders (`detached`), so their own children are reaped with them.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 
 const GRACE_SECONDS = 5;
 
@@ -72,4 +73,18 @@ export function releaseDir(dir: string): void {
 /** The reaper's pid (tests check it outlives this process and exits once it has reaped). */
 export function reaperPid(): number | undefined {
   return reaper?.pid;
+}
+
+/** Pids of the live processes whose command line names `text` (a zombie's is empty). */
+export function processesNaming(text: string): number[] {
+  return readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(text);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
 }

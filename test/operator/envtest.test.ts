@@ -6,13 +6,14 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, describe, it } from 'node:test';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { apiStatus, apply, loadKubeConfig, serviceAccountKubeconfig } from '../harness/kube.ts';
 import { repoRoot, tempDir } from '../harness/paths.ts';
+import { processesNaming } from '../harness/reaper.ts';
 
 /** Starts the CLI (`cmd args`) and resolves with its kubeconfig path once it printed it. */
 async function startCli(cmd: string, args: string[]): Promise<{ child: ChildProcess; kubeconfig: string }> {
@@ -25,20 +26,6 @@ async function startCli(cmd: string, args: string[]): Promise<{ child: ChildProc
   const m = /^KUBECONFIG=(.+)$/.exec(first);
   assert.ok(m?.[1], `first line: ${first}`);
   return { child, kubeconfig: m[1] };
-}
-
-/** Pids of the processes whose command line names `dir` (etcd's and kube-apiserver's flags do). */
-function processesUsing(dir: string): number[] {
-  return readdirSync('/proc')
-    .filter((p) => /^\d+$/.test(p))
-    .filter((p) => {
-      try {
-        return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(dir);
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
 }
 
 async function waitUntil(what: string, check: () => boolean, timeoutMs = 30_000): Promise<void> {
@@ -99,10 +86,10 @@ describe('envtest harness', () => {
     const { child, kubeconfig } = await startCli('pnpm', ['-s', 'envtest']);
     cleanups.push(() => child.exitCode === null && child.kill('SIGKILL'));
     const dir = dirname(kubeconfig);
-    const components = processesUsing(dir);
+    const components = processesNaming(dir);
     assert.equal(components.length, 2, `etcd and kube-apiserver run with ${dir}`);
     child.kill('SIGTERM');
-    await waitUntil('etcd and kube-apiserver are gone', () => processesUsing(dir).length === 0);
+    await waitUntil('etcd and kube-apiserver are gone', () => processesNaming(dir).length === 0);
     await waitUntil('the data directory is removed', () => !existsSync(dir));
   });
 
@@ -121,9 +108,9 @@ describe('envtest harness', () => {
       child.once('exit', (code) => reject(new Error(`sh exited early with ${code}`)));
     });
     const dir = dirname(/^KUBECONFIG=(.+)$/.exec(first)?.[1] ?? assert.fail(`first line: ${first}`));
-    assert.equal(processesUsing(dir).length, 2, `etcd and kube-apiserver run with ${dir}`);
+    assert.equal(processesNaming(dir).length, 2, `etcd and kube-apiserver run with ${dir}`);
     child.kill('SIGKILL');
-    await waitUntil('etcd and kube-apiserver are gone', () => processesUsing(dir).length === 0);
+    await waitUntil('etcd and kube-apiserver are gone', () => processesNaming(dir).length === 0);
     await waitUntil('the data directory is removed', () => !existsSync(dir));
   });
 
@@ -133,9 +120,9 @@ describe('envtest harness', () => {
     ]);
     cleanups.push(() => child.exitCode === null && child.kill('SIGKILL'));
     const dir = dirname(kubeconfig);
-    assert.equal(processesUsing(dir).length, 2, `etcd and kube-apiserver run with ${dir}`);
+    assert.equal(processesNaming(dir).length, 2, `etcd and kube-apiserver run with ${dir}`);
     child.kill('SIGKILL');
-    await waitUntil('etcd and kube-apiserver are gone', () => processesUsing(dir).length === 0);
+    await waitUntil('etcd and kube-apiserver are gone', () => processesNaming(dir).length === 0);
     await waitUntil('the data directory is removed', () => !existsSync(dir));
   });
 });

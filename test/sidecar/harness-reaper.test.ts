@@ -5,26 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { repoRoot, tempDir } from '../harness/paths.ts';
-
-/** Pids of the live processes whose command line names `text` (a zombie's is empty). */
-function processesNaming(text: string): number[] {
-  return readdirSync('/proc')
-    .filter((p) => /^\d+$/.test(p))
-    .filter((p) => {
-      try {
-        return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(text);
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
+import { processesNaming } from '../harness/reaper.ts';
 
 const cleanups: (() => unknown)[] = [];
 after(async () => {
