@@ -18,8 +18,10 @@ import {
   headCommit,
   MAX_PACKS,
   parseCommit,
+  parseIndexTrees,
   pickTrees,
   readCommitInfo,
+  readIndexTrees,
   remoteHead,
   remoteTip,
   runGit,
@@ -157,7 +159,8 @@ for (const t of transports) {
         const tip = await remoteTip(opts('unused', ref));
         assert.equal(tip.commit, ref ? dev : c1);
         const cloned = await checkoutLogged({ ...opts(name, tip.commit), tip });
-        assert.deepEqual(cloned.git, ['clone', 'ls-tree'], `${ref}: ${cloned.git.join(', ')}`);
+        // (the directories' tree ids come from the index the clone wrote: no ls-tree)
+        assert.deepEqual(cloned.git, ['clone'], `${ref}: ${cloned.git.join(', ')}`);
         const fetched = await syncCheckout(opts(`${name}-fetched`, tip.commit));
         assert.deepEqual(commitOf(cloned.result), commitOf(fetched));
         assert.deepEqual(cloned.result.trees, fetched.trees);
@@ -170,8 +173,8 @@ for (const t of transports) {
       // Without a tip: HEAD and a full branch name are cloned as named; a short name is
       // resolved first (it could be a tag), as is any ref clone cannot name exactly.
       for (const [ref, git] of [
-        [undefined, ['clone', 'ls-tree']],
-        ['refs/heads/dev', ['clone', 'ls-tree']],
+        [undefined, ['clone']],
+        ['refs/heads/dev', ['clone']],
         ['dev', ['init', 'ls-remote']],
       ] as const) {
         const name = `untipped-${t.name}-${ref ?? 'HEAD'}`.replace(/\W+/g, '-');
@@ -292,7 +295,7 @@ describe('robust working copies', () => {
     const o = { url: repo.bare, policy, dir: join(servers.dir, 'co', 'plain-path') };
     const tip = await remoteTip(o);
     const { result, git } = await checkoutLogged({ ...o, ref: tip.commit, tip });
-    assert.deepEqual(git, ['clone', 'ls-tree']);
+    assert.deepEqual(git, ['clone']);
     assert.equal(result.commit, tip.commit);
     assert.ok(existsSync(join(o.dir, '.git', 'shallow')), 'only the wanted commit, as over file://');
     const objects = join(o.dir, '.git', 'objects');
@@ -407,9 +410,10 @@ describe('robust working copies', () => {
     const update = await commands(c2);
     assert.equal(update.result.commit, c2);
     assert.equal(await readFile(join(dir, 'a.txt'), 'utf8'), '2\n');
-    // Exactly these, in the order they finish: the look for stray files runs during the fetch,
-    // the tree listing during the reset; the commit's details come from the object store.
-    assert.deepEqual([...update.git].sort(), ['fetch', 'ls-tree', 'reset', 'status'], update.git.join(', '));
+    // Exactly these, in the order they finish: the look for stray files runs during the fetch;
+    // the commit's details come from the object store, the tree ids from the index the reset
+    // wrote.
+    assert.deepEqual([...update.git].sort(), ['fetch', 'reset', 'status'], update.git.join(', '));
     assert.ok(update.git.indexOf('fetch') < update.git.indexOf('reset'), update.git.join(', '));
     const again = await commands(c2);
     assert.equal(again.result.commit, c2);
@@ -544,6 +548,64 @@ describe('the cost of a git command', () => {
 });
 
 describe('tree ids', () => {
+  /** Every directory's tree id at `rev` as git lists it ('' for the root). */
+  async function gitTrees(dir: string, rev = 'HEAD'): Promise<Map<string, string>> {
+    const trees = new Map([['', (await fixtureGit(['rev-parse', `${rev}^{tree}`], dir)).trim()]]);
+    for (const entry of (await fixtureGit(['ls-tree', '-r', '-d', '-z', '--full-tree', rev], dir)).split(
+      '\0',
+    )) {
+      const m = /^\d+ tree ([0-9a-f]{40})\t(.*)$/s.exec(entry);
+      if (m) trees.set(m[2] as string, m[1] as string);
+    }
+    return trees;
+  }
+
+  test("the tree ids a checkout reads from git's index are ls-tree's for every directory; an index it does not know is left to git", async () => {
+    const files: Record<string, string> = {
+      'file.txt': 'f',
+      'we:ird *dir/Chart.yaml': 'name: w\n',
+      'ünïcødé/deeper/still/Chart.yaml': 'name: u\n',
+      'a/b/c/d/e/f.txt': 'deep\n',
+    };
+    for (let i = 0; i < 30; i++) files[`charts/c${i}/templates/t.yaml`] = `n: ${i % 3}\n`;
+    const repo = await servers.repos.create('index-trees', files);
+    const dir = join(servers.dir, 'co', 'index-trees');
+    const gitDir = join(dir, '.git');
+    const first = await checkoutLogged({ url: fileUrl(repo), policy, dir });
+    assert.deepEqual(first.git, ['clone']);
+    assert.deepEqual(first.result.trees, await gitTrees(dir));
+    assert.equal(first.result.trees.size, 1 + 1 + 3 + 5 + 1 + 30 * 2);
+    // an update: the reset's index, with directories added, removed and changed deep down
+    await repo.write({ 'a/b/c/x.txt': 'new\n', 'new/dir/Chart.yaml': 'name: n\n' });
+    await repo.remove(['charts/c7']);
+    await repo.commit('change', D2);
+    await repo.push();
+    const update = await checkoutLogged({ url: fileUrl(repo), policy, dir });
+    assert.ok(!update.git.includes('ls-tree'), update.git.join(', '));
+    assert.deepEqual(update.result.trees, await gitTrees(dir));
+    const root = update.result.trees.get('') as string;
+    // what is trusted: only a complete cache-tree whose root is the commit's
+    assert.deepEqual(await readIndexTrees(gitDir, root), update.result.trees);
+    assert.equal(await readIndexTrees(gitDir, '0'.repeat(40)), undefined);
+    const index = await readFile(join(gitDir, 'index'));
+    for (const cut of [0, 11, 40, index.length >> 1, index.length - 21, index.length - 1])
+      assert.equal(parseIndexTrees(index.subarray(0, cut)), undefined, `cut at ${cut}`);
+    // a file staged since: git marks its directories changed (no id): left to git
+    await writeFile(join(dir, 'a/b/c/x.txt'), 'staged\n');
+    await fixtureGit(['add', 'a/b/c/x.txt'], dir);
+    assert.equal(await readIndexTrees(gitDir, root), undefined);
+    await fixtureGit(['reset', '-q', '--hard'], dir);
+    // index version 4 (paths compressed): not read; git's ls-tree answers, the same ids
+    await fixtureGit(['update-index', '--index-version', '4'], dir);
+    assert.equal(await readIndexTrees(gitDir, root), undefined);
+    await repo.write({ 'v4/Chart.yaml': 'name: v\n' });
+    await repo.commit('v4', D3);
+    await repo.push();
+    const v4 = await checkoutLogged({ url: fileUrl(repo), policy, dir });
+    assert.ok(v4.git.includes('ls-tree'), v4.git.join(', '));
+    assert.deepEqual(v4.result.trees, await gitTrees(dir));
+  });
+
   test('one id per directory at HEAD: equal content, equal id; files and missing paths are left out', async () => {
     const repo = await servers.repos.create('trees', {
       'x/Chart.yaml': 'name: same\n',

@@ -9,6 +9,7 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { removeStaleLocks, serialized } from './dir-lock.js';
 import { GitError } from './errors.js';
+import { readIndexTrees } from './index-trees.js';
 import type { ResolvedRef } from './ls-remote.js';
 import { compactIfNeeded } from './maintenance.js';
 import { type CommitInfo, readCommitInfo } from './objects.js';
@@ -101,8 +102,8 @@ async function checkout(o: CheckoutOptions): Promise<CheckoutResult> {
 }
 
 /**
- * Fetch, reset and clean, with the commands that do not depend on each other side by side: an
- * update waits for three git processes fewer in a row. A reset to a commit that is not here
+ * Fetch, reset and clean, with the commands that do not depend on each other side by side, and
+ * the directories' tree ids read from the index the reset writes. A reset to a commit that is not here
  * fails without touching the working copy; with submodules, the reset waits until their URLs
  * passed. A look for stray files still running while the reset starts can only see too much
  * (files the reset writes), which costs one needless `clean`; it takes no lock the reset needs.
@@ -127,14 +128,13 @@ async function update(ctx: Ctx): Promise<CheckoutResult> {
   if (fresh) await git(ctx, ['init'], 'init');
   const commit = await fetchCommit(ctx);
   if (!fresh && !o.submodules) lookForStrays(); // nothing was fetched
-  // the reset first, the longest of the three
-  const moved = o.submodules ? checkedBeforeReset(ctx, commit) : inParallel(ctx, commit);
-  const listing = ahead(ctx, git(ctx, listDirsArgs(commit), 'ls-tree'));
-  const info = await moved;
+  const info = await (o.submodules ? checkedBeforeReset(ctx, commit) : inParallel(ctx, commit));
   // (a checkout made just now holds nothing but the commit: nothing to look for)
-  const [dirs, dirty] = await Promise.all([listing, strays ?? (!fresh && hasStrays(ctx))]);
+  const [trees, dirty] = await Promise.all([
+    dirTrees(ctx, commit, info.tree),
+    strays ?? (!fresh && hasStrays(ctx)),
+  ]);
   if (dirty) await git(ctx, ['clean', '-ffdx'], 'clean');
-  const trees = parseDirListing(info.tree, dirs);
   if (ctx.fetched) await compactIfNeeded(join(o.dir, '.git'), (args) => git(ctx, args, args[0] ?? 'git'));
   if (o.submodules) await updateSubmodules(ctx);
   return { commit, commitTime: info.time, trees };
@@ -179,11 +179,20 @@ export function resolvedByClone(ref: string | undefined): boolean {
   return cloneArgs(ref) !== undefined;
 }
 
-/** A clone checked out `commit`: its details and the tree listing are all that is left. */
+/** A clone checked out `commit`: its details and its directories' tree ids are all that is left. */
 async function cloned(ctx: Ctx, commit: string): Promise<CheckoutResult> {
-  const listing = ahead(ctx, git(ctx, listDirsArgs(commit), 'ls-tree'));
-  const [info, dirs] = await Promise.all([commitInfo(ctx, commit), listing]);
-  return { commit, commitTime: info.time, trees: parseDirListing(info.tree, dirs) };
+  const info = await commitInfo(ctx, commit);
+  return { commit, commitTime: info.time, trees: await dirTrees(ctx, commit, info.tree) };
+}
+
+/**
+ * Every directory's tree id: from the index the clone or reset has just written (its root must
+ * be the commit's), else from one `git ls-tree` of the commit.
+ */
+async function dirTrees(ctx: Ctx, commit: string, rootTree: string): Promise<Map<string, string>> {
+  const indexed = await readIndexTrees(join(ctx.o.dir, '.git'), rootTree);
+  if (indexed) return indexed;
+  return parseDirListing(rootTree, await git(ctx, listDirsArgs(commit), 'ls-tree'));
 }
 
 /** `p`, remembered so that the checkout waits for it even when something else fails first. */
