@@ -124,7 +124,7 @@ export class RegistryStore {
       };
       for (const c of batch) c.edit(copy);
       try {
-        await writeFileAtomic(this.file, JSON.stringify(copy, null, 2), 0o600);
+        await writeFileAtomic(this.file, serialize(copy), 0o600);
       } catch (err) {
         const failure = new StoreError(
           `could not save the registrations in ${this.file}: ${(err as Error).message}`,
@@ -171,4 +171,31 @@ export function repoView(repo: RepoRecord, syncing: boolean): RepoView {
     ...(repo.lastSync ? { lastSync: repo.lastSync } : {}),
     syncing,
   };
+}
+
+/**
+ * The file's text, one record per line. Each record's JSON is kept while the record is current
+ * (records are replaced, never changed in place): a thousand repos registering and finishing
+ * their syncs one after another would otherwise encode the whole registry again for each of
+ * those two thousand writes.
+ */
+function serialize(file: RegistryFile): string {
+  const section = (records: Record<string, object>): string => {
+    const lines = Object.entries(records).map(
+      ([name, record]) => `    ${JSON.stringify(name)}: ${encoded(record)}`,
+    );
+    return lines.length ? `{\n${lines.join(',\n')}\n  }` : '{}';
+  };
+  return `{\n  "version": ${file.version},\n  "dependencies": ${section(file.dependencies)},\n  "repos": ${section(file.repos)}\n}\n`;
+}
+
+const encodings = new WeakMap<object, string>();
+
+function encoded(record: object): string {
+  let json = encodings.get(record);
+  if (json === undefined) {
+    json = JSON.stringify(record);
+    encodings.set(record, json);
+  }
+  return json;
 }
