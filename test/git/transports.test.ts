@@ -35,6 +35,7 @@ import {
   fileUrl,
   fixtureGit,
   type GitServers,
+  loggedGitCommands,
   startGitServers,
   startHttpGitServer,
 } from '../harness/git-server.ts';
@@ -56,16 +57,11 @@ async function checkoutLogged(o: CheckoutOptions): Promise<{ result: CheckoutRes
   const log = createLogger({ level: 'debug', pretty: false, destination: out });
   const result = await syncCheckout({ ...o, log });
   await new Promise((r) => setImmediate(r));
-  const git = text
+  const records = text
     .split('\n')
-    .filter((l) => l.includes('"git command done"'))
-    .map((l) =>
-      String(JSON.parse(l).git)
-        .split(' ')
-        .find((w) => !w.startsWith('-')),
-    )
-    .filter((c): c is string => c !== undefined);
-  return { result, git };
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  return { result, git: loggedGitCommands(records) };
 }
 
 interface Transport {

@@ -11,6 +11,7 @@ import { type FixtureRepo, RepoRoot } from './git/repo.ts';
 import { SSHD, type SshGitServer, startSshGitServer } from './git/ssh.ts';
 import { tempDir } from './paths.ts';
 
+export { loggedGitCommands } from './git/commands.ts';
 export { freePort, waitFor } from './git/proc.ts';
 export { FixtureRepo, fixtureGit, RepoRoot } from './git/repo.ts';
 export { type Cert, selfSignedCert } from './git/tls.ts';

@@ -8,7 +8,13 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { type FixtureRepo, fileUrl, type GitServers, startGitServers } from '../harness/git-server.ts';
+import {
+  type FixtureRepo,
+  fileUrl,
+  type GitServers,
+  loggedGitCommands,
+  startGitServers,
+} from '../harness/git-server.ts';
 import { Helm } from '../harness/helm.ts';
 import { tempDir } from '../harness/paths.ts';
 import { type SidecarProcess, startSidecarProcess } from '../harness/sidecar.ts';
@@ -61,14 +67,7 @@ export function lifecycleSuite(kind: TargetKind): void {
     // the log is written beside the answer: wait for the sync's last line
     for (let i = 0; i < 100 && !ours().some((r) => r.msg === 'sync finished'); i++)
       await new Promise((r) => setTimeout(r, 20));
-    const git = ours()
-      .filter((r) => r.msg === 'git command done')
-      .map(
-        (r) =>
-          String(r.git)
-            .split(' ')
-            .find((w) => !w.startsWith('-')) ?? '',
-      );
+    const git = loggedGitCommands(ours());
     return { value, git };
   }
 

@@ -103,9 +103,9 @@ async function checkout(o: CheckoutOptions): Promise<CheckoutResult> {
 
 /**
  * Fetch, reset and clean, with the commands that do not depend on each other side by side, and
- * the directories' tree ids read from the index the reset writes. A reset to a commit that is not here
- * fails without touching the working copy; with submodules, the reset waits until their URLs
- * passed. A look for stray files still running while the reset starts can only see too much
+ * the directories' tree ids read from the index the reset writes. A reset to a commit that is
+ * not here fails without touching the working copy; with submodules, the reset waits until their
+ * URLs passed. A look for stray files still running while the reset starts can only see too much
  * (files the reset writes), which costs one needless `clean`; it takes no lock the reset needs.
  */
 async function update(ctx: Ctx): Promise<CheckoutResult> {
