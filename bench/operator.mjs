@@ -21,12 +21,13 @@ const GOAL_COUNT = 1000;
 const GOAL_READY_S = 60;
 const GOAL_RSS_MIB = 120;
 
-/** user+system CPU seconds of a process. */
-async function cpuSeconds(pid) {
+/** user+system CPU seconds of a process (`children`: of its children it has waited for). */
+async function cpuSeconds(pid, children = false) {
   try {
     const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+    // utime, stime (cutime, cstime) in clock ticks (USER_HZ = 100)
+    return children ? (Number(f[13]) + Number(f[14])) / 100 : (Number(f[11]) + Number(f[12])) / 100;
   } catch {
     return 0;
   }
@@ -49,6 +50,43 @@ async function descendants(comm) {
     return false;
   };
   return [...names].filter(([pid, n]) => n === comm && isOurs(pid)).map(([pid]) => pid);
+}
+
+/** apiserver_request_total by "VERB resource[/subresource]", from the API server's metrics. */
+async function apiRequests(kc) {
+  const cluster = kc.getCurrentCluster();
+  const opts = { method: 'GET', headers: { accept: 'text/plain' } };
+  await kc.applyToHTTPSOptions(opts);
+  const text = await new Promise((resolve, reject) => {
+    const req = request(new URL('/metrics', cluster.server), opts, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => {
+        body += c;
+      });
+      res.on('end', () => resolve(body));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  const counts = {};
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('apiserver_request_total{')) continue;
+    const label = (k) => new RegExp(`[{,]${k}="([^"]*)"`).exec(line)?.[1] ?? '';
+    const sub = label('subresource');
+    const key = `${label('verb')} ${label('resource')}${sub ? `/${sub}` : ''}`;
+    counts[key] = (counts[key] ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return counts;
+}
+
+/** Requests made between two `apiRequests` readings, per resource created, largest first. */
+function requestsPer(before, after, n) {
+  const rows = Object.keys(after)
+    .map((k) => [k, (after[k] - (before[k] ?? 0)) / n])
+    .filter(([, v]) => v >= 0.01)
+    .sort((a, b) => b[1] - a[1]);
+  return Object.fromEntries(rows.map(([k, v]) => [k, +v.toFixed(2)]));
 }
 
 const isReady = (cm) => cm.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
@@ -147,20 +185,30 @@ try {
     'kube-apiserver': await descendants('kube-apiserver'),
     etcd: await descendants('etcd'),
   };
-  const cpuOf = async () =>
-    Object.fromEntries(
+  const own = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1e6;
+  };
+  const cpuOf = async () => ({
+    ...Object.fromEntries(
       await Promise.all(
         Object.entries(pids).map(async ([k, ps]) => [
           k,
-          (await Promise.all(ps.map(cpuSeconds))).reduce((a, b) => a + b, 0),
+          (await Promise.all(ps.map((p) => cpuSeconds(p)))).reduce((a, b) => a + b, 0),
         ]),
       ),
-    );
+    ),
+    // The git processes the sidecar ran (counted once it has reaped them) and this benchmark's
+    // own share (its watch of every resource).
+    'sidecar git': await cpuSeconds(w.sidecar.proc.pid, true),
+    bench: own(),
+  });
   const cpu0 = await cpuOf();
   const idleRss = await memoryOf(op.proc.pid);
 
   const cmPath = `/apis/cm.bitnami.com/v1alpha1/namespaces/${NS}/chartmuseums`;
   const watcher = await watchReady(w.admin, cmPath);
+  const requests0 = await apiRequests(w.admin);
   const start = Date.now();
   const names = Array.from({ length: COUNT }, (_, i) => `bench-${String(i).padStart(4, '0')}`);
   // Created as `kubectl create` would, 25 requests at a time.
@@ -187,6 +235,7 @@ try {
   const allReadyMs = Date.now() - start;
   watcher.stop();
   const cpu1 = await cpuOf();
+  const requests1 = await apiRequests(w.admin);
   const cronJobs = await kubeRequest(w.admin, 'GET', `/apis/batch/v1/namespaces/${NS}/cronjobs`);
   const mem = await memoryOf(op.proc.pid);
   const metrics = await (await fetch(`http://127.0.0.1:${op.port}/metrics`)).text();
@@ -207,6 +256,7 @@ try {
     reconcileMeanMs: Math.round((reconcileSum / reconciles) * 1000),
     registered: timeline(records, 'repository registered; sync started', start),
     firstSyncFinished: timeline(records, 'first sync finished', start),
+    apiRequestsPerResource: requestsPer(requests0, requests1, COUNT),
     cpuSeconds: Object.fromEntries(Object.keys(cpu1).map((k) => [k, +(cpu1[k] - cpu0[k]).toFixed(1)])),
     operatorHeapMiB: {
       used: +(metric(/^chartsync_operator_nodejs_heap_size_used_bytes (\S+)/m) / 2 ** 20).toFixed(1),

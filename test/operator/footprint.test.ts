@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { apply } from '../harness/kube.ts';
+import { apply, kubeRequest } from '../harness/kube.ts';
 import { tempDir } from '../harness/paths.ts';
 import {
   chartmuseum,
@@ -77,20 +77,36 @@ describe('operator: footprint', { timeout: 180_000 }, () => {
     await apply(w.admin, [chartmuseum(NS, 'small', { git: fileUrl(repo), updateEveryMinutes: 15 })]);
     await waitReady(w.admin, NS, 'small', { status: 'True', reason: 'Synced' });
     await new Promise((r) => setTimeout(r, POLL_MS + 500));
-    // Every reconcile starts with a fresh GET of its resource.
-    const reads = (await operatorRequests())
-      .filter(
-        (e) => e.verb === 'get' && e.objectRef?.resource === 'chartmuseums' && e.objectRef.name === 'small',
-      )
-      .filter((e) => !e.objectRef?.subresource && e.stage === 'ResponseComplete')
-      .map((e) => Date.parse(e.requestReceivedTimestamp));
-    assert.ok(reads.length >= 2, `registered, then polled until Ready (${reads.length} reconciles)`);
-    const gaps = reads.slice(1).map((t, i) => t - (reads[i] as number));
+    const reconciles = op
+      .records()
+      .filter((r) => r.msg === 'reconcile' && r.chartmuseum === `${NS}/small`)
+      .map((r) => Number(r.time));
+    assert.ok(
+      reconciles.length >= 2,
+      `registered, then polled until Ready (${reconciles.length} reconciles)`,
+    );
+    const gaps = reconciles.slice(1).map((t, i) => t - (reconciles[i] as number));
     for (const gap of gaps)
       assert.ok(
         gap >= POLL_MS * 0.9,
         `a reconcile ${gap} ms after the previous one: only progress polls (${POLL_MS} ms) may follow the first; gaps ${gaps.join(', ')}`,
       );
+  });
+
+  it('a new resource costs: no read of it (the cache holds it), one finalizer write, two status writes, two Events', async () => {
+    const requests = (await operatorRequests()).filter((e) => e.stage === 'ResponseComplete');
+    const onSmall = requests
+      .filter((e) => e.objectRef?.resource === 'chartmuseums' && e.objectRef.name === 'small')
+      .map((e) => `${e.verb}${e.objectRef?.subresource ? ` ${e.objectRef.subresource}` : ''}`);
+    assert.deepEqual(onSmall, ['patch', 'patch status', 'patch status']);
+    const events = await kubeRequest<{ items: Array<{ reason: string; involvedObject: { name: string } }> }>(
+      w.admin,
+      'GET',
+      `/api/v1/namespaces/${NS}/events`,
+    );
+    const reasons = events.items.filter((e) => e.involvedObject.name === 'small').map((e) => e.reason);
+    // No Event for the first "Progressing": a missing condition already says Unknown.
+    assert.deepEqual(reasons.sort(), ['CronJobCreated', 'Synced']);
   });
 
   it('lists and watches only Chartmuseums and its own CronJobs; Secrets only by name', async () => {

@@ -11,7 +11,9 @@ import {
   claimedNames,
   DEFAULT_SCHEDULE,
   desiredCronJob,
+  Freshness,
   hasDrifted,
+  isAnnounced,
   loadAccess,
   loadConfig,
   outcomeOfError,
@@ -21,6 +23,7 @@ import {
   scheduleOf,
   setCondition,
   stableJson,
+  statusForCache,
   statusPatch,
   WorkQueue,
 } from '@chartsync/operator';
@@ -107,6 +110,61 @@ describe('status', () => {
       statusPatch({ charts: [{ name: 'a', version: '1' }] }, { charts: [{ version: '1', name: 'a' }] }),
       undefined,
     );
+  });
+  it('a status from the cache holds a digest of the charts, and the patch compares with it', () => {
+    const charts = [
+      { name: 'a', version: '1' },
+      { name: 'b', version: '2' },
+    ];
+    const cached = statusForCache({ repoName: 'r', charts, chartCount: 2 });
+    assert.equal(cached.charts, undefined, 'the list itself is not kept');
+    assert.deepEqual(JSON.parse(JSON.stringify(cached)), { repoName: 'r', chartCount: 2 });
+    assert.equal(statusPatch(cached, { repoName: 'r', charts: [...charts], chartCount: 2 }), undefined);
+    // `next` built from the cached status without new charts: nothing to write either.
+    assert.equal(statusPatch(cached, { ...cached }), undefined);
+    const moved = [{ name: 'a', version: '1' }];
+    assert.deepEqual(statusPatch(cached, { repoName: 'r', charts: moved, chartCount: 2 }), {
+      status: { charts: moved },
+    });
+    assert.deepEqual(statusPatch(cached, { repoName: 'r', chartCount: 2 }), { status: { charts: null } });
+  });
+  it('every Ready transition gets an Event except a first observation of Unknown', () => {
+    const progressing = { status: 'Unknown', reason: 'Progressing', message: 'm' } as const;
+    const synced = { status: 'True', reason: 'Synced', message: 'm' } as const;
+    const failed = { status: 'False', reason: 'GitFailed', message: 'm' } as const;
+    const now = new Date();
+    const cond = (o: typeof synced | typeof progressing | typeof failed) =>
+      setCondition(undefined, 'Ready', o, 1, now)[0];
+    assert.equal(isAnnounced(undefined, progressing), false);
+    assert.equal(isAnnounced(undefined, synced), true);
+    assert.equal(isAnnounced(undefined, failed), true);
+    assert.equal(isAnnounced(cond(progressing), synced), true);
+    assert.equal(isAnnounced(cond(synced), progressing), true, 'back to Unknown from a known state');
+    assert.equal(isAnnounced(cond(synced), synced), false);
+  });
+});
+
+describe('cache freshness', () => {
+  it('a resource the operator wrote is read from the cache only once the cache holds that write', () => {
+    const f = new Freshness();
+    assert.equal(f.current('ns/a', '10'), true, 'never written: the cache is as good as a read');
+    f.wrote('ns/a');
+    assert.equal(f.current('ns/a', '10'), false, 'a write in flight');
+    f.wrote('ns/a', '12');
+    assert.equal(f.current('ns/a', '10'), false, 'the cache still has the version before the write');
+    assert.equal(f.current('ns/a', '12'), true, 'the cache has the write');
+    assert.equal(f.current('ns/a', '10'), true, 'from then on the cache is followed (watch order)');
+  });
+  it('a write that failed waits for a read from the API server; a deleted resource is forgotten', () => {
+    const f = new Freshness();
+    f.wrote('ns/a');
+    assert.equal(f.current('ns/a', '10'), false);
+    f.read('ns/a', '11');
+    assert.equal(f.current('ns/a', '10'), false);
+    assert.equal(f.current('ns/a', '11'), true);
+    f.wrote('ns/b');
+    f.forget('ns/b');
+    assert.equal(f.current('ns/b', '5'), true);
   });
 });
 

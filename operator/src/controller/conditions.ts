@@ -58,3 +58,12 @@ export function getCondition(conditions: Condition[] | undefined, type: string):
 export function isTransition(prev: Condition | undefined, obs: Observation): boolean {
   return !prev || prev.status !== obs.status || prev.reason !== obs.reason;
 }
+
+/**
+ * A transition that gets an Event: every one except the first observation being Unknown (a
+ * missing condition already means Unknown; a new resource's "first sync running" is in its
+ * status, and its Event would be one more API write per resource for nothing new).
+ */
+export function isAnnounced(prev: Condition | undefined, obs: Observation): boolean {
+  return isTransition(prev, obs) && !(prev === undefined && obs.status === 'Unknown');
+}

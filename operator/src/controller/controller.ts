@@ -16,10 +16,12 @@ import type { Metrics } from '../runtime/metrics.js';
 import { claimantKeys, claimantsOf, claimedNames } from './claims.js';
 import { getCondition, READY } from './conditions.js';
 import { type CronJob, hasDrifted } from './cronjob.js';
+import { Freshness } from './freshness.js';
 import { WorkQueue } from './queue.js';
 import { Reconciler } from './reconciler.js';
-import { type Chartmuseum, keyOf, MANAGED_BY, OWNER_LABEL } from './resource.js';
+import { type Chartmuseum, keyOf, MANAGED_BY, OWNER_LABEL, splitKey } from './resource.js';
 import { stableJson } from './stable-json.js';
+import { statusForCache } from './status.js';
 
 export interface ControllerDeps {
   client: KubeClient;
@@ -39,7 +41,10 @@ function trigger(cm: Chartmuseum): string {
   ]);
 }
 
-/** What the cache keeps of a Chartmuseum: no managedFields, annotations or chart list (unread). */
+/**
+ * What the cache keeps of a Chartmuseum: no managedFields or annotations (unread), the chart list
+ * as a digest (what a status write compares it with).
+ */
 function keepChartmuseum(cm: Chartmuseum): Chartmuseum {
   const {
     managedFields: _m,
@@ -48,7 +53,7 @@ function keepChartmuseum(cm: Chartmuseum): Chartmuseum {
   } = cm.metadata as Chartmuseum['metadata'] & {
     managedFields?: unknown;
   };
-  const status = cm.status && { ...cm.status, charts: undefined };
+  const status = cm.status && statusForCache(cm.status);
   return { apiVersion: cm.apiVersion, kind: cm.kind, metadata, spec: cm.spec, ...(status ? { status } : {}) };
 }
 
@@ -82,6 +87,8 @@ export class Controller {
   private readonly queue: WorkQueue;
   private readonly reconciler: Reconciler;
   private readonly seen = new Map<string, { trigger: string; names: string[] }>();
+  /** Whether the cache holds the operator's own last write of a resource (else: read the API). */
+  private readonly freshness = new Freshness();
   private resyncTimer: NodeJS.Timeout | undefined;
 
   constructor(deps: ControllerDeps) {
@@ -128,6 +135,8 @@ export class Controller {
       metrics,
       enqueue: (key) => this.queue.add(key),
       wrote: (before, after) => this.wrote(before, after),
+      cached: (key) => this.cached(key),
+      read: (live) => this.freshness.read(keyOf(live), live.metadata.resourceVersion ?? ''),
     });
   }
 
@@ -153,6 +162,7 @@ export class Controller {
 
   private async run(key: string): Promise<{ requeueAfterMs?: number } | undefined> {
     const end = this.d.metrics.reconcileSeconds.startTimer();
+    this.d.log.debug({ chartmuseum: key }, 'reconcile');
     try {
       const next = await this.reconciler.reconcile(key);
       this.d.metrics.reconciles.inc({ result: 'ok' });
@@ -182,6 +192,7 @@ export class Controller {
     const names = claimedNames(cm);
     if (event === 'delete') {
       this.seen.delete(key);
+      this.freshness.forget(key);
       this.requeueClaimants([...names, ...(before?.names ?? [])], key);
       return;
     }
@@ -213,6 +224,9 @@ export class Controller {
    * deletion state); resources that claim a name it took or gave up are re-evaluated.
    */
   private wrote(before: Chartmuseum, after: Chartmuseum): void {
+    // Called once before the request (same resourceVersion) and once with the answer.
+    const rv = after.metadata.resourceVersion;
+    this.freshness.wrote(keyOf(after), rv === before.metadata.resourceVersion ? undefined : rv);
     if (
       after.metadata.generation !== before.metadata.generation ||
       (after.metadata.deletionTimestamp ?? '') !== (before.metadata.deletionTimestamp ?? '')
@@ -223,6 +237,13 @@ export class Controller {
     const names = claimedNames(after);
     this.seen.set(key, { trigger: trigger(after), names });
     this.requeueClaimants([...names, ...(prev?.names ?? [])], key);
+  }
+
+  /** The cached resource when it holds the operator's own last write of it; else undefined. */
+  private cached(key: string): Chartmuseum | undefined {
+    const { namespace, name } = splitKey(key);
+    const cm = this.crs.get(namespace, name);
+    return cm && this.freshness.current(key, cm.metadata.resourceVersion) ? cm : undefined;
   }
 
   /** Other resources claiming one of `names` may have won or lost it. */

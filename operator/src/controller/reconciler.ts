@@ -13,7 +13,14 @@ import type { EventRecorder } from '../kube/events.js';
 import type { Informer } from '../kube/informer.js';
 import type { Metrics } from '../runtime/metrics.js';
 import { claimantKeys, claimantsOf, ownerOf } from './claims.js';
-import { getCondition, isTransition, type Observation, READY, type Reason } from './conditions.js';
+import {
+  getCondition,
+  isAnnounced,
+  isTransition,
+  type Observation,
+  READY,
+  type Reason,
+} from './conditions.js';
 import { buildRequests, SpecError, secretReader } from './credentials.js';
 import { type CronJob, desiredCronJob, hasDrifted, labelsOf, ownerReferenceTo } from './cronjob.js';
 import { outcomeOfError, outcomeOfRepoView, type SyncOutcome } from './outcome.js';
@@ -47,6 +54,10 @@ export interface ReconcilerDeps {
    * request (its watch event may come before the answer) and with the answer after it.
    */
   wrote: (before: Chartmuseum, after: Chartmuseum) => void;
+  /** The resource from the informer cache when it is known to be current, else undefined. */
+  cached: (key: string) => Chartmuseum | undefined;
+  /** Told what a read from the API server returned (the cache is current once it has that). */
+  read: (live: Chartmuseum) => void;
 }
 
 interface Registration {
@@ -80,8 +91,7 @@ export class Reconciler {
 
   /** Reconciles one resource; asks to be called again while a sync it started is running. */
   async reconcile(key: string): Promise<{ requeueAfterMs?: number } | undefined> {
-    const { namespace, name } = splitKey(key);
-    let cm = await this.read(namespace, name);
+    let cm = this.d.cached(key) ?? (await this.read(key));
     if (!cm) return undefined;
     if (isDeleting(cm)) {
       await this.finalize(cm);
@@ -129,10 +139,16 @@ export class Reconciler {
     return claimantsOf(names, (n) => this.d.crs.indexed(n));
   }
 
-  /** A fresh read: the informer cache may lag behind the operator's own writes. */
-  private async read(namespace: string, name: string): Promise<Chartmuseum | undefined> {
+  /**
+   * A read from the API server, when the cache may lag behind the operator's own last write of
+   * the resource (or does not hold it).
+   */
+  private async read(key: string): Promise<Chartmuseum | undefined> {
+    const { namespace, name } = splitKey(key);
     try {
-      return await this.d.client.get<Chartmuseum>(paths.chartmuseums(namespace, name));
+      const live = await this.d.client.get<Chartmuseum>(paths.chartmuseums(namespace, name));
+      this.d.read(live);
+      return live;
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;
@@ -480,12 +496,13 @@ export class Reconciler {
         },
         'Ready changed',
       );
-      await this.d.events.record(
-        cm,
-        outcome.obs.status === 'False' ? 'Warning' : 'Normal',
-        outcome.obs.reason,
-        outcome.obs.message,
-      );
+      if (isAnnounced(prev, outcome.obs))
+        await this.d.events.record(
+          cm,
+          outcome.obs.status === 'False' ? 'Warning' : 'Normal',
+          outcome.obs.reason,
+          outcome.obs.message,
+        );
     }
   }
 }

@@ -1,4 +1,5 @@
 /** Building the status subresource and the minimal merge patch that writes it. Pure. */
+import { createHash } from 'node:crypto';
 import { type Observation, READY, setCondition } from './conditions.js';
 import type { SyncOutcome } from './outcome.js';
 import type { Chartmuseum, ChartmuseumStatus } from './resource.js';
@@ -43,6 +44,24 @@ export function conflictObservation(repoName: string, ownerKey: string): Observa
   };
 }
 
+/**
+ * Where a status held in the operator's cache keeps a digest of `charts` instead of the list (a
+ * repository of many charts would otherwise be held twice per resource). A symbol: never part of
+ * what is written or compared as a field.
+ */
+export const CHARTS_DIGEST: unique symbol = Symbol('chartsDigest');
+type CachedStatus = ChartmuseumStatus & { [CHARTS_DIGEST]?: string };
+
+export function chartsDigest(charts: unknown): string {
+  return createHash('sha256').update(stableJson(charts)).digest('base64');
+}
+
+/** The status as the cache keeps it: the chart list replaced by its digest. */
+export function statusForCache(status: ChartmuseumStatus): ChartmuseumStatus {
+  const { charts, ...rest } = status;
+  return charts === undefined ? rest : ({ ...rest, [CHARTS_DIGEST]: chartsDigest(charts) } as CachedStatus);
+}
+
 /** A JSON merge patch turning `prev` into `next` (null removes a key), or undefined if equal. */
 export function statusPatch(
   prev: ChartmuseumStatus | undefined,
@@ -52,11 +71,17 @@ export function statusPatch(
   const n = next as Record<string, unknown>;
   const patch: Record<string, unknown> = {};
   for (const k of new Set([...Object.keys(p), ...Object.keys(n)])) {
+    if (k === 'charts') continue;
     if (n[k] === undefined) {
       if (p[k] !== undefined) patch[k] = null;
     } else if (stableJson(n[k]) !== stableJson(p[k])) {
       patch[k] = n[k];
     }
   }
+  // The charts, as a list or as the digest a cached status holds instead.
+  const charts = (s: ChartmuseumStatus | undefined) =>
+    s?.charts !== undefined ? chartsDigest(s.charts) : (s as CachedStatus | undefined)?.[CHARTS_DIGEST];
+  const [before, after] = [charts(prev), charts(next)];
+  if (before !== after) patch.charts = next.charts ?? null;
   return Object.keys(patch).length ? { status: patch } : undefined;
 }
