@@ -165,6 +165,9 @@ for (const t of transports) {
         assert.equal(existsSync(join(dir, 'dev.txt')), ref !== undefined);
         assert.equal(await headCommit(join(dir, '.git')), tip.commit);
         assert.equal(await fixtureGit(['status', '--porcelain'], dir), '', 'a clean work tree at the tip');
+        // No template directory copied, by either path: no hooks, not even the samples.
+        for (const d of [dir, opts(`${name}-fetched`).dir])
+          assert.ok(!existsSync(join(d, '.git', 'hooks')), `${d}: .git/hooks`);
       }
       // Without a tip: HEAD and a full branch name are cloned as named; a short name is
       // resolved first (it could be a tag), as is any ref clone cannot name exactly.

@@ -28,6 +28,12 @@ import { type GitSession, withGitSession } from './session.js';
 import { listDirsArgs, parseDirListing } from './tree.js';
 import { checkGitUrl, isFullSha, isShortSha } from './url-policy.js';
 
+/**
+ * No template directory: a checkout gets no hooks (not even the inert samples: ~15 files written
+ * per clone) and so runs none a host's template directory might hold (post-checkout).
+ */
+const NO_TEMPLATE = '--template=';
+
 export interface CheckoutOptions extends RemoteOptions {
   /** The working copy; created (with its parents) when absent. */
   dir: string;
@@ -125,7 +131,7 @@ async function update(ctx: Ctx): Promise<CheckoutResult> {
     strays ??= ahead(ctx, hasStrays(ctx));
   };
   if (!fresh && !o.submodules) ctx.whileFetching = lookForStrays;
-  if (fresh) await git(ctx, ['init'], 'init');
+  if (fresh) await git(ctx, ['init', NO_TEMPLATE], 'init');
   const commit = await fetchCommit(ctx);
   if (!fresh && !o.submodules) lookForStrays(); // nothing was fetched
   const info = await (o.submodules ? checkedBeforeReset(ctx, commit) : inParallel(ctx, commit));
@@ -154,7 +160,15 @@ async function cloneFirst(ctx: Ctx): Promise<string | undefined> {
   if (!branch) return undefined;
   // --no-local: a path is fetched through git's transport like any URL (a local clone would
   // copy or hard-link every object of the source, its whole history, instead).
-  const args = ['clone', '--progress', '--no-local', '--depth=1', '--no-tags', '--no-recurse-submodules'];
+  const args = [
+    'clone',
+    NO_TEMPLATE,
+    '--progress',
+    '--no-local',
+    '--depth=1',
+    '--no-tags',
+    '--no-recurse-submodules',
+  ];
   await git(ctx, [...args, ...branch, '--', ctx.o.url, '.'], 'clone');
   ctx.fresh = false;
   ctx.fetched = true;

@@ -27,11 +27,13 @@ export const DEFAULT_DEADLINE_MS = 15 * 60_000;
 
 // Our own session settings use these; simple-git refuses them unless explicitly enabled. The
 // argument-level guards (--upload-pack, -u, --exec, ...) stay on as one more safety net.
+// Template dir: checkouts pass `--template=` (none, checkout.ts); no input ever becomes an option.
 const UNSAFE_ALLOWED = {
   allowUnsafeConfigEnvCount: true,
   allowUnsafeProtocolOverride: true,
   allowUnsafeAskPass: true,
   allowUnsafeSshCommand: true,
+  allowUnsafeTemplateDir: true,
 } as const;
 
 /** Runs `git <args>` and returns its stdout; throws GitError on failure or timeout. */
