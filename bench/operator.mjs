@@ -9,8 +9,8 @@
 // Usage: node bench/operator.mjs [--count N] [--workers W]   (needs `pnpm build`)
 // Goals (issue 11): 1,000 resources Ready in under 60 s; operator peak RSS under 120 MiB.
 import { readdir, readFile } from 'node:fs/promises';
-import { Agent, request } from 'node:https';
-import { kubeRequest } from '../test/harness/kube.ts';
+import { request } from 'node:https';
+import { keepAliveRequests, kubeRequest } from '../test/harness/kube.ts';
 import { chartmuseum, chartRepo, fileUrl, startWorld } from '../test/operator/fixture.ts';
 import { arg, loadNote, memoryOf, report } from './lib.mjs';
 
@@ -54,21 +54,7 @@ async function descendants(comm) {
 
 /** apiserver_request_total by "VERB resource[/subresource]", from the API server's metrics. */
 async function apiRequests(kc) {
-  const cluster = kc.getCurrentCluster();
-  const opts = { method: 'GET', headers: { accept: 'text/plain' } };
-  await kc.applyToHTTPSOptions(opts);
-  const text = await new Promise((resolve, reject) => {
-    const req = request(new URL('/metrics', cluster.server), opts, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c) => {
-        body += c;
-      });
-      res.on('end', () => resolve(body));
-    });
-    req.on('error', reject);
-    req.end();
-  });
+  const text = await kubeRequest(kc, 'GET', '/metrics');
   const counts = {};
   for (const line of text.split('\n')) {
     if (!line.startsWith('apiserver_request_total{')) continue;
@@ -87,36 +73,6 @@ function requestsPer(before, after, n) {
     .filter(([, v]) => v >= 0.01)
     .sort((a, b) => b[1] - a[1]);
   return Object.fromEntries(rows.map(([k, v]) => [k, +v.toFixed(2)]));
-}
-
-/** POSTs objects to `path` over one keep-alive agent; rejects on a non-2xx answer. */
-async function creator(kc, path) {
-  const base = {
-    method: 'POST',
-    headers: { accept: 'application/json', 'content-type': 'application/json' },
-  };
-  await kc.applyToHTTPSOptions(base);
-  const agent = new Agent({ ...base.agent.options, keepAlive: true, maxSockets: 25 });
-  const url = new URL(path, kc.getCurrentCluster().server);
-  const create = (obj) =>
-    new Promise((resolve, reject) => {
-      const req = request(url, { ...base, agent }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c) => {
-          body += c;
-        });
-        res.on('end', () =>
-          res.statusCode >= 200 && res.statusCode < 300
-            ? resolve()
-            : reject(new Error(`POST ${path}: ${res.statusCode} ${body.slice(0, 300)}`)),
-        );
-      });
-      req.on('error', reject);
-      req.end(JSON.stringify(obj));
-    });
-  create.agent = agent;
-  return create;
 }
 
 const isReady = (cm) => cm.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
@@ -244,19 +200,21 @@ try {
   // Created as `kubectl create` would, 25 requests at a time, over kept-alive connections as one
   // client would (a TLS handshake per request would load the API server the operator is measured
   // against).
-  const create = await creator(w.admin, cmPath);
+  const client = keepAliveRequests(w.admin);
   for (let i = 0; i < names.length; i += 25) {
     await Promise.all(
       names
         .slice(i, i + 25)
         .map((name, j) =>
-          create(
+          client.request(
+            'POST',
+            cmPath,
             chartmuseum(NS, name, { git: fileUrl(repos[(i + j) % repos.length]), updateEveryMinutes: 15 }),
           ),
         ),
     );
   }
-  create.agent.destroy();
+  client.close();
   const createdMs = Date.now() - start;
   while (watcher.ready.size < COUNT) {
     if (Date.now() - start > 30 * 60_000)
