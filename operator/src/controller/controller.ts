@@ -136,7 +136,7 @@ export class Controller {
       enqueue: (key) => this.queue.add(key),
       wrote: (before, after) => this.wrote(before, after),
       cached: (key) => this.cached(key),
-      read: (live) => this.freshness.read(keyOf(live), live.metadata.resourceVersion ?? ''),
+      readLive: (live) => this.freshness.read(keyOf(live), live.metadata.resourceVersion ?? ''),
     });
   }
 

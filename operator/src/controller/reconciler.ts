@@ -57,7 +57,7 @@ export interface ReconcilerDeps {
   /** The resource from the informer cache when it is known to be current, else undefined. */
   cached: (key: string) => Chartmuseum | undefined;
   /** Told what a read from the API server returned (the cache is current once it has that). */
-  read: (live: Chartmuseum) => void;
+  readLive: (live: Chartmuseum) => void;
 }
 
 interface Registration {
@@ -147,7 +147,7 @@ export class Reconciler {
     const { namespace, name } = splitKey(key);
     try {
       const live = await this.d.client.get<Chartmuseum>(paths.chartmuseums(namespace, name));
-      this.d.read(live);
+      this.d.readLive(live);
       return live;
     } catch (err) {
       if (isNotFound(err)) return undefined;
