@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,6 +53,7 @@ before(async () => {
 after(async () => {
   await tokenServer?.stop();
   await servers?.stop();
+  rmSync(sessionTmp, { recursive: true, force: true });
 });
 
 const httpUrl = () => servers.http?.url('private') ?? '';

@@ -20,9 +20,22 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { chmod, copyFile, cp, mkdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  copyFile,
+  cp,
+  mkdir,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  symlink,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import {
   buildContext,
@@ -137,7 +150,8 @@ async function keyOf(parts: Array<string | { file: string }>): Promise<string> {
   const h = createHash('sha256');
   for (const p of parts) {
     if (typeof p === 'string') h.update(`s:${p}\0`);
-    else h.update(`f:${p.file}\0`).update(await readFile(p.file));
+    // The path relative to the repository: clean clones elsewhere share the cache.
+    else h.update(`f:${relative(repoRoot, p.file)}\0`).update(await readFile(p.file));
   }
   return h.digest('hex').slice(0, 16);
 }
@@ -381,7 +395,38 @@ export async function buildNodeImages(log: (msg: string) => void = () => undefin
   } finally {
     await work.cleanup();
   }
+  await pruneImageCache(cacheDir, Object.values(images));
   return images;
+}
+
+/** Archives kept per image name besides the one in use: other clones may be running their tests. */
+export const IMAGE_CACHE_KEEP = 2;
+
+/**
+ * Marks `inUse` as just used and deletes, per image name (the archive name up to its key), all
+ * but the IMAGE_CACHE_KEEP most recently used others. Every change to the sidecar or operator
+ * makes a new ~200 MB archive: unpruned, weeks of work filled the disk until the kubelet evicted
+ * every pod for DiskPressure.
+ */
+export async function pruneImageCache(dir: string, inUse: BuiltImage[]): Promise<string[]> {
+  const now = new Date();
+  for (const img of inUse) await utimes(img.archive, now, now).catch(() => undefined);
+  const keep = new Set(inUse.map((img) => basename(img.archive)));
+  const byName = new Map<string, Array<{ file: string; used: number }>>();
+  for (const file of await readdir(dir)) {
+    const m = /^(.+)-[0-9a-f]{16}\.tar$/.exec(file);
+    if (!m || keep.has(file)) continue;
+    const used = (await stat(join(dir, file)).catch(() => undefined))?.mtimeMs;
+    if (used === undefined) continue;
+    byName.set(m[1] as string, [...(byName.get(m[1] as string) ?? []), { file, used }]);
+  }
+  const removed: string[] = [];
+  for (const others of byName.values())
+    for (const { file } of others.sort((a, b) => b.used - a.used).slice(IMAGE_CACHE_KEEP)) {
+      await rm(join(dir, file), { force: true });
+      removed.push(file);
+    }
+  return removed.sort();
 }
 
 /**

@@ -14,7 +14,8 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync } from 'node:fs';
-import { chmod, chown, mkdir, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readdir, readFile, rm, rmdir, statfs, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { type Envtest, startEnvtest } from './envtest.ts';
@@ -101,6 +102,11 @@ export interface RealNode {
   stop(): Promise<string[]>;
   /** A hostPath PersistentVolume (no provisioner here) under the node's dir, writable by `uid`. */
   hostPathVolume(name: string, uid?: number): Promise<string>;
+  /**
+   * What a failed wait needs to be understood: the node's conditions, every pod with its phase,
+   * reason and container states, and the namespace's last events.
+   */
+  diagnose(namespace: string): Promise<string>;
 }
 
 interface Proc extends WatchedProcess {
@@ -307,11 +313,14 @@ function kubeletConfig(dir: string, socket: string, caFile: string): string {
     podLogsDir: join(dir, 'pod-logs'),
     volumePluginDir: join(dir, 'volume-plugins'),
     serializeImagePulls: false,
-    // A full disk must not evict the test's pods nor garbage-collect the imported images.
+    // A host disk that is merely full-ish must not evict the test's pods nor garbage-collect the
+    // imported images: thresholds are absolute, not a share of the disk (1% of a 250 GB disk is
+    // 2.5 GB, and a busy development machine had less than that free: every pod was evicted for
+    // DiskPressure and `helm install --wait` timed out). MIN_FREE_DISK is checked before start.
     evictionHard: {
       'memory.available': '1Mi',
-      'nodefs.available': '1%',
-      'imagefs.available': '1%',
+      'nodefs.available': '64Mi',
+      'imagefs.available': '64Mi',
       'nodefs.inodesFree': '1%',
     },
     imageGCHighThresholdPercent: 100,
@@ -340,6 +349,47 @@ function corefile(kubeconfig: string): string {
 `;
 }
 
+/** Below this much free space the node's images, volumes and logs may not fit. */
+export const MIN_FREE_DISK = 2 * 1024 ** 3;
+
+async function checkFreeDisk(dir: string): Promise<void> {
+  const st = await statfs(dir);
+  const free = st.bavail * st.bsize;
+  if (free < MIN_FREE_DISK)
+    throw new Error(
+      `the real node needs ${MIN_FREE_DISK / 1024 ** 3} GiB free under ${dir}, ${(free / 1024 ** 3).toFixed(1)} GiB are: free some space (old clones, ~/.cache/chartsync/images)`,
+    );
+}
+
+type Kubectl = (args: string[], input?: string) => Promise<string>;
+
+async function diagnose(kubectl: Kubectl, namespace: string): Promise<string> {
+  const part = async (title: string, args: string[], lines = 40) =>
+    `--- ${title}\n${(await kubectl(args).catch((e: Error) => e.message)).trim().split('\n').slice(-lines).join('\n')}`;
+  return [
+    await part('node conditions', [
+      'get',
+      'node',
+      'localhost',
+      '-o',
+      'jsonpath={range .status.conditions[*]}{.type}={.status} {.reason}: {.message}{"\\n"}{end}',
+    ]),
+    await part(`pods in ${namespace}`, [
+      'get',
+      'pods',
+      '-n',
+      namespace,
+      '-o',
+      'jsonpath={range .items[*]}{.metadata.name} {.status.phase} {.status.reason} {.status.message} {.status.containerStatuses[*].state}{"\\n"}{end}',
+    ]),
+    await part(
+      `last events in ${namespace}`,
+      ['get', 'events', '-n', namespace, '--sort-by=.lastTimestamp'],
+      25,
+    ),
+  ].join('\n');
+}
+
 export interface RealNodeOptions {
   images: NodeImages;
   log?: (msg: string) => void;
@@ -358,6 +408,7 @@ export async function startRealNode(o: RealNodeOptions): Promise<RealNode> {
       nodeBinary(n),
     ]),
   );
+  await checkFreeDisk(tmpdir());
   const unlock = await lock(15 * 60_000);
   const tmp = await tempDir('chartsync-node-');
   const dir = tmp.path;
@@ -702,6 +753,7 @@ export async function startRealNode(o: RealNodeOptions): Promise<RealNode> {
         );
         return path;
       },
+      diagnose: (namespace) => diagnose(kubectl, namespace),
       stop,
     };
   } catch (err) {

@@ -29,6 +29,18 @@ const suiteStart = Date.now();
 // biome-ignore lint/suspicious/noExplicitAny: kubectl's JSON is free-form
 type Obj = any;
 
+/** Set once the node runs: what a failed wait appends so that a CI log explains itself. */
+let diagnosis: () => Promise<string> = async () => '';
+
+/** `work`, or its error with the node's pods, conditions and events appended. */
+async function explained<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\n${await diagnosis()}`);
+  }
+}
+
 async function waitFor<T>(
   what: string,
   fn: () => Promise<T | undefined | false>,
@@ -44,7 +56,9 @@ async function waitFor<T>(
       last = err;
     }
     if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+      throw new Error(
+        `timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}\n${await diagnosis()}`,
+      );
     await new Promise((r) => setTimeout(r, 500));
   }
 }
@@ -77,6 +91,7 @@ describe('the chart on a real node', { timeout: 600_000 }, () => {
     log(`images ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     node = await startRealNode({ images, log });
     console.log(`[node] node start: ${node.startSeconds.toFixed(1)} s`);
+    diagnosis = () => node.diagnose(NS);
     helm = await createHelm();
     work = await tempDir('chartsync-node-suite-');
     // The example charts in a git repository served to the pod from this machine (git://, on the
@@ -126,7 +141,7 @@ describe('the chart on a real node', { timeout: 600_000 }, () => {
 
   test('helm install --wait: every pod Ready, probes answered, non-root, read-only root filesystems', async () => {
     const t0 = Date.now();
-    await helm.run(['install', REL, chartDir, ...kc(), ...values(), '--wait', '--timeout', '4m']);
+    await explained(helm.run(['install', REL, chartDir, ...kc(), ...values(), '--wait', '--timeout', '4m']));
     console.log(`[node] helm install --wait: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     const pods = (await json(['get', 'pods', '-n', NS])).items as Obj[];
     assert.equal(pods.length, 3, 'ChartMuseum+sidecar and two operator replicas');
@@ -249,18 +264,20 @@ describe('the chart on a real node', { timeout: 600_000 }, () => {
     const before = JSON.parse((await http(`${syncUrl}/repo/mycharts`, { headers: auth() })).text) as Obj;
     const oldPod = (await json(['get', 'pods', '-n', NS, '-l', 'app.kubernetes.io/component=chartmuseum']))
       .items[0].metadata.name;
-    await helm.run([
-      'upgrade',
-      REL,
-      chartDir,
-      ...kc(),
-      ...values(),
-      '--set',
-      'podAnnotations.rolled=yes',
-      '--wait',
-      '--timeout',
-      '4m',
-    ]);
+    await explained(
+      helm.run([
+        'upgrade',
+        REL,
+        chartDir,
+        ...kc(),
+        ...values(),
+        '--set',
+        'podAnnotations.rolled=yes',
+        '--wait',
+        '--timeout',
+        '4m',
+      ]),
+    );
     const pods = (await json(['get', 'pods', '-n', NS, '-l', 'app.kubernetes.io/component=chartmuseum']))
       .items as Obj[];
     assert.ok(
