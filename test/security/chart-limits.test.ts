@@ -7,9 +7,11 @@
  * answering and the chart comes out as helm would package it.
  */
 import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { compareArchives, listArchive } from '@chartsync/sidecar';
+import { rawTarGz } from '../harness/chart-fixtures.ts';
 import { fileUrl } from '../harness/git-server.ts';
 import { createHelm, type Helm } from '../harness/helm.ts';
 import { chartFiles } from '../sidecar/fixtures.ts';
@@ -78,6 +80,49 @@ describe('the total size cap', () => {
     assert.deepEqual(published.sort(), ['good', 'lib']);
     const index = await w.api('GET', '/charts/sizes/index.yaml', { token: null });
     assert.doesNotMatch(index.text, /bomb|parent/);
+  });
+});
+
+describe('subchart archives nested in subchart archives', () => {
+  // l1: 6 files just under 5 MiB of zeros, 30 MiB unpacked, ~30 KB packed. l2 holds 40 copies of
+  // it, a few KB in git. Each archive is under helm's caps on its own; together they unpack to
+  // 1.2 GB, which the loader used to hold in memory before the packager refused the total.
+  const l1 = rawTarGz([
+    { path: 'l1/Chart.yaml', data: 'apiVersion: v2\nname: l1\nversion: 1.0.0\n' },
+    ...Array.from({ length: 6 }, (_, i) => ({ path: `l1/f${i}`, data: Buffer.alloc(5 * MiB - 1024) })),
+  ]);
+  const l2 = rawTarGz([
+    { path: 'l2/Chart.yaml', data: 'apiVersion: v2\nname: l2\nversion: 1.0.0\n' },
+    ...Array.from({ length: 40 }, (_, i) => ({ path: `l2/charts/c${i}.tgz`, data: l1 })),
+  ]);
+  let charts: ChartResult[];
+  let peakMiB = 0;
+  before(async () => {
+    const repo = await w.git.repos.create('nested', {
+      ...chartFiles('charts/good', 'good'),
+      'charts/nest/Chart.yaml': 'apiVersion: v2\nname: nest\nversion: 1.0.0\n',
+      'charts/nest/charts/l2.tgz': l2,
+    });
+    // The sidecar's peak RSS from here on: "5" resets VmHWM (Linux >= 4.0).
+    const pid = w.sidecar.proc.pid as number;
+    await writeFile(`/proc/${pid}/clear_refs`, '5');
+    const a = await w.api('POST', '/repo/new', { json: { name: 'nested', git: fileUrl(repo) } });
+    assert.equal(a.status, 200, a.text);
+    charts = a.json.charts as ChartResult[];
+    const hwm = /VmHWM:\s+(\d+) kB/.exec(await readFile(`/proc/${pid}/status`, 'utf8'))?.[1];
+    peakMiB = Number(hwm) / 1024;
+  });
+
+  test('the chart fails alone, ChartTooLarge, naming the nested archive', () => {
+    const nest = charts.find((c) => c.name === 'nest');
+    assert.equal(nest?.action, 'failed', JSON.stringify(charts));
+    assert.equal(nest?.reason, 'ChartTooLarge');
+    assert.match(nest?.error ?? '', /charts\/l2\.tgz\/charts\/c\d+\.tgz.*larger than the maximum size/);
+    assert.equal(charts.find((c) => c.name === 'good')?.action, 'published');
+  });
+
+  test('unpacking stops at the one budget of the whole chart: the sidecar stays far below 1.2 GB', () => {
+    assert.ok(peakMiB > 0 && peakMiB < 600, `sidecar peak RSS ${peakMiB.toFixed(0)} MiB`);
   });
 });
 

@@ -9,10 +9,17 @@ export const MAX_DECOMPRESSED_FILE_SIZE = 5 * 1024 * 1024;
 
 /**
  * The content budget of one chart, counted like helm's archive loader: the chart is refused
- * once its files add up to the cap (helm fails when the remaining size reaches zero).
+ * once its files add up to the cap (helm fails when the remaining size reaches zero). One
+ * budget covers a chart and every subchart archive unpacked while loading it: helm gives each
+ * nested archive a cap of its own, so a 4 KB archive of copies of one small archive that unpacks
+ * to 30 MB held gigabytes in memory before the packager's check on the total refused it.
  */
 export class ChartSizeBudget {
   private remaining = MAX_DECOMPRESSED_CHART_SIZE;
+  /** Bytes that may still be taken. */
+  get left(): number {
+    return this.remaining;
+  }
   /** Takes `size` bytes; false when the chart would reach the cap. */
   take(size: number): boolean {
     if (size > this.remaining) return false;

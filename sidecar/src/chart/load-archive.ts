@@ -12,7 +12,6 @@ import { ChartError } from './errors.js';
 import {
   CHART_TOO_LARGE,
   ChartSizeBudget,
-  MAX_DECOMPRESSED_CHART_SIZE,
   MAX_DECOMPRESSED_FILE_SIZE,
 } from './limits.js';
 import { loadFiles, stripBom } from './load-files.js';
@@ -26,16 +25,23 @@ export async function loadChartArchive(data: Buffer, source: string): Promise<Lo
   return loadArchive(data, source);
 }
 
-export async function loadArchive(data: Buffer, source: string): Promise<LoadedChart> {
-  const files = readArchiveFiles(data, source);
-  return loadFiles(files, source, loadArchive);
+/**
+ * Loads an archive and its nested subchart archives within one `budget`: the archive's own, or
+ * the budget of the chart that holds it (a chart directory's walk, an outer archive).
+ */
+export async function loadArchive(
+  data: Buffer,
+  source: string,
+  budget = new ChartSizeBudget(),
+): Promise<LoadedChart> {
+  const files = readArchiveFiles(data, source, budget);
+  return loadFiles(files, source, (inner, innerSource) => loadArchive(inner, innerSource, budget));
 }
 
 /** The files of a chart archive, with paths relative to the chart directory. */
-export function readArchiveFiles(data: Buffer, source: string): ChartFile[] {
-  const tar = gunzip(data, source);
+export function readArchiveFiles(data: Buffer, source: string, budget = new ChartSizeBudget()): ChartFile[] {
+  const tar = gunzip(data, source, budget.left);
   const files: ChartFile[] = [];
-  const budget = new ChartSizeBudget();
   let failure: ChartError | undefined;
   const fail = (file: string, problem: string, reason?: 'ChartTooLarge') => {
     failure ??= new ChartError(source, file, problem, reason ? { reason } : {});
@@ -71,12 +77,13 @@ export function readArchiveFiles(data: Buffer, source: string): ChartFile[] {
   return files;
 }
 
-function gunzip(data: Buffer, source: string): Buffer {
+/** Decompresses at most what the remaining budget (`left`) could hold, plus tar's overhead. */
+function gunzip(data: Buffer, source: string, left: number): Buffer {
   if (data.length < 3 || data[0] !== 0x1f || data[1] !== 0x8b || data[2] !== 0x08) {
     throw new ChartError(source, '.', 'not a gzipped archive');
   }
   try {
-    return gunzipSync(data, { maxOutputLength: MAX_DECOMPRESSED_CHART_SIZE + TAR_OVERHEAD });
+    return gunzipSync(data, { maxOutputLength: left + TAR_OVERHEAD });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError) {

@@ -48,7 +48,8 @@ export async function loadChartDir(root: string, dir: string): Promise<LoadedCha
     }
     throw err;
   }
-  return loadFiles(files, source, loadArchive);
+  // Subchart archives unpack within the chart's own budget (limits.ts).
+  return loadFiles(files, source, (data, inner) => loadArchive(data, inner, ctx.budget));
 }
 
 /** The resolved chart directory, refused when it lies outside the root or is not a directory. */

@@ -90,9 +90,8 @@ async function loadSubchart(
         parent,
         `${where}/${err.file}`.replace(/\/\.$/, ''),
         `subchart ${err.chart}: ${err.problem}`,
-        {
-          cause: err,
-        },
+        // The subchart's reason is the chart's: a subchart too large makes the chart too large.
+        { cause: err, ...(err.reason ? { reason: err.reason } : {}) },
       );
     }
     throw err;

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
   buildIndex,
+  type ChartError,
   type ChartMetadata,
   chartMtime,
   compareArchives,
@@ -16,6 +17,7 @@ import {
   FIXED_EPOCH,
   type LoadedChart,
   lastCommitTime,
+  loadChartArchive,
   marshalIndex,
   parseHelmignore,
   parseVersion,
@@ -269,6 +271,26 @@ describe('compareArchives', () => {
         ['cmp/values.yaml', 'content differs'],
       ],
     );
+  });
+
+  test('an archive and the subchart archives nested in it unpack within one budget: 5 nested copies of 30 MiB fail', async () => {
+    const MiB = 1024 * 1024;
+    const inner = rawTarGz([
+      { path: 'l1/Chart.yaml', data: 'apiVersion: v2\nname: l1\nversion: 1.0.0\n' },
+      ...Array.from({ length: 6 }, (_, i) => ({ path: `l1/f${i}`, data: Buffer.alloc(5 * MiB - 1024) })),
+    ]);
+    const outer = (copies: number) =>
+      rawTarGz([
+        { path: 'l2/Chart.yaml', data: 'apiVersion: v2\nname: l2\nversion: 1.0.0\n' },
+        ...Array.from({ length: copies }, (_, i) => ({ path: `l2/charts/c${i}.tgz`, data: inner })),
+      ]);
+    // Three copies (90 MiB) are within the cap, as each archive alone is.
+    assert.equal((await loadChartArchive(outer(3), 'l2.tgz')).dependencies.length, 3);
+    await assert.rejects(loadChartArchive(outer(5), 'l2.tgz'), (err: ChartError) => {
+      assert.equal(err.reason, 'ChartTooLarge');
+      assert.match(err.message, /charts\/c\d\.tgz.*larger than the maximum size/);
+      return true;
+    });
   });
 
   test('a Chart.yaml that only differs in formatting passes unless exactChartYaml', () => {

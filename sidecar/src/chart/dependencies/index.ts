@@ -1,5 +1,6 @@
 /** Chart dependency resolution, like `helm dependency build` then `helm package` (see resolve.ts). */
-import { loadChartArchive } from '../load-archive.js';
+import { loadArchive } from '../load-archive.js';
+import { ChartSizeBudget } from '../limits.js';
 import { loadChartDir } from '../load-dir.js';
 import type { LoadedChart, PackageOptions } from '../model.js';
 import { resolveWith } from './resolve.js';
@@ -12,6 +13,10 @@ export function resolveDependencies(
   chartDir: string,
   opts: PackageOptions,
 ): Promise<LoadedChart> {
+  // Every archive downloaded for this chart unpacks within one budget: many dependencies (or
+  // subcharts nested in them) cannot add up to more than one chart may hold (limits.ts).
+  const budget = new ChartSizeBudget();
+  const loadChartArchive = (data: Buffer, source: string) => loadArchive(data, source, budget);
   return resolveWith({ loadChartDir, loadChartArchive }, chart, chartDir, opts);
 }
 
