@@ -10,9 +10,11 @@
  * container is the real product.
  */
 import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
 import { cp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { type FixtureRepo, type GitDaemon, RepoRoot, startGitDaemon } from '../harness/git-server.ts';
 import { createHelm, type Helm } from '../harness/helm.ts';
@@ -20,6 +22,7 @@ import { GATEWAY, type RealNode, startRealNode } from '../harness/node.ts';
 import { buildNodeImages, type NodeImages } from '../harness/node-images.ts';
 import { repoRoot, tempDir } from '../harness/paths.ts';
 
+const run = promisify(execFile);
 const NS = 'charts';
 const REL = 'cm';
 const FULL = `${REL}-chartmuseum`;
@@ -258,6 +261,80 @@ describe('the chart on a real node', { timeout: 600_000 }, () => {
     assert.deepEqual(versions('frontend'), ['1.2.0', '1.1.0']);
     const view = JSON.parse((await http(`${syncUrl}/repo/mycharts`, { headers: auth() })).text) as Obj;
     assert.equal(view.lastSync.commit, await repo.head(), 'the sidecar synced the pushed commit');
+  });
+
+  test('a pod has no route off the machine: its packets to a non-bridge address are dropped by the FORWARD rule', async () => {
+    // "Outside" made on this machine: a network namespace behind a veth pair, with a TEST-NET-3
+    // address (RFC 5737) routed to it. A packet from a pod to it is forwarded, exactly like one to
+    // the internet would be; nothing leaves the machine even if the rule were missing.
+    const [host, peer] = ['cseg0', 'cseg1'];
+    const target = '203.0.113.7';
+    const sh = async (cmd: string, args: string[]) => (await run(cmd, args)).stdout;
+    const dropped = async () => {
+      const rules = await sh('iptables', ['-L', 'FORWARD', '-v', '-x', '-n']);
+      const line = rules.split('\n').find((l) => l.includes('chartsync-node: pods stay on this machine'));
+      assert.ok(line, `the harness's FORWARD rule is in place:\n${rules}`);
+      return Number(line.trim().split(/\s+/)[0]);
+    };
+    // A listener in a network namespace of its own (unshare: no /run/netns mount, which
+    // containerd's pod namespaces live in), answering HTTP and reporting every connection.
+    const listener = spawn('unshare', [
+      '--net',
+      '--',
+      process.execPath,
+      '-e',
+      `const s = require('net').createServer((c) => { console.log('connection'); c.end('HTTP/1.1 200 OK\\r\\ncontent-length: 2\\r\\nconnection: close\\r\\n\\r\\nhi'); });
+       const listen = () => s.listen(8080, '${target}', () => console.log('listening'));
+       s.on('error', () => setTimeout(listen, 100)); listen(); console.log('started');`,
+    ]);
+    let heard = '';
+    listener.stdout?.on('data', (d) => (heard += d));
+    const connections = () => heard.split('connection').length - 1;
+    try {
+      // Printed once node runs, so after unshare has moved the process into its namespace.
+      await waitFor('the listener process', async () => heard.includes('started'), 10_000);
+      const pid = String(listener.pid);
+      await sh('ip', ['link', 'add', host, 'type', 'veth', 'peer', 'name', peer, 'netns', pid]);
+      await sh('ip', ['addr', 'add', '203.0.113.1/24', 'dev', host]);
+      await sh('ip', ['link', 'set', host, 'up']);
+      const inside = (args: string[]) => sh('nsenter', ['-t', pid, '-n', 'ip', ...args]);
+      await inside(['addr', 'add', `${target}/24`, 'dev', peer]);
+      await inside(['link', 'set', peer, 'up']);
+      await inside(['route', 'add', 'default', 'via', '203.0.113.1']);
+      await waitFor('the outside listener', async () => heard.includes('listening'), 10_000);
+      // Control: the host itself reaches it (no forwarding involved), so a miss below is the rule.
+      assert.equal((await http(`http://${target}:8080/`)).text, 'hi');
+      assert.equal(connections(), 1);
+      const before = await dropped();
+      await node.kubectl([
+        'run',
+        'egress',
+        '-n',
+        NS,
+        `--image=${images.curl.ref}`,
+        '--image-pull-policy=Never',
+        '--restart=Never',
+        '--',
+        '-sS',
+        '--max-time',
+        '5',
+        `http://${target}:8080/`,
+      ]);
+      const pod = await waitFor('the egress pod to end', async () => {
+        const p = await json(['get', 'pod', 'egress', '-n', NS]);
+        return ['Succeeded', 'Failed'].includes(p.status?.phase) ? p : undefined;
+      });
+      const exit = pod.status.containerStatuses[0].state.terminated.exitCode;
+      assert.equal(pod.status.phase, 'Failed', 'curl from the pod must not reach the outside');
+      assert.equal(exit, 28, 'curl timed out (28): its packets were dropped, not refused');
+      assert.equal(connections(), 1, 'no connection from the pod arrived');
+      assert.ok((await dropped()) > before, "the harness's DROP rule counted the pod's packets");
+    } finally {
+      // The namespace (and the veth pair in it) ends with its only process.
+      listener.kill();
+      await run('ip', ['link', 'del', host]).catch(() => undefined);
+      await node.kubectl(['delete', 'pod', 'egress', '-n', NS, '--ignore-not-found', '--wait=false']);
+    }
   });
 
   test('helm upgrade keeps the token, the published charts and the sync state (on the volume)', async () => {
