@@ -69,6 +69,12 @@ describe('repository index', () => {
       'http://h:1/charts/redis-1.0.0.tgz',
     );
     assert.equal(archiveUrl('http://h:1/charts/', entry('sub/r.tgz')), 'http://h:1/charts/sub/r.tgz');
+    // the repository URL's query (a token) goes with relative archive URLs, as helm sends it
+    assert.equal(
+      archiveUrl('http://h:1/charts/?sig=t0k#f', entry('sub/r.tgz')),
+      'http://h:1/charts/sub/r.tgz?sig=t0k',
+    );
+    assert.equal(archiveUrl('http://h:1/charts', entry('r.tgz?v=2')), 'http://h:1/charts/r.tgz?v=2');
     assert.equal(
       archiveUrl('http://h:1/charts', entry('https://cdn.example/r.tgz')),
       'https://cdn.example/r.tgz',

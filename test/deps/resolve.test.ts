@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readdir, readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
@@ -284,6 +284,37 @@ describe('dependency resolution: mirrors, integrity, hostile and slow repositori
       assert.doesNotMatch(err.message, /hunter2|token=abc/);
       return true;
     });
+  });
+
+  test("a token in a registered repository's query fetches, but Chart.lock names the repository without it", async () => {
+    const TOKEN = 'SEKRET7-dep-query-5e4d';
+    const dir = await newChart({ dependencies: redis('^1.0', '@tok') });
+    const repositories = [{ name: 'tok', url: `${repo.url}/?token=${TOKEN}#frag-${TOKEN}` }];
+    const ours = await chartsyncPackage(dir, { repositories });
+    assert.ok(
+      repo.requests.some((r) => r.path === '/index.yaml' && r.query === `?token=${TOKEN}`),
+      'the index was fetched with the query, as helm does',
+    );
+    assert.ok(
+      repo.requests.some((r) => r.path === '/redis-1.1.0.tgz' && r.query === `?token=${TOKEN}`),
+      'and the archive',
+    );
+    const files = entries(ours);
+    const lock = parse(files.get('app/Chart.lock')?.toString() ?? '');
+    assert.deepEqual(lock.dependencies, [{ name: 'redis', repository: `${repo.url}/`, version: '1.1.0' }]);
+    for (const [path, data] of files) assert.ok(!data.includes(TOKEN), `${path} holds the token`);
+    // helm takes the lock as it is: `helm dependency build` (which refuses a lock whose digest
+    // does not match the dependencies) pins from it, the repository added without the query
+    const own = new Helm(join(tmp.path, 'home-tok'));
+    await own.addRepo('tok', `${repo.url}/`);
+    const unpacked = join(tmp.path, 'unpacked-tok');
+    for (const [path, data] of files) {
+      await mkdir(dirname(join(unpacked, path)), { recursive: true });
+      await writeFile(join(unpacked, path), data);
+    }
+    await rm(join(unpacked, 'app/charts'), { recursive: true, force: true });
+    await own.run(['dependency', 'build', join(unpacked, 'app')]);
+    assert.deepEqual(await readdir(join(unpacked, 'app/charts')), ['redis-1.1.0.tgz']);
   });
 
   test('a dependency without a version, or a repository that is not one, is refused by name', async () => {

@@ -30,6 +30,9 @@ process.env.TMPDIR = sessionTmp;
 const USER = 'chartsync-bot';
 const PASSWORD = 'pA55-w0rd:with/odd@chars%!';
 const TOKEN = 'ghp_0123456789abcdefTOKENvalue';
+/** A token in the URL's query, and a fragment: secrets too (redactUrl never shows them). */
+const QUERY_TOKEN = 'qtok-SEKRET4-9a8b7c6d';
+const FRAGMENT = 'frag-SEKRET5-1f2e3d';
 const policy = { allowLocal: false, allowInsecure: true };
 
 const logged = new PassThrough();
@@ -68,6 +71,8 @@ const secrets = () => [
   encodeURIComponent(PASSWORD),
   Buffer.from(`${USER}:${PASSWORD}`).toString('base64'),
   TOKEN,
+  QUERY_TOKEN,
+  FRAGMENT,
   ...keyLines(),
 ];
 const keyLines = () =>
@@ -119,6 +124,42 @@ describe('HTTPS basic auth and tokens', () => {
       /Authentication failed/,
     );
     assert.doesNotMatch(err.message, /wrong-pw|chartsync-bot@/);
+  });
+
+  test("a token in the URL's query or fragment reaches git's error output, yet no message or log line", async () => {
+    const withQuery = (base: string) => `${base}?access_token=${QUERY_TOKEN}#${FRAGMENT}`;
+    const shown = (err: GitError) => {
+      assertNoSecret(err.message, 'the error message');
+      assertNoSecret(JSON.stringify(err), 'the serialized error');
+      return err.message;
+    };
+    const caught = (p: Promise<unknown>) =>
+      p.then(
+        () => assert.fail('expected a GitError'),
+        (e: unknown) => {
+          assert.ok(e instanceof GitError, String(e));
+          return e;
+        },
+      );
+    // a closed port: git quotes the whole URL in "unable to access '…'"
+    const closed = 'http://127.0.0.1:9/a.git';
+    const down = await caught(remoteHead({ url: withQuery(closed), policy, log }));
+    assert.equal(down.kind, 'unreachable', down.message);
+    assert.match(shown(down), /unable to access 'http:\/\/127\.0\.0\.1:9\/a\.git'/);
+    // the real server, with the right credentials: git appends its own path after the query
+    const auth = { username: USER, password: PASSWORD };
+    const served = await caught(remoteHead({ url: withQuery(httpUrl()), policy, auth, log }));
+    assert.match(shown(served), new RegExp(httpUrl().replace(/[./]/g, '\\$&')));
+    const cloned = await caught(
+      syncCheckout({ url: withQuery(httpUrl()), policy, auth, dir: join(servers.dir, 'co-query'), log }),
+    );
+    shown(cloned);
+    assert.ok(
+      servers.http?.requests.some((r) => r.path.includes(QUERY_TOKEN)),
+      'the query went to the server',
+    );
+    assert.match(logText, /git command failed/);
+    assertNoSecret(logText, 'the log');
   });
 
   test('credentials go with the first request to the repository origin: no 401 round trip', async () => {

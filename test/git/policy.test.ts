@@ -23,6 +23,7 @@ import {
   resolveRef,
   shouldCompact,
   splitUrlCredentials,
+  urlSecrets,
 } from '@chartsync/sidecar/git';
 
 const strict = { allowLocal: false, allowInsecure: false };
@@ -262,6 +263,33 @@ describe('scrubbing secrets', () => {
       redactUrlsIn("fatal: unable to access 'https://u:p/w@h/x/': 401; ssh://a:b@h/y"),
       "fatal: unable to access 'https://h/x/': 401; ssh://h/y",
     );
+  });
+
+  test('query and fragment are removed from every URL in a text, as redactUrl shows a URL', () => {
+    assert.equal(
+      redactUrlsIn(
+        "fatal: unable to access 'https://u:p@h:9/a.git?access_token=SEKRET4#frag/': Failed; see http://h/b?x=1 and ssh://git@h/c#d",
+      ),
+      "fatal: unable to access 'https://h:9/a.git': Failed; see http://h/b and ssh://h/c",
+    );
+    assert.equal(redactUrlsIn('no URL? none # here'), 'no URL? none # here');
+  });
+
+  test("a URL's query and fragment values are secrets: masked also where they appear alone", () => {
+    const url = 'https://h/a.git?access_token=SEKRET4%2Fx&ref=main&n=1#frag-SEKRET5';
+    const secrets = urlSecrets(url);
+    for (const s of ['access_token=SEKRET4%2Fx&ref=main&n=1', 'SEKRET4%2Fx', 'SEKRET4/x', 'frag-SEKRET5'])
+      assert.ok(secrets.includes(s), s);
+    // short values are no tokens: masking `main` or `1` would garble every message
+    assert.ok(!secrets.includes('main') && !secrets.includes('1'), secrets.join(' '));
+    assert.deepEqual(urlSecrets('https://h/a.git'), []);
+    assert.deepEqual(urlSecrets('git@h:a.git'), []);
+    const out = redact(
+      `token SEKRET4/x, ${encodeURIComponent('SEKRET4/x')}, frag-SEKRET5 on ${url}`,
+      secrets,
+    );
+    assert.doesNotMatch(out, /SEKRET/, out);
+    assert.match(out, /token \*\*\*, \*\*\*, \*\*\* on https:\/\/h\/a\.git$/);
   });
 });
 

@@ -27,6 +27,8 @@ export interface ChartRepoServerOptions {
 
 export interface RecordedRequest {
   path: string;
+  /** `?…` as sent, or ''. */
+  query: string;
   authorization: string | undefined;
 }
 
@@ -100,8 +102,9 @@ export class ChartRepoServer {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
-    this.requests.push({ path, authorization: req.headers.authorization });
+    const url = new URL(req.url ?? '/', 'http://x');
+    const path = decodeURIComponent(url.pathname);
+    this.requests.push({ path, query: url.search, authorization: req.headers.authorization });
     if (this.auth && req.headers.authorization !== basic(this.auth)) {
       res.writeHead(401, { 'www-authenticate': 'Basic realm="charts"' }).end('unauthorized');
       return;

@@ -2,12 +2,15 @@
  * Dependencies through the sidecar: a chart depending on `@internal` (a private Helm repository,
  * the real `helm repo index` behind basic auth) fails until that repository is registered with
  * `POST /repo/dependency`; registering it makes the next update rebuild the chart even though
- * the commit did not change, and the published package carries the resolved dependency.
+ * the commit did not change, and the published package carries the resolved dependency. A token
+ * in a registered repository's query is used to fetch, but published, shown and logged nowhere.
  */
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { parse } from 'yaml';
+import { entries } from '../deps/compare.ts';
 import { ChartRepoServer } from '../harness/chart-repo-server.ts';
 import { fileUrl, type GitServers, startGitServers } from '../harness/git-server.ts';
 import { Helm } from '../harness/helm.ts';
@@ -123,4 +126,62 @@ test('the charts of one sync share the repository index: fetched once per build 
   } finally {
     await own.stop();
   }
+});
+
+test("a token in a registered repository's query is used, but never published, shown or logged", async () => {
+  const TOKEN = 'SEKRET7-tokdep-3a9f';
+  const url = `${charts.url}/?token=${TOKEN}`;
+  const registered = await fetch(`${sidecar.url}/repo/dependency`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'tokdep', url, ...AUTH }),
+  });
+  const answers = [await registered.text()];
+  assert.equal(registered.status, 200, answers[0]);
+  assert.equal(JSON.parse(answers[0] as string).url, `${charts.url}/`, 'shown without the query');
+  const repo = await git.repos.create('tok-deps', {
+    ...chartFiles('app', 'app', {
+      dependencies: [{ name: 'shared', version: '1.x', repository: '@tokdep' }],
+    }),
+    // a dependency that fails: its error goes to the answer, the status and the log
+    ...chartFiles('broken', 'broken', {
+      dependencies: [{ name: 'shared', version: '9.x', repository: '@tokdep' }],
+    }),
+  });
+  const result = await sidecar.client().upsertRepo({ name: 'tok-deps', git: fileUrl(repo) });
+  assert.deepEqual(
+    result.charts.map((c) => [c.name, c.action]),
+    [
+      ['app', 'published'],
+      ['broken', 'failed'],
+    ],
+  );
+  assert.match(result.charts[1]?.error ?? '', /no version satisfies the constraint/);
+  assert.doesNotMatch(result.charts[1]?.error ?? '', /via mirror/, 'the repository is no mirror of itself');
+  assert.ok(
+    charts.requests.some((r) => r.path === '/index.yaml' && r.query === `?token=${TOKEN}`),
+    'the index was fetched with the query',
+  );
+
+  // the published archive (served to anyone): its Chart.lock names the repository without the query
+  const archive = await fetch(`${sidecar.url}/charts/tok-deps/app-1.0.0.tgz`);
+  assert.equal(archive.status, 200);
+  const files = entries(Buffer.from(await archive.arrayBuffer()));
+  const lock = parse(files.get('app/Chart.lock')?.toString() ?? '');
+  assert.deepEqual(lock.dependencies, [{ name: 'shared', repository: `${charts.url}/`, version: '1.1.0' }]);
+  for (const [path, data] of files) assert.ok(!data.includes(TOKEN), `the archive's ${path} holds the token`);
+  for (const path of ['/charts/tok-deps/index.yaml', '/repo/dependency', '/repo/tok-deps', '/repo'])
+    answers.push(await (await fetch(`${sidecar.url}${path}`)).text());
+  answers.push(JSON.stringify(result));
+  for (const text of answers)
+    assert.ok(!text.includes(TOKEN), `an answer holds the token: ${text.slice(0, 200)}`);
+  const logged = sidecar
+    .records()
+    .find((r) => r.msg === 'dependency repository registered' && r.dependency === 'tokdep');
+  assert.equal(logged?.url, `${charts.url}/`);
+  assert.deepEqual(
+    sidecar.logs.filter((l) => l.includes(TOKEN)),
+    [],
+    'log lines hold the token',
+  );
 });

@@ -1,7 +1,8 @@
 /**
  * Private git repositories through the sidecar API: smart HTTP with basic auth and SSH with a
  * key and known hosts, each with the right and the wrong credentials. Wrong credentials answer
- * 502 with a message naming the repository; no secret shows in answers or logs.
+ * 502 with a message naming the repository; no secret shows in answers or logs — nor a token in
+ * the URL's query or fragment, which git quotes in its errors.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -78,6 +79,37 @@ describe('HTTPS (smart HTTP with basic auth)', () => {
     assert.equal(view.lastSync?.error?.error, 'upstream_failed');
     assertNoSecrets(JSON.stringify(view), ['wrong-password-123']);
   });
+});
+
+describe('tokens in the query or fragment of a git URL', () => {
+  const QUERY_TOKEN = 'SEKRET4-query-7c1d';
+  const FRAGMENT = 'SEKRET4-frag-2b9e';
+  const withQuery = (base: string) => `${base}?access_token=${QUERY_TOKEN}#${FRAGMENT}`;
+
+  for (const [what, base, auth] of [
+    ['a closed port', () => 'http://127.0.0.1:9/a.git', {}],
+    ['the real server', () => git.http?.url('private') as string, { username: USER, password: PASSWORD }],
+  ] as const) {
+    test(`git's error output quoting the URL (${what}) reaches no answer, status or log line`, async () => {
+      const name = `query-${what === 'a closed port' ? 'closed' : 'served'}`;
+      // the raw answer, as any client sees it
+      const res = await fetch(`${sidecar.url}/repo/new`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name, git: withQuery(base()), ...auth }),
+      });
+      const answer = await res.text();
+      assert.equal(res.status, 502, answer);
+      assert.match(answer, /127\.0\.0\.1/, 'the answer names the repository');
+      const view = await sidecar.client().getRepo(name);
+      assert.equal(view.git, base());
+      assert.equal(view.lastSync?.error?.error, 'upstream_failed');
+      const failed = sidecar.logs.filter((l) => l.includes('sync failed') && l.includes(name));
+      assert.ok(failed.length > 0, 'the failure was logged');
+      const texts = [answer, JSON.stringify(view), JSON.stringify(await sidecar.client().listRepos())];
+      for (const text of [...texts, sidecar.logs.join('\n')]) assertNoSecrets(text, [QUERY_TOKEN, FRAGMENT]);
+    });
+  }
 });
 
 describe('SSH (key and known hosts)', () => {

@@ -5,7 +5,7 @@
  * secrets scrubbed from anything surfaced.
  */
 
-export { redactUrlsIn, splitUrlCredentials, UrlCredentialsError } from '../url/credentials.js';
+export { redactUrlsIn, splitUrlCredentials, UrlCredentialsError, urlSecrets } from '../url/credentials.js';
 export { type CheckoutOptions, type CheckoutResult, resolvedByClone, syncCheckout } from './checkout.js';
 // Building blocks of the layer, exported for its unit tests and for callers that need one part.
 export { classifyGitOutput, GitError, type GitErrorKind, gitLastWords } from './errors.js';

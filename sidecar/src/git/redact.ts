@@ -1,6 +1,7 @@
 /**
- * Scrubbing of credentials from text git produced or that names a URL: userinfo in URLs
- * (`https://user:token@host`) and the literal secret values of the command that ran. Anything
+ * Scrubbing of credentials from text git produced or that names a URL: user info, query and
+ * fragment of URLs (`https://user:token@host/a.git?access_token=…`) and the literal secret values
+ * of the command that ran (session.ts: passwords, keys, the URL's query values). Anything
  * this layer surfaces (error messages, log fields) goes through here first. What a URL's user
  * info is, is decided in one place: url/credentials.ts.
  */
@@ -11,9 +12,9 @@ const MASK = '***';
 export { redactUrl };
 
 /**
- * `text` with URL userinfo removed and every secret value (and, for passwords, their usual
- * encodings in HTTP headers) masked. Short secrets are masked too: a 3-character password in a
- * message is still a password.
+ * `text` with the user info, query and fragment of URLs removed and every secret value (and, for
+ * passwords, their usual encodings in HTTP headers) masked. Short secrets are masked too: a
+ * 3-character password in a message is still a password.
  */
 export function redact(text: string, secrets: readonly (string | undefined)[] = []): string {
   let out = redactUrlsIn(text);

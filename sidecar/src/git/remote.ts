@@ -95,6 +95,7 @@ export function sessionOptions(o: RemoteOptions & { submodules?: boolean | undef
   return {
     protocols: allowedProtocols(o.policy),
     auth: o.auth,
+    url: o.url,
     origin: parseGitUrl(o.url).origin,
     submodules: o.submodules,
     connectTimeoutSec: o.timeoutMs ? Math.max(1, Math.ceil(o.timeoutMs / 1000)) : undefined,

@@ -7,6 +7,7 @@
 import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { urlSecrets } from '../url/credentials.js';
 import type { GitProtocol } from './url-policy.js';
 
 export interface GitAuth {
@@ -24,6 +25,8 @@ export interface SessionOptions {
   /** The transports git may use (`protocol.allow=never` for everything else). */
   protocols: readonly GitProtocol[];
   auth?: GitAuth | undefined;
+  /** The repository URL (its user info split out): its query and fragment values are secrets. */
+  url?: string | undefined;
   /** `scheme://host[:port]` that HTTPS credentials are given to; other hosts get none. */
   origin?: string | undefined;
   /** Whether submodules may be fetched at all (still only over `protocols`). */
@@ -96,8 +99,8 @@ async function prepare(home: string, o: SessionOptions): Promise<GitSession> {
   env.GIT_SSH_COMMAND = await sshCommand(home, auth, timeout);
   return {
     env,
-    secrets: [auth.password, auth.sshKey && normalizeLines(auth.sshKey), basic].filter((s): s is string =>
-      Boolean(s),
+    secrets: [auth.password, auth.sshKey && normalizeLines(auth.sshKey), basic, ...urlSecrets(o.url)].filter(
+      (s): s is string => Boolean(s),
     ),
   };
 }

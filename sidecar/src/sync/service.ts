@@ -82,7 +82,10 @@ export class SyncService {
   /** Takes a registration validated by registry/registration.ts. */
   async upsertDependency(dep: DependencyRepository): Promise<DependencyView> {
     await this.opts.registry.putDependency(dep);
-    this.opts.logger.info({ dependency: dep.name, url: dep.url }, 'dependency repository registered');
+    this.opts.logger.info(
+      { dependency: dep.name, url: redactUrl(dep.url) },
+      'dependency repository registered',
+    );
     return dependencyView(dep);
   }
   listDependencies(): DependencyView[] {

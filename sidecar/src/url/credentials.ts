@@ -12,6 +12,9 @@
  * - ssh (`ssh://`, `git+ssh://`, `ssh+git://`, `user@host:path`): the user stays in the URL
  *   (ssh needs it, it is no secret); a password is refused — ssh runs with keys only.
  * - Errors never quote the user info; they name what is wrong with it.
+ * - Query and fragment stay in the URL that is used (tokens travel there, e.g. `?access_token=`
+ *   or a storage SAS token) but are never shown: redactUrl and redactUrlsIn remove them, as they
+ *   remove user info, and urlSecrets lists their values for masking wherever they appear alone.
  */
 
 export class UrlCredentialsError extends Error {
@@ -133,11 +136,56 @@ export function redactUrl(url: string): string {
   return SCHEME.test(shown) ? shown.replace(/[?#].*$/s, '') : shown;
 }
 
-// A URL inside free text (git's messages): up to whitespace or a quote; the user info runs to
-// the token's last `@`.
-const URL_IN_TEXT = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s'"<>]*@/gi;
+// A URL inside free text (git's messages, log lines): from its scheme up to whitespace or a
+// quote. Its user info runs to the token's last `@`; its query and fragment to the token's end.
+const URL_IN_TEXT = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s'"<>]*)/gi;
 
-/** `text` with the user info of every URL in it removed (git's own output, log lines). */
+/**
+ * `text` with the user info, query and fragment of every URL in it removed (git's own output,
+ * log lines), as redactUrl shows a URL: `fatal: unable to access
+ * 'https://u:p@host/a.git?access_token=…/'` becomes `… 'https://host/a.git'`.
+ */
 export function redactUrlsIn(text: string): string {
-  return text.replace(URL_IN_TEXT, '$1');
+  return text.replace(URL_IN_TEXT, (_m, scheme: string, rest: string) => {
+    const afterUserinfo = rest.slice(rest.lastIndexOf('@') + 1);
+    return `${scheme}${afterUserinfo.replace(/[?#].*$/s, '')}`;
+  });
+}
+
+/**
+ * Shorter query values are not masked on their own (`1`, `true`, `main` are no tokens, and masking
+ * them would garble every message); in a URL they are removed with the rest of the query.
+ */
+const MIN_QUERY_VALUE = 6;
+
+function decodeLeniently(value: string): string {
+  try {
+    return decodeURIComponent(value.replace(/\+/g, ' '));
+  } catch {
+    return value;
+  }
+}
+
+/**
+ * The secret values a URL carries besides its user info (splitUrlCredentials takes that out):
+ * its query and fragment whole, and each query value, raw and percent-decoded. Git and servers
+ * may print them detached from the URL, where redactUrlsIn cannot see them; callers mask these
+ * literally (git/redact.ts). Empty for URLs without a scheme (scp-like: no query).
+ */
+export function urlSecrets(url: string | undefined): string[] {
+  const m = url === undefined ? null : SCHEME.exec(url);
+  if (!m) return [];
+  const rest = m[2] as string;
+  const hash = rest.indexOf('#');
+  const fragment = hash < 0 ? '' : rest.slice(hash + 1);
+  const beforeHash = hash < 0 ? rest : rest.slice(0, hash);
+  const mark = beforeHash.indexOf('?');
+  const query = mark < 0 ? '' : beforeHash.slice(mark + 1);
+  const values = [query, fragment].flatMap((part) =>
+    part.split('&').flatMap((pair) => {
+      const raw = pair.slice(pair.indexOf('=') + 1);
+      return [raw, decodeLeniently(raw)];
+    }),
+  );
+  return [...new Set([query, fragment, ...values])].filter((v) => v.length >= MIN_QUERY_VALUE);
 }

@@ -121,7 +121,8 @@ function hasDotDotSegment(path: string): boolean {
 
 /**
  * The download URL of `entry.urls[0]`, resolved like helm (a relative URL is joined to the
- * repository URL's path). Refuses other schemes (`file://`…) and `..` segments.
+ * repository URL's path and takes the repository URL's query, when it has one). Refuses other
+ * schemes (`file://`…) and `..` segments.
  */
 export function archiveUrl(repoUrl: string, entry: IndexEntry): string {
   const raw = entry.urls[0] ?? '';
@@ -137,6 +138,8 @@ export function archiveUrl(repoUrl: string, entry: IndexEntry): string {
   if (hasDotDotSegment(path)) throw new IndexError(`${problem}: '..' path segments are not allowed`);
   const base = new URL(repoUrl);
   base.pathname = posix.join(base.pathname, path);
-  base.search = query ? `?${query}` : '';
+  // helm's ResolveReferenceURL: the repository URL's query (a token) goes with its archives too
+  if (!base.search) base.search = query ? `?${query}` : '';
+  base.hash = '';
   return base.href;
 }

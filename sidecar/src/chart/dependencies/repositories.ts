@@ -10,6 +10,7 @@
  */
 import { posix } from 'node:path';
 import { isOciUrl, parseOciUrl } from '../../oci/reference.js';
+import { redactUrl } from '../../url/credentials.js';
 import type { DependencyRepository } from '../model.js';
 
 export type RepositoryRef =
@@ -17,15 +18,18 @@ export type RepositoryRef =
   | { kind: 'file'; path: string }
   | {
       kind: 'http';
-      /** The URL the chart names (after `@name` resolution): what Chart.lock records. */
+      /**
+       * The URL the chart names (after `@name` resolution, shown: see resolveRepositoryRef):
+       * what Chart.lock records.
+       */
       url: string;
-      /** Where the index and archives are actually fetched from (a mirror, or `url`). */
+      /** Where the index and archives are actually fetched from (a mirror, or `url`), secrets and all. */
       fetchUrl: string;
       registered?: DependencyRepository;
     }
   | {
       kind: 'oci';
-      /** The URL the chart names: what Chart.lock records. */
+      /** The URL the chart names (after `@name` resolution): what Chart.lock records. */
       url: string;
       /** The `oci://` prefix the chart is pulled from (a mirror, or `url`). */
       fetchUrl: string;
@@ -86,7 +90,8 @@ function mirrorUrl(mirror: DependencyRepository, url: string): string | undefine
   return rest === undefined ? undefined : `${mirror.url.replace(/\/+$/, '')}${rest}`;
 }
 
-function remoteRef(url: string, repositories: DependencyRepository[]): RepositoryRef {
+/** `url` matched against the registrations; `recorded` is what Chart.lock is to name. */
+function remoteRef(url: string, repositories: DependencyRepository[], recorded = url): RepositoryRef {
   const mirrored = repositories
     .map((r) => ({ r, at: mirrorUrl(r, url) }))
     .find((m): m is { r: DependencyRepository; at: string } => m.at !== undefined);
@@ -95,10 +100,15 @@ function remoteRef(url: string, repositories: DependencyRepository[]): Repositor
     repositories.find((r) => (isOciUrl(url) ? ociRemainder(r.url, url) === '' : urlEqual(r.url, url)));
   const target = mirrored?.at ?? registered?.url ?? url;
   const kind = isOciUrl(target) ? 'oci' : 'http';
-  return { kind, url, fetchUrl: target, ...(registered ? { registered } : {}) };
+  return { kind, url: recorded, fetchUrl: target, ...(registered ? { registered } : {}) };
 }
 
-/** Classifies a dependency's `repository` field against the registered repositories. */
+/**
+ * Classifies a dependency's `repository` field against the registered repositories. `@name`
+ * becomes the registered URL as redactUrl shows it (no user info, query or fragment): that is
+ * what Chart.lock records and its digest covers, and a published archive must not carry the
+ * token of a registration (docs/dependencies.md). Fetching still uses the whole URL.
+ */
 export function resolveRepositoryRef(
   repository: string | undefined,
   repositories: DependencyRepository[],
@@ -107,7 +117,10 @@ export function resolveRepositoryRef(
   if (repo === '') return { kind: 'vendored' };
   if (repo.startsWith('file://')) return { kind: 'file', path: repo.slice('file://'.length) };
   const alias = /^(?:@|alias:)(.*)$/.exec(repo)?.[1];
-  if (alias !== undefined) return remoteRef(byName(alias, repositories).url, repositories);
+  if (alias !== undefined) {
+    const registered = byName(alias, repositories).url;
+    return remoteRef(registered, repositories, redactUrl(registered));
+  }
   if (/^https?:\/\//i.test(repo)) return remoteRef(repo, repositories);
   if (isOciUrl(repo)) {
     parseOciUrl(repo);

@@ -303,7 +303,8 @@ function chartName(ctx: Ctx): string {
 
 function describe(req: ChartDependency, ref: RepositoryRef | undefined): string {
   const from = isRemote(ref) ? redactUrl(ref.url) : req.repository || 'charts/';
-  const via = isRemote(ref) && ref.fetchUrl !== ref.url ? ` via mirror ${redactUrl(ref.fetchUrl)}` : '';
+  const mirror = isRemote(ref) ? redactUrl(ref.fetchUrl) : from;
+  const via = mirror !== from ? ` via mirror ${mirror}` : '';
   return `dependency '${req.name}' (${req.version || 'no version'} from ${from}${via})`;
 }
 
