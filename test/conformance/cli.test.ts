@@ -7,8 +7,8 @@ import { execFile, execFileSync } from 'node:child_process';
 import { copyFile, mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { parseGoYaml } from '@chartsync/sidecar';
-import { appChart, chartYaml, writeTree } from '../harness/chart-fixtures.ts';
+import { compareArchives, parseGoYaml } from '@chartsync/sidecar';
+import { appChart, chartYaml, writeByteTree, writeTree } from '../harness/chart-fixtures.ts';
 import { createHelm, type Helm } from '../harness/helm.ts';
 import { chartsyncBin, tempDir } from '../harness/paths.ts';
 
@@ -132,6 +132,66 @@ describe('chartsync package', () => {
     assert.equal(r.code, 1);
     assert.match(r.stderr, /chart bad: Chart\.yaml: version "nope" is not a valid SemVer 2 version/);
     assert.match(r.stdout, /^beta-0\.2\.0\.tgz sha256:/);
+  });
+
+  test('file names that are not UTF-8: a chart packaging one fails alone, naming it; ignored ones and renamed subchart dirs package as helm does', async () => {
+    const src = join(tmp.path, 'bytes');
+    const cy = (name: string, extra = '') =>
+      `${chartYaml({ apiVersion: 'v2', name, version: '1.0.0' })}${extra}`;
+    const files = (name: string) => ({
+      [`${name}/Chart.yaml`]: cy(name),
+      [`${name}/templates/cm.yaml`]: 'a: 1\n',
+    });
+    writeByteTree(src, {
+      ...files('bad'),
+      'bad/templates/\xff.txt': 'x\n',
+      ...files('badsub'),
+      'badsub/Chart.yaml': cy('badsub', 'dependencies:\n- name: sub\n  version: 0.1.0\n'),
+      'badsub/charts/sub/Chart.yaml': chartYaml({ apiVersion: 'v2', name: 'sub', version: '0.1.0' }),
+      'badsub/charts/sub/files/\xfe\xff/a.txt': 'x\n',
+      ...files('globbed'),
+      'globbed/.helmignore': '*.txt\n',
+      'globbed/templates/\xff.txt': 'x\n',
+      ...files('literal'),
+      'literal/.helmignore': Buffer.from('templates/\xff.txt\n', 'latin1'),
+      'literal/templates/\xff.txt': 'x\n',
+      ...files('ignoreddir'),
+      'ignoreddir/.helmignore': '*.bak\n',
+      'ignoreddir/files/\xfe/x.bak': 'x\n',
+      ...files('vendored'),
+      'vendored/Chart.yaml': cy('vendored', 'dependencies:\n- name: sub\n  version: 0.1.0\n'),
+      'vendored/charts/\xfe/Chart.yaml': chartYaml({ apiVersion: 'v2', name: 'sub', version: '0.1.0' }),
+      'vendored/charts/\xfe/values.yaml': 'a: 1\n',
+    });
+    const good = ['globbed', 'literal', 'ignoreddir', 'vendored'];
+    const dest = join(tmp.path, 'out-bytes');
+    // several charts: built on build threads; one: in-process
+    const r = await chartsync([
+      'package',
+      ...['bad', 'badsub', ...good].map((c) => join(src, c)),
+      '-d',
+      dest,
+    ]);
+    const alone = await chartsync(['package', join(src, 'bad'), '-d', dest]);
+    for (const run of [r, alone]) {
+      assert.equal(run.code, 1, run.stderr);
+      assert.match(run.stderr, /chart bad: templates\/\\xff\.txt: file name is not valid UTF-8/);
+      assert.doesNotMatch(run.stderr, /\uFFFD|ENOENT|lstat/);
+    }
+    assert.match(
+      r.stderr,
+      /chart badsub: charts\/sub\/files\/\\xfe\\xff\/a\.txt: file name is not valid UTF-8/,
+    );
+    assert.equal(r.stdout.trim().split('\n').length, good.length, r.stdout);
+    // helm packages the refused ones (with the raw bytes: a documented difference) ...
+    for (const c of ['bad', 'badsub']) assert.ok('data' in (await helm.package(join(src, c))), c);
+    // ... and the others exactly as chartsync does
+    for (const c of good) {
+      const theirs = await helm.package(join(src, c));
+      assert.ok('data' in theirs, `${c}: ${'error' in theirs ? theirs.error : ''}`);
+      const ours = await readFile(join(dest, `${c}-1.0.0.tgz`));
+      assert.deepEqual(compareArchives(theirs.data, ours), [], c);
+    }
   });
 
   test('a missing directory and a usage error', async () => {

@@ -60,6 +60,19 @@ describe('hostile chart directories', () => {
     assert.equal(err.file, 'pipe');
   });
 
+  test('a .helmignore that cannot be read (a link loop, a directory) fails the chart naming it, not a host path', async () => {
+    for (const [what, entry] of [
+      ['loop', { symlink: '.helmignore' }],
+      ['dir', { dir: true }],
+    ] as const) {
+      const dir = join(tmp.path, `${n++}`, 'evil');
+      await writeTree(dir, { ...appChart('evil'), '.helmignore': entry });
+      const err = await rejects(packageChart(dir, { mtime: FIXED_EPOCH }), /\.helmignore: cannot read: E/);
+      assert.equal(err.file, '.helmignore', what);
+      assert.ok(!err.message.includes(tmp.path), `${what}: ${err.message}`);
+    }
+  });
+
   test('a symlink loop is refused instead of recursing forever', async () => {
     const root = join(tmp.path, `${n++}`);
     await writeTree(root, prefix('evil/', appChart('evil', '1.0.0', { 'files/loop': { symlink: '..' } })));

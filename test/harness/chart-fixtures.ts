@@ -2,6 +2,7 @@
  * Helpers to write test charts: file trees (with symlinks and empty directories), Chart.yaml
  * text, a realistic application chart, and raw (possibly hostile) tar.gz archives.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -21,6 +22,19 @@ export async function writeTree(root: string, tree: FileTree): Promise<void> {
     await mkdir(dirname(path), { recursive: true });
     if (typeof entry === 'object' && 'symlink' in entry) await symlink(entry.symlink, path);
     else await writeFile(path, entry);
+  }
+}
+
+/**
+ * writeTree for paths that need not be UTF-8: each character of a key is one byte (latin1), so
+ * `'templates/\xff.txt'` names a file whose name holds the byte 0xff. String contents are
+ * written as UTF-8 (give a Buffer for other bytes).
+ */
+export function writeByteTree(root: string, tree: Record<string, string | Buffer>): void {
+  for (const [rel, data] of Object.entries(tree)) {
+    const path = Buffer.concat([Buffer.from(`${root}/`), Buffer.from(rel, 'latin1')]);
+    mkdirSync(path.subarray(0, path.lastIndexOf(0x2f)), { recursive: true });
+    writeFileSync(path, data);
   }
 }
 

@@ -4,29 +4,47 @@
  * their links and must stay inside the checkout (secure-path.ts); the scan then lists the
  * resolved directories and never follows a symlinked directory (nor `.git`), so every chart
  * directory found is a real directory of the checkout.
+ *
+ * Names keep their bytes (byte-names.ts): a directory whose name is not UTF-8 is no chart
+ * location the API can name (results, state and `paths` are text), so it is skipped with its
+ * subtree (reported through `onSkip`), and the rest of the repository is discovered as usual.
  */
 import { readdir, stat } from 'node:fs/promises';
 import { isAbsolute, posix, relative, sep } from 'node:path';
+import { decodeName, fsPath, isUtf8Name, mayBeLossy, showName } from './byte-names.js';
 import { compareBytes } from './load-files.js';
 import { confine, PathEscapeError, resolveRoot } from './secure-path.js';
 
 export class DiscoveryError extends Error {
-  /** `escape`: a `paths` entry leads outside the checkout; `missing`: it names no directory. */
-  readonly kind: 'escape' | 'missing';
-  constructor(message: string, kind: 'escape' | 'missing' = 'missing') {
+  /**
+   * `escape`: a `paths` entry leads outside the checkout; `missing`: it names no directory;
+   * `unreadable`: a directory of the checkout cannot be listed (the message names it in the
+   * checkout, never by its host path).
+   */
+  readonly kind: 'escape' | 'missing' | 'unreadable';
+  constructor(message: string, kind: 'escape' | 'missing' | 'unreadable' = 'missing') {
     super(message);
     this.name = 'DiscoveryError';
     this.kind = kind;
   }
 }
 
+export interface DiscoverOptions {
+  /** Told of each directory skipped because its name is not UTF-8 (checkout-relative, `\xNN`). */
+  onSkip?: (dir: string) => void;
+}
+
 /** Chart directories relative to `root` (forward slashes, `.` for the root itself), sorted. */
-export async function discoverCharts(root: string, paths?: string[]): Promise<string[]> {
+export async function discoverCharts(
+  root: string,
+  paths?: string[],
+  opts: DiscoverOptions = {},
+): Promise<string[]> {
   const realRoot = await resolveRoot(root);
   const starts = paths && paths.length > 0 ? paths : ['.'];
   const found = new Set<string>();
   for (const start of starts) {
-    for (const chart of await scan(realRoot, await startDir(realRoot, start))) found.add(chart);
+    for (const chart of await scan(realRoot, await startDir(realRoot, start), opts)) found.add(chart);
   }
   return dropNested([...found].sort(compareBytes));
 }
@@ -51,25 +69,53 @@ async function startDir(root: string, p: string): Promise<string> {
     }
     return undefined;
   });
-  if (!real || !(await stat(real)).isDirectory())
+  if (!real || !(await stat(fsPath(real)).catch(() => undefined))?.isDirectory())
     throw new DiscoveryError(`path ${JSON.stringify(normal)} is not a directory in the repository`);
-  return relative(root, real).split(sep).join('/') || '.';
+  const rel = relative(root, real).split(sep).join('/') || '.';
+  if (!isUtf8Name(rel)) {
+    throw new DiscoveryError(
+      `path ${JSON.stringify(normal)} leads to ${showName(rel)}, whose name is not valid UTF-8`,
+    );
+  }
+  return rel;
 }
 
-async function scan(root: string, rel: string): Promise<string[]> {
-  const entries = await readdir(rel === '.' ? root : `${root}/${rel}`, { withFileTypes: true });
+async function scan(root: string, rel: string, opts: DiscoverOptions): Promise<string[]> {
+  const entries = await list(rel === '.' ? root : `${root}/${rel}`, rel);
   // Any entry named Chart.yaml marks a chart, even one that is not a file: loading it then fails
   // with a clear error, instead of the chart silently vanishing (and being pruned).
   if (entries.some((e) => e.name === 'Chart.yaml')) return [rel];
   // Dirent types come from lstat: a symlinked directory is not a directory here.
-  const dirs = entries
-    .filter((e) => e.isDirectory() && e.name !== '.git')
-    .map((e) => e.name)
-    .sort(compareBytes);
+  const dirs: string[] = [];
+  for (const e of entries) {
+    if (!e.isDirectory() || e.name === '.git') continue;
+    if (isUtf8Name(e.name)) dirs.push(e.name);
+    else opts.onSkip?.(showName(rel === '.' ? e.name : `${rel}/${e.name}`));
+  }
+  dirs.sort(compareBytes);
   // Sibling directories are listed at once: one after the other, each listing waits a thread
   // pool round trip, which made this walk ~20 ms for 100 charts (~2.5 ms at once).
-  const nested = await Promise.all(dirs.map((d) => scan(root, rel === '.' ? d : `${rel}/${d}`)));
+  const nested = await Promise.all(dirs.map((d) => scan(root, rel === '.' ? d : `${rel}/${d}`, opts)));
   return nested.flat();
+}
+
+/**
+ * A directory's entries, names decoded as byte-names.ts does (listed as bytes only when a name
+ * shows U+FFFD: cheaper). A failure names the directory in the checkout, not on the host.
+ */
+async function list(dir: string, rel: string): Promise<{ name: string; isDirectory(): boolean }[]> {
+  try {
+    const entries = await readdir(dir, { withFileTypes: true });
+    if (!entries.some((e) => mayBeLossy(e.name))) return entries;
+    const raw = await readdir(dir, { withFileTypes: true, encoding: 'buffer' });
+    return raw.map((e) => ({ name: decodeName(e.name), isDirectory: () => e.isDirectory() }));
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new DiscoveryError(
+      `cannot list ${JSON.stringify(rel)} in the checkout: ${e.code ?? e.message}`,
+      'unreadable',
+    );
+  }
 }
 
 /** With overlapping `paths`, a chart found inside another one is a subchart. */

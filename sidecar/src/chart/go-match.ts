@@ -12,6 +12,7 @@
  * first mismatch, and nothing is allocated per attempt. Callers that match many patterns against
  * many names pass a MatchBudget, which bounds the total work.
  */
+import { nameBytes } from './byte-names.js';
 
 export class BadPatternError extends Error {
   constructor(pattern: string) {
@@ -74,7 +75,8 @@ export interface GoPattern {
 
 /** Compiles a pattern once, for matching against many names. */
 export function compileGoPattern(pattern: string): GoPattern {
-  const bytes = Buffer.from(pattern, 'utf8');
+  // A pattern read from bytes that are not UTF-8 keeps them (byte-names.ts), as in Go.
+  const bytes = nameBytes(pattern);
   const chunks: Chunk[] = [];
   let i = 0;
   while (i < bytes.length) {
@@ -102,7 +104,7 @@ export function compileGoPattern(pattern: string): GoPattern {
 /** Reports whether `name` matches the shell pattern; throws BadPatternError on a malformed pattern. */
 export function goMatch(pattern: string | GoPattern, name: string | Buffer, budget?: MatchBudget): boolean {
   const p = typeof pattern === 'string' ? compileGoPattern(pattern) : pattern;
-  const result = matchCompiled(p, typeof name === 'string' ? Buffer.from(name, 'utf8') : name, budget);
+  const result = matchCompiled(p, typeof name === 'string' ? nameBytes(name) : name, budget);
   if (result === BAD) throw new BadPatternError(p.source);
   return result;
 }

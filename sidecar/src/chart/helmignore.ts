@@ -5,6 +5,7 @@
  * `**` is an error, and `!pattern` ignores every path that does NOT match the pattern.
  */
 import { posix } from 'node:path';
+import { nameBytes } from './byte-names.js';
 import {
   BadPatternError,
   compileGoPattern,
@@ -93,9 +94,9 @@ function splitLines(text: string): string[] {
 
 function ignores(rules: Rule[], path: string, isDir: boolean, budget: MatchBudget): boolean {
   if (path === '' || path === '.' || path === './') return false;
-  // Encoded once per path, not once per rule.
-  const full = Buffer.from(path, 'utf8');
-  const base = Buffer.from(posix.basename(path), 'utf8');
+  // Encoded once per path, not once per rule; names that are not UTF-8 as their own bytes.
+  const full = nameBytes(path);
+  const base = nameBytes(posix.basename(path));
   for (const rule of rules) {
     if (rule.mustDir && !isDir) {
       if (rule.negate) return true;

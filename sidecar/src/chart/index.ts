@@ -1,5 +1,6 @@
 /** The chart engine: load, validate, package and index Helm charts exactly like helm does. */
 
+export { decodeName, fsPath, isUtf8Name, nameBytes, showName } from './byte-names.js';
 export {
   type ArchiveDifference,
   type CompareOptions,

@@ -8,9 +8,10 @@
  * when its own tree (or a `file://` dependency's) changes: a file reached from elsewhere
  * would go stale in the package.
  */
-import { lstatSync, readdirSync, readFileSync } from 'node:fs';
+import { lstatSync, readFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, join, relative, resolve, sep } from 'node:path';
+import { decodeName, fsPath, readdirNames } from './byte-names.js';
 import { ChartError } from './errors.js';
 import {
   HELMIGNORE,
@@ -21,7 +22,7 @@ import {
 } from './helmignore.js';
 import { CHART_TOO_LARGE, ChartSizeBudget, MAX_DECOMPRESSED_FILE_SIZE } from './limits.js';
 import { loadArchive } from './load-archive.js';
-import { compareBytes, loadFiles, stripBom } from './load-files.js';
+import { loadFiles, stripBom } from './load-files.js';
 import type { ChartFile, LoadedChart } from './model.js';
 import { confine, confineSync, PathEscapeError, resolveRoot } from './secure-path.js';
 
@@ -65,7 +66,8 @@ async function chartDirectory(root: string, path: string, source: string): Promi
   };
   const realRoot = await resolveRoot(root).catch(fail);
   const chartRoot = await confine(realRoot, path).catch(fail);
-  if (!(await stat(chartRoot)).isDirectory()) throw new ChartError(source, '.', 'not a directory');
+  if (!(await stat(fsPath(chartRoot)).catch(fail)).isDirectory())
+    throw new ChartError(source, '.', 'not a directory');
   return chartRoot;
 }
 
@@ -79,18 +81,24 @@ interface WalkContext {
 }
 
 async function readRules(root: string, source: string): Promise<IgnoreRules> {
+  // errno failures (a link loop, a directory) name the file, never its host path
+  const unreadable = (err: NodeJS.ErrnoException) =>
+    new ChartError(source, HELMIGNORE, `cannot read: ${err.code ?? err.message}`, { cause: err });
   const target = await confine(root, HELMIGNORE).catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOENT') return undefined;
     if (err instanceof PathEscapeError) {
       throw new ChartError(source, HELMIGNORE, OUTSIDE_CHART, { reason: 'PathEscapesCheckout', cause: err });
     }
-    throw err;
+    throw unreadable(err);
   });
   if (!target) return parseHelmignore(undefined);
   try {
-    return parseHelmignore(await readFile(target, 'utf8'));
+    // Bytes that are not UTF-8 stay bytes: helm matches patterns and names bytewise.
+    return parseHelmignore(decodeName(await readFile(fsPath(target))));
   } catch (err) {
     if (err instanceof HelmignoreError) throw new ChartError(source, HELMIGNORE, err.message, { cause: err });
+    if (typeof (err as NodeJS.ErrnoException).code === 'string')
+      throw unreadable(err as NodeJS.ErrnoException);
     throw err;
   }
 }
@@ -101,51 +109,73 @@ async function readRules(root: string, source: string): Promise<IgnoreRules> {
  */
 async function walk(ctx: WalkContext, realDir: string, name: string, ancestors: string[]): Promise<void> {
   // Synchronous fs calls: chart files are small and many, and the promise round trips cost
-  // more than the reads themselves.
-  const entries = readdirSync(realDir).sort(compareBytes);
+  // more than the reads themselves. A name that is not UTF-8 keeps its bytes (byte-names.ts): it
+  // still names its file, `.helmignore` may ignore it, and it is refused only if it would go into
+  // the package (package.ts).
+  let entries: string[];
+  try {
+    entries = readdirNames(realDir);
+  } catch (err) {
+    throw readFailure(ctx, name || '.', err);
+  }
   for (const entry of entries) {
     const rel = name ? `${name}/${entry}` : entry;
-    const path = join(realDir, entry);
-    let info = lstatSync(path);
-    let real = path;
-    if (info.isSymbolicLink()) {
-      real = linkTarget(ctx, path, rel);
-      info = lstatSync(real);
-    }
-    if (info.isDirectory()) {
-      if (ctx.rules.ignores(rel, true)) continue;
-      if (ancestors.includes(real)) {
+    try {
+      const path = join(realDir, entry);
+      let info = lstatSync(fsPath(path));
+      let real = path;
+      if (info.isSymbolicLink()) {
+        real = linkTarget(ctx, path, rel);
+        info = lstatSync(fsPath(real));
+      }
+      if (info.isDirectory()) {
+        if (ctx.rules.ignores(rel, true)) continue;
+        if (ancestors.includes(real)) {
+          throw new ChartError(
+            ctx.source,
+            rel,
+            'symbolic link loop: the link points to a directory containing it',
+          );
+        }
+        await walk(ctx, real, rel, [...ancestors, real]);
+        continue;
+      }
+      if (ctx.rules.ignores(rel, false)) continue;
+      if (!info.isFile()) {
+        throw new ChartError(ctx.source, rel, 'cannot load irregular file (device, socket or pipe)');
+      }
+      if (info.size > MAX_DECOMPRESSED_FILE_SIZE) {
         throw new ChartError(
           ctx.source,
           rel,
-          'symbolic link loop: the link points to a directory containing it',
+          `file is larger than the maximum file size ${MAX_DECOMPRESSED_FILE_SIZE}`,
+          { reason: 'ChartTooLarge' },
         );
       }
-      await walk(ctx, real, rel, [...ancestors, real]);
-      continue;
-    }
-    if (ctx.rules.ignores(rel, false)) continue;
-    if (!info.isFile()) {
-      throw new ChartError(ctx.source, rel, 'cannot load irregular file (device, socket or pipe)');
-    }
-    if (info.size > MAX_DECOMPRESSED_FILE_SIZE) {
-      throw new ChartError(
-        ctx.source,
-        rel,
-        `file is larger than the maximum file size ${MAX_DECOMPRESSED_FILE_SIZE}`,
-        { reason: 'ChartTooLarge' },
+      // The same total cap as the archive loader: many files under the per-file cap must not add
+      // up to a package that unpacks beyond what helm (and chartsync) will load.
+      if (!ctx.budget.take(info.size))
+        throw new ChartError(ctx.source, rel, CHART_TOO_LARGE, { reason: 'ChartTooLarge' });
+      ctx.files.push(
+        info.size >= LAZY_FILE_SIZE && !readAtLoad(rel)
+          ? lazyFile(ctx, rel, real)
+          : { name: rel, data: stripBom(readFileSync(fsPath(real))) },
       );
+    } catch (err) {
+      throw readFailure(ctx, rel, err);
     }
-    // The same total cap as the archive loader: many files under the per-file cap must not add
-    // up to a package that unpacks beyond what helm (and chartsync) will load.
-    if (!ctx.budget.take(info.size))
-      throw new ChartError(ctx.source, rel, CHART_TOO_LARGE, { reason: 'ChartTooLarge' });
-    ctx.files.push(
-      info.size >= LAZY_FILE_SIZE && !readAtLoad(rel)
-        ? lazyFile(ctx, rel, real)
-        : { name: rel, data: stripBom(readFileSync(real)) },
-    );
   }
+}
+
+/**
+ * A file system call on the chart failed (EACCES, ENOENT: the tree changed under the walk): the
+ * chart fails naming the file by its path in the chart, never by its host path. Other errors
+ * (ChartErrors of the walk below) pass.
+ */
+function readFailure(ctx: WalkContext, rel: string, err: unknown): unknown {
+  const e = err as NodeJS.ErrnoException;
+  if (err instanceof ChartError || typeof e?.code !== 'string') return err;
+  return new ChartError(ctx.source, rel, `cannot read: ${e.code}`, { cause: err });
 }
 
 /**
@@ -164,7 +194,12 @@ function lazyFile(ctx: WalkContext, name: string, path: string): ChartFile {
   return {
     name,
     get data(): Buffer {
-      const data = readFileSync(path);
+      let data: Buffer;
+      try {
+        data = readFileSync(fsPath(path));
+      } catch (err) {
+        throw readFailure(ctx, name, err);
+      }
       if (data.length > MAX_DECOMPRESSED_FILE_SIZE) {
         throw new ChartError(
           ctx.source,

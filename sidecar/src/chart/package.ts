@@ -4,6 +4,7 @@
  * reproducibly, digest.
  */
 import { createHash } from 'node:crypto';
+import { isUtf8Name } from './byte-names.js';
 import { resolveDependencies } from './dependencies/index.js';
 import { ChartError } from './errors.js';
 import { loadChartDir } from './load-dir.js';
@@ -47,9 +48,35 @@ export async function packageLoadedChart(chart: LoadedChart, mtime: Date): Promi
 function checkPackageable(chart: LoadedChart): void {
   checkDependenciesPresent(chart);
   validateChart(chart);
+  checkFileNames(chart, chart.metadata.name);
   // Only the top-level chart becomes a file of its own; subcharts travel inside it.
   const unservable = checkServable(chart.metadata);
   if (unservable) throw new ChartError(chart.metadata.name, 'Chart.yaml', unservable);
+}
+
+/**
+ * Every file that goes into the package has a UTF-8 name. helm would write other names' bytes
+ * into the archive; chartsync refuses the chart instead (its archives, indexes and comparisons
+ * name files as text), naming the file relative to the chart. Names `.helmignore` ignores, and
+ * subchart directories (written under the subchart's name), never get here.
+ */
+function checkFileNames(chart: LoadedChart, top: string, prefix = ''): void {
+  for (const f of chart.files) {
+    if (!isUtf8Name(f.name)) {
+      throw new ChartError(
+        top,
+        `${prefix}${f.name}`,
+        'file name is not valid UTF-8, which chartsync cannot package; rename the file or list it in .helmignore',
+      );
+    }
+  }
+  for (const dep of chart.dependencies) {
+    // A vendored subchart is named by its path in this chart; a resolved one by its package path.
+    const under = dep.source.startsWith(`${chart.source}/`)
+      ? dep.source.slice(chart.source.length + 1)
+      : `charts/${dep.metadata.name}`;
+    checkFileNames(dep, top, `${prefix}${under}/`);
+  }
 }
 
 function describe(chart: LoadedChart, digest: string): ChartArchive {

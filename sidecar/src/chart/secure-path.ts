@@ -13,6 +13,7 @@
 import { realpathSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { decodeName, fsPath } from './byte-names.js';
 
 /** A path resolves outside the root it must stay in. */
 export class PathEscapeError extends Error {
@@ -43,14 +44,15 @@ export function resolveRoot(dir: string): Promise<string> {
  * the file system's error (ENOENT), which callers report as such.
  */
 export async function confine(root: string, path: string, what = 'the checkout'): Promise<string> {
-  const real = await realpath(resolve(root, path));
+  // By bytes: a name on the way (or in a link's target) need not be UTF-8 (byte-names.ts).
+  const real = decodeName(await realpath(fsPath(resolve(root, path)), { encoding: 'buffer' }));
   if (!isInside(root, real)) throw new PathEscapeError(shown(root, path), what);
   return real;
 }
 
 /** confine() for the synchronous directory walk. */
 export function confineSync(root: string, path: string, what = 'the checkout'): string {
-  const real = realpathSync(resolve(root, path));
+  const real = decodeName(realpathSync(fsPath(resolve(root, path)), { encoding: 'buffer' }));
   if (!isInside(root, real)) throw new PathEscapeError(shown(root, path), what);
   return real;
 }

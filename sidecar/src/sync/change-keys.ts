@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { parse } from 'yaml';
-import { confine, resolveRoot } from '../chart/index.js';
+import { confine, fsPath, resolveRoot } from '../chart/index.js';
 
 export interface DependencyLinks {
   /** Chart directories (relative to the checkout) named by `file://` dependencies. */
@@ -63,7 +63,7 @@ export async function dependencyLinks(checkout: string, chartDir: string): Promi
 async function readChartFile(checkout: string, chartDir: string, file: string): Promise<string | undefined> {
   try {
     const dir = await confine(await resolveRoot(checkout), chartDir);
-    return await readFile(await confine(dir, file, 'the chart directory'), 'utf8');
+    return await readFile(fsPath(await confine(dir, file, 'the chart directory')), 'utf8');
   } catch {
     return undefined;
   }

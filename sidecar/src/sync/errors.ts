@@ -27,6 +27,10 @@ export function toApiError(err: unknown): ApiError {
       reason: GIT_REASON[err.kind],
     });
   }
+  // A directory of the checkout git wrote that cannot be listed: the sync fails as a git
+  // failure does, naming the directory in the checkout (never the data dir).
+  if (err instanceof DiscoveryError && err.kind === 'unreadable')
+    return new ApiError('upstream_failed', err.message, { cause: err, reason: 'GitFailed' });
   // A `paths` entry missing from the repository, or leading out of it: the registration asks for
   // something that is not there, or that it may not read.
   if (err instanceof DiscoveryError) {

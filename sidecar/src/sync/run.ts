@@ -129,7 +129,12 @@ export async function runSync(ctx: SyncContext): Promise<SyncResult> {
   // What the next no-change check compares with: the ref's commit as ls-remote answers it.
   const head = tip?.commit ?? checkout.commit;
   phases.mark('fetch');
-  const dirs = await discover(ctx.cloneDir, repo.paths);
+  const dirs = await discover(ctx.cloneDir, repo.paths, (dir) =>
+    ctx.logger.warn(
+      { repo: repo.name, dir },
+      'directory name is not valid UTF-8; not looked into for charts',
+    ),
+  );
   const { links, trees } = await linkClosure(
     dirs,
     (dir, tree) => (tree && prev.charts[dir]?.tree === tree ? prev.charts[dir]?.links : undefined),
@@ -287,8 +292,12 @@ export class SyncPublishError extends ApiError {
   }
 }
 
-async function discover(checkout: string, paths: string[] | undefined): Promise<string[]> {
-  const found = await discoverCharts(checkout, paths);
+async function discover(
+  checkout: string,
+  paths: string[] | undefined,
+  onSkip: (dir: string) => void,
+): Promise<string[]> {
+  const found = await discoverCharts(checkout, paths, { onSkip });
   return found.map((d) => toRepoPath(checkout, d)).sort();
 }
 

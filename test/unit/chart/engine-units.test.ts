@@ -13,20 +13,23 @@ import {
   compareArchives,
   compareVersions,
   DiscoveryError,
+  decodeName,
   discoverCharts,
   FIXED_EPOCH,
   type LoadedChart,
   lastCommitTime,
   loadChartArchive,
   marshalIndex,
+  nameBytes,
   parseHelmignore,
   parseVersion,
   parseYaml,
   saveChart,
+  showName,
   sourceDateEpoch,
   writeChartArchive,
 } from '@chartsync/sidecar';
-import { chartYaml, rawTarGz, writeTree } from '../../harness/chart-fixtures.ts';
+import { chartYaml, rawTarGz, writeByteTree, writeTree } from '../../harness/chart-fixtures.ts';
 import { tempDir } from '../../harness/paths.ts';
 
 let tmp: { path: string; cleanup: () => Promise<void> };
@@ -146,6 +149,66 @@ describe('discoverCharts', () => {
       assert.ok(err instanceof DiscoveryError, String(err));
       assert.equal(err.kind, 'escape', p);
     }
+  });
+});
+
+describe('names that are not UTF-8', () => {
+  const latin1 = (s: string) => decodeName(Buffer.from(s, 'latin1'));
+
+  test('a name read as bytes keeps them: decoded, shown as \\xNN, and encoded back exactly', () => {
+    for (let i = 0; i < 2000; i++) {
+      const bytes = randomBytes(1 + (i % 12));
+      assert.deepEqual(nameBytes(decodeName(bytes)), bytes, bytes.toString('hex'));
+    }
+    // valid UTF-8 (also 4-byte sequences, whose low surrogate is in the escape range) reads as usual
+    assert.equal(decodeName(Buffer.from('é💀x')), 'é💀x');
+    assert.equal(showName(decodeName(Buffer.from('é💀x'))), 'é💀x');
+    // Go's rules: overlong, surrogate and truncated sequences are bytes, one escape each
+    assert.equal(showName(latin1('docs/\xff/a')), 'docs/\\xff/a');
+    assert.equal(showName(latin1('\xc0\xaf\xed\xa0\x80\xe2\x82')), '\\xc0\\xaf\\xed\\xa0\\x80\\xe2\\x82');
+  });
+
+  test('.helmignore matches them bytewise, as helm: globs, `?` as one byte, and a literal byte', () => {
+    const names = ['templates/\xff.txt', 'files/\xfe/x.bak', 'a\xfd'].map(latin1);
+    const [tpl, bak, short] = names as [string, string, string];
+    assert.equal(parseHelmignore('*.txt\n').ignores(tpl, false), true);
+    assert.equal(parseHelmignore('files/*/\n').ignores(latin1('files/\xfe'), true), true);
+    assert.equal(parseHelmignore('*.bak\n').ignores(bak, false), true);
+    assert.equal(parseHelmignore('a?\n').ignores(short, false), true, 'an invalid byte is one rune for Go');
+    const literal = parseHelmignore(latin1('templates/\xff.txt\n'));
+    assert.equal(literal.ignores(tpl, false), true);
+    assert.equal(literal.ignores('templates/\uFFFD.txt', false), false, 'U+FFFD is not the byte 0xff');
+  });
+});
+
+describe('discoverCharts with names that are not UTF-8', () => {
+  test('such directories are skipped with their subtree, at any depth, and reported checkout-relative', async () => {
+    const root = join(tmp.path, 'bytes');
+    const cy = (name: string) => chartYaml({ apiVersion: 'v2', name, version: '1.0.0' });
+    writeByteTree(root, {
+      'charts/good/Chart.yaml': cy('good'),
+      'charts/good/templates/\xff.txt': 'inside a chart: the loader decides\n',
+      'charts/\xfd/Chart.yaml': cy('unnameable'),
+      'charts/\xfc/nested/Chart.yaml': cy('below'),
+      '\xfe/hidden/Chart.yaml': cy('hidden'),
+      'docs/\xff/readme.txt': 'x\n',
+      'a/b/c/\xc3\x28/d/readme.txt': 'x\n',
+      'a/b/ok/Chart.yaml': cy('ok'),
+    });
+    const skipped: string[] = [];
+    const onSkip = (d: string) => skipped.push(d);
+    assert.deepEqual(await discoverCharts(root, undefined, { onSkip }), ['a/b/ok', 'charts/good']);
+    assert.deepEqual(skipped.sort(), ['\\xfe', 'a/b/c/\\xc3(', 'charts/\\xfc', 'charts/\\xfd', 'docs/\\xff']);
+    assert.deepEqual(await discoverCharts(root, ['charts']), ['charts/good']);
+    // a `paths` entry that leads to such a directory (through a link) names it, 400-class
+    await symlink(Buffer.from('charts/\xfd', 'latin1'), join(root, 'alias'));
+    const err = await discoverCharts(root, ['alias']).then(
+      () => assert.fail('accepted'),
+      (e: unknown) => e as DiscoveryError,
+    );
+    assert.ok(err instanceof DiscoveryError, String(err));
+    assert.equal(err.kind, 'missing');
+    assert.match(err.message, /"alias" leads to charts\/\\xfd, whose name is not valid UTF-8/);
   });
 });
 
