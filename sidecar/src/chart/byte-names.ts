@@ -8,6 +8,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { readdirSync } from 'node:fs';
+import { compareBytes } from './load-files.js';
 
 /** Escaped bytes: lone surrogates (a string from UTF-8 never holds one). */
 const ESCAPED_ALL = /[\uDC80-\uDCFF]/gu;
@@ -72,17 +73,13 @@ export function showName(name: string): string {
 export function readdirNames(dir: string): string[] {
   const path = fsPath(dir);
   const names = readdirSync(path);
-  if (!names.some(mayBeLossy)) return names.sort(compareUtf8);
+  if (!names.some(mayBeLossy)) return names.sort(compareBytes);
   return readdirSync(path, { encoding: 'buffer' }).sort(Buffer.compare).map(decodeName);
 }
 
 /** Whether a name listed as a string may have lost bytes (they read as U+FFFD). */
 export function mayBeLossy(name: string): boolean {
   return name.includes('\uFFFD');
-}
-
-function compareUtf8(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
 
 /** Length of the valid UTF-8 sequence at `i` (Go's utf8.DecodeRune rules), 0 when invalid. */

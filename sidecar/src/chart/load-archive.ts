@@ -9,11 +9,7 @@ import { posix } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { Parser, type ReadEntry } from 'tar';
 import { ChartError } from './errors.js';
-import {
-  CHART_TOO_LARGE,
-  ChartSizeBudget,
-  MAX_DECOMPRESSED_FILE_SIZE,
-} from './limits.js';
+import { CHART_TOO_LARGE, ChartSizeBudget, MAX_DECOMPRESSED_FILE_SIZE } from './limits.js';
 import { loadFiles, stripBom } from './load-files.js';
 import type { ChartFile, LoadedChart } from './model.js';
 

@@ -1,6 +1,7 @@
 /** Chart dependency resolution, like `helm dependency build` then `helm package` (see resolve.ts). */
-import { loadArchive } from '../load-archive.js';
+
 import { ChartSizeBudget } from '../limits.js';
+import { loadArchive } from '../load-archive.js';
 import { loadChartDir } from '../load-dir.js';
 import type { LoadedChart, PackageOptions } from '../model.js';
 import { resolveWith } from './resolve.js';
