@@ -15,15 +15,7 @@ import { writeByteTree } from '../harness/chart-fixtures.ts';
 import type { FixtureRepo } from '../harness/git/repo.ts';
 import { fileUrl } from '../harness/git-server.ts';
 import { chartFiles } from '../sidecar/fixtures.ts';
-import { type Answer, startWorld, type World } from './world.ts';
-
-interface ChartResult {
-  name: string;
-  version: string;
-  action: string;
-  error?: string;
-  reason?: string;
-}
+import { type Answer, type ChartResult, startWorld, type World } from './world.ts';
 
 const cy = (name: string, version = '1.0.0', extra = '') =>
   `apiVersion: v2\nname: ${name}\nversion: ${version}\n${extra}`;

@@ -15,15 +15,7 @@ import { rawTarGz } from '../harness/chart-fixtures.ts';
 import { fileUrl } from '../harness/git-server.ts';
 import { createHelm, type Helm } from '../harness/helm.ts';
 import { chartFiles } from '../sidecar/fixtures.ts';
-import { rawRequest, startWorld, type World } from './world.ts';
-
-interface ChartResult {
-  name: string;
-  version: string;
-  action: string;
-  error?: string;
-  reason?: string;
-}
+import { type ChartResult, rawRequest, startWorld, type World } from './world.ts';
 
 const MiB = 1024 * 1024;
 /** Exactly helm's per-file cap, one repeated byte: it gzips to a few KB (and git stores it once). */

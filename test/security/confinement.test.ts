@@ -14,18 +14,10 @@ import { after, before, describe, test } from 'node:test';
 import { parse } from 'yaml';
 import { fileUrl } from '../harness/git-server.ts';
 import { chartFiles } from '../sidecar/fixtures.ts';
-import { filesContaining, snapshot, startWorld, type World } from './world.ts';
+import { type ChartResult, filesContaining, snapshot, startWorld, type World } from './world.ts';
 
 const MARKER = 'VICTIM-PRIVATE-7c1f0e';
 const SECRET_NAME = 'victim-private';
-
-interface ChartResult {
-  name: string;
-  version: string;
-  action: string;
-  error?: string;
-  reason?: string;
-}
 
 let w: World;
 let victimClone: string;

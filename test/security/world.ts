@@ -58,6 +58,15 @@ export interface CallInit {
   token?: string | null;
 }
 
+/** One chart's entry in a sync result (`charts` of an answer). */
+export interface ChartResult {
+  name: string;
+  version: string;
+  action: string;
+  error?: string;
+  reason?: string;
+}
+
 export interface Answer {
   status: number;
   json: Record<string, unknown>;
