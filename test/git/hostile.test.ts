@@ -5,7 +5,16 @@
  * fetched, HTTP redirects to another host or transport are not followed, hung remotes time out.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -373,5 +382,76 @@ describe('unreachable and hung remotes', () => {
         url,
       );
     }
+  });
+});
+
+describe("local repositories never lead into the policy's private directories (another registration's clone)", () => {
+  // The private dir stands for the sidecar's data dir: it holds a repository (a clone).
+  let privateRepo: FixtureRepo;
+  let publicRepo: FixtureRepo;
+  let policy: typeof open & { privateDirs: string[] };
+  let link: string;
+
+  before(async () => {
+    privateRepo = await servers.repos.create('private-clone', { 'secret.txt': 'tenant data\n' });
+    publicRepo = await servers.repos.create('public-local', { 'charts/a/Chart.yaml': 'name: a\n' });
+    policy = { ...open, privateDirs: [privateRepo.bare] };
+    link = join(servers.dir, 'innocent.git');
+  });
+
+  test('control: the private repository can be cloned when it is not private', async () => {
+    const dir = join(servers.dir, 'control-private');
+    await syncCheckout({ url: fileUrl(privateRepo), policy: open, dir });
+    assert.equal(readFileSync(join(dir, 'secret.txt'), 'utf8'), 'tenant data\n');
+  });
+
+  test('by its path, and through a symbolic link swapped after a good sync, refused before git runs', async () => {
+    await refusedBeforeGit(
+      () => syncCheckout({ url: fileUrl(privateRepo), policy, dir: join(servers.dir, 'p1') }),
+      'file URL',
+    );
+    await refusedBeforeGit(() => remoteHead({ url: privateRepo.bare, policy }), 'path');
+    symlinkSync(publicRepo.bare, link);
+    const dir = join(servers.dir, 'via-link');
+    await syncCheckout({ url: `file://${link}`, policy, dir });
+    assert.ok(existsSync(join(dir, 'charts/a/Chart.yaml')), 'a link to a public repository works');
+    unlinkSync(link);
+    symlinkSync(privateRepo.bare, link);
+    await assert.rejects(
+      syncCheckout({ url: `file://${link}`, policy, dir }),
+      (e: unknown) => e instanceof GitError && e.kind === 'policy' && /symbolic link/.test(e.message),
+    );
+    assert.ok(!existsSync(join(dir, 'secret.txt')), 'nothing of the private repository was checked out');
+    await refusedBeforeGit(() => remoteHead({ url: link, policy }), 'link, ls-remote');
+  });
+
+  test("a local superproject's relative submodule URL that climbs into a private directory is refused", async () => {
+    const sup = await servers.repos.create('local-super', { 'charts/a/Chart.yaml': 'name: a\n' });
+    // written absolute (git needs to clone it to add it), then made relative: ../private-clone.git
+    await sup.addSubmodule('vendor/x', fileUrl(privateRepo), { cloneFrom: fileUrl(privateRepo) });
+    await fixtureGit(
+      ['config', '-f', '.gitmodules', 'submodule.vendor/x.url', '../private-clone.git'],
+      sup.work,
+    );
+    await fixtureGit(['add', '.gitmodules'], sup.work);
+    await sup.commit('relative submodule');
+    await sup.push();
+    const dir = join(servers.dir, 'local-super');
+    await assert.rejects(
+      syncCheckout({ url: fileUrl(sup), policy, dir, submodules: true }),
+      (e: unknown) =>
+        e instanceof GitError &&
+        e.kind === 'policy' &&
+        /submodule vendor\/x.*data or storage/.test(e.message),
+    );
+    assert.ok(!existsSync(join(dir, 'vendor/x/secret.txt')), 'the submodule was not fetched');
+    // control: without the private directory the same checkout fetches it
+    await syncCheckout({
+      url: fileUrl(sup),
+      policy: open,
+      dir: join(servers.dir, 'local-super-open'),
+      submodules: true,
+    });
+    assert.ok(existsSync(join(servers.dir, 'local-super-open', 'vendor/x/secret.txt')));
   });
 });

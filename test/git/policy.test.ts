@@ -64,8 +64,32 @@ describe('git URL policy', () => {
   test('file:// and local paths only with allowLocal', () => {
     for (const url of ['file:///srv/git/x.git', '/srv/git/x.git', './x', '../x', 'relative/dir', 'x']) {
       refusedUrl(url, { allowLocal: false, allowInsecure: true }, /allowLocalGit/);
-      assert.doesNotThrow(() => checkGitUrl(url, { allowLocal: true, allowInsecure: false }), url);
     }
+    for (const url of ['file:///srv/git/x.git', '/srv/git/x.git', 'file:///srv/git/with%20space.git'])
+      assert.doesNotThrow(() => checkGitUrl(url, { allowLocal: true, allowInsecure: false }), url);
+  });
+
+  test('a local repository is an absolute path on this host: relative paths (git runs in the checkout) and file://host are refused', () => {
+    for (const url of ['./x', '../x', '../../data/clones/other', 'relative/dir', 'x', 'file://./x'])
+      refusedUrl(url, open, /must be an absolute path|three slashes/);
+    refusedUrl('file://otherhost/srv/x.git', open, /three slashes/);
+  });
+
+  test("a local repository inside the policy's private directories is refused, as written or percent-encoded", () => {
+    const policy = { ...open, privateDirs: ['/var/lib/chartsync/data', '/srv/charts'] };
+    for (const url of [
+      '/var/lib/chartsync/data/clones/other',
+      'file:///var/lib/chartsync/data/clones/other',
+      '/var/lib/chartsync/data',
+      '/srv/charts/.chartsync/clones/x',
+      '/srv/git/../charts/x',
+      'file:///var/lib/chartsync/data%2Fclones/other',
+      'file:///var/lib/chartsync/%64ata/clones/other',
+    ])
+      refusedUrl(url, policy, /data or storage directory/);
+    // beside them, or a prefix of the name only: fine
+    for (const url of ['/var/lib/chartsync/data2/x.git', '/srv/charts-src/x.git', '/var/lib/chartsync'])
+      assert.doesNotThrow(() => checkGitUrl(url, policy), url);
   });
 
   test('remote helpers (ext::, fd::, any <transport>::) are refused even when everything is allowed', () => {

@@ -8,13 +8,21 @@
  * alone with reason PathEscapesCheckout, and the attacker's good chart still publishes.
  */
 import assert from 'node:assert/strict';
-import { symlink } from 'node:fs/promises';
+import { rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parse } from 'yaml';
 import { fileUrl } from '../harness/git-server.ts';
 import { chartFiles } from '../sidecar/fixtures.ts';
-import { type ChartResult, filesContaining, snapshot, startWorld, type World } from './world.ts';
+import {
+  assertError,
+  type ChartResult,
+  filesContaining,
+  published,
+  snapshot,
+  startWorld,
+  type World,
+} from './world.ts';
 
 const MARKER = 'VICTIM-PRIVATE-7c1f0e';
 const SECRET_NAME = 'victim-private';
@@ -180,6 +188,51 @@ describe('charts cannot reach into the victim through links or file:// dependenc
   });
 
   test('the victim is unchanged', async () => {
+    assert.deepEqual(await attackerIndex('victim'), [SECRET_NAME]);
+  });
+});
+
+describe("--allow-local-git does not reach another registration's clone", () => {
+  // Each named the victim's clone (a git repository on the sidecar's disk) or climbed to it.
+  const urls = (): [string, string][] => [
+    ['its path', victimClone],
+    ['a file:// URL', `file://${victimClone}`],
+    ['percent-encoded', `file://${victimClone.replace('/clones/', '/%63lones/')}`],
+    ['with ..', `${w.data}/clones/../clones/victim`],
+    ['the data dir itself', w.data],
+    ['a relative path (git runs in the clone dir)', '../victim'],
+    ['file://localhost', `file://localhost${victimClone}`],
+  ];
+  test('registering it answers 400 naming why; nothing is registered or published', async () => {
+    const storage = await published(w);
+    for (const [what, git] of urls()) {
+      const a = await w.api('POST', '/repo/new', { json: { name: 'thief', git } });
+      assertError(a, 400, 'invalid_input', /absolute path|three slashes|data or storage directory/);
+      assert.equal((await w.api('GET', '/repo/thief')).status, 404, `${what}: not registered`);
+    }
+    assert.deepEqual(await published(w), storage);
+    await assertNoLeak();
+  });
+
+  test('through a symbolic link: refused at registration, and at the next sync when the link is swapped later', async () => {
+    const own = await w.git.repos.create('thief-own', chartFiles('charts/own', 'thief-own'));
+    const link = join(w.root, 'innocent.git');
+    await symlink(victimClone, link);
+    const direct = await w.api('POST', '/repo/new', { json: { name: 'thief', git: link } });
+    assertError(direct, 400, 'invalid_input', /symbolic link/);
+    // a link to the thief's own repository registers and publishes ...
+    await rm(link);
+    await symlink(own.bare, link);
+    const ok = await w.api('POST', '/repo/new', { json: { name: 'thief', git: `file://${link}` } });
+    assert.equal(ok.status, 200, ok.text);
+    assert.deepEqual(await attackerIndex('thief'), ['thief-own']);
+    // ... then is pointed at the victim's clone: the update is refused before git runs
+    await rm(link);
+    await symlink(victimClone, link);
+    const update = await w.api('POST', '/repo/thief/update');
+    assertError(update, 400, 'invalid_input', /symbolic link/);
+    assert.deepEqual(await attackerIndex('thief'), ['thief-own'], 'what was published stays');
+    await assertNoLeak();
     assert.deepEqual(await attackerIndex('victim'), [SECRET_NAME]);
   });
 });

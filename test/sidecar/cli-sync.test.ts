@@ -20,12 +20,12 @@ interface Run {
   stderr: string;
 }
 
-function chartsync(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
+function chartsync(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [chartsyncScript, ...args],
-      { env: { ...process.env, ...env } },
+      { env: { ...process.env, ...env }, ...(cwd ? { cwd } : {}) },
       (err, stdout, stderr) =>
         resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
@@ -90,6 +90,32 @@ describe('chartsync sync', () => {
     assert.equal(ssh.code, 2);
     assert.match(ssh.stderr, /git: ssh URLs cannot carry a password/);
     assert.ok(!ssh.stderr.includes('pw-9f'));
+  });
+});
+
+describe('chartsync sync --git with a local path', () => {
+  test('a relative path means one from the working directory (git itself runs in the checkout)', async () => {
+    const storage = join(tmp.path, 'storage-relative');
+    const r = await chartsync(
+      ['sync', '--name', 'rel', '--git', './charts.git', '--storage-dir', storage, '--json'],
+      {},
+      join(tmp.path, 'repos'),
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(
+      (JSON.parse(r.stdout) as { charts: { name: string }[] }).charts.map((c) => c.name),
+      ['app'],
+    );
+  });
+
+  test("a path inside the storage dir (the command's own clones) is refused, exit 2", async () => {
+    const storage = join(tmp.path, 'storage-own');
+    const first = await chartsync(['sync', '--name', 'a', '--git', fileUrl(repo), '--storage-dir', storage]);
+    assert.equal(first.code, 0, first.stderr);
+    const clone = join(storage, '.chartsync', 'clones', 'a');
+    const r = await chartsync(['sync', '--name', 'b', '--git', clone, '--storage-dir', storage]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /data or storage directory/);
   });
 });
 

@@ -68,7 +68,12 @@ test('flags win over the file, the token comes from SIDECAR_TOKEN_FILE, the data
   assert.equal(cfg.storageDir, join(tmp.path, 'store'));
   assert.equal(cfg.dataDir, join(tmp.path, 'store/.chartsync'));
   assert.equal(cfg.token, 'from-file-token');
-  assert.deepEqual(cfg.policy, { allowLocal: true, allowInsecure: false });
+  assert.deepEqual(cfg.policy, {
+    allowLocal: true,
+    allowInsecure: false,
+    // no local repository may be one of the sidecar's own clones
+    privateDirs: [join(tmp.path, 'store/.chartsync'), join(tmp.path, 'store')],
+  });
   assert.equal(cfg.serveCharts, true);
   const cm = await resolveServeConfig(parseServeFlags(['--chartmuseum-url', 'http://cm:8080']), {
     CHARTMUSEUM_USERNAME: 'u',

@@ -3,10 +3,11 @@
  * kept under `<storage-dir>/.chartsync`, so running it again only rebuilds what changed.
  */
 
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ApiError, type SyncResult } from '@chartsync/api';
 import type { DependencyRepository } from '../chart/model.js';
+import { localRepoPaths } from '../git/index.js';
 import { createLogger } from '../log/logger.js';
 import { LocalPublisher } from '../publish/local.js';
 import { repoRegistration } from '../registry/registration.js';
@@ -54,8 +55,11 @@ export async function syncCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (!values['storage-dir']) return usageError('--storage-dir is required');
-  // The person running the command chose the URL: local and plain-text transports are allowed.
-  const policy = { allowLocal: true, allowInsecure: true };
+  const storageDir = resolve(values['storage-dir']);
+  const dataDir = join(storageDir, '.chartsync');
+  // The person running the command chose the URL: local and plain-text transports are allowed,
+  // a relative path meaning one from here (git itself runs in the checkout directory).
+  const policy = { allowLocal: true, allowInsecure: true, privateDirs: [storageDir] };
   let repo: RepoRecord;
   let dependencies: DependencyRepository[];
   try {
@@ -63,7 +67,7 @@ export async function syncCommand(argv: string[]): Promise<number> {
     repo = repoRegistration(
       {
         name: values.name,
-        git: values.git,
+        git: absoluteLocal(values.git),
         ref: values.ref,
         paths: values.path,
         prune: !values['no-prune'],
@@ -75,8 +79,6 @@ export async function syncCommand(argv: string[]): Promise<number> {
   } catch (err) {
     return usageError((err as Error).message);
   }
-  const storageDir = resolve(values['storage-dir']);
-  const dataDir = join(storageDir, '.chartsync');
   // stdout carries the result only (machine-readable with --json): logs go to stderr
   const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'warn', destination: process.stderr });
   const registry = new RegistryStore(dataDir);
@@ -129,4 +131,14 @@ function describe(result: SyncResult): string {
 function usageError(message: string): number {
   process.stderr.write(`chartsync sync: ${message}\n\n${SYNC_USAGE}`);
   return 2;
+}
+
+/** A relative local repository path made absolute from the working directory; anything else as is. */
+function absoluteLocal(git: string | undefined): string | undefined {
+  if (git === undefined) return undefined;
+  try {
+    return localRepoPaths(git) && !/^file:/i.test(git) && !isAbsolute(git) ? resolve(git) : git;
+  } catch {
+    return git; // refused, with its reason, by the registration
+  }
 }

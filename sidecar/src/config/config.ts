@@ -210,6 +210,8 @@ export async function resolveServeConfig(
   const policy: UrlPolicy = {
     allowLocal: Boolean(flags['allow-local-git'] ?? file?.allowLocalGit),
     allowInsecure: Boolean(flags['allow-insecure-git'] ?? file?.allowInsecureGit),
+    // other registrations' clones are no local repository to register
+    privateDirs: storageDir ? [dataDir, storageDir] : [dataDir],
   };
   return {
     port: parsePort(flags.port ?? env.PORT, file?.port),

@@ -6,10 +6,11 @@
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { removeStaleLocks, serialized } from './dir-lock.js';
 import { GitError } from './errors.js';
 import { readIndexTrees } from './index-trees.js';
+import { checkLocalRepoOnDisk } from './local-repo.js';
 import type { ResolvedRef } from './ls-remote.js';
 import { compactIfNeeded } from './maintenance.js';
 import { type CommitInfo, readCommitInfo } from './objects.js';
@@ -26,7 +27,7 @@ import {
 import { runGit } from './runner.js';
 import { type GitSession, withGitSession } from './session.js';
 import { listDirsArgs, parseDirListing } from './tree.js';
-import { checkGitUrl, isFullSha, isShortSha } from './url-policy.js';
+import { checkGitUrl, isFullSha, isShortSha, localRepoPaths } from './url-policy.js';
 
 /**
  * No template directory: a checkout gets no hooks (not even the inert samples: ~15 files written
@@ -384,15 +385,28 @@ async function checkSubmoduleUrls(ctx: Ctx, commit: string): Promise<void> {
     'config',
   ).catch(() => '');
   for (const line of out.split('\n').filter(Boolean)) {
-    const [key = '', url = ''] = line.split(/ (.*)/s);
-    if (url.startsWith('./') || url.startsWith('../')) continue;
+    const [key = '', raw = ''] = line.split(/ (.*)/s);
+    const url = submoduleUrl(raw, ctx.o.url);
+    if (url === undefined) continue;
     try {
       checkGitUrl(url, ctx.o.policy);
+      checkLocalRepoOnDisk(url, ctx.o.policy);
     } catch (err) {
       const name = key.replace(/^submodule\.|\.url$/g, '');
       throw new GitError('policy', `submodule ${name} of ${redactUrl(ctx.o.url)}: ${(err as Error).message}`);
     }
   }
+}
+
+/**
+ * The URL a submodule's URL means: a relative one resolves against the superproject's (as git
+ * does); it is checked again only when that is a local path, which it may climb out of (a
+ * network superproject's relative submodules stay on its server, with its transport).
+ */
+function submoduleUrl(raw: string, superUrl: string): string | undefined {
+  if (!raw.startsWith('./') && !raw.startsWith('../')) return raw;
+  const base = localRepoPaths(superUrl)?.at(-1);
+  return base === undefined ? undefined : resolve(base, raw);
 }
 
 async function updateSubmodules(ctx: Ctx): Promise<void> {

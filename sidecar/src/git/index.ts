@@ -10,6 +10,7 @@ export { type CheckoutOptions, type CheckoutResult, resolvedByClone, syncCheckou
 // Building blocks of the layer, exported for its unit tests and for callers that need one part.
 export { classifyGitOutput, GitError, type GitErrorKind, gitLastWords } from './errors.js';
 export { parseIndexTrees, readIndexTrees } from './index-trees.js';
+export { checkLocalRepoOnDisk } from './local-repo.js';
 export { lsRemoteArgs, type ResolvedRef, resolveRef } from './ls-remote.js';
 export { MAX_PACKS, objectCounts, shouldCompact } from './maintenance.js';
 export { type CommitInfo, parseCommit, readCommitInfo } from './objects.js';
@@ -20,4 +21,11 @@ export { runGit } from './runner.js';
 export type { GitAuth } from './session.js';
 export { normalizeLines, useSecretsDir, withGitSession } from './session.js';
 export { pickTrees, treeIds } from './tree.js';
-export { allowedProtocols, checkGitUrl, checkRef, parseGitUrl, type UrlPolicy } from './url-policy.js';
+export {
+  allowedProtocols,
+  checkGitUrl,
+  checkRef,
+  localRepoPaths,
+  parseGitUrl,
+  type UrlPolicy,
+} from './url-policy.js';

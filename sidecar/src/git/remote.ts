@@ -5,6 +5,7 @@
 import type { Logger } from 'pino';
 import { splitUrlCredentials, UrlCredentialsError } from '../url/credentials.js';
 import { GitError } from './errors.js';
+import { checkLocalRepoOnDisk } from './local-repo.js';
 import { lsRemoteArgs, type ResolvedRef, resolveRef } from './ls-remote.js';
 import { redactUrl } from './redact.js';
 import { runGit } from './runner.js';
@@ -60,6 +61,7 @@ export async function remoteTip(options: RemoteOptions): Promise<ResolvedRef> {
  */
 export function prepareRemote<T extends RemoteOptions>(o: T): T {
   checkGitUrl(o.url, o.policy);
+  checkLocalRepoOnDisk(o.url, o.policy);
   let ref = o.ref === '' ? undefined : o.ref;
   if (ref !== undefined) {
     checkRef(ref);

@@ -3,6 +3,8 @@
  * `protocol.*.allow` settings enforce the same transports again at run time (see session.ts),
  * so a URL that slipped past these checks still cannot reach a forbidden transport.
  */
+import { isAbsolute, resolve } from 'node:path';
+import { isInside } from '../chart/secure-path.js';
 import { GitError } from './errors.js';
 import { redactUrl } from './redact.js';
 
@@ -11,6 +13,11 @@ export interface UrlPolicy {
   allowLocal: boolean;
   /** Unencrypted `http://` and `git://`. */
   allowInsecure: boolean;
+  /**
+   * Directories no local repository may be in (the sidecar's data and storage dirs: other
+   * registrations' clones). Absolute paths.
+   */
+  privateDirs?: readonly string[] | undefined;
 }
 
 /** git's names for transports, as used by `protocol.<name>.allow`. */
@@ -65,6 +72,49 @@ export function checkGitUrl(url: string, policy: UrlPolicy): void {
       flag === 'allowLocal' ? 'allowLocalGit (--allow-local-git)' : 'allowInsecureGit (--allow-insecure-git)';
     throw refused(url, `${what} are not allowed here; enable ${setting} to use them`);
   }
+  if (parsed.protocol === 'file') checkLocalPath(url, policy);
+}
+
+/**
+ * The paths a local repository URL can mean to git: the path as written and, for a `file://`
+ * URL, percent-decoded too. Undefined for any other transport.
+ */
+export function localRepoPaths(url: string): string[] | undefined {
+  if (parseGitUrl(url).protocol !== 'file') return undefined;
+  if (!/^file:/i.test(url)) return [url];
+  const path = url.replace(/^file:\/\//i, '');
+  let decoded = path;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    // an invalid escape is kept as written: git reads it that way too
+  }
+  return decoded === path ? [path] : [path, decoded];
+}
+
+/**
+ * A local repository is an absolute path (git runs in the checkout directory, where a relative
+ * one would name something of the sidecar's own), on this host (`file:///path`), and never in
+ * one of the policy's private directories: as written here, and with symbolic links resolved by
+ * local-repo.ts before each git command.
+ */
+function checkLocalPath(url: string, policy: UrlPolicy): void {
+  if (/^file:/i.test(url) && !/^file:\/\/\//i.test(url))
+    throw refused(url, 'a file:// URL names a path on this host: file:///path (three slashes)');
+  for (const path of localRepoPaths(url) ?? []) {
+    if (!isAbsolute(path))
+      throw refused(
+        url,
+        'a local repository must be an absolute path (/srv/git/charts.git or file:///srv/git/charts.git)',
+      );
+    if (insideAny(resolve(path), policy.privateDirs ?? []))
+      throw refused(url, "a local repository may not be inside the sidecar's data or storage directory");
+  }
+}
+
+/** Whether `path` is one of `dirs` or inside one (all absolute). */
+export function insideAny(path: string, dirs: readonly string[]): boolean {
+  return dirs.some((dir) => isInside(resolve(dir), path));
 }
 
 /**
@@ -134,7 +184,8 @@ function originOf(url: string): string {
   return `${m?.[1] ?? ''}${authority}`;
 }
 
-function refused(url: string, why: string): GitError {
+/** The policy's refusal of `url` (redacted in the message), saying why. */
+export function refused(url: string, why: string): GitError {
   const shown = url ? ` ${JSON.stringify(redactUrl(url))}` : '';
   return new GitError('policy', `git URL${shown} refused: ${why}`);
 }

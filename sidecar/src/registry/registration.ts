@@ -7,13 +7,21 @@
  *   schema (zod) → credentials split out of the URL → URL and ref policy → credential kinds →
  *   schedule
  *
- * Pure: no I/O. Whoever registers runs this first — the server before it listens, the routes
+ * Pure but for one realpath: a local repository path (`--allow-local-git`) is resolved to check
+ * that its links do not lead into the sidecar's own directories. Whoever registers runs this first — the server before it listens, the routes
  * before the service sees the input — so the service only ever holds valid registrations.
  */
 import { ApiError } from '@chartsync/api';
 import { dependencySchema, describeIssues, repoSchema } from '@chartsync/api/schemas';
 import type { DependencyRepository } from '../chart/model.js';
-import { checkGitUrl, checkRef, type GitAuth, GitError, type UrlPolicy } from '../git/index.js';
+import {
+  checkGitUrl,
+  checkLocalRepoOnDisk,
+  checkRef,
+  type GitAuth,
+  GitError,
+  type UrlPolicy,
+} from '../git/index.js';
 import { checkCaBundle } from '../oci/settings.js';
 import { scheduleOf } from '../standalone/schedule.js';
 import { splitUrlCredentials, UrlCredentialsError } from '../url/credentials.js';
@@ -50,7 +58,10 @@ export function repoRegistration(raw: unknown, policy: UrlPolicy): RepoRecord {
   if (!parsed.success) throw refused(describeIssues(parsed.error));
   const input = parsed.data;
   const fromUrl = split('git', input.git);
-  policyCheck('git', () => checkGitUrl(fromUrl.url, policy));
+  policyCheck('git', () => {
+    checkGitUrl(fromUrl.url, policy);
+    checkLocalRepoOnDisk(fromUrl.url, policy);
+  });
   if (input.ref !== undefined) policyCheck('ref', () => checkRef(input.ref as string));
   const httpAuth = Boolean(input.username || input.password || fromUrl.username || fromUrl.password);
   if (httpAuth && (input.sshKey || input.knownHosts))
