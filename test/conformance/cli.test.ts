@@ -194,6 +194,40 @@ describe('chartsync package', () => {
     }
   });
 
+  test('one chart nested deeper than the main thread stack reaches packages as helm does, up to the 10,000 levels helm reads', async () => {
+    const block = (depth: number) =>
+      `${Array.from({ length: depth }, (_, i) => `${' '.repeat(i)}k:\n`).join('')}${' '.repeat(depth)}v: 1\n`;
+    const flow = (depth: number) => `a: ${'['.repeat(depth)}1${']'.repeat(depth)}\n`;
+    // 3,000 block levels (4.5 MB, under helm's 5 MiB per file); 9,999 flow levels under the root
+    // map are helm's deepest; one more and both refuse the chart
+    const cases: [string, string, boolean][] = [
+      ['deep', block(3000), true],
+      ['deepflow', flow(9999), true],
+      ['toodeep', flow(10_000), false],
+    ];
+    for (const [name, values, ok] of cases) {
+      const dir = join(tmp.path, 'src', name);
+      await writeTree(dir, appChart(name, '1.0.0', { 'values.yaml': values }));
+      const dest = join(tmp.path, `out-${name}`);
+      // one chart per run: the in-process path, whose stack overflows first
+      const r = await chartsync(['package', dir, '-d', dest]);
+      const theirs = await helm.package(dir);
+      if (!ok) {
+        assert.equal(r.code, 1, r.stdout);
+        assert.match(r.stderr, /values\.yaml: .*nested deeper than 10000 levels/);
+        assert.ok('error' in theirs, 'helm refuses it too');
+        continue;
+      }
+      assert.equal(r.code, 0, `${name}: ${r.stderr}`);
+      assert.ok('data' in theirs, 'error' in theirs ? theirs.error : '');
+      assert.deepEqual(
+        compareArchives(theirs.data, await readFile(join(dest, `${name}-1.0.0.tgz`))),
+        [],
+        name,
+      );
+    }
+  });
+
   test('a missing directory and a usage error', async () => {
     const missing = await chartsync(['package', join(tmp.path, 'nope')]);
     assert.equal(missing.code, 1);

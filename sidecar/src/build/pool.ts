@@ -15,7 +15,7 @@ import { MessageChannel } from 'node:worker_threads';
 import Tinypool from 'tinypool';
 import type { StagedChart } from '../chart/model.js';
 import type { Logger } from '../log/logger.js';
-import { type BuildTask, deserializeError } from './task.js';
+import { type BuildTask, deserializeError, type SerializedError } from './task.js';
 import type { BuildLogRecord, BuildReply } from './worker.js';
 
 /**
@@ -26,6 +26,12 @@ import type { BuildLogRecord, BuildReply } from './worker.js';
 export const DEFAULT_BUILD_TIMEOUT_MS = 120_000;
 /** Heap cap of a build thread: a chart that needs more fails alone instead of the process. */
 const THREAD_HEAP_MB = 512;
+/**
+ * Stack of a build thread. helm reads values nested up to 10,000 levels (Go's JSON decoder stops
+ * there); the YAML libraries recurse per level, ~3,000 flow levels in V8's default 4 MiB.
+ * Only what a chart's depth uses is ever touched.
+ */
+const THREAD_STACK_MB = 32;
 /** Idle threads exit after this long; the next build starts one again (~0.1 s). */
 const IDLE_MS = 60_000;
 /** How long a thread may take to start before the build counts as over its box anyway. */
@@ -55,11 +61,30 @@ export class BuildTimeoutError extends Error {
   }
 }
 
-/** One build on the calling thread, without a pool or a time box (a CLI run of one chart). */
+/**
+ * One build on the calling thread, without a pool or a time box (a CLI run of one chart). The
+ * main thread has ~1 MB of stack, a build thread THREAD_STACK_MB: a chart whose nesting (a deep
+ * values.yaml, which helm reads) overflows it here is built again on a thread of its own.
+ */
 export async function buildInProcess(task: BuildTask): Promise<StagedChart> {
   // Loaded on use: a caller that only hands builds to threads never loads the chart engine.
   const { default: build } = await import('./worker.js');
-  return unwrap(await build(task), undefined);
+  const reply = await build(task);
+  if (reply.ok || !overflowedStack(reply.error)) return unwrap(reply, undefined);
+  const pool = new BuildPool({ threads: 1, timeoutMs: 0 });
+  try {
+    return await pool.build(task);
+  } finally {
+    await pool.close();
+  }
+}
+
+/**
+ * Whether a build failed on V8's stack limit. Only the message tells: the YAML library catches
+ * the RangeError itself and reports it as a parse error at the line it reached.
+ */
+function overflowedStack(error: SerializedError): boolean {
+  return error.message.includes('Maximum call stack size exceeded');
 }
 
 function unwrap(reply: BuildReply, log?: Logger): StagedChart {
@@ -143,7 +168,11 @@ export class BuildPool {
       // The threads run one module; the process's own flags (`--input-type`, `--eval`...) would
       // be refused by a worker, and V8 flags are process-wide anyway.
       execArgv: [],
-      resourceLimits: { maxOldGenerationSizeMb: THREAD_HEAP_MB, maxYoungGenerationSizeMb: 4 },
+      resourceLimits: {
+        maxOldGenerationSizeMb: THREAD_HEAP_MB,
+        maxYoungGenerationSizeMb: 4,
+        stackSizeMb: THREAD_STACK_MB,
+      },
     });
     return this.pool;
   }

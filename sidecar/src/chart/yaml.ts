@@ -29,6 +29,11 @@ export class YamlError extends Error {
 
 /** Upper bound on values produced while expanding aliases: real charts stay far below it. */
 const MAX_EXPANDED_NODES = 250_000;
+/**
+ * Levels of nesting helm reads in values.yaml: it converts YAML to JSON, and Go's JSON decoder
+ * stops at 10,000 (a document of 10,001 levels fails `helm package`).
+ */
+const MAX_DEPTH = 10_000;
 /** Same default as the yaml library's own alias-bomb guard. */
 const MAX_ALIAS_COUNT = 100;
 
@@ -68,11 +73,15 @@ export function checkYamlDocument(text: string, file: string): 'map' | 'null' | 
   try {
     value = loadYaml(text.replace(/^\uFEFF/, ''), { json: true });
   } catch {
-    return kindOf(parseGoYaml(text, file));
+    // (js-yaml also stops at 100 levels of nesting)
+    const go = parseGoYaml(text, file);
+    checkDepth(go, file);
+    return kindOf(go);
   }
   if (expandedSize(value, new Map()) > MAX_EXPANDED_NODES) {
     throw new YamlError(file, undefined, 'document expands to too many values (alias bomb?)');
   }
+  checkDepth(value, file);
   if (value === null || value === undefined) return 'null';
   return typeof value === 'object' && !Array.isArray(value) && !(value instanceof Date) ? 'map' : 'other';
 }
@@ -80,6 +89,23 @@ export function checkYamlDocument(text: string, file: string): 'map' | 'null' | 
 function kindOf(value: GoValue): 'map' | 'null' | 'other' {
   if (value === null) return 'null';
   return typeof value === 'object' && !Array.isArray(value) ? 'map' : 'other';
+}
+
+function checkDepth(value: unknown, file: string): void {
+  if (depthOf(value, new Map()) > MAX_DEPTH)
+    throw new YamlError(file, undefined, `values nested deeper than ${MAX_DEPTH} levels (helm's limit)`);
+}
+
+/** Levels of maps and lists in `value` (the document's own counts 1), memoised per (shared) object. */
+function depthOf(value: unknown, memo: Map<object, number>): number {
+  if (value === null || typeof value !== 'object') return 0;
+  const known = memo.get(value);
+  if (known !== undefined) return known;
+  let deepest = 0;
+  for (const child of Array.isArray(value) ? value : Object.values(value))
+    deepest = Math.max(deepest, depthOf(child, memo));
+  memo.set(value, deepest + 1);
+  return deepest + 1;
 }
 
 /** Number of values the document would expand to, memoised per (shared) object. */
