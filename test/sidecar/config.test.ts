@@ -203,3 +203,33 @@ test('the build time box and threads come from the file over the environment; ba
     await assert.rejects(resolveServeConfig(parseServeFlags([]), { [key]: value }), new RegExp(key));
   }
 });
+
+test('the checkout cap comes from the flag over the file over the environment; 1 GiB by default; zero and typos are refused', async () => {
+  const resolve = async (argv: string[], env: NodeJS.ProcessEnv = {}) =>
+    (await resolveServeConfig(parseServeFlags(argv), env)).maxCheckoutSize;
+  assert.equal(await resolve([]), 1024 ** 3);
+  assert.equal(await resolve([], { CHARTSYNC_MAX_CHECKOUT_SIZE: '' }), 1024 ** 3);
+  assert.equal(await resolve([], { CHARTSYNC_MAX_CHECKOUT_SIZE: '2Gi' }), 2 * 1024 ** 3);
+  assert.equal(await resolve([], { CHARTSYNC_MAX_CHECKOUT_SIZE: '1048576' }), 1024 ** 2);
+  const file = join(tmp.path, 'cap.yaml');
+  await writeFile(file, 'maxCheckoutSize: 512Mi\n');
+  const env = { CHARTSYNC_MAX_CHECKOUT_SIZE: '2Gi' };
+  assert.equal(await resolve(['--config', file], env), 512 * 1024 ** 2);
+  assert.equal(await resolve(['--config', file, '--max-checkout-size', '1.5Gi'], env), 1.5 * 1024 ** 3);
+  await writeFile(file, 'maxCheckoutSize: 5000000\n');
+  assert.equal(await resolve(['--config', file]), 5_000_000);
+  for (const [argv, env, name] of [
+    [['--max-checkout-size', '0'], {}, '--max-checkout-size'],
+    [['--max-checkout-size=-5Mi'], {}, '--max-checkout-size'],
+    [['--max-checkout-size', '2GB'], {}, '--max-checkout-size'],
+    [[], { CHARTSYNC_MAX_CHECKOUT_SIZE: 'lots' }, 'CHARTSYNC_MAX_CHECKOUT_SIZE'],
+  ] as const) {
+    await assert.rejects(resolve([...argv], env), (err: Error) => {
+      assert.equal(err.name, 'ConfigError');
+      assert.match(err.message, new RegExp(`^${name} must be a size above 0`));
+      return true;
+    });
+  }
+  await writeFile(file, 'maxCheckoutSize: 0\n');
+  await assert.rejects(resolve(['--config', file]), /^ConfigError: maxCheckoutSize must be a size above 0/);
+});

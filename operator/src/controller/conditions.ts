@@ -11,6 +11,7 @@ export type Reason =
   | 'GitAuthFailed'
   | 'GitUnreachable'
   | 'RefNotFound'
+  | 'CheckoutTooLarge'
   | 'GitFailed'
   | 'PackageFailed'
   | 'PublishFailed'

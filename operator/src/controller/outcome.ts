@@ -49,6 +49,7 @@ const READY_REASON: Record<SidecarReason, Reason> = {
   GitAuthFailed: 'GitAuthFailed',
   GitUnreachable: 'GitUnreachable',
   RefNotFound: 'RefNotFound',
+  CheckoutTooLarge: 'CheckoutTooLarge',
   GitFailed: 'GitFailed',
   InvalidChart: 'PackageFailed',
   ChartTooLarge: 'PackageFailed',

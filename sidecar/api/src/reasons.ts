@@ -15,6 +15,7 @@ export const REASONS = [
   'GitAuthFailed',
   'GitUnreachable',
   'RefNotFound',
+  'CheckoutTooLarge',
   'GitFailed',
   // charts
   'InvalidChart',

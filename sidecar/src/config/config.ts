@@ -12,12 +12,13 @@ import { describeIssues } from '@chartsync/api/schemas';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import type { DependencyRepository } from '../chart/model.js';
-import type { UrlPolicy } from '../git/index.js';
+import { DEFAULT_MAX_CHECKOUT_SIZE, type UrlPolicy } from '../git/index.js';
 import { parseOciUrl } from '../oci/reference.js';
 import { ociSettingsFromEnv, readCaFile } from '../oci/settings.js';
 import { dependencyRegistration, repoRegistration } from '../registry/registration.js';
 import type { RepoRecord } from '../registry/store.js';
 import { redactUrl, splitUrlCredentials, UrlCredentialsError } from '../url/credentials.js';
+import { parseSize } from './size.js';
 
 export interface ChartMuseumTarget {
   url: string;
@@ -53,6 +54,8 @@ export interface SidecarConfig {
   serveCharts: boolean;
   /** Chart build threads (default: one per core) and the time box of one chart build. */
   build: { threads?: number; timeoutMs?: number };
+  /** The most one repository's checkout may hold on disk, in bytes (`--max-checkout-size`). */
+  maxCheckoutSize: number;
   /** Standalone: registered at start-up, validated by the one registration path. */
   dependencies: DependencyRepository[];
   repos: RepoRecord[];
@@ -68,6 +71,7 @@ export class ConfigError extends Error {
 export const SERVE_USAGE = `Usage: chartsync serve [--config FILE] [--port N] [--storage-dir DIR | --chartmuseum-url URL | --oci-url oci://HOST/PATH]
                        [--oci-ca-file FILE] [--oci-plain-http]
                        [--token T] [--allow-local-git] [--allow-insecure-git] [--data-dir DIR]
+                       [--max-checkout-size SIZE]
 
 Runs the sidecar HTTP API (default port 3000). With --config, registers the dependency
 repositories and git repositories of a standalone config file and keeps them in sync on their
@@ -75,13 +79,16 @@ schedules. Charts go to a local storage dir (ChartMuseum --depth=1 layout, serve
 under /charts/<repo>/), to a ChartMuseum server through its API, or to an OCI registry like
 \`helm push\` (each chart as <oci-url>/<repo>/<name>:<version>); --oci-ca-file trusts a CA for
 that registry only, --oci-plain-http pushes to it over plain HTTP (helm's --ca-file, --plain-http).
+--max-checkout-size caps what one repository's checkout may hold on disk (bytes, or with Ki,
+Mi, Gi, Ti: e.g. 512Mi; default 1Gi): a sync whose checkout is larger fails (CheckoutTooLarge).
 
 Environment: SIDECAR_TOKEN / SIDECAR_TOKEN_FILE (bearer token of the /repo routes),
 CHARTMUSEUM_USERNAME / CHARTMUSEUM_PASSWORD or CHARTMUSEUM_TOKEN (ChartMuseum credentials),
 OCI_USERNAME / OCI_PASSWORD or OCI_PASSWORD_FILE (credentials of the --oci-url registry),
 CHARTSYNC_OCI_CA_FILE (extra CA bundle trusted for every registry), CHARTSYNC_OCI_PLAIN_HTTP
 (host:port,... reached over plain HTTP, for every command), CHARTSYNC_DATA_DIR, CHARTSYNC_BUILD_TIMEOUT (seconds one chart build may take, default 120),
-CHARTSYNC_BUILD_THREADS (default: one per core but one, at least two), LOG_LEVEL.
+CHARTSYNC_BUILD_THREADS (default: one per core but one, at least two), CHARTSYNC_MAX_CHECKOUT_SIZE,
+LOG_LEVEL.
 `;
 
 const SERVE_FLAGS = {
@@ -97,6 +104,7 @@ const SERVE_FLAGS = {
   token: { type: 'string' },
   'allow-local-git': { type: 'boolean' },
   'allow-insecure-git': { type: 'boolean' },
+  'max-checkout-size': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -125,6 +133,8 @@ const fileSchema = z
     serveCharts: z.boolean().optional(),
     buildTimeoutSeconds: z.number().positive().max(86_400).optional(),
     buildThreads: z.number().int().min(1).max(256).optional(),
+    // bytes, or a size with a unit ('512Mi'): checked by maxCheckoutSize() with the flag's rules
+    maxCheckoutSize: z.union([z.number(), z.string()]).optional(),
     // validated entry by entry through registry/registration.ts, like API bodies
     dependencies: z.array(z.unknown()).default([]),
     repos: z.array(z.unknown()).default([]),
@@ -225,6 +235,7 @@ export async function resolveServeConfig(
     bodyLimit: env.SIDECAR_BODY_LIMIT ?? '1mb',
     serveCharts: Boolean(storageDir) && (file?.serveCharts ?? true),
     build: buildOptions(file, env),
+    maxCheckoutSize: maxCheckoutSize(flags, file, env),
     dependencies: registrations(file, 'dependencies', (raw) => dependencyRegistration(raw)),
     repos: registrations(file, 'repos', (raw) => repoRegistration(raw, policy)),
   };
@@ -305,6 +316,23 @@ function buildOptions(file: FileConfig | undefined, env: NodeJS.ProcessEnv): Sid
     ...(seconds !== undefined ? { timeoutMs: Math.round(seconds * 1000) } : {}),
     ...(threads !== undefined ? { threads } : {}),
   };
+}
+
+/** The flag over the config file over the environment; zero, negatives and typos are refused. */
+function maxCheckoutSize(flags: ServeFlags, file: FileConfig | undefined, env: NodeJS.ProcessEnv): number {
+  const given: [string, string | number | undefined][] = [
+    ['--max-checkout-size', flags['max-checkout-size']],
+    ['maxCheckoutSize', file?.maxCheckoutSize],
+    ['CHARTSYNC_MAX_CHECKOUT_SIZE', env.CHARTSYNC_MAX_CHECKOUT_SIZE || undefined],
+  ];
+  const [name, value] = given.find(([, v]) => v !== undefined) ?? [];
+  if (name === undefined || value === undefined) return DEFAULT_MAX_CHECKOUT_SIZE;
+  const bytes = parseSize(String(value));
+  if (bytes === undefined)
+    throw new ConfigError(
+      `${name} must be a size above 0: bytes, or with Ki, Mi, Gi or Ti (e.g. 512Mi, 2Gi), got "${value}"`,
+    );
+  return bytes;
 }
 
 function envNumber(env: NodeJS.ProcessEnv, key: string, min: number, max: number): number | undefined {

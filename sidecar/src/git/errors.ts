@@ -4,8 +4,11 @@
  * return in API answers.
  */
 
-/** `storage`: the local disk (the checkout's, in the data dir) is full, not the remote's fault. */
-export type GitErrorKind = 'policy' | 'auth' | 'storage' | 'unreachable' | 'ref' | 'failed';
+/**
+ * `storage`: the local disk (the checkout's, in the data dir) is full, not the remote's fault.
+ * `size`: the checkout is over the sidecar's cap (checkout-size.ts; never from git's output).
+ */
+export type GitErrorKind = 'policy' | 'auth' | 'storage' | 'unreachable' | 'ref' | 'size' | 'failed';
 
 export class GitError extends Error {
   readonly kind: GitErrorKind;

@@ -89,5 +89,7 @@ const KIND_HINT: Record<GitError['kind'], string> = {
   storage: ' (disk full)',
   unreachable: ' (remote unreachable)',
   ref: ' (ref not found)',
+  // never from git's output (checkout-size.ts): here for the table's completeness
+  size: ' (checkout too large)',
   failed: '',
 };

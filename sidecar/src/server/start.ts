@@ -38,6 +38,7 @@ export async function startSidecar(config: SidecarConfig, logger: Logger): Promi
     logger,
     metrics,
     build: config.build,
+    maxCheckoutSize: config.maxCheckoutSize,
     listener: {
       registered: async (repo) => scheduler?.set(repo.name, scheduleOf(repo)),
       removed: async (name) => scheduler?.set(name, undefined),

@@ -16,6 +16,7 @@ const GIT_REASON: Record<GitErrorKind, Reason> = {
   storage: 'StorageFull',
   unreachable: 'GitUnreachable',
   ref: 'RefNotFound',
+  size: 'CheckoutTooLarge',
   failed: 'GitFailed',
 };
 

@@ -52,6 +52,8 @@ export interface SyncContext {
   /** Runs the chart builds off the main thread. */
   builder: BuildPool;
   policy: UrlPolicy;
+  /** The most a checkout may hold on disk (bytes); the git layer's default when absent. */
+  maxCheckoutSize?: number | undefined;
   logger: Logger;
   signal?: AbortSignal;
   /** How many charts are packaged at once. */
@@ -124,6 +126,7 @@ export async function runSync(ctx: SyncContext): Promise<SyncResult> {
     auth: repo.auth,
     policy: ctx.policy,
     dir: ctx.cloneDir,
+    maxSize: ctx.maxCheckoutSize,
     log: ctx.logger,
   });
   // What the next no-change check compares with: the ref's commit as ls-remote answers it.

@@ -37,6 +37,8 @@ export interface SyncServiceOptions {
   concurrency?: number;
   /** Build threads and the time box of one chart build. */
   build?: BuildPoolOptions;
+  /** The most a checkout may hold on disk (bytes); default 1 GiB. */
+  maxCheckoutSize?: number;
   /** Told about every (re-)registration and removal, e.g. to keep schedules in step. */
   listener?: RegistrationListener;
 }
@@ -231,6 +233,7 @@ export class SyncService {
         stagingDir,
         builder: this.builder,
         policy: this.opts.policy,
+        maxCheckoutSize: this.opts.maxCheckoutSize,
         logger: log,
         signal: this.abort.signal,
         ...(this.opts.concurrency ? { concurrency: this.opts.concurrency } : {}),
