@@ -3,13 +3,20 @@
  * counted as themselves and never followed, `.git` left out, the count stopped once over the cap.
  */
 import assert from 'node:assert/strict';
-import { mkdir, symlink, truncate, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, symlink, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { measureCheckout } from '@chartsync/sidecar/git';
+import { GitError, measureCheckout, syncCheckout } from '@chartsync/sidecar/git';
+import { RepoRoot } from '../harness/git-server.ts';
 import { tempDir } from '../harness/paths.ts';
 
 const MiB = 1024 * 1024;
+
+/** The count without the per-directory totals (no tree ids given: there are none). */
+async function sizeOf(dir: string, cap: number): Promise<{ bytes: number; over: boolean }> {
+  const { bytes, over } = await measureCheckout(dir, cap);
+  return { bytes, over };
+}
 let tmp: { path: string; cleanup: () => Promise<void> };
 
 before(async () => {
@@ -36,7 +43,7 @@ test('the sum of the files in every directory, .git left out', async () => {
     'charts/app/values.yaml': 2000,
     'x/y/z/deep.bin': 3 * MiB,
   });
-  assert.deepEqual(await measureCheckout(dir, 1024 * MiB), { bytes: 100 + 2000 + 3 * MiB, over: false });
+  assert.deepEqual(await sizeOf(dir, 1024 * MiB), { bytes: 100 + 2000 + 3 * MiB, over: false });
   // only the top-level .git is git's: a directory of that name deeper is the repository's content
   await checkout('sum', { 'vendor/.git/blob': 500 });
   assert.equal((await measureCheckout(dir, 1024 * MiB)).bytes, 100 + 2000 + 3 * MiB + 500);
@@ -64,10 +71,69 @@ test('over the cap: reported over, the count stopped (not every file was asked)'
   assert.equal(size.over, true);
   assert.ok(size.bytes > 10 * MiB, `${size.bytes}`);
   assert.ok(size.bytes < 100 * MiB, `counted ${size.bytes} bytes of 400 MiB: the count went on past the cap`);
-  assert.deepEqual(await measureCheckout(dir, 400 * MiB), { bytes: 400 * MiB, over: false });
+  assert.deepEqual(await sizeOf(dir, 400 * MiB), { bytes: 400 * MiB, over: false });
 });
 
 test("a file of 4 GiB counts whole (git's index keeps sizes modulo 2^32: it would say 0)", async () => {
   const dir = await checkout('4g', { 'zeros.bin': 4 * 1024 * MiB });
-  assert.deepEqual(await measureCheckout(dir, 1024 * MiB), { bytes: 4 * 1024 * MiB, over: true });
+  assert.deepEqual(await sizeOf(dir, 1024 * MiB), { bytes: 4 * 1024 * MiB, over: true });
+});
+
+test('with tree ids: a directory whose tree and path were counted before is taken at that total, anything else is walked', async () => {
+  const dir = await checkout('known', { 'a/x.bin': 1000, 'b/y.bin': 2000, 'c/z.bin': 10 });
+  const trees = new Map([
+    ['', 'root2'],
+    ['a', 'treeA'],
+    ['b', 'treeB'],
+    ['c', 'treeC'],
+  ]);
+  const first = await measureCheckout(dir, 1024 * MiB, { trees, before: {} });
+  assert.equal(first.bytes, 3010);
+  assert.deepEqual(first.counted, { 'root2 ': 3010, 'treeA a': 1000, 'treeB b': 2000, 'treeC c': 10 });
+  // a's tree and path are as counted: its total is taken (the disk is not asked); b's tree is
+  // new, and c's tree was counted at another path: both walked
+  const before = { 'treeA a': 7 * MiB, 'treeB b': 1, 'treeC elsewhere': 1, 'root1 ': 1 };
+  const second = await measureCheckout(dir, 1024 * MiB, {
+    trees: new Map([...trees, ['b', 'treeB2']]),
+    before,
+  });
+  assert.equal(second.bytes, 7 * MiB + 2000 + 10);
+  assert.deepEqual(second.counted, {
+    'root2 ': 7 * MiB + 2010,
+    'treeA a': 7 * MiB,
+    'treeB2 b': 2000,
+    'treeC c': 10,
+  });
+  // a remembered total counts toward the cap like a walked one
+  assert.equal((await measureCheckout(dir, 5 * MiB, { trees, before })).over, true);
+});
+
+test('an update walks only the directories whose tree changed: the totals of the last count come from the git dir', async () => {
+  const repo = await new RepoRoot(join(tmp.path, 'repos')).create('counted', {
+    'charts/a/Chart.yaml': 'name: a\n',
+    'charts/b/Chart.yaml': 'name: b\n',
+  });
+  const dir = join(tmp.path, 'counted-clone');
+  const policy = { allowLocal: true, allowInsecure: false };
+  const url = `file://${repo.bare}`;
+  await syncCheckout({ url, policy, dir, maxSize: 500 * MiB });
+  const file = join(dir, '.git', 'chartsync-counted.json');
+  const counted = JSON.parse(await readFile(file, 'utf8')) as Record<string, number>;
+  const aKey = Object.keys(counted).find((k) => k.endsWith(' charts/a'));
+  assert.ok(aKey, JSON.stringify(counted));
+  assert.equal(counted[aKey], 'name: a\n'.length);
+  // What the next count believes of charts/a, which does not change: 900 MiB. The update of b
+  // must take it instead of walking a again, and so find the checkout over the cap.
+  await writeFile(file, JSON.stringify({ ...counted, [aKey]: 900 * MiB }));
+  await repo.write({ 'charts/b/Chart.yaml': 'name: b\nversion: 2\n' });
+  await repo.commit('b changes');
+  await repo.push();
+  await assert.rejects(
+    syncCheckout({ url, policy, dir, maxSize: 500 * MiB }),
+    (e: unknown) => e instanceof GitError && e.kind === 'size',
+  );
+  // the oversized checkout was removed: the next sync clones and counts afresh
+  await syncCheckout({ url, policy, dir, maxSize: 500 * MiB });
+  const fresh = JSON.parse(await readFile(file, 'utf8')) as Record<string, number>;
+  assert.equal(fresh[aKey], 'name: a\n'.length);
 });

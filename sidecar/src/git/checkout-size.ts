@@ -6,6 +6,7 @@
  * one checkout, never for longer.
  */
 import { lstatSync, readdirSync } from 'node:fs';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { formatSize } from '../config/size.js';
@@ -25,30 +26,74 @@ export interface CheckoutSize {
   /** The sum of the files' sizes, or the sum so far when the count stopped past the cap. */
   bytes: number;
   over: boolean;
+  /** Each directory's total by path and tree id, for the next count (when tree ids were given). */
+  counted: Counted;
+}
+
+/** A directory's total, keyed by its tree id and path: the same tree elsewhere is counted anew. */
+export type Counted = Record<string, number>;
+
+/** What an update already knows: the tree id of every directory now, the totals of the last count. */
+export interface KnownTrees {
+  trees: Map<string, string>;
+  before: Counted;
 }
 
 /**
  * The sum of the lstat sizes of the files and symbolic links under `dir` (links are not
  * followed: a link counts as itself), its `.git` left out; directories count nothing. The
  * files themselves are asked, not git's index: its size field is the size modulo 2^32. Stops
- * as soon as the sum is over `cap`.
+ * as soon as the sum is over `cap`. With `known`, a directory whose tree id and path are those
+ * of the last count is taken at its total then: git rewrites no file of a tree that stayed.
  */
-export async function measureCheckout(dir: string, cap: number): Promise<CheckoutSize> {
-  let bytes = 0;
-  let seen = 0;
-  const dirs = [dir];
-  for (let d = dirs.pop(); d !== undefined && bytes <= cap; d = dirs.pop()) {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      if (d === dir && e.name === '.git') continue;
-      const path = join(d, e.name);
-      // readdir's type is lstat's: a link to a directory is counted as a link, not walked into
-      if (e.isDirectory()) dirs.push(path);
-      else bytes += lstatSync(path).size;
-      if (++seen % SLICE === 0) await nextTurn();
-      if (bytes > cap) break;
+export async function measureCheckout(dir: string, cap: number, known?: KnownTrees): Promise<CheckoutSize> {
+  const walk = { bytes: 0, seen: 0, counted: {} as Counted };
+  const over = () => walk.bytes > cap;
+  const visit = async (rel: string): Promise<void> => {
+    const tree = known?.trees.get(rel);
+    const key = tree === undefined ? undefined : `${tree} ${rel}`;
+    const total = key === undefined ? undefined : known?.before[key];
+    const start = walk.bytes;
+    if (total !== undefined) walk.bytes += total;
+    else {
+      for (const e of readdirSync(join(dir, rel), { withFileTypes: true })) {
+        if (rel === '' && e.name === '.git') continue;
+        const path = rel ? `${rel}/${e.name}` : e.name;
+        // readdir's type is lstat's: a link to a directory is counted as a link, not walked into
+        if (e.isDirectory()) await visit(path);
+        else walk.bytes += lstatSync(join(dir, path)).size;
+        if (++walk.seen % SLICE === 0) await nextTurn();
+        if (over()) return;
+      }
     }
+    if (key !== undefined) walk.counted[key] = walk.bytes - start;
+  };
+  await visit('');
+  return { bytes: walk.bytes, over: over(), counted: walk.counted };
+}
+
+/**
+ * Each directory's total as the last passing count found it, kept in the git dir: an update
+ * then walks only the directories whose tree changed (a 100-chart checkout of ~1,700 files
+ * costs ~20 ms to count whole, a 1,000-chart one ten times that).
+ */
+const COUNTED = 'chartsync-counted.json';
+
+/**
+ * The totals a passing count left, taken out of the git dir: a run stopped between moving the
+ * working copy and counting it must leave none that no longer hold. Read before anything moves.
+ */
+export async function takeCounted(dir: string): Promise<Counted> {
+  const file = join(dir, '.git', COUNTED);
+  const text = await readFile(file, 'utf8').catch(() => undefined);
+  if (text === undefined) return {};
+  await rm(file, { force: true });
+  try {
+    const counted = JSON.parse(text) as unknown;
+    return counted && typeof counted === 'object' ? (counted as Counted) : {};
+  } catch {
+    return {};
   }
-  return { bytes, over: bytes > cap };
 }
 
 /**
@@ -59,15 +104,19 @@ export async function checkCheckoutSize(
   o: { dir: string; url: string; ref?: string | undefined },
   commit: string,
   cap: number,
+  known?: KnownTrees,
 ): Promise<void> {
-  const size = await measureCheckout(o.dir, cap).catch((err: NodeJS.ErrnoException) => {
+  const size = await measureCheckout(o.dir, cap, known).catch((err: NodeJS.ErrnoException) => {
     // fs errors name the path in the data dir: only their code is told
     throw new GitError(
       'failed',
       `${describe('checkout', o.url, o.ref)}: the checkout cannot be measured (${err.code})`,
     );
   });
-  if (!size.over) return;
+  if (!size.over) {
+    if (known) await writeFile(join(o.dir, '.git', COUNTED), JSON.stringify(size.counted));
+    return;
+  }
   throw new GitError(
     'size',
     `${describe('checkout', o.url, o.ref)} at ${commit.slice(0, 12)} is larger than the checkout cap of ` +

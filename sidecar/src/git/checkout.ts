@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { checkCheckoutSize, DEFAULT_MAX_CHECKOUT_SIZE } from './checkout-size.js';
+import { checkCheckoutSize, DEFAULT_MAX_CHECKOUT_SIZE, takeCounted } from './checkout-size.js';
 import { removeStaleLocks, serialized } from './dir-lock.js';
 import { GitError } from './errors.js';
 import { readIndexTrees } from './index-trees.js';
@@ -96,6 +96,8 @@ async function checkout(o: CheckoutOptions): Promise<CheckoutResult> {
     if (removed.length)
       o.log?.warn({ dir: o.dir, removed }, 'removed lock files left by an interrupted git command');
   }
+  // what the last count found, taken before anything moves (a count from the index needs it)
+  const counted = fresh ? {} : await takeCounted(o.dir);
   try {
     const result = await withGitSession(sessionOptions(o), async (s) => {
       const ctx: Ctx = { o, s, fresh, fetched: false, ahead: [] };
@@ -107,8 +109,12 @@ async function checkout(o: CheckoutOptions): Promise<CheckoutResult> {
       }
     });
     // Every checkout that got here moved the working copy or retries failed charts (a sync
-    // with no change never asks for one): measured each time (10-40 ms for 1,500 files).
-    await checkCheckoutSize(o, result.commit, o.maxSize ?? DEFAULT_MAX_CHECKOUT_SIZE);
+    // with no change never asks for one): counted each time, walking only the directories
+    // whose tree is new since the last count.
+    await checkCheckoutSize(o, result.commit, o.maxSize ?? DEFAULT_MAX_CHECKOUT_SIZE, {
+      trees: result.trees,
+      before: counted,
+    });
     return result;
   } catch (err) {
     // an oversized checkout goes whole, its .git too: the next sync clones afresh
