@@ -120,6 +120,32 @@ describe('chartsync package', () => {
     assert.match(await loaded(['--repo', 'stable=https://charts.example.com']), /registry\/registration\.js/);
   });
 
+  test('with several charts, the main thread hands them to build threads without loading the chart engine (YAML libraries)', async () => {
+    const hook = join(tmp.path, 'trace-main-modules.mjs');
+    await writeFile(
+      hook,
+      "import { registerHooks } from 'node:module';\nimport { isMainThread } from 'node:worker_threads';\nregisterHooks({ resolve(s, c, next) { const r = next(s, c); process.stderr.write((isMainThread ? 'MAIN ' : 'THREAD ') + r.url + '\\n'); return r; } });\n",
+    );
+    const dest = join(tmp.path, 'out-main-modules');
+    const r = await chartsync(
+      ['package', join(tmp.path, 'src/alpha'), join(tmp.path, 'src/beta'), '-d', dest],
+      {
+        NODE_OPTIONS: `--import=${hook}`,
+      },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const main = r.stderr.split('\n').filter((l) => l.startsWith('MAIN '));
+    assert.ok(
+      main.some((l) => l.includes('build/pool.js')),
+      'the hook sees the main thread',
+    );
+    for (const engine of ['/yaml/', '/js-yaml/', 'chart/yaml.js', 'chart/load-files.js'])
+      assert.ok(
+        !main.some((l) => l.includes(engine)),
+        `${engine} loaded on the main thread:\n${main.join('\n')}`,
+      );
+  });
+
   test('an invalid chart: non-zero exit, a message naming chart, file and problem; valid ones still packaged', async () => {
     const dest = join(tmp.path, 'out-bad');
     const r = await chartsync([

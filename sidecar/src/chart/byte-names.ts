@@ -8,7 +8,11 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { readdirSync } from 'node:fs';
-import { compareBytes } from './load-files.js';
+
+/** Go's string order (bytewise UTF-8), which helm's directory walk uses. */
+export function compareBytes(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
 
 /** Escaped bytes: lone surrogates (a string from UTF-8 never holds one). */
 const ESCAPED_ALL = /[\uDC80-\uDCFF]/gu;

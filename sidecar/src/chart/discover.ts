@@ -11,8 +11,7 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import { isAbsolute, posix, relative, sep } from 'node:path';
-import { decodeName, fsPath, isUtf8Name, mayBeLossy, showName } from './byte-names.js';
-import { compareBytes } from './load-files.js';
+import { compareBytes, decodeName, fsPath, isUtf8Name, mayBeLossy, showName } from './byte-names.js';
 import { confine, PathEscapeError, resolveRoot } from './secure-path.js';
 
 export class DiscoveryError extends Error {

@@ -5,6 +5,7 @@
  * (directories and `.tgz` archives; names starting with `_` or `.` are skipped).
  */
 import { posix } from 'node:path';
+import { compareBytes } from './byte-names.js';
 import { ChartError } from './errors.js';
 import { decodeLock } from './lock.js';
 import { type Decoded, decodeStruct, FieldError, METADATA } from './metadata.js';
@@ -171,11 +172,6 @@ function checkValues(file: ChartFile, chart: string): void {
  */
 export function renamed(file: ChartFile, name: string): ChartFile {
   return Object.create(file, { name: { value: name, enumerable: true } }) as ChartFile;
-}
-
-/** Go's string order (bytewise UTF-8), which helm's directory walk uses. */
-export function compareBytes(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
 
 const UTF8_BOM = Buffer.from([0xef, 0xbb, 0xbf]);
