@@ -137,3 +137,12 @@ test('an update walks only the directories whose tree changed: the totals of the
   const fresh = JSON.parse(await readFile(file, 'utf8')) as Record<string, number>;
   assert.equal(fresh[aKey], 'name: a\n'.length);
 });
+
+test('names that are not UTF-8 are counted like any other (git takes them)', async () => {
+  const dir = join(tmp.path, 'bytes');
+  const bytes = (...b: number[]) => Buffer.concat([Buffer.from(`${dir}/`), Buffer.from(b)]);
+  await mkdir(bytes(0xff), { recursive: true });
+  await writeFile(bytes(0xff, 0x2f, 0xfe), Buffer.alloc(1234)); // <dir>/\xff/\xfe
+  await writeFile(join(dir, 'plain.txt'), 'x');
+  assert.deepEqual(await sizeOf(dir, 1024 * MiB), { bytes: 1235, over: false });
+});

@@ -9,6 +9,7 @@ import { lstatSync, readdirSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import { decodeName, fsPath, mayBeLossy } from '../chart/byte-names.js';
 import { formatSize } from '../config/size.js';
 import { GitError } from './errors.js';
 import { describe } from './remote.js';
@@ -56,12 +57,12 @@ export async function measureCheckout(dir: string, cap: number, known?: KnownTre
     const start = walk.bytes;
     if (total !== undefined) walk.bytes += total;
     else {
-      for (const e of readdirSync(join(dir, rel), { withFileTypes: true })) {
+      for (const e of listDir(join(dir, rel))) {
         if (rel === '' && e.name === '.git') continue;
         const path = rel ? `${rel}/${e.name}` : e.name;
         // readdir's type is lstat's: a link to a directory is counted as a link, not walked into
-        if (e.isDirectory()) await visit(path);
-        else walk.bytes += lstatSync(join(dir, path)).size;
+        if (e.dir) await visit(path);
+        else walk.bytes += lstatSync(fsPath(join(dir, path))).size;
         if (++walk.seen % SLICE === 0) await nextTurn();
         if (over()) return;
       }
@@ -70,6 +71,21 @@ export async function measureCheckout(dir: string, cap: number, known?: KnownTre
   };
   await visit('');
   return { bytes: walk.bytes, over: over(), counted: walk.counted };
+}
+
+/**
+ * A directory's entries, names that are not UTF-8 kept as their bytes (chart/byte-names.ts):
+ * any name git takes is a file here to count.
+ */
+function listDir(abs: string): { name: string; dir: boolean }[] {
+  const path = fsPath(abs);
+  const listed = readdirSync(path, { withFileTypes: true });
+  if (!listed.some((e) => mayBeLossy(e.name)))
+    return listed.map((e) => ({ name: e.name, dir: e.isDirectory() }));
+  return readdirSync(path, { withFileTypes: true, encoding: 'buffer' }).map((e) => ({
+    name: decodeName(e.name),
+    dir: e.isDirectory(),
+  }));
 }
 
 /**
