@@ -81,6 +81,7 @@ export function checkYamlDocument(text: string, file: string): 'map' | 'null' | 
   if (expandedSize(value, new Map()) > MAX_EXPANDED_NODES) {
     throw new YamlError(file, undefined, 'document expands to too many values (alias bomb?)');
   }
+  // (aliases nest deeper than js-yaml's own 100-level parse limit: *b holding *a holding ...)
   checkDepth(value, file);
   if (value === null || value === undefined) return 'null';
   return typeof value === 'object' && !Array.isArray(value) && !(value instanceof Date) ? 'map' : 'other';

@@ -9,7 +9,7 @@ import { ChartError } from '../chart/errors.js';
 import { gitRootFinder } from '../chart/git-root.js';
 import type { DependencyRepository, StagedChart } from '../chart/model.js';
 import { chartMtime, FIXED_EPOCH, sourceDateEpoch } from '../chart/mtime.js';
-import { moveFileAtomic } from '../storage/atomic-file.js';
+import { fsyncDir, moveFileAtomic } from '../storage/atomic-file.js';
 import { mapLimit } from '../sync/pool.js';
 import { fail, parseCommandArgs } from './args.js';
 import {
@@ -93,7 +93,8 @@ export async function packageCommand(argv: string[]): Promise<number> {
       };
       const packaged: StagedChart = await build(task);
       try {
-        await moveFileAtomic(out, join(destination, packaged.fileName));
+        // the destination directory is synced once, after the last rename
+        await moveFileAtomic(out, join(destination, packaged.fileName), 0o644, { syncDir: false });
       } catch (err) {
         await rm(out, { force: true });
         throw err;
@@ -101,6 +102,7 @@ export async function packageCommand(argv: string[]): Promise<number> {
       return packaged;
     }),
   ).finally(() => pool?.close());
+  await fsyncDir(destination);
   let failed = 0;
   results.forEach((r, i) => {
     if (r.ok) process.stdout.write(`${r.value.fileName} sha256:${r.value.digest}\n`);

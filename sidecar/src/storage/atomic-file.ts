@@ -77,7 +77,8 @@ async function fsyncFile(path: string): Promise<void> {
   }
 }
 
-async function fsyncDir(dir: string): Promise<void> {
+/** Makes the renames into `dir` durable (one fsync covers every earlier one). */
+export async function fsyncDir(dir: string): Promise<void> {
   const fh = await open(dir, 'r');
   try {
     await fh.sync();
