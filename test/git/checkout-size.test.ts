@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdir, readFile, symlink, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { GitError, measureCheckout, syncCheckout } from '@chartsync/sidecar/git';
+import { GitError, type MeasureCheckout, measureCheckout, syncCheckout } from '@chartsync/sidecar/git';
 import { RepoRoot } from '../harness/git-server.ts';
 import { tempDir } from '../harness/paths.ts';
 
@@ -145,4 +145,22 @@ test('names that are not UTF-8 are counted like any other (git takes them)', asy
   await writeFile(bytes(0xff, 0x2f, 0xfe), Buffer.alloc(1234)); // <dir>/\xff/\xfe
   await writeFile(join(dir, 'plain.txt'), 'x');
   assert.deepEqual(await sizeOf(dir, 1024 * MiB), { bytes: 1235, over: false });
+});
+
+test('the count can run elsewhere (the sidecar: on a build thread): syncCheckout hands it the dir, the cap and the tree ids', async () => {
+  const repo = await new RepoRoot(join(tmp.path, 'repos')).create('measured-elsewhere', {
+    'charts/a/Chart.yaml': 'name: a\n',
+  });
+  const dir = join(tmp.path, 'measured-elsewhere');
+  const calls: { dir: string; cap: number; trees: string[] }[] = [];
+  const measure: MeasureCheckout = async (d, cap, known) => {
+    calls.push({ dir: d, cap, trees: [...(known?.trees.keys() ?? [])].sort() });
+    return { bytes: cap + 1, over: true, counted: {} };
+  };
+  const policy = { allowLocal: true, allowInsecure: false };
+  await assert.rejects(
+    syncCheckout({ url: `file://${repo.bare}`, policy, dir, maxSize: 5 * MiB, measure }),
+    (e: unknown) => e instanceof GitError && e.kind === 'size',
+  );
+  assert.deepEqual(calls, [{ dir, cap: 5 * MiB, trees: ['', 'charts', 'charts/a'] }]);
 });

@@ -14,9 +14,10 @@ import { fileURLToPath } from 'node:url';
 import { MessageChannel } from 'node:worker_threads';
 import Tinypool from 'tinypool';
 import type { StagedChart } from '../chart/model.js';
+import type { CheckoutSize, KnownTrees } from '../git/checkout-size.js';
 import type { Logger } from '../log/logger.js';
 import { type BuildTask, deserializeError, type SerializedError } from './task.js';
-import type { BuildLogRecord, BuildReply } from './worker.js';
+import type { BuildLogRecord, BuildReply, MeasureReply } from './worker.js';
 
 /**
  * Longer than a dependency download may take (60 s, dependencies/fetcher.ts) plus the build
@@ -148,6 +149,21 @@ export class BuildPool {
       clearTimeout(timer);
       started.port1.close();
       signal?.removeEventListener('abort', cancel);
+      this.release();
+    }
+  }
+
+  /**
+   * measureCheckout (git/checkout-size.ts) on a build thread, taking a thread like a build.
+   * Rejects with the file system's error code, as the walk on this thread would.
+   */
+  async measureCheckout(dir: string, cap: number, known?: KnownTrees): Promise<CheckoutSize> {
+    await this.acquire();
+    try {
+      const reply: MeasureReply = await this.tinypool().run({ dir, cap, known }, { name: 'measure' });
+      if (reply.ok) return reply.size;
+      throw Object.assign(new Error(`checkout not measured: ${reply.code}`), { code: reply.code });
+    } finally {
       this.release();
     }
   }

@@ -5,6 +5,7 @@ import { runInNewContext } from 'node:vm';
 import type { MessagePort } from 'node:worker_threads';
 import type { StagedChart } from '../chart/model.js';
 import { packageChartToFile } from '../chart/package.js';
+import { type CheckoutSize, type KnownTrees, measureCheckout } from '../git/checkout-size.js';
 import { type BuildTask, type SerializedError, serializeError } from './task.js';
 
 /** One line a build logged, for the main thread's logger to write (pool.ts). */
@@ -67,5 +68,19 @@ export default async function build(task: BuildTask & { started?: MessagePort })
   } catch (err) {
     await rm(task.out, { force: true });
     return { ok: false, error: serializeError(err), logs };
+  }
+}
+
+export type MeasureReply = { ok: true; size: CheckoutSize } | { ok: false; code: string };
+
+/**
+ * The checkout cap's count (git/checkout-size.ts), run here: the walk of a large checkout
+ * stays off the server's event loop, and its garbage off the server's heap.
+ */
+export async function measure(args: { dir: string; cap: number; known?: KnownTrees }): Promise<MeasureReply> {
+  try {
+    return { ok: true, size: await measureCheckout(args.dir, args.cap, args.known) };
+  } catch (err) {
+    return { ok: false, code: (err as NodeJS.ErrnoException).code ?? 'EIO' };
   }
 }

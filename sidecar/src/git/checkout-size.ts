@@ -12,7 +12,6 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { decodeName, fsPath, mayBeLossy } from '../chart/byte-names.js';
 import { formatSize } from '../config/size.js';
 import { GitError } from './errors.js';
-import { describe } from './remote.js';
 
 export const DEFAULT_MAX_CHECKOUT_SIZE = 1024 ** 3;
 
@@ -112,22 +111,24 @@ export async function takeCounted(dir: string): Promise<Counted> {
   }
 }
 
+/** How a checkout is measured: measureCheckout here, or the same on another thread. */
+export type MeasureCheckout = (dir: string, cap: number, known?: KnownTrees) => Promise<CheckoutSize>;
+
 /**
  * Refuses a checkout over `cap`: a GitError of kind `size` whose message names the sizes, the
  * setting that raises the cap and the repository's URL (its secrets removed), never a path.
  */
 export async function checkCheckoutSize(
-  o: { dir: string; url: string; ref?: string | undefined },
+  /** The working copy, and what it is a checkout of (git's description, URL redacted). */
+  o: { dir: string; what: string },
   commit: string,
   cap: number,
   known?: KnownTrees,
+  measure: MeasureCheckout = measureCheckout,
 ): Promise<void> {
-  const size = await measureCheckout(o.dir, cap, known).catch((err: NodeJS.ErrnoException) => {
+  const size = await measure(o.dir, cap, known).catch((err: NodeJS.ErrnoException) => {
     // fs errors name the path in the data dir: only their code is told
-    throw new GitError(
-      'failed',
-      `${describe('checkout', o.url, o.ref)}: the checkout cannot be measured (${err.code})`,
-    );
+    throw new GitError('failed', `${o.what}: the checkout cannot be measured (${err.code})`);
   });
   if (!size.over) {
     if (known) await writeFile(join(o.dir, '.git', COUNTED), JSON.stringify(size.counted));
@@ -135,7 +136,7 @@ export async function checkCheckoutSize(
   }
   throw new GitError(
     'size',
-    `${describe('checkout', o.url, o.ref)} at ${commit.slice(0, 12)} is larger than the checkout cap of ` +
+    `${o.what} at ${commit.slice(0, 12)} is larger than the checkout cap of ` +
       `${formatSize(cap)} (at least ${formatSize(size.bytes)}: counting stops past the cap); ` +
       'it was removed. Raise the cap with --max-checkout-size, maxCheckoutSize in the config file ' +
       'or CHARTSYNC_MAX_CHECKOUT_SIZE',

@@ -8,7 +8,12 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { checkCheckoutSize, DEFAULT_MAX_CHECKOUT_SIZE, takeCounted } from './checkout-size.js';
+import {
+  checkCheckoutSize,
+  DEFAULT_MAX_CHECKOUT_SIZE,
+  type MeasureCheckout,
+  takeCounted,
+} from './checkout-size.js';
 import { removeStaleLocks, serialized } from './dir-lock.js';
 import { GitError } from './errors.js';
 import { readIndexTrees } from './index-trees.js';
@@ -50,6 +55,11 @@ export interface CheckoutOptions extends RemoteOptions {
   tip?: ResolvedRef | undefined;
   /** The most the working copy may hold on disk (bytes, `.git` aside); default 1 GiB. */
   maxSize?: number | undefined;
+  /**
+   * Measures the working copy against maxSize; default: on this thread. A walk of 17,000 files
+   * touches ~8 MiB the caller's thread may not need to keep (the sidecar runs it on a build thread).
+   */
+  measure?: MeasureCheckout | undefined;
 }
 
 export interface CheckoutResult {
@@ -111,10 +121,9 @@ async function checkout(o: CheckoutOptions): Promise<CheckoutResult> {
     // Every checkout that got here moved the working copy or retries failed charts (a sync
     // with no change never asks for one): counted each time, walking only the directories
     // whose tree is new since the last count.
-    await checkCheckoutSize(o, result.commit, o.maxSize ?? DEFAULT_MAX_CHECKOUT_SIZE, {
-      trees: result.trees,
-      before: counted,
-    });
+    const known = { trees: result.trees, before: counted };
+    const checked = { dir: o.dir, what: describe('checkout', o.url, o.ref) };
+    await checkCheckoutSize(checked, result.commit, o.maxSize ?? DEFAULT_MAX_CHECKOUT_SIZE, known, o.measure);
     return result;
   } catch (err) {
     // an oversized checkout goes whole, its .git too: the next sync clones afresh

@@ -7,7 +7,13 @@
 
 export { redactUrlsIn, splitUrlCredentials, UrlCredentialsError, urlSecrets } from '../url/credentials.js';
 export { type CheckoutOptions, type CheckoutResult, resolvedByClone, syncCheckout } from './checkout.js';
-export { type CheckoutSize, DEFAULT_MAX_CHECKOUT_SIZE, measureCheckout } from './checkout-size.js';
+export {
+  type CheckoutSize,
+  DEFAULT_MAX_CHECKOUT_SIZE,
+  type KnownTrees,
+  type MeasureCheckout,
+  measureCheckout,
+} from './checkout-size.js';
 // Building blocks of the layer, exported for its unit tests and for callers that need one part.
 export { classifyGitOutput, GitError, type GitErrorKind, gitLastWords } from './errors.js';
 export { parseIndexTrees, readIndexTrees } from './index-trees.js';

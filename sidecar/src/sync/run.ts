@@ -127,6 +127,8 @@ export async function runSync(ctx: SyncContext): Promise<SyncResult> {
     policy: ctx.policy,
     dir: ctx.cloneDir,
     maxSize: ctx.maxCheckoutSize,
+    // off the event loop, and its garbage off the server's heap
+    measure: (dir, cap, known) => ctx.builder.measureCheckout(dir, cap, known),
     log: ctx.logger,
   });
   // What the next no-change check compares with: the ref's commit as ls-remote answers it.
