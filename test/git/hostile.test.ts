@@ -419,7 +419,10 @@ describe("local repositories never lead into the policy's private directories (a
     symlinkSync(privateRepo.bare, link);
     await assert.rejects(
       syncCheckout({ url: `file://${link}`, policy, dir }),
-      (e: unknown) => e instanceof GitError && e.kind === 'policy' && /symbolic link/.test(e.message),
+      (e: unknown) =>
+        e instanceof GitError &&
+        e.kind === 'policy' &&
+        /links, .git files and alternates followed/.test(e.message),
     );
     assert.ok(!existsSync(join(dir, 'secret.txt')), 'nothing of the private repository was checked out');
     await refusedBeforeGit(() => remoteHead({ url: link, policy }), 'link, ls-remote');
@@ -453,5 +456,21 @@ describe("local repositories never lead into the policy's private directories (a
       submodules: true,
     });
     assert.ok(existsSync(join(servers.dir, 'local-super-open', 'vendor/x/secret.txt')));
+  });
+
+  test("a submodule's own submodules are not fetched: their URLs were never checked", async () => {
+    // middle has the private repository as a submodule; outer has middle
+    const middle = await servers.repos.create('middle', { 'm.txt': 'middle\n' });
+    await middle.addSubmodule('inner', fileUrl(privateRepo));
+    await middle.commit('inner submodule');
+    await middle.push();
+    const outer = await servers.repos.create('outer', { 'charts/a/Chart.yaml': 'name: a\n' });
+    await outer.addSubmodule('vendor/middle', fileUrl(middle));
+    await outer.commit('middle submodule');
+    await outer.push();
+    const dir = join(servers.dir, 'outer');
+    await syncCheckout({ url: fileUrl(outer), policy, dir, submodules: true });
+    assert.ok(existsSync(join(dir, 'vendor/middle/m.txt')), 'the checked submodule is fetched');
+    assert.ok(!existsSync(join(dir, 'vendor/middle/inner/secret.txt')), 'the nested one is not');
   });
 });

@@ -214,12 +214,49 @@ describe("--allow-local-git does not reach another registration's clone", () => 
     await assertNoLeak();
   });
 
+  test('the ways git itself reaches a repository: a link then .., the .git suffix it tries, a .git file, alternates', async () => {
+    const { mkdir, writeFile } = await import('node:fs/promises');
+    const { execFileSync } = await import('node:child_process');
+    const base = join(w.root, 'ways');
+    await mkdir(base, { recursive: true });
+    // lnk/.. is the parent of lnk's target (the victim's clone), not `ways`
+    await symlink(join(victimClone, 'charts'), join(base, 'lnk'));
+    // git tries <path>.git when <path> does not exist
+    await symlink(victimClone, join(base, 'probe.git'));
+    // a work tree whose .git file names the victim's git dir
+    await mkdir(join(base, 'gitfile'));
+    await writeFile(join(base, 'gitfile', '.git'), `gitdir: ${join(victimClone, '.git')}\n`);
+    // a bare repository borrowing the victim's objects, its HEAD at the victim's commit
+    const borrow = join(base, 'borrow.git');
+    execFileSync('git', ['init', '-q', '--bare', borrow]);
+    await writeFile(join(borrow, 'objects/info/alternates'), `${join(victimClone, '.git/objects')}\n`);
+    const victimHead = execFileSync('git', ['-C', victimClone, 'rev-parse', 'HEAD']).toString().trim();
+    execFileSync('git', ['-C', borrow, 'update-ref', 'refs/heads/master', victimHead]);
+    execFileSync('git', ['-C', borrow, 'symbolic-ref', 'HEAD', 'refs/heads/master']);
+    const storage = await published(w);
+    for (const git of [
+      join(base, 'lnk') + '/..',
+      `file://${join(base, 'lnk')}/..`,
+      `file://${join(base, 'lnk')}%2F..`,
+      join(base, 'probe'),
+      `file://${join(base, 'probe')}`,
+      join(base, 'gitfile'),
+      `file://${borrow}`,
+    ]) {
+      const a = await w.api('POST', '/repo/new', { json: { name: 'thief', git } });
+      assertError(a, 400, 'invalid_input', /data or storage directory/);
+      assert.equal((await w.api('GET', '/repo/thief')).status, 404, `${git}: not registered`);
+    }
+    assert.deepEqual(await published(w), storage);
+    await assertNoLeak();
+  });
+
   test('through a symbolic link: refused at registration, and at the next sync when the link is swapped later', async () => {
     const own = await w.git.repos.create('thief-own', chartFiles('charts/own', 'thief-own'));
     const link = join(w.root, 'innocent.git');
     await symlink(victimClone, link);
     const direct = await w.api('POST', '/repo/new', { json: { name: 'thief', git: link } });
-    assertError(direct, 400, 'invalid_input', /symbolic link/);
+    assertError(direct, 400, 'invalid_input', /links, .git files and alternates followed/);
     // a link to the thief's own repository registers and publishes ...
     await rm(link);
     await symlink(own.bare, link);
@@ -230,7 +267,7 @@ describe("--allow-local-git does not reach another registration's clone", () => 
     await rm(link);
     await symlink(victimClone, link);
     const update = await w.api('POST', '/repo/thief/update');
-    assertError(update, 400, 'invalid_input', /symbolic link/);
+    assertError(update, 400, 'invalid_input', /links, .git files and alternates followed/);
     assert.deepEqual(await attackerIndex('thief'), ['thief-own'], 'what was published stays');
     await assertNoLeak();
     assert.deepEqual(await attackerIndex('victim'), [SECRET_NAME]);

@@ -108,6 +108,25 @@ describe('chartsync sync --git with a local path', () => {
     );
   });
 
+  test('a relative path through a link then .. means what git reads (the parent of the link target)', async () => {
+    const { symlink } = await import('node:fs/promises');
+    const from = join(tmp.path, 'elsewhere');
+    await mkdir(from, { recursive: true });
+    // lnk/.. is charts.git (the parent of its refs/), not `elsewhere`
+    await symlink(join(tmp.path, 'repos', 'charts.git', 'refs'), join(from, 'lnk'));
+    const storage = join(tmp.path, 'storage-link');
+    const r = await chartsync(
+      ['sync', '--name', 'lnk', '--git', 'lnk/..', '--storage-dir', storage, '--json'],
+      {},
+      from,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(
+      (JSON.parse(r.stdout) as { charts: { name: string }[] }).charts.map((c) => c.name),
+      ['app'],
+    );
+  });
+
   test("a path inside the storage dir (the command's own clones) is refused, exit 2", async () => {
     const storage = join(tmp.path, 'storage-own');
     const first = await chartsync(['sync', '--name', 'a', '--git', fileUrl(repo), '--storage-dir', storage]);

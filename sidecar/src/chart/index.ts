@@ -35,6 +35,7 @@ export { archiveFileName, checkServable, validateChart } from './validate.js';
 export { compareVersions, isValidVersion, parseVersion, toVersion } from './version.js';
 export {
   checkYamlDocument,
+  flowNestingOver,
   formatFloat32,
   type GoValue,
   parseGoYaml,

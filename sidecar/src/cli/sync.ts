@@ -137,7 +137,8 @@ function usageError(message: string): number {
 function absoluteLocal(git: string | undefined): string | undefined {
   if (git === undefined) return undefined;
   try {
-    return localRepoPaths(git) && !/^file:/i.test(git) && !isAbsolute(git) ? resolve(git) : git;
+    // joined as text: git resolves `lnk/..` after the link, path.resolve would drop both first
+    return localRepoPaths(git) && !/^file:/i.test(git) && !isAbsolute(git) ? `${process.cwd()}/${git}` : git;
   } catch {
     return git; // refused, with its reason, by the registration
   }

@@ -438,7 +438,9 @@ async function updateSubmodules(ctx: Ctx): Promise<void> {
   if (!existsSync(join(ctx.o.dir, '.gitmodules'))) return;
   // relative submodule URLs resolve against the superproject's remote
   await git(ctx, ['config', 'remote.origin.url', ctx.o.url], 'config');
-  await git(ctx, ['submodule', 'update', '--init', '--recursive', '--depth=1'], 'submodule update');
+  // One level: the URLs checked above are the superproject's; a submodule's own submodules
+  // would be fetched from URLs nothing here looked at.
+  await git(ctx, ['submodule', 'update', '--init', '--depth=1'], 'submodule update');
 }
 
 // Commands that talk to a remote; the others are local and may be quiet for long on big

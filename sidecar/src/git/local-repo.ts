@@ -1,29 +1,108 @@
 /**
  * The on-disk half of the local repository rule (url-policy.ts has the part that needs no
- * disk): a local repository path whose symbolic links lead into one of the policy's private
- * directories (the sidecar's data dir: other registrations' clones) is refused. Checked at
- * registration and again before every git command, since a link can change in between.
- * A repository that itself points elsewhere (a `.git` file, alternates) is the disk owner's
- * doing: `--allow-local-git` is for a machine's owner.
+ * disk): a local repository must not lead git into one of the policy's private directories
+ * (the sidecar's data dir: other registrations' clones). Checked at registration and again
+ * before every git command, since the disk can change in between.
+ *
+ * "Lead git into" is decided the way git reads a local repository, not by the path as text:
+ * every spelling git tries for it (`p/.git`, `p`, `p.git/.git`, `p.git`), a `.git` file's
+ * `gitdir:`, a worktree's `commondir`, and object alternates (which git follows five deep), each
+ * with its links resolved as the kernel resolves them (`lnk/..` is the parent of lnk's target,
+ * not the directory lnk is in).
  */
-import { realpathSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { readFileSync, realpathSync, statSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join } from 'node:path';
 import { insideAny, localRepoPaths, refused, type UrlPolicy } from './url-policy.js';
 
-/** Throws GitError 'policy' when `url` is a local path that resolves into a private directory. */
+/** How deep git follows alternates of alternates. */
+const ALTERNATE_DEPTH = 5;
+/** The most of a `.git` file, `commondir` or `alternates` file read. */
+const SMALL_FILE = 64 * 1024;
+
+/** Throws GitError 'policy' when git, given `url`, would read from a private directory. */
 export function checkLocalRepoOnDisk(url: string, policy: UrlPolicy): void {
   const privateDirs = policy.privateDirs ?? [];
   if (privateDirs.length === 0) return;
   const paths = localRepoPaths(url);
   if (!paths) return;
   // both sides resolved: a private dir reached through a link of its own still counts
-  const dirs = privateDirs.flatMap((d) => [resolve(d), realOrSelf(resolve(d))]);
+  const dirs = privateDirs.flatMap((d) => [d, realOrSelf(d)]);
   for (const path of paths) {
-    if (insideAny(realOrSelf(resolve(path)), dirs))
+    if (placesGitReads(path).some((place) => insideAny(place, dirs)))
       throw refused(
         url,
-        "a local repository may not be inside the sidecar's data or storage directory (it resolves there through a symbolic link)",
+        "a local repository may not be inside the sidecar's data or storage directory (where git would read it from, links, .git files and alternates followed)",
       );
+  }
+}
+
+/** Every directory git may read the repository at `path` from, links resolved. */
+function placesGitReads(path: string): string[] {
+  const places: string[] = [];
+  for (const candidate of [`${path}/.git`, path, `${path}.git/.git`, `${path}.git`]) {
+    const real = realpath(candidate);
+    if (real === undefined) continue;
+    places.push(real);
+    const gitDir = isFile(real) ? gitdirOfFile(real) : real;
+    if (gitDir === undefined) continue;
+    places.push(gitDir);
+    const common = within(gitDir, readSmall(join(gitDir, 'commondir'))?.trim());
+    if (common) places.push(common);
+    places.push(...alternates(join(common ?? gitDir, 'objects'), ALTERNATE_DEPTH));
+  }
+  // nothing there (yet): the nearest existing ancestor resolved, the rest as written
+  if (places.length === 0) places.push(realOrSelf(path));
+  return places;
+}
+
+/** The git dir a `.git` file names (`gitdir: <path>`, relative to the file's directory). */
+function gitdirOfFile(file: string): string | undefined {
+  const m = /^gitdir: (.+)$/m.exec(readSmall(file) ?? '');
+  return within(dirname(file), m?.[1]?.trim());
+}
+
+/** The object directories `objects/info/alternates` adds, and theirs, `depth` levels deep. */
+function alternates(objects: string, depth: number): string[] {
+  if (depth === 0) return [];
+  const lines = (readSmall(join(objects, 'info', 'alternates')) ?? '').split('\n');
+  const found: string[] = [];
+  for (const line of lines.map((l) => l.trim()).filter((l) => l && !l.startsWith('#'))) {
+    const dir = within(objects, line.replace(/^"(.*)"$/, '$1'));
+    if (dir) found.push(dir, ...alternates(dir, depth - 1));
+  }
+  return found;
+}
+
+/** `target` (absolute, or relative to `base`) with its links resolved; undefined if absent. */
+function within(base: string, target: string | undefined): string | undefined {
+  if (!target) return undefined;
+  // joined as text, not with path.join: `..` must apply after the links before it
+  return realpath(isAbsolute(target) ? target : `${base}/${target}`);
+}
+
+function realpath(path: string): string | undefined {
+  try {
+    // the C library's: Node's own realpathSync drops `..` as text before resolving links
+    return realpathSync.native(path);
+  } catch {
+    return undefined;
+  }
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function readSmall(file: string): string | undefined {
+  try {
+    if (statSync(file).size > SMALL_FILE) return undefined;
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
   }
 }
 
@@ -32,10 +111,8 @@ export function checkLocalRepoOnDisk(url: string, policy: UrlPolicy): void {
  * ancestor resolved and the rest appended.
  */
 function realOrSelf(path: string): string {
-  try {
-    return realpathSync(path);
-  } catch {
-    const parent = dirname(path);
-    return parent === path ? path : join(realOrSelf(parent), basename(path));
-  }
+  const real = realpath(path);
+  if (real !== undefined) return real;
+  const parent = dirname(path);
+  return parent === path ? path : join(realOrSelf(parent), basename(path));
 }

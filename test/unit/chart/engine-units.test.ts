@@ -10,17 +10,20 @@ import {
   type ChartError,
   type ChartMetadata,
   chartMtime,
+  checkYamlDocument,
   compareArchives,
   compareVersions,
   DiscoveryError,
   decodeName,
   discoverCharts,
   FIXED_EPOCH,
+  flowNestingOver,
   type LoadedChart,
   lastCommitTime,
   loadChartArchive,
   marshalIndex,
   nameBytes,
+  parseGoYaml,
   parseHelmignore,
   parseVersion,
   parseYaml,
@@ -448,4 +451,33 @@ describe('archive writing', () => {
       assert.equal(written.digest, createHash('sha256').update(data).digest('hex'));
     });
   }
+});
+
+describe('flow nesting, counted before any parse (the parsers recurse and allocate per level)', () => {
+  const deep = (n: number) => `${'['.repeat(n)}1${']'.repeat(n)}`;
+  const cases: [string, string, boolean][] = [
+    ['10,001 levels', `a: ${deep(10_001)}`, true],
+    ['10,000 levels', `a: ${deep(10_000)}`, false],
+    ['maps in a list item', `- ${'{a: '.repeat(10_001)}1${'}'.repeat(10_001)}`, true],
+    ['brackets in a double-quoted scalar', `a: "${'['.repeat(20_000)}"`, false],
+    ['brackets in a single-quoted scalar', `a: '${'['.repeat(20_000)}'`, false],
+    ['an escaped quote inside', `a: "x\\"${'['.repeat(20_000)}"`, false],
+    ['brackets inside a plain scalar', `a: x${'['.repeat(20_000)}`, false],
+    ['brackets in a comment', `# ${'['.repeat(20_000)}\na: 1`, false],
+    ['a quote inside a flow plain scalar opens nothing', `a: [it's, ${deep(10_001)}]`, true],
+  ];
+  for (const [what, text, over] of cases)
+    test(`${what}: ${over ? 'over' : 'not over'}`, () => assert.equal(flowNestingOver(text, 10_000), over));
+
+  test('a million levels in 2 MB are refused as helm refuses them, before the parser starts', () => {
+    const text = `a: ${deep(1_000_000)}`;
+    assert.throws(
+      () => checkYamlDocument(text, 'values.yaml'),
+      /values\.yaml: values nested deeper than 10000 levels/,
+    );
+    assert.throws(
+      () => parseGoYaml(`apiVersion: v2\nx: ${deep(200_000)}\n`, 'Chart.yaml'),
+      /nested deeper than 10000/,
+    );
+  });
 });
