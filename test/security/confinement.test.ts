@@ -235,7 +235,7 @@ describe("--allow-local-git does not reach another registration's clone", () => 
     execFileSync('git', ['-C', borrow, 'symbolic-ref', 'HEAD', 'refs/heads/master']);
     const storage = await published(w);
     for (const git of [
-      join(base, 'lnk') + '/..',
+      `${join(base, 'lnk')}/..`,
       `file://${join(base, 'lnk')}/..`,
       `file://${join(base, 'lnk')}%2F..`,
       join(base, 'probe'),
