@@ -1,6 +1,7 @@
 /**
- * The size of a checkout on disk (git/checkout-size.ts): the files' own lstat sizes, links
- * counted as themselves and never followed, `.git` left out, the count stopped once over the cap.
+ * The size of a checkout on disk (git/checkout-size.ts): the files' own lstat sizes rounded up to
+ * 4 KiB blocks (at least one), a block per directory, links counted as themselves and never
+ * followed, `.git` left out, the count stopped once over the cap.
  */
 import assert from 'node:assert/strict';
 import { mkdir, readFile, symlink, truncate, writeFile } from 'node:fs/promises';
@@ -11,6 +12,8 @@ import { RepoRoot } from '../harness/git-server.ts';
 import { tempDir } from '../harness/paths.ts';
 
 const MiB = 1024 * 1024;
+/** The block of the count: a file takes whole blocks, at least one; a directory one. */
+const B = 4096;
 
 /** The count without the per-directory totals (no tree ids given: there are none). */
 async function sizeOf(dir: string, cap: number): Promise<{ bytes: number; over: boolean }> {
@@ -37,16 +40,28 @@ async function checkout(name: string, files: Record<string, number>): Promise<st
   return dir;
 }
 
-test('the sum of the files in every directory, .git left out', async () => {
+test('the blocks of the files and directories, .git left out', async () => {
   const dir = await checkout('sum', {
     'a.txt': 100,
     'charts/app/values.yaml': 2000,
-    'x/y/z/deep.bin': 3 * MiB,
+    'x/y/z/deep.bin': 3 * MiB + 1,
   });
-  assert.deepEqual(await sizeOf(dir, 1024 * MiB), { bytes: 100 + 2000 + 3 * MiB, over: false });
+  // files: a block each for the small ones, 3 MiB + 1 byte is one block more than 3 MiB;
+  // directories: the root, charts, charts/app, x, x/y, x/y/z
+  const files = B + B + 3 * MiB + B;
+  assert.deepEqual(await sizeOf(dir, 1024 * MiB), { bytes: files + 6 * B, over: false });
   // only the top-level .git is git's: a directory of that name deeper is the repository's content
   await checkout('sum', { 'vendor/.git/blob': 500 });
-  assert.equal((await measureCheckout(dir, 1024 * MiB)).bytes, 100 + 2000 + 3 * MiB + 500);
+  assert.equal((await measureCheckout(dir, 1024 * MiB)).bytes, files + B + 8 * B);
+});
+
+test('empty files in many directories take blocks: over a small cap though their bytes sum to 0', async () => {
+  const files = Object.fromEntries(Array.from({ length: 3000 }, (_, i) => [`d${i}/.keep`, 0]));
+  const dir = await checkout('empty', files);
+  const size = await measureCheckout(dir, 5 * MiB);
+  assert.equal(size.over, true);
+  assert.ok(size.bytes > 5 * MiB, `${size.bytes}`);
+  assert.deepEqual(await sizeOf(dir, 1024 * MiB), { bytes: B + 3000 * 2 * B, over: false });
 });
 
 test('a symbolic link counts as itself: a link to a huge file or to .git is never followed', async () => {
@@ -60,8 +75,9 @@ test('a symbolic link counts as itself: a link to a huge file or to .git is neve
   await symlink('../..', join(dir, 'loop'));
   const { bytes, over } = await measureCheckout(dir, 1024 * MiB);
   assert.equal(over, false);
-  // the links' own sizes: the length of their targets
-  assert.equal(bytes, 10 + target.length + '.git'.length + '../..'.length);
+  // the links' own sizes (the length of their targets) take a block each, as do the two files
+  // and the root: the 100 MiB outside are not counted
+  assert.equal(bytes, 2 * B + 3 * B + B);
 });
 
 test('over the cap: reported over, the count stopped (not every file was asked)', async () => {
@@ -71,12 +87,12 @@ test('over the cap: reported over, the count stopped (not every file was asked)'
   assert.equal(size.over, true);
   assert.ok(size.bytes > 10 * MiB, `${size.bytes}`);
   assert.ok(size.bytes < 100 * MiB, `counted ${size.bytes} bytes of 400 MiB: the count went on past the cap`);
-  assert.deepEqual(await sizeOf(dir, 400 * MiB), { bytes: 400 * MiB, over: false });
+  assert.deepEqual(await sizeOf(dir, 401 * MiB), { bytes: 400 * MiB + 2 * B, over: false });
 });
 
 test("a file of 4 GiB counts whole (git's index keeps sizes modulo 2^32: it would say 0)", async () => {
   const dir = await checkout('4g', { 'zeros.bin': 4 * 1024 * MiB });
-  assert.deepEqual(await sizeOf(dir, 1024 * MiB), { bytes: 4 * 1024 * MiB, over: true });
+  assert.deepEqual(await sizeOf(dir, 1024 * MiB), { bytes: 4 * 1024 * MiB + B, over: true });
 });
 
 test('with tree ids: a directory whose tree and path were counted before is taken at that total, anything else is walked', async () => {
@@ -88,8 +104,9 @@ test('with tree ids: a directory whose tree and path were counted before is take
     ['c', 'treeC'],
   ]);
   const first = await measureCheckout(dir, 1024 * MiB, { trees, before: {} });
-  assert.equal(first.bytes, 3010);
-  assert.deepEqual(first.counted, { 'root2 ': 3010, 'treeA a': 1000, 'treeB b': 2000, 'treeC c': 10 });
+  // each directory: its block and its file's
+  assert.equal(first.bytes, 7 * B);
+  assert.deepEqual(first.counted, { 'root2 ': 7 * B, 'treeA a': 2 * B, 'treeB b': 2 * B, 'treeC c': 2 * B });
   // a's tree and path are as counted: its total is taken (the disk is not asked); b's tree is
   // new, and c's tree was counted at another path: both walked
   const before = { 'treeA a': 7 * MiB, 'treeB b': 1, 'treeC elsewhere': 1, 'root1 ': 1 };
@@ -97,12 +114,12 @@ test('with tree ids: a directory whose tree and path were counted before is take
     trees: new Map([...trees, ['b', 'treeB2']]),
     before,
   });
-  assert.equal(second.bytes, 7 * MiB + 2000 + 10);
+  assert.equal(second.bytes, B + 7 * MiB + 4 * B);
   assert.deepEqual(second.counted, {
-    'root2 ': 7 * MiB + 2010,
+    'root2 ': B + 7 * MiB + 4 * B,
     'treeA a': 7 * MiB,
-    'treeB2 b': 2000,
-    'treeC c': 10,
+    'treeB2 b': 2 * B,
+    'treeC c': 2 * B,
   });
   // a remembered total counts toward the cap like a walked one
   assert.equal((await measureCheckout(dir, 5 * MiB, { trees, before })).over, true);
@@ -121,7 +138,7 @@ test('an update walks only the directories whose tree changed: the totals of the
   const counted = JSON.parse(await readFile(file, 'utf8')) as Record<string, number>;
   const aKey = Object.keys(counted).find((k) => k.endsWith(' charts/a'));
   assert.ok(aKey, JSON.stringify(counted));
-  assert.equal(counted[aKey], 'name: a\n'.length);
+  assert.equal(counted[aKey], 2 * B); // charts/a and its Chart.yaml
   // What the next count believes of charts/a, which does not change: 900 MiB. The update of b
   // must take it instead of walking a again, and so find the checkout over the cap.
   await writeFile(file, JSON.stringify({ ...counted, [aKey]: 900 * MiB }));
@@ -135,7 +152,7 @@ test('an update walks only the directories whose tree changed: the totals of the
   // the oversized checkout was removed: the next sync clones and counts afresh
   await syncCheckout({ url, policy, dir, maxSize: 500 * MiB });
   const fresh = JSON.parse(await readFile(file, 'utf8')) as Record<string, number>;
-  assert.equal(fresh[aKey], 'name: a\n'.length);
+  assert.equal(fresh[aKey], 2 * B);
 });
 
 test('names that are not UTF-8 are counted like any other (git takes them)', async () => {
@@ -144,7 +161,8 @@ test('names that are not UTF-8 are counted like any other (git takes them)', asy
   await mkdir(bytes(0xff), { recursive: true });
   await writeFile(bytes(0xff, 0x2f, 0xfe), Buffer.alloc(1234)); // <dir>/\xff/\xfe
   await writeFile(join(dir, 'plain.txt'), 'x');
-  assert.deepEqual(await sizeOf(dir, 1024 * MiB), { bytes: 1235, over: false });
+  // the root, \xff, and a block for each file
+  assert.deepEqual(await sizeOf(dir, 1024 * MiB), { bytes: 4 * B, over: false });
 });
 
 test('the count can run elsewhere (the sidecar: on a build thread): syncCheckout hands it the dir, the cap and the tree ids', async () => {

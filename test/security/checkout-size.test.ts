@@ -5,6 +5,7 @@
  * identical 2 MiB files are a few KB in git: only the checkout on disk is large.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileUrl } from '../harness/git-server.ts';
@@ -88,4 +89,45 @@ test('an update to an oversized commit fails, keeps what was published, removes 
     [['app', 'unchanged']],
   );
   assert.ok(exists(join(w.data, 'clones/big-later/charts/app/Chart.yaml')), 'checked out afresh');
+});
+
+/** Levels of the deep tree: `x/a/…/a/f` is ~4,080 bytes, past PATH_MAX once under the data dir. */
+const DEPTH = 2040;
+
+/**
+ * Points `main` of `bare` at a commit of one file nested DEPTH directories deep, written with
+ * git's plumbing (a working tree that deep is what the test is about: git writes it, fs cannot).
+ */
+function commitDeepTree(bare: string): void {
+  const git = (args: string[], input?: string) =>
+    execFileSync('git', args, {
+      cwd: bare,
+      input,
+      encoding: 'utf8',
+      env: {
+        ...process.env,
+        GIT_AUTHOR_NAME: 't',
+        GIT_AUTHOR_EMAIL: 't@x',
+        GIT_COMMITTER_NAME: 't',
+        GIT_COMMITTER_EMAIL: 't@x',
+      },
+    }).trim();
+  const blob = git(['hash-object', '-w', '--stdin'], 'deep\n');
+  let tree = git(['mktree'], `100644 blob ${blob}\tf\n`);
+  for (let i = 1; i < DEPTH; i++)
+    tree = git(['mktree'], `040000 tree ${tree}\t${i === DEPTH - 1 ? 'x' : 'a'}\n`);
+  const commit = git(['commit-tree', tree, '-m', 'deep'], '');
+  git(['update-ref', 'refs/heads/main', commit]);
+}
+
+test('a path too long for the file system: CheckoutTooLarge, nothing left in the data dir, and the repo can be removed', async () => {
+  const repo = await w.git.repos.create('deep', chartFiles('charts/app', 'app'));
+  commitDeepTree(repo.bare);
+  const a = await w.api('POST', '/repo/new', { json: { name: 'deep', git: fileUrl(repo) } });
+  assertError(a, 502, 'upstream_failed', /a path in the checkout is longer than the file system takes/);
+  assert.equal(a.json.reason, 'CheckoutTooLarge', a.text);
+  for (const dir of [w.data, w.storage]) assert.ok(!a.text.includes(dir), a.text);
+  assert.ok(!exists(join(w.data, 'clones/deep')), 'the clone dir is gone');
+  const removed = await w.api('DELETE', '/repo/deep');
+  assert.equal(removed.status, 200, removed.text);
 });

@@ -6,8 +6,9 @@
  * a checkout over the size cap is removed whole (the next sync clones afresh).
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { removeTree } from '../storage/remove-tree.js';
 import {
   checkCheckoutSize,
   DEFAULT_MAX_CHECKOUT_SIZE,
@@ -97,7 +98,7 @@ async function checkout(o: CheckoutOptions): Promise<CheckoutResult> {
   // a .git without HEAD is the remains of an interrupted `git init`: start over
   if (existsSync(join(o.dir, '.git')) && !existsSync(join(o.dir, '.git', 'HEAD'))) {
     o.log?.warn({ dir: o.dir }, 'checkout has a broken .git; cloning afresh');
-    await rm(o.dir, { recursive: true, force: true });
+    await removeTree(o.dir);
   }
   const fresh = !existsSync(join(o.dir, '.git'));
   if (fresh) await ensureEmptyDir(o.dir);
@@ -126,9 +127,9 @@ async function checkout(o: CheckoutOptions): Promise<CheckoutResult> {
     await checkCheckoutSize(checked, result.commit, o.maxSize ?? DEFAULT_MAX_CHECKOUT_SIZE, known, o.measure);
     return result;
   } catch (err) {
-    // an oversized checkout goes whole, its .git too: the next sync clones afresh
-    if (fresh || (err instanceof GitError && err.kind === 'size'))
-      await rm(o.dir, { recursive: true, force: true });
+    // an oversized checkout goes whole, its .git too: the next sync clones afresh (removeTree:
+    // one too deep for the file system's calls too)
+    if (fresh || (err instanceof GitError && err.kind === 'size')) await removeTree(o.dir);
     throw err;
   }
 }

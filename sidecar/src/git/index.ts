@@ -5,6 +5,8 @@
  * secrets scrubbed from anything surfaced.
  */
 
+// How a clone dir is removed, however deep its paths (exported for its unit test).
+export { removeTree } from '../storage/remove-tree.js';
 export { redactUrlsIn, splitUrlCredentials, UrlCredentialsError, urlSecrets } from '../url/credentials.js';
 export { type CheckoutOptions, type CheckoutResult, resolvedByClone, syncCheckout } from './checkout.js';
 export {

@@ -22,6 +22,7 @@ import type { SidecarMetrics } from '../metrics/metrics.js';
 import { OwnershipStore } from '../publish/ownership.js';
 import { chartKey, type Publisher } from '../publish/publisher.js';
 import { dependencyView, type RegistryStore, type RepoRecord, repoView } from '../registry/store.js';
+import { removeTree } from '../storage/remove-tree.js';
 import { Coalescer, SerialQueue } from './coalesce.js';
 import { toApiError } from './errors.js';
 import { runSync, SyncPublishError } from './run.js';
@@ -326,7 +327,8 @@ export class SyncService {
   }
 
   private async forgetClone(name: string): Promise<void> {
-    await rm(this.cloneDir(name), { recursive: true, force: true });
+    // removeTree: a clone with paths too long for one fs call must not wedge the registration
+    await removeTree(this.cloneDir(name));
   }
 
   /** Creates the data directories; called once at start-up. */
