@@ -7,7 +7,13 @@ import assert from 'node:assert/strict';
 import { mkdir, readFile, symlink, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { GitError, type MeasureCheckout, measureCheckout, syncCheckout } from '@chartsync/sidecar/git';
+import {
+  countedKey,
+  GitError,
+  type MeasureCheckout,
+  measureCheckout,
+  syncCheckout,
+} from '@chartsync/sidecar/git';
 import { RepoRoot } from '../harness/git-server.ts';
 import { tempDir } from '../harness/paths.ts';
 
@@ -106,20 +112,31 @@ test('with tree ids: a directory whose tree and path were counted before is take
   const first = await measureCheckout(dir, 1024 * MiB, { trees, before: {} });
   // each directory: its block and its file's
   assert.equal(first.bytes, 7 * B);
-  assert.deepEqual(first.counted, { 'root2 ': 7 * B, 'treeA a': 2 * B, 'treeB b': 2 * B, 'treeC c': 2 * B });
+  const k = countedKey;
+  assert.deepEqual(first.counted, {
+    [k('root2', '')]: 7 * B,
+    [k('treeA', 'a')]: 2 * B,
+    [k('treeB', 'b')]: 2 * B,
+    [k('treeC', 'c')]: 2 * B,
+  });
   // a's tree and path are as counted: its total is taken (the disk is not asked); b's tree is
   // new, and c's tree was counted at another path: both walked
-  const before = { 'treeA a': 7 * MiB, 'treeB b': 1, 'treeC elsewhere': 1, 'root1 ': 1 };
+  const before = {
+    [k('treeA', 'a')]: 7 * MiB,
+    [k('treeB', 'b')]: 1,
+    [k('treeC', 'elsewhere')]: 1,
+    [k('root1', '')]: 1,
+  };
   const second = await measureCheckout(dir, 1024 * MiB, {
     trees: new Map([...trees, ['b', 'treeB2']]),
     before,
   });
   assert.equal(second.bytes, B + 7 * MiB + 4 * B);
   assert.deepEqual(second.counted, {
-    'root2 ': B + 7 * MiB + 4 * B,
-    'treeA a': 7 * MiB,
-    'treeB2 b': 2 * B,
-    'treeC c': 2 * B,
+    [k('root2', '')]: B + 7 * MiB + 4 * B,
+    [k('treeA', 'a')]: 7 * MiB,
+    [k('treeB2', 'b')]: 2 * B,
+    [k('treeC', 'c')]: 2 * B,
   });
   // a remembered total counts toward the cap like a walked one
   assert.equal((await measureCheckout(dir, 5 * MiB, { trees, before })).over, true);
@@ -136,7 +153,7 @@ test('an update walks only the directories whose tree changed: the totals of the
   await syncCheckout({ url, policy, dir, maxSize: 500 * MiB });
   const file = join(dir, '.git', 'chartsync-counted.json');
   const counted = JSON.parse(await readFile(file, 'utf8')) as Record<string, number>;
-  const aKey = Object.keys(counted).find((k) => k.endsWith(' charts/a'));
+  const aKey = Object.keys(counted).find((k) => k.endsWith(countedKey('', 'charts/a')));
   assert.ok(aKey, JSON.stringify(counted));
   assert.equal(counted[aKey], 2 * B); // charts/a and its Chart.yaml
   // What the next count believes of charts/a, which does not change: 900 MiB. The update of b
@@ -181,4 +198,11 @@ test('the count can run elsewhere (the sidecar: on a build thread): syncCheckout
     (e: unknown) => e instanceof GitError && e.kind === 'size',
   );
   assert.deepEqual(calls, [{ dir, cap: 5 * MiB, trees: ['', 'charts', 'charts/a'] }]);
+});
+
+test('a directory is kept among the totals by a fixed-size key, however long its path', () => {
+  const long = Array.from({ length: 15 }, () => 'n'.repeat(250)).join('/');
+  assert.equal(countedKey('t'.repeat(40), long).length, countedKey('t'.repeat(40), 'a').length);
+  assert.notEqual(countedKey('t', 'a'), countedKey('t', 'b'));
+  assert.notEqual(countedKey('t', 'a'), countedKey('u', 'a'));
 });

@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { rm, symlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parse } from 'yaml';
 import { fileUrl } from '../harness/git-server.ts';
@@ -233,8 +233,32 @@ describe("--allow-local-git does not reach another registration's clone", () => 
     const victimHead = execFileSync('git', ['-C', victimClone, 'rev-parse', 'HEAD']).toString().trim();
     execFileSync('git', ['-C', borrow, 'update-ref', 'refs/heads/master', victimHead]);
     execFileSync('git', ['-C', borrow, 'symbolic-ref', 'HEAD', 'refs/heads/master']);
+    // a bare repository whose objects/ and refs/ are links into the victim's git dir
+    const linked = join(base, 'linked.git');
+    await mkdir(linked);
+    await writeFile(join(linked, 'config'), '[core]\n\trepositoryformatversion = 0\n\tbare = true\n');
+    await writeFile(join(linked, 'HEAD'), 'ref: refs/heads/master\n');
+    await symlink(join(victimClone, '.git/objects'), join(linked, 'objects'));
+    await symlink(join(victimClone, '.git/refs'), join(linked, 'refs'));
+    // only a pack file linked (objects/ itself is the repository's own)
+    const packLinked = join(base, 'pack-linked.git');
+    execFileSync('git', ['init', '-q', '--bare', packLinked]);
+    const packDir = join(victimClone, '.git/objects/pack');
+    const { readdir } = await import('node:fs/promises');
+    for (const f of await readdir(packDir))
+      await symlink(join(packDir, f), join(packLinked, 'objects/pack', f));
+    execFileSync('git', ['-C', packLinked, 'update-ref', 'refs/heads/master', victimHead]);
+    // .git is a link to a file whose relative gitdir is taken from the link's directory
+    await mkdir(join(base, 'relgit'));
+    await mkdir(join(base, 'elsewhere/deeper'), { recursive: true });
+    const rel = `${relative(join(base, 'relgit'), join(victimClone, '.git'))}`;
+    await writeFile(join(base, 'elsewhere/deeper/gf'), `gitdir: ${rel}\n`);
+    await symlink(join(base, 'elsewhere/deeper/gf'), join(base, 'relgit', '.git'));
     const storage = await published(w);
     for (const git of [
+      `file://${linked}`,
+      `file://${packLinked}`,
+      join(base, 'relgit'),
       `${join(base, 'lnk')}/..`,
       `file://${join(base, 'lnk')}/..`,
       `file://${join(base, 'lnk')}%2F..`,

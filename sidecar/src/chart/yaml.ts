@@ -99,54 +99,21 @@ function checkDepth(value: unknown, file: string): void {
 }
 
 /**
- * Whether flow collections (`[`, `{`) nest deeper than `limit` in `text`: one pass, no parse.
- * Block nesting needs no such pass (its indentation makes 10,000 levels ~50 MB, past the file
- * cap). Quoted scalars and comments are skipped; outside a flow collection a bracket opens one
- * only where a value starts. Errs towards counting less (a quote read as opening a scalar skips
- * ahead), never more, except for brackets at the start of lines of a literal block: a block
- * holding 10,000 nested brackets is refused too.
+ * Whether brackets (`[`, `{`) nest deeper than `limit` in `text`: one pass, no parse. Block
+ * nesting needs no such pass (its indentation makes 10,000 levels ~50 MB, past the file cap).
+ * Every bracket counts, in quoted scalars and comments too: any rule about where a flow
+ * collection may start (after a tag, an anchor, a quote that is or is not one) is a way to hide
+ * one from this pass. A document with over 10,000 unclosed brackets in its text is refused.
  */
 export function flowNestingOver(text: string, limit: number): boolean {
   let depth = 0;
   for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (c === '[' || c === '{') {
-      if ((depth > 0 || valueStarts(text, i)) && ++depth > limit) return true;
-    } else if ((c === ']' || c === '}') && depth > 0) depth--;
-    else if ((c === '"' || c === "'") && tokenStarts(text, i)) i = quotedEnd(text, i);
-    else if (c === '#' && (i === 0 || /\s/.test(text[i - 1] as string))) i = lineEnd(text, i);
+    const c = text.charCodeAt(i);
+    if (c === 0x5b || c === 0x7b) {
+      if (++depth > limit) return true;
+    } else if ((c === 0x5d || c === 0x7d) && depth > 0) depth--;
   }
   return false;
-}
-
-/** Whether a token may start at `i` (after whitespace or a flow or value indicator). */
-function tokenStarts(text: string, i: number): boolean {
-  return i === 0 || /[\s[{,:?-]/.test(text[i - 1] as string);
-}
-
-/** Outside flow collections: whether a value starts at `i` (line start, `key: `, `- `, `? `). */
-function valueStarts(text: string, i: number): boolean {
-  let j = i - 1;
-  while (j >= 0 && (text[j] === ' ' || text[j] === '\t')) j--;
-  return j < 0 || text[j] === '\n' || ((text[j] === ':' || text[j] === '-' || text[j] === '?') && j < i - 1);
-}
-
-/** The index of the quote that closes the scalar opened at `i` ('' and \" are escapes). */
-function quotedEnd(text: string, i: number): number {
-  const q = text[i];
-  for (let j = i + 1; j < text.length; j++) {
-    if (q === '"' && text[j] === '\\') j++;
-    else if (text[j] === q) {
-      if (q === "'" && text[j + 1] === "'") j++;
-      else return j;
-    }
-  }
-  return text.length;
-}
-
-function lineEnd(text: string, i: number): number {
-  const nl = text.indexOf('\n', i);
-  return nl < 0 ? text.length : nl;
 }
 
 /** Levels of maps and lists in `value` (the document's own counts 1), memoised per (shared) object. */

@@ -7,6 +7,7 @@
  * one tree of an empty file used under 30,000 names is 244 KB in git, 41 bytes of files, and
  * 118 MB and 60,000 inodes on disk.
  */
+import { createHash } from 'node:crypto';
 import { lstatSync, readdirSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -68,7 +69,7 @@ export async function measureCheckout(dir: string, cap: number, known?: KnownTre
   const over = () => walk.bytes > cap;
   const visit = async (rel: string): Promise<void> => {
     const tree = known?.trees.get(rel);
-    const key = tree === undefined ? undefined : `${tree} ${rel}`;
+    const key = tree === undefined ? undefined : countedKey(tree, rel);
     const total = key === undefined ? undefined : known?.before[key];
     const start = walk.bytes;
     if (total !== undefined) walk.bytes += total;
@@ -137,6 +138,14 @@ export async function takeCounted(dir: string): Promise<Counted> {
   } catch {
     return {};
   }
+}
+
+/**
+ * A directory's key among the totals: its tree id and a digest of its path. Fixed-size: paths
+ * of thousands of bytes each would make the totals (and their file) grow with them.
+ */
+export function countedKey(tree: string, path: string): string {
+  return `${tree} ${createHash('sha256').update(path).digest('base64url').slice(0, 22)}`;
 }
 
 /** How a checkout is measured: measureCheckout here, or the same on another thread. */

@@ -11,6 +11,7 @@ export { redactUrlsIn, splitUrlCredentials, UrlCredentialsError, urlSecrets } fr
 export { type CheckoutOptions, type CheckoutResult, resolvedByClone, syncCheckout } from './checkout.js';
 export {
   type CheckoutSize,
+  countedKey,
   DEFAULT_MAX_CHECKOUT_SIZE,
   type KnownTrees,
   type MeasureCheckout,

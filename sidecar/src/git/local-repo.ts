@@ -6,11 +6,13 @@
  *
  * "Lead git into" is decided the way git reads a local repository, not by the path as text:
  * every spelling git tries for it (`p/.git`, `p`, `p.git/.git`, `p.git`), a `.git` file's
- * `gitdir:`, a worktree's `commondir`, and object alternates (which git follows five deep), each
- * with its links resolved as the kernel resolves them (`lnk/..` is the parent of lnk's target,
- * not the directory lnk is in).
+ * `gitdir:`, a worktree's `commondir`, object alternates (which git follows five deep), and every
+ * symbolic link inside those git and object directories (`objects/` itself, a pack file,
+ * `refs/`), each resolved as the kernel resolves it (`lnk/..` is the parent of lnk's target, not
+ * the directory lnk is in). Hard links are not links to resolve: making one to another user's
+ * file takes owning it (Linux's protected_hardlinks).
  */
-import { readFileSync, realpathSync, statSync } from 'node:fs';
+import { type Dirent, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { insideAny, localRepoPaths, refused, type UrlPolicy } from './url-policy.js';
 
@@ -28,7 +30,14 @@ export function checkLocalRepoOnDisk(url: string, policy: UrlPolicy): void {
   // both sides resolved: a private dir reached through a link of its own still counts
   const dirs = privateDirs.flatMap((d) => [d, realOrSelf(d)]);
   for (const path of paths) {
-    if (placesGitReads(path).some((place) => insideAny(place, dirs)))
+    let places: string[];
+    try {
+      places = placesGitReads(path);
+    } catch (err) {
+      if (!(err instanceof TooManyEntries)) throw err;
+      throw refused(url, `the local repository holds more than ${LINK_SCAN_LIMIT} files to check for links`);
+    }
+    if (places.some((place) => insideAny(place, dirs)))
       throw refused(
         url,
         "a local repository may not be inside the sidecar's data or storage directory (where git would read it from, links, .git files and alternates followed)",
@@ -36,30 +45,68 @@ export function checkLocalRepoOnDisk(url: string, policy: UrlPolicy): void {
   }
 }
 
-/** Every directory git may read the repository at `path` from, links resolved. */
+/** Every place git may read the repository at `path` from, links resolved. */
 function placesGitReads(path: string): string[] {
   const places: string[] = [];
   for (const candidate of [`${path}/.git`, path, `${path}.git/.git`, `${path}.git`]) {
     const real = realpath(candidate);
     if (real === undefined) continue;
     places.push(real);
-    const gitDir = isFile(real) ? gitdirOfFile(real) : real;
-    if (gitDir === undefined) continue;
-    places.push(gitDir);
-    const common = within(gitDir, readSmall(join(gitDir, 'commondir'))?.trim());
-    if (common) places.push(common);
-    places.push(...alternates(join(common ?? gitDir, 'objects'), ALTERNATE_DEPTH));
+    // a work tree is not read by git's transport, only a git dir (HEAD and objects/ in it)
+    const gitDirs = (isFile(real) ? gitdirsOfFile(candidate, real) : [real]).filter(isGitDir);
+    for (const gitDir of gitDirs) {
+      const common = within(gitDir, readSmall(join(gitDir, 'commondir'))?.trim());
+      const objectDirs = alternates(join(common ?? gitDir, 'objects'), ALTERNATE_DEPTH);
+      const dirs = [gitDir, ...(common ? [common] : []), ...objectDirs];
+      // and wherever a link inside them leads (objects/, a pack file, refs/...)
+      places.push(...dirs, ...dirs.flatMap(linkTargets));
+    }
   }
   // nothing there (yet): the nearest existing ancestor resolved, the rest as written
   if (places.length === 0) places.push(realOrSelf(path));
   return places;
 }
 
-/** The git dir a `.git` file names (`gitdir: <path>`, relative to the file's directory). */
-function gitdirOfFile(file: string): string | undefined {
-  const m = /^gitdir: (.+)$/m.exec(readSmall(file) ?? '');
-  return within(dirname(file), m?.[1]?.trim());
+/**
+ * The git dir a `.git` file names (`gitdir: <path>`). A relative one is taken from the
+ * directory the `.git` entry is in, and, should that entry be a link, from its target's too.
+ */
+function gitdirsOfFile(entry: string, real: string): string[] {
+  const target = /^gitdir: (.+)$/m.exec(readSmall(real) ?? '')?.[1]?.trim();
+  const dirs = [within(dirname(entry), target), within(dirname(real), target)];
+  return dirs.filter((d): d is string => d !== undefined);
 }
+
+/** Entries looked at for links in one repository's directories before it counts as refused. */
+const LINK_SCAN_LIMIT = 200_000;
+
+/**
+ * The resolved targets of every symbolic link under `dir` (not followed: each is resolved
+ * whole). Throws TooManyEntries past LINK_SCAN_LIMIT entries: a repository not seen through
+ * is refused.
+ */
+function linkTargets(dir: string): string[] {
+  const targets: string[] = [];
+  const pending = [dir];
+  let seen = 0;
+  for (let d = pending.pop(); d !== undefined; d = pending.pop()) {
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(d, { withFileTypes: true });
+    } catch {
+      continue;
+    }
+    for (const e of entries) {
+      if (++seen > LINK_SCAN_LIMIT) throw new TooManyEntries();
+      const path = join(d, e.name);
+      if (e.isSymbolicLink()) targets.push(realpath(path) ?? path);
+      else if (e.isDirectory()) pending.push(path);
+    }
+  }
+  return targets;
+}
+
+class TooManyEntries extends Error {}
 
 /** The object directories `objects/info/alternates` adds, and theirs, `depth` levels deep. */
 function alternates(objects: string, depth: number): string[] {
@@ -87,6 +134,10 @@ function realpath(path: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+function isGitDir(dir: string): boolean {
+  return isFile(join(dir, 'HEAD')) || realpath(join(dir, 'objects')) !== undefined;
 }
 
 function isFile(path: string): boolean {
