@@ -6,9 +6,9 @@
  *
  * "Lead git into" is decided the way git reads a local repository, not by the path as text:
  * every spelling git tries for it (`p/.git`, `p`, `p.git/.git`, `p.git`), a `.git` file's
- * `gitdir:`, a worktree's `commondir`, object alternates (which git follows five deep), and every
- * symbolic link inside those git and object directories (`objects/` itself, a pack file,
- * `refs/`), each resolved as the kernel resolves it (`lnk/..` is the parent of lnk's target, not
+ * `gitdir:`, a worktree's `commondir`, object alternates (which git follows five deep), and the
+ * symbolic links in those git and object directories (`objects/` itself, a pack file, `refs/`),
+ * each resolved as the kernel resolves it (`lnk/..` is the parent of lnk's target, not
  * the directory lnk is in). Hard links are not links to resolve: making one to another user's
  * file takes owning it (Linux's protected_hardlinks).
  */
@@ -30,14 +30,7 @@ export function checkLocalRepoOnDisk(url: string, policy: UrlPolicy): void {
   // both sides resolved: a private dir reached through a link of its own still counts
   const dirs = privateDirs.flatMap((d) => [d, realOrSelf(d)]);
   for (const path of paths) {
-    let places: string[];
-    try {
-      places = placesGitReads(path);
-    } catch (err) {
-      if (!(err instanceof TooManyEntries)) throw err;
-      throw refused(url, `the local repository holds more than ${LINK_SCAN_LIMIT} files to check for links`);
-    }
-    if (places.some((place) => insideAny(place, dirs)))
+    if (placesGitReads(path).some((place) => insideAny(place, dirs)))
       throw refused(
         url,
         "a local repository may not be inside the sidecar's data or storage directory (where git would read it from, links, .git files and alternates followed)",
@@ -57,9 +50,11 @@ function placesGitReads(path: string): string[] {
     for (const gitDir of gitDirs) {
       const common = within(gitDir, readSmall(join(gitDir, 'commondir'))?.trim());
       const objectDirs = alternates(join(common ?? gitDir, 'objects'), ALTERNATE_DEPTH);
-      const dirs = [gitDir, ...(common ? [common] : []), ...objectDirs];
+      const gitDirs = [gitDir, ...(common ? [common] : [])];
       // and wherever a link inside them leads (objects/, a pack file, refs/...)
-      places.push(...dirs, ...dirs.flatMap(linkTargets));
+      places.push(...gitDirs, ...objectDirs);
+      places.push(...gitDirs.flatMap((d) => linkTargets(d, GIT_DIR_PARTS)));
+      places.push(...objectDirs.flatMap((d) => linkTargets(d, OBJECT_DIR_PARTS)));
     }
   }
   // nothing there (yet): the nearest existing ancestor resolved, the rest as written
@@ -77,19 +72,20 @@ function gitdirsOfFile(entry: string, real: string): string[] {
   return dirs.filter((d): d is string => d !== undefined);
 }
 
-/** Entries looked at for links in one repository's directories before it counts as refused. */
-const LINK_SCAN_LIMIT = 200_000;
+/** Where in a git dir a link leads git elsewhere: its own entries, objects/, packs, refs. */
+const GIT_DIR_PARTS = ['', 'objects', 'objects/pack', 'objects/info', 'refs', 'refs/heads', 'refs/tags'];
+/** The same in an object directory an alternate names. */
+const OBJECT_DIR_PARTS = ['', 'pack', 'info'];
 
 /**
- * The resolved targets of every symbolic link under `dir` (not followed: each is resolved
- * whole). Throws TooManyEntries past LINK_SCAN_LIMIT entries: a repository not seen through
- * is refused.
+ * The resolved targets of the symbolic links in those parts of `dir` (each resolved whole, none
+ * followed further). Loose object files are not looked at: each is named by the id of content
+ * only its owner knows, and a sync would walk thousands of them.
  */
-function linkTargets(dir: string): string[] {
+function linkTargets(dir: string, parts: readonly string[]): string[] {
   const targets: string[] = [];
-  const pending = [dir];
-  let seen = 0;
-  for (let d = pending.pop(); d !== undefined; d = pending.pop()) {
+  for (const part of parts) {
+    const d = part ? join(dir, part) : dir;
     let entries: Dirent[];
     try {
       entries = readdirSync(d, { withFileTypes: true });
@@ -97,16 +93,11 @@ function linkTargets(dir: string): string[] {
       continue;
     }
     for (const e of entries) {
-      if (++seen > LINK_SCAN_LIMIT) throw new TooManyEntries();
-      const path = join(d, e.name);
-      if (e.isSymbolicLink()) targets.push(realpath(path) ?? path);
-      else if (e.isDirectory()) pending.push(path);
+      if (e.isSymbolicLink()) targets.push(realpath(join(d, e.name)) ?? join(d, e.name));
     }
   }
   return targets;
 }
-
-class TooManyEntries extends Error {}
 
 /** The object directories `objects/info/alternates` adds, and theirs, `depth` levels deep. */
 function alternates(objects: string, depth: number): string[] {
