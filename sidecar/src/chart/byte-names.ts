@@ -7,7 +7,8 @@
  * file system, and for `.helmignore` matching, which is bytewise in helm).
  */
 import { isUtf8 } from 'node:buffer';
-import { readdirSync } from 'node:fs';
+import { type Dirent, readdirSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 
 /** Go's string order (bytewise UTF-8), which helm's directory walk uses. */
 export function compareBytes(a: string, b: string): number {
@@ -79,6 +80,35 @@ export function readdirNames(dir: string): string[] {
   const names = readdirSync(path);
   if (!names.some(mayBeLossy)) return names.sort(compareBytes);
   return readdirSync(path, { encoding: 'buffer' }).sort(Buffer.compare).map(decodeName);
+}
+
+/** A directory entry whose name is decoded as above. */
+export interface NamedEntry {
+  name: string;
+  isDirectory(): boolean;
+}
+
+/**
+ * A directory's entries, unsorted, names decoded as above (listed as bytes only when a name
+ * shows U+FFFD, as readdirNames does).
+ */
+export function readdirEntriesSync(dir: string): NamedEntry[] {
+  const path = fsPath(dir);
+  const entries = readdirSync(path, { withFileTypes: true });
+  if (!entries.some((e) => mayBeLossy(e.name))) return entries;
+  return decodedEntries(readdirSync(path, { withFileTypes: true, encoding: 'buffer' }));
+}
+
+/** readdirEntriesSync through the thread pool. */
+export async function readdirEntries(dir: string): Promise<NamedEntry[]> {
+  const path = fsPath(dir);
+  const entries = await readdir(path, { withFileTypes: true });
+  if (!entries.some((e) => mayBeLossy(e.name))) return entries;
+  return decodedEntries(await readdir(path, { withFileTypes: true, encoding: 'buffer' }));
+}
+
+function decodedEntries(raw: Dirent<Buffer>[]): NamedEntry[] {
+  return raw.map((e) => ({ name: decodeName(e.name), isDirectory: () => e.isDirectory() }));
 }
 
 /** Whether a name listed as a string may have lost bytes (they read as U+FFFD). */

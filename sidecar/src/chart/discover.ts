@@ -9,9 +9,9 @@
  * location the API can name (results, state and `paths` are text), so it is skipped with its
  * subtree (reported through `onSkip`), and the rest of the repository is discovered as usual.
  */
-import { readdir, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { isAbsolute, posix, relative, sep } from 'node:path';
-import { compareBytes, decodeName, fsPath, isUtf8Name, mayBeLossy, showName } from './byte-names.js';
+import { compareBytes, fsPath, isUtf8Name, type NamedEntry, readdirEntries, showName } from './byte-names.js';
 import { confine, PathEscapeError, resolveRoot } from './secure-path.js';
 
 export class DiscoveryError extends Error {
@@ -102,12 +102,9 @@ async function scan(root: string, rel: string, opts: DiscoverOptions): Promise<s
  * A directory's entries, names decoded as byte-names.ts does (listed as bytes only when a name
  * shows U+FFFD: cheaper). A failure names the directory in the checkout, not on the host.
  */
-async function list(dir: string, rel: string): Promise<{ name: string; isDirectory(): boolean }[]> {
+async function list(dir: string, rel: string): Promise<NamedEntry[]> {
   try {
-    const entries = await readdir(dir, { withFileTypes: true });
-    if (!entries.some((e) => mayBeLossy(e.name))) return entries;
-    const raw = await readdir(dir, { withFileTypes: true, encoding: 'buffer' });
-    return raw.map((e) => ({ name: decodeName(e.name), isDirectory: () => e.isDirectory() }));
+    return await readdirEntries(dir);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     throw new DiscoveryError(

@@ -75,14 +75,15 @@ export function checkYamlDocument(text: string, file: string): 'map' | 'null' | 
   } catch {
     // (js-yaml also stops at 100 levels of nesting)
     const go = parseGoYaml(text, file);
-    checkDepth(go, file);
+    checkDepth(shapeOf(go, new Map()), file);
     return kindOf(go);
   }
-  if (expandedSize(value, new Map()) > MAX_EXPANDED_NODES) {
+  const shape = shapeOf(value, new Map());
+  if (shape.size > MAX_EXPANDED_NODES) {
     throw new YamlError(file, undefined, 'document expands to too many values (alias bomb?)');
   }
   // (aliases nest deeper than js-yaml's own 100-level parse limit: *b holding *a holding ...)
-  checkDepth(value, file);
+  checkDepth(shape, file);
   if (value === null || value === undefined) return 'null';
   return typeof value === 'object' && !Array.isArray(value) && !(value instanceof Date) ? 'map' : 'other';
 }
@@ -94,8 +95,8 @@ function kindOf(value: GoValue): 'map' | 'null' | 'other' {
 
 const TOO_DEEP = `values nested deeper than ${MAX_DEPTH} levels (helm's limit)`;
 
-function checkDepth(value: unknown, file: string): void {
-  if (depthOf(value, new Map()) > MAX_DEPTH) throw new YamlError(file, undefined, TOO_DEEP);
+function checkDepth(shape: Shape, file: string): void {
+  if (shape.depth > MAX_DEPTH) throw new YamlError(file, undefined, TOO_DEEP);
 }
 
 /**
@@ -116,33 +117,34 @@ export function flowNestingOver(text: string, limit: number): boolean {
   return false;
 }
 
-/** Levels of maps and lists in `value` (the document's own counts 1), memoised per (shared) object. */
-function depthOf(value: unknown, memo: Map<object, number>): number {
-  if (value === null || typeof value !== 'object') return 0;
-  const known = memo.get(value);
-  if (known !== undefined) return known;
-  let deepest = 0;
-  for (const child of Array.isArray(value) ? value : Object.values(value))
-    deepest = Math.max(deepest, depthOf(child, memo));
-  memo.set(value, deepest + 1);
-  return deepest + 1;
+interface Shape {
+  /** Values the document expands to (aliases expanded), capped at MAX_EXPANDED_NODES + 1. */
+  size: number;
+  /** Levels of maps and lists (the document's own counts 1). */
+  depth: number;
 }
 
-/** Number of values the document would expand to, memoised per (shared) object. */
-function expandedSize(value: unknown, memo: Map<object, number>): number {
-  if (value === null || typeof value !== 'object') return 1;
+const SCALAR: Shape = { size: 1, depth: 0 };
+/** What a cycle counts as: past both limits. */
+const UNBOUNDED: Shape = { size: MAX_EXPANDED_NODES + 1, depth: MAX_DEPTH + 1 };
+
+/** The size and depth of `value`, in one walk memoised per (shared) object. */
+function shapeOf(value: unknown, memo: Map<object, Shape>): Shape {
+  if (value === null || typeof value !== 'object') return SCALAR;
   const known = memo.get(value);
   if (known !== undefined) return known;
-  memo.set(value, MAX_EXPANDED_NODES + 1); // a cycle counts as unbounded
+  memo.set(value, UNBOUNDED);
+  const isList = Array.isArray(value);
   let size = 1;
-  const children = Array.isArray(value) ? value : Object.values(value);
-  for (const child of children) {
-    size += expandedSize(child, memo) + (Array.isArray(value) ? 0 : 1);
-    if (size > MAX_EXPANDED_NODES) break;
+  let deepest = 0;
+  for (const child of isList ? value : Object.values(value)) {
+    const s = shapeOf(child, memo);
+    size = Math.min(size + s.size + (isList ? 0 : 1), MAX_EXPANDED_NODES + 1);
+    deepest = Math.max(deepest, s.depth);
   }
-  const capped = Math.min(size, MAX_EXPANDED_NODES + 1);
-  memo.set(value, capped);
-  return capped;
+  const shape = { size, depth: deepest + 1 };
+  memo.set(value, shape);
+  return shape;
 }
 
 type Doc = ReturnType<typeof parseAllDocuments>[number];

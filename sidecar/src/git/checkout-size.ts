@@ -8,11 +8,11 @@
  * 118 MB and 60,000 inodes on disk.
  */
 import { createHash } from 'node:crypto';
-import { lstatSync, readdirSync } from 'node:fs';
+import { lstatSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { decodeName, fsPath, mayBeLossy } from '../chart/byte-names.js';
+import { fsPath, readdirEntriesSync } from '../chart/byte-names.js';
 import { formatSize } from '../config/size.js';
 import { GitError } from './errors.js';
 
@@ -75,11 +75,12 @@ export async function measureCheckout(dir: string, cap: number, known?: KnownTre
     if (total !== undefined) walk.bytes += total;
     else {
       walk.bytes += BLOCK;
-      for (const e of listDir(join(dir, rel))) {
+      // names that are not UTF-8 kept as their bytes: any name git takes is a file to count
+      for (const e of readdirEntriesSync(join(dir, rel))) {
         if (rel === '' && e.name === '.git') continue;
         const path = rel ? `${rel}/${e.name}` : e.name;
         // readdir's type is lstat's: a link to a directory is counted as a link, not walked into
-        if (e.dir) await visit(path);
+        if (e.isDirectory()) await visit(path);
         else walk.bytes += blocks(lstatSync(fsPath(join(dir, path))).size);
         if (++walk.seen % SLICE === 0) await nextTurn();
         if (over()) return;
@@ -99,21 +100,6 @@ export async function measureCheckout(dir: string, cap: number, known?: KnownTre
 /** What a file of `size` bytes takes: whole blocks, at least one. */
 function blocks(size: number): number {
   return Math.max(1, Math.ceil(size / BLOCK)) * BLOCK;
-}
-
-/**
- * A directory's entries, names that are not UTF-8 kept as their bytes (chart/byte-names.ts):
- * any name git takes is a file here to count.
- */
-function listDir(abs: string): { name: string; dir: boolean }[] {
-  const path = fsPath(abs);
-  const listed = readdirSync(path, { withFileTypes: true });
-  if (!listed.some((e) => mayBeLossy(e.name)))
-    return listed.map((e) => ({ name: e.name, dir: e.isDirectory() }));
-  return readdirSync(path, { withFileTypes: true, encoding: 'buffer' }).map((e) => ({
-    name: decodeName(e.name),
-    dir: e.isDirectory(),
-  }));
 }
 
 /**

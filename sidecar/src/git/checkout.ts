@@ -18,7 +18,7 @@ import {
 import { removeStaleLocks, serialized } from './dir-lock.js';
 import { GitError } from './errors.js';
 import { readIndexTrees } from './index-trees.js';
-import { checkLocalRepoOnDisk } from './local-repo.js';
+import { checkRepositoryUrl } from './local-repo.js';
 import type { ResolvedRef } from './ls-remote.js';
 import { compactIfNeeded } from './maintenance.js';
 import { type CommitInfo, readCommitInfo } from './objects.js';
@@ -35,7 +35,7 @@ import {
 import { runGit } from './runner.js';
 import { type GitSession, withGitSession } from './session.js';
 import { listDirsArgs, parseDirListing } from './tree.js';
-import { checkGitUrl, isFullSha, isShortSha, localRepoPaths } from './url-policy.js';
+import { isFullSha, isShortSha, localRepoPaths } from './url-policy.js';
 
 /**
  * No template directory: a checkout gets no hooks (not even the inert samples: ~15 files written
@@ -415,8 +415,7 @@ async function checkSubmoduleUrls(ctx: Ctx, commit: string): Promise<void> {
     const url = submoduleUrl(raw, ctx.o.url);
     if (url === undefined) continue;
     try {
-      checkGitUrl(url, ctx.o.policy);
-      checkLocalRepoOnDisk(url, ctx.o.policy);
+      checkRepositoryUrl(url, ctx.o.policy);
     } catch (err) {
       const name = key.replace(/^submodule\.|\.url$/g, '');
       throw new GitError('policy', `submodule ${name} of ${redactUrl(ctx.o.url)}: ${(err as Error).message}`);

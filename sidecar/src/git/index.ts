@@ -20,7 +20,7 @@ export {
 // Building blocks of the layer, exported for its unit tests and for callers that need one part.
 export { classifyGitOutput, GitError, type GitErrorKind, gitLastWords } from './errors.js';
 export { parseIndexTrees, readIndexTrees } from './index-trees.js';
-export { checkLocalRepoOnDisk } from './local-repo.js';
+export { checkLocalRepoOnDisk, checkRepositoryUrl } from './local-repo.js';
 export { lsRemoteArgs, type ResolvedRef, resolveRef } from './ls-remote.js';
 export { MAX_PACKS, objectCounts, shouldCompact } from './maintenance.js';
 export { type CommitInfo, parseCommit, readCommitInfo } from './objects.js';

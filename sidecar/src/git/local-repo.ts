@@ -14,12 +14,21 @@
  */
 import { type Dirent, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join } from 'node:path';
-import { insideAny, localRepoPaths, refused, type UrlPolicy } from './url-policy.js';
+import { checkGitUrl, insideAny, localRepoPaths, refused, type UrlPolicy } from './url-policy.js';
 
 /** How deep git follows alternates of alternates. */
 const ALTERNATE_DEPTH = 5;
 /** The most of a `.git` file, `commondir` or `alternates` file read. */
 const SMALL_FILE = 64 * 1024;
+
+/**
+ * The whole policy for a repository URL about to be registered or handed to git: the URL's
+ * form (url-policy.ts), then, for a local one, where on disk git would read it from.
+ */
+export function checkRepositoryUrl(url: string, policy: UrlPolicy): void {
+  checkGitUrl(url, policy);
+  checkLocalRepoOnDisk(url, policy);
+}
 
 /** Throws GitError 'policy' when git, given `url`, would read from a private directory. */
 export function checkLocalRepoOnDisk(url: string, policy: UrlPolicy): void {

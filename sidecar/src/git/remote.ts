@@ -5,14 +5,13 @@
 import type { Logger } from 'pino';
 import { splitUrlCredentials, UrlCredentialsError } from '../url/credentials.js';
 import { GitError } from './errors.js';
-import { checkLocalRepoOnDisk } from './local-repo.js';
+import { checkRepositoryUrl } from './local-repo.js';
 import { lsRemoteArgs, type ResolvedRef, resolveRef } from './ls-remote.js';
 import { redactUrl } from './redact.js';
 import { runGit } from './runner.js';
 import { type GitAuth, type GitSession, type SessionOptions, withGitSession } from './session.js';
 import {
   allowedProtocols,
-  checkGitUrl,
   checkRef,
   isFullSha,
   isShortSha,
@@ -60,8 +59,7 @@ export async function remoteTip(options: RemoteOptions): Promise<ResolvedRef> {
  * and a commit id ref lower-cased. Throws GitError 'policy' before anything runs.
  */
 export function prepareRemote<T extends RemoteOptions>(o: T): T {
-  checkGitUrl(o.url, o.policy);
-  checkLocalRepoOnDisk(o.url, o.policy);
+  checkRepositoryUrl(o.url, o.policy);
   let ref = o.ref === '' ? undefined : o.ref;
   if (ref !== undefined) {
     checkRef(ref);

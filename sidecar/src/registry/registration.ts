@@ -14,14 +14,7 @@
 import { ApiError } from '@chartsync/api';
 import { dependencySchema, describeIssues, repoSchema } from '@chartsync/api/schemas';
 import type { DependencyRepository } from '../chart/model.js';
-import {
-  checkGitUrl,
-  checkLocalRepoOnDisk,
-  checkRef,
-  type GitAuth,
-  GitError,
-  type UrlPolicy,
-} from '../git/index.js';
+import { checkRef, checkRepositoryUrl, type GitAuth, GitError, type UrlPolicy } from '../git/index.js';
 import { checkCaBundle } from '../oci/settings.js';
 import { scheduleOf } from '../standalone/schedule.js';
 import { splitUrlCredentials, UrlCredentialsError } from '../url/credentials.js';
@@ -58,10 +51,7 @@ export function repoRegistration(raw: unknown, policy: UrlPolicy): RepoRecord {
   if (!parsed.success) throw refused(describeIssues(parsed.error));
   const input = parsed.data;
   const fromUrl = split('git', input.git);
-  policyCheck('git', () => {
-    checkGitUrl(fromUrl.url, policy);
-    checkLocalRepoOnDisk(fromUrl.url, policy);
-  });
+  policyCheck('git', () => checkRepositoryUrl(fromUrl.url, policy));
   if (input.ref !== undefined) policyCheck('ref', () => checkRef(input.ref as string));
   const httpAuth = Boolean(input.username || input.password || fromUrl.username || fromUrl.password);
   if (httpAuth && (input.sshKey || input.knownHosts))
