@@ -240,7 +240,9 @@ export async function startOperatorProcess(env: Record<string, string>): Promise
   const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
     if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
     proc.kill(signal);
-    const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+    // past the operator's own shutdown grace (20 s for reconciles in flight, main.ts): a slow
+    // but graceful stop must not be cut short and read as a failed one
+    const timer = setTimeout(() => proc.kill('SIGKILL'), 30_000);
     const code = await exited;
     clearTimeout(timer);
     return code;
