@@ -69,7 +69,10 @@ async function refusedBeforeGit(call: () => Promise<unknown>, label: string): Pr
 describe('hostile URLs and refs are refused before git runs', () => {
   test('control: the git spy records commands, and an allowed ext:: transport would run the canary', async () => {
     const callsBefore = gitCalls().length;
-    await remoteHead({ url: fileUrl(repo), policy: open });
+    // (not remoteHead: a local repository's refs are read without git, refs.ts)
+    await withGitSession({ protocols: ['file'] }, (s) =>
+      runGit(s, ['ls-remote', '--', fileUrl(repo)], { describe: 'control' }),
+    );
     assert.ok(gitCalls().length > callsBefore, 'the spy must see git commands');
     const everything = ['https', 'ssh', 'http', 'git', 'file', 'ext'] as unknown as ('https' | 'ssh')[];
     await withGitSession({ protocols: everything }, (s) =>

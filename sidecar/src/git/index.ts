@@ -25,7 +25,7 @@ export { lsRemoteArgs, type ResolvedRef, resolveRef } from './ls-remote.js';
 export { MAX_PACKS, objectCounts, shouldCompact } from './maintenance.js';
 export { type CommitInfo, parseCommit, readCommitInfo } from './objects.js';
 export { redact, redactUrl } from './redact.js';
-export { headCommit } from './refs.js';
+export { headCommit, localRemoteTip } from './refs.js';
 export { type RemoteOptions, remoteHead, remoteTip } from './remote.js';
 export { runGit } from './runner.js';
 export type { GitAuth } from './session.js';

@@ -1,9 +1,21 @@
 /**
- * Reads which commit a checkout has checked out straight from its files (HEAD, the loose ref or
- * packed-refs), so an update can tell "already here" without starting a git process.
+ * Reads refs straight from a repository's files, so that the commonest questions need no git
+ * process (a spawn costs the sidecar's event loop a fork of its whole memory, ~3 ms, far more
+ * under load):
+ * - which commit a checkout has checked out (headCommit: HEAD, the loose ref or packed-refs);
+ * - what `git ls-remote` would answer for a local repository (localRemoteTip), the no-change
+ *   check of a repository the sidecar reads from disk (a volume a git-sync container fills).
+ * Anything these readers do not handle exactly as git does gives undefined, and the caller runs
+ * git: reftable and other repository extensions, `.git` files and worktrees, hidden refs,
+ * included config, symbolic links, a repository owned by another user (git refuses it), a tag
+ * it cannot peel.
  */
-import { readFile } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { lstat, readFile, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
+import { type ResolvedRef, resolveRef } from './ls-remote.js';
+import { readCommitInfo } from './objects.js';
+import { localRepoPaths } from './url-policy.js';
 
 /** The commit HEAD points at, or undefined when it cannot be read this way (then ask git). */
 export async function headCommit(gitDir: string): Promise<string | undefined> {
@@ -11,8 +23,7 @@ export async function headCommit(gitDir: string): Promise<string | undefined> {
   if (!head) return undefined;
   if (!head.startsWith('ref: ')) return asSha(head);
   const ref = head.slice(5).trim();
-  // Only names git itself writes under refs/: never a path that leaves the git dir.
-  if (!/^refs\/[A-Za-z0-9._/-]+$/.test(ref) || ref.includes('..')) return undefined;
+  if (!isRefName(ref)) return undefined;
   const loose = await readText(join(gitDir, ref));
   if (loose !== undefined) return asSha(loose.trim());
   const packed = await readText(join(gitDir, 'packed-refs'));
@@ -21,6 +32,204 @@ export async function headCommit(gitDir: string): Promise<string | undefined> {
     if (name === ref) return asSha(sha ?? '');
   }
   return undefined;
+}
+
+/** The most of packed-refs read (a repository with ~500,000 refs); a larger one goes to git. */
+const MAX_PACKED_REFS = 64 * 1024 * 1024;
+/** HEAD, config and a loose ref are small files. */
+const MAX_SMALL = 64 * 1024;
+
+/**
+ * What `git ls-remote <url> <patterns for ref>` resolves `ref` to (ls-remote.ts), for a local
+ * repository (`/path` or `file:///path`), read from its files; undefined when only git can tell,
+ * the ref not found included (git's own error then names it).
+ */
+export async function localRemoteTip(url: string, ref: string | undefined): Promise<ResolvedRef | undefined> {
+  const paths = localRepoPaths(url);
+  // a file:// URL with escapes is read by git one way or the other: git decides
+  if (paths?.length !== 1 || paths[0] === undefined) return undefined;
+  try {
+    const repo = await openRepository(paths[0]);
+    if (!repo) return undefined;
+    const lines: string[] = [];
+    for (const name of candidateNames(ref)) {
+      const ids = await repo.read(name);
+      if (ids === 'unknown') return undefined;
+      if (ids) lines.push(`${ids.id}\t${name}`, ...(ids.peeled ? [`${ids.peeled}\t${name}^{}`] : []));
+    }
+    return resolveRef(lines.join('\n'), ref);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every name ls-remote is asked for when resolving `ref` (lsRemoteArgs' patterns, unpeeled). */
+function candidateNames(ref: string | undefined): string[] {
+  if (ref === undefined || ref === 'HEAD') return ['HEAD'];
+  if (ref.startsWith('refs/')) return [ref];
+  return [`refs/tags/${ref}`, `refs/heads/${ref}`];
+}
+
+/** A ref's object id, and the commit an annotated tag peels to. */
+interface RefIds {
+  id: string;
+  peeled?: string;
+}
+
+interface Repository {
+  /** The ref's ids; undefined when there is no such ref; 'unknown' when only git can tell. */
+  read(name: string): Promise<RefIds | undefined | 'unknown'>;
+  /** A regular file of the git dir (readRegular). */
+  file(relative: string, max: number): Promise<string | undefined | 'unknown'>;
+}
+
+/**
+ * The git dir git's transport would use for `path`, when it is one this reader takes: git tries
+ * `path/.git`, `path`, `path.git/.git`, `path.git`, and takes the first that is a file (a `.git`
+ * file: left to git) or a directory that looks like a git dir.
+ */
+async function openRepository(path: string): Promise<Repository | undefined> {
+  for (const candidate of [`${path}/.git`, path, `${path}.git/.git`, `${path}.git`]) {
+    const st = await lstatOrUndefined(candidate);
+    if (!st) continue;
+    if (!st.isDirectory()) return undefined; // a .git file, a link: git follows them, we do not
+    const looks = await looksLikeGitDir(candidate);
+    if (looks === 'no') continue;
+    if (looks === 'unknown') return undefined;
+    // git refuses a repository of another user (safe.directory): so does this reader, to git
+    if (typeof process.getuid === 'function' && st.uid !== process.getuid()) return undefined;
+    const repo = await repositoryAt(candidate);
+    return (await plainRepository(repo)) ? repo : undefined;
+  }
+  return undefined;
+}
+
+/** git's is_git_directory: a valid HEAD, objects/ and refs/ ('unknown': a link among them). */
+async function looksLikeGitDir(dir: string): Promise<'yes' | 'no' | 'unknown'> {
+  const [head, objects, refs] = await Promise.all(
+    ['HEAD', 'objects', 'refs'].map((p) => lstatOrUndefined(join(dir, p))),
+  );
+  if ([head, objects, refs].some((st) => st?.isSymbolicLink())) return 'unknown';
+  if (!head?.isFile() || !objects?.isDirectory() || !refs?.isDirectory()) return 'no';
+  if (head.size > MAX_SMALL) return 'unknown';
+  const text = (await readFile(join(dir, 'HEAD'), 'utf8')).trim();
+  const symbolic = /^ref: (.+)$/.exec(text)?.[1]?.trim();
+  if (symbolic !== undefined ? isRefName(symbolic) : asSha(text) !== undefined) return 'yes';
+  return 'unknown';
+}
+
+/**
+ * A repository of format 0 whose config neither hides refs from what it serves nor includes
+ * other files (which could), and that is no worktree (`commondir`).
+ */
+async function plainRepository(repo: Repository): Promise<boolean> {
+  if ((await repo.file('commondir', MAX_SMALL)) !== undefined) return false;
+  const config = await repo.file('config', MAX_SMALL);
+  if (config === 'unknown') return false;
+  const text = config ?? '';
+  const format = /^\s*repositoryformatversion\s*=\s*(\S+)/im.exec(text)?.[1];
+  if (format !== undefined && format !== '0') return false;
+  return !/hiderefs|include|extensions/i.test(text);
+}
+
+async function repositoryAt(gitDir: string): Promise<Repository> {
+  const real = await realpath(gitDir);
+  const file = (relative: string, max: number) => readRegular(gitDir, real, relative, max);
+  let packed: Promise<PackedRefs | 'unknown'> | undefined;
+  const packedRefs = () => {
+    packed ??= readPackedRefs(file);
+    return packed;
+  };
+  const direct = async (name: string): Promise<{ id: string; loose: boolean } | undefined | 'unknown'> => {
+    const loose = await file(name, MAX_SMALL);
+    if (loose === 'unknown') return 'unknown';
+    if (loose !== undefined) {
+      const id = asSha(loose.trim());
+      return id ? { id, loose: true } : 'unknown'; // a symbolic ref, or one git would warn about
+    }
+    const refs = await packedRefs();
+    if (refs === 'unknown') return 'unknown';
+    const entry = refs.refs.get(name);
+    return entry ? { id: entry.id, loose: false } : undefined;
+  };
+  const read = async (name: string): Promise<RefIds | undefined | 'unknown'> => {
+    let target = name;
+    if (name === 'HEAD') {
+      const head = await file('HEAD', MAX_SMALL);
+      if (head === 'unknown' || head === undefined) return 'unknown';
+      const text = head.trim();
+      const symbolic = /^ref: (.+)$/.exec(text)?.[1]?.trim();
+      if (symbolic === undefined) {
+        const id = asSha(text);
+        return id ? peel(gitDir, id, name, undefined) : 'unknown';
+      }
+      if (!isRefName(symbolic)) return 'unknown';
+      target = symbolic;
+    } else if (!isRefName(name)) return 'unknown';
+    const found = await direct(target);
+    if (found === undefined || found === 'unknown') return found;
+    const refs = found.loose ? undefined : await packedRefs();
+    return peel(gitDir, found.id, target, refs === 'unknown' ? undefined : refs);
+  };
+  return { read, file };
+}
+
+/**
+ * The ids ls-remote lists for a ref at `id`: an annotated tag also gets the commit it peels to.
+ * packed-refs says so for the refs its `peeled` traits cover; any other ref is peeled only when
+ * its object can be read as a commit here (then it peels to itself).
+ */
+async function peel(
+  gitDir: string,
+  id: string,
+  name: string,
+  packed: PackedRefs | undefined,
+): Promise<RefIds | 'unknown'> {
+  const entry = packed?.refs.get(name);
+  if (packed && entry && (packed.fullyPeeled || (packed.peeled && name.startsWith('refs/tags/'))))
+    return entry.peeled ? { id, peeled: entry.peeled } : { id };
+  return (await readCommitInfo(gitDir, id)) ? { id } : 'unknown';
+}
+
+interface PackedRefs {
+  refs: Map<string, { id: string; peeled?: string }>;
+  /** `peeled`: every annotated tag under refs/tags/ has its `^` line. */
+  peeled: boolean;
+  /** `fully-peeled`: every annotated tag anywhere has. */
+  fullyPeeled: boolean;
+}
+
+async function readPackedRefs(file: Repository['file']): Promise<PackedRefs | 'unknown'> {
+  const text = await file('packed-refs', MAX_PACKED_REFS);
+  if (text === 'unknown') return 'unknown';
+  const result: PackedRefs = { refs: new Map(), peeled: false, fullyPeeled: false };
+  let last: { id: string; peeled?: string } | undefined;
+  for (const line of (text ?? '').split('\n')) {
+    if (line === '') continue;
+    if (line.startsWith('# pack-refs with:')) {
+      const traits = line.slice('# pack-refs with:'.length).trim().split(/\s+/);
+      result.peeled = traits.includes('peeled');
+      result.fullyPeeled = traits.includes('fully-peeled');
+      continue;
+    }
+    if (line.startsWith('^')) {
+      const peeled = asSha(line.slice(1).trim());
+      if (!peeled || !last) return 'unknown';
+      last.peeled = peeled;
+      continue;
+    }
+    const space = line.indexOf(' ');
+    const id = asSha(line.slice(0, space));
+    if (space < 0 || !id) return 'unknown';
+    last = { id };
+    result.refs.set(line.slice(space + 1), last);
+  }
+  return result;
+}
+
+/** Only names git itself writes under refs/: never a path that leaves the git dir. */
+function isRefName(ref: string): boolean {
+  return /^refs\/[A-Za-z0-9._/-]+$/.test(ref) && !ref.includes('..') && !ref.includes('//');
 }
 
 function asSha(text: string): string | undefined {
@@ -32,5 +241,35 @@ async function readText(file: string): Promise<string | undefined> {
     return await readFile(file, 'utf8');
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * The text of the regular file `relative` in the git dir `gitDir` (`real`: its resolved path):
+ * undefined when there is none (nothing there, or a directory in its place or on the way: no
+ * such ref), 'unknown' for a link on its path inside the git dir (git's to follow, not ours) or
+ * a file larger than `max`.
+ */
+async function readRegular(
+  gitDir: string,
+  real: string,
+  relative: string,
+  max: number,
+): Promise<string | undefined | 'unknown'> {
+  const path = join(gitDir, relative);
+  const st = await lstatOrUndefined(path);
+  if (!st || st.isDirectory()) return undefined;
+  if (!st.isFile() || st.size > max) return 'unknown';
+  if ((await realpath(path)) !== join(real, relative)) return 'unknown';
+  return readFile(path, 'utf8');
+}
+
+async function lstatOrUndefined(path: string): Promise<Stats | undefined> {
+  try {
+    return await lstat(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw err;
   }
 }

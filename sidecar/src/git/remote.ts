@@ -1,6 +1,7 @@
 /**
  * The cheap "did anything change?" check: the commit a remote ref points at, from one
- * `git ls-remote` that asks only for the refs the name can mean.
+ * `git ls-remote` that asks only for the refs the name can mean (a local repository's refs are
+ * read from its files when refs.ts can, which spares the process).
  */
 import type { Logger } from 'pino';
 import { splitUrlCredentials, UrlCredentialsError } from '../url/credentials.js';
@@ -8,6 +9,7 @@ import { GitError } from './errors.js';
 import { checkRepositoryUrl } from './local-repo.js';
 import { lsRemoteArgs, type ResolvedRef, resolveRef } from './ls-remote.js';
 import { redactUrl } from './redact.js';
+import { localRemoteTip } from './refs.js';
 import { runGit } from './runner.js';
 import { type GitAuth, type GitSession, type SessionOptions, withGitSession } from './session.js';
 import {
@@ -46,6 +48,12 @@ export async function remoteHead(options: RemoteOptions): Promise<string> {
 export async function remoteTip(options: RemoteOptions): Promise<ResolvedRef> {
   const o = prepareRemote(options);
   if (o.ref !== undefined && isFullSha(o.ref)) return { name: o.ref, commit: o.ref };
+  // a repository on this host: its refs read from its files, as git's transport would serve them
+  const local = o.policy.allowLocal ? await localRemoteTip(o.url, o.ref) : undefined;
+  if (local) {
+    o.log?.debug({ git: `ls-remote ${redactUrl(o.url)} (read in-process)`, ref: o.ref }, 'refs read');
+    return local;
+  }
   return withGitSession(sessionOptions(o), async (session) => {
     const resolved = await lsRemote(session, o);
     if (resolved) return resolved;

@@ -1,0 +1,183 @@
+/**
+ * The no-change check of a local repository reads its refs from its files (refs.ts) instead of
+ * running `git ls-remote`: the answers must be git's own, for every kind of ref, and whatever the
+ * reader does not handle exactly as git does (links, `.git` files, hidden refs, included config,
+ * repository extensions, symbolic refs, loose annotated tags, another user's repository) must be
+ * left to git, which then answers as before.
+ */
+import assert from 'node:assert/strict';
+import { chownSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { after, before, test } from 'node:test';
+import { GitError, localRemoteTip, remoteTip, resolveRef } from '@chartsync/sidecar/git';
+import { createLogger } from '@chartsync/sidecar/log';
+import { fixtureGit } from '../harness/git-server.ts';
+
+const policy = { allowLocal: true, allowInsecure: false };
+const tmp = mkdtempSync(join(tmpdir(), 'chartsync-local-refs-'));
+const work = join(tmp, 'work');
+const bare = join(tmp, 'bare.git');
+
+/** Makes a bare repository with every kind of ref a user may name. */
+before(async () => {
+  await fixtureGit(['init', '-q', '-b', 'main', work]);
+  writeFileSync(join(work, 'a.txt'), 'one\n');
+  await fixtureGit(['add', '-A'], work);
+  await fixtureGit(['commit', '-q', '-m', 'one'], work);
+  await fixtureGit(['tag', 'v1'], work); // lightweight
+  await fixtureGit(['tag', '-a', 'v2', '-m', 'annotated'], work);
+  await fixtureGit(['branch', 'feature/x'], work);
+  writeFileSync(join(work, 'a.txt'), 'two\n');
+  await fixtureGit(['commit', '-q', '-am', 'two'], work);
+  await fixtureGit(['tag', '-a', 'same', '-m', 'a tag named like a branch'], work);
+  await fixtureGit(['branch', 'same', 'HEAD~1'], work);
+  await fixtureGit(['update-ref', 'refs/pull/1/head', 'HEAD~1'], work);
+  await fixtureGit(['clone', '-q', '--bare', '--mirror', work, bare]);
+  // packed refs with peeled tags, then refs that move after packing stay loose
+  await fixtureGit(['pack-refs', '--all'], bare);
+  writeFileSync(join(work, 'a.txt'), 'three\n');
+  await fixtureGit(['commit', '-q', '-am', 'three'], work);
+  await fixtureGit(['push', '-q', bare, 'main', 'main:refs/heads/moved'], work);
+});
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+const REFS = [
+  undefined,
+  'HEAD',
+  'main',
+  'refs/heads/main',
+  'moved',
+  'feature/x',
+  'v1',
+  'v2',
+  'refs/tags/v2',
+  'same',
+  'refs/heads/same',
+  'refs/pull/1/head',
+  'missing',
+];
+
+/** What git's own ls-remote resolves `ref` to in the repository at `url`. */
+async function gitsAnswer(url: string, ref: string | undefined) {
+  return resolveRef(await fixtureGit(['ls-remote', '--', url]), ref);
+}
+
+test("a local repository's refs are read from its files as git ls-remote resolves them", async () => {
+  // packed refs (peeled), and refs loose after packing: all of them read here
+  for (const url of [bare, `file://${bare}`, join(tmp, 'bare')]) {
+    for (const ref of REFS) {
+      const ours = await localRemoteTip(url, ref);
+      if (ref === 'missing') assert.equal(ours, undefined, 'a ref not found is left to git');
+      else assert.deepEqual(ours, await gitsAnswer(url, ref), `${url} ${ref}`);
+    }
+  }
+  // a work tree's repository: its annotated tags are loose (left to git), the rest read here
+  for (const url of [work, `${work}/.git`]) {
+    for (const ref of REFS) {
+      const ours = await localRemoteTip(url, ref);
+      const loose = ['v2', 'refs/tags/v2', 'same', 'missing'].includes(ref ?? '');
+      if (loose) assert.equal(ours, undefined, `${url} ${ref}`);
+      else assert.deepEqual(ours, await gitsAnswer(url, ref), `${url} ${ref}`);
+    }
+  }
+});
+
+function capture() {
+  const stream = new PassThrough();
+  const lines: { git?: string; msg?: string }[] = [];
+  stream.on('data', (d: Buffer) => {
+    for (const l of d.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(l));
+  });
+  return { log: createLogger({ level: 'debug', pretty: false, destination: stream }), lines };
+}
+
+test('the no-change check of a local repository runs no git process', async () => {
+  const { log, lines } = capture();
+  const tip = await remoteTip({ url: `file://${bare}`, ref: 'main', policy, log });
+  assert.deepEqual(tip, await gitsAnswer(bare, 'main'));
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(
+    lines.map((l) => l.msg),
+    ['refs read'],
+  );
+  // a ref not found is asked of git, whose answer names it
+  const missing = await remoteTip({ url: bare, ref: 'missing', policy, log }).catch((e) => e);
+  assert.ok(missing instanceof GitError && missing.kind === 'ref');
+  await new Promise((r) => setImmediate(r));
+  assert.ok(lines.some((l) => l.msg === 'git command done' && /^ls-remote/.test(l.git ?? '')));
+});
+
+/** A copy of the bare repository, changed by `alter`; `localRemoteTip` must leave it to git. */
+async function leftToGit(name: string, alter: (dir: string) => Promise<void> | void, ref = 'main') {
+  const dir = join(tmp, `${name}.git`);
+  await fixtureGit(['clone', '-q', '--bare', '--mirror', work, dir]);
+  await fixtureGit(['pack-refs', '--all'], dir);
+  await alter(dir);
+  assert.equal(await localRemoteTip(dir, ref), undefined, `${name}: read in-process`);
+  return dir;
+}
+
+test('what the reader does not handle as git does is left to git, which answers', async () => {
+  const main = (await gitsAnswer(bare, 'main'))?.commit;
+  // refs hidden from what the repository serves: git says there is no such ref
+  const hidden = await leftToGit('hidden', (d) =>
+    fixtureGit(['config', 'uploadpack.hideRefs', 'refs/heads/main'], d),
+  );
+  await assert.rejects(remoteTip({ url: hidden, ref: 'main', policy }), (e: GitError) => e.kind === 'ref');
+  // config that includes other files, or a repository extension (reftable, sha256...)
+  await leftToGit('include', (d) => fixtureGit(['config', 'include.path', '/dev/null'], d));
+  await leftToGit('format', (d) => {
+    writeFileSync(join(d, 'config'), '[core]\n\trepositoryformatversion = 1\n\tbare = true\n');
+  });
+  await leftToGit('extension', (d) => {
+    writeFileSync(join(d, 'config'), '[core]\n\tbare = true\n[extensions]\n\tnoop = true\n');
+  });
+  // links: HEAD, refs/heads, a loose ref file, the repository itself
+  await leftToGit('head-link', (d) => {
+    renameSync(join(d, 'HEAD'), join(d, 'HEAD.real'));
+    symlinkSync(join(d, 'HEAD.real'), join(d, 'HEAD'));
+  });
+  await leftToGit('heads-link', (d) => {
+    mkdirSync(join(d, 'elsewhere'));
+    writeFileSync(join(d, 'elsewhere', 'main'), `${main}\n`);
+    rmSync(join(d, 'refs', 'heads'), { recursive: true, force: true });
+    symlinkSync(join(d, 'elsewhere'), join(d, 'refs', 'heads'));
+  });
+  await leftToGit('ref-link', (d) => {
+    writeFileSync(join(d, 'main-target'), `${main}\n`);
+    symlinkSync(join(d, 'main-target'), join(d, 'refs', 'heads', 'main'));
+  });
+  const linked = join(tmp, 'linked.git');
+  symlinkSync(bare, linked);
+  assert.equal(await localRemoteTip(linked, 'main'), undefined);
+  assert.deepEqual(await remoteTip({ url: linked, ref: 'main', policy }), await gitsAnswer(bare, 'main'));
+  // a symbolic ref other than HEAD, and an annotated tag stored loose (its peeled commit unknown)
+  const symbolic = await leftToGit(
+    'symbolic',
+    (d) => {
+      writeFileSync(join(d, 'refs', 'heads', 'alias'), 'ref: refs/heads/main\n');
+    },
+    'alias',
+  );
+  assert.deepEqual(await remoteTip({ url: symbolic, ref: 'alias', policy }), {
+    name: 'refs/heads/alias',
+    commit: main,
+  });
+  const looseTag = await leftToGit(
+    'loose-tag',
+    (d) => fixtureGit(['tag', '-a', 'v9', '-m', 'loose', 'main'], d),
+    'v9',
+  );
+  assert.deepEqual(await remoteTip({ url: looseTag, ref: 'v9', policy }), await gitsAnswer(looseTag, 'v9'));
+  // a `.git` file naming the git dir elsewhere
+  const gitFile = join(tmp, 'gitfile');
+  mkdirSync(gitFile);
+  writeFileSync(join(gitFile, '.git'), `gitdir: ${bare}\n`);
+  assert.equal(await localRemoteTip(gitFile, 'main'), undefined);
+  // another user's repository: git refuses to trust it, so the reader does not read it
+  await leftToGit('foreign', (d) => {
+    chownSync(d, 65534, 65534);
+  });
+});
