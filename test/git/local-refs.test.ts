@@ -9,11 +9,10 @@ import assert from 'node:assert/strict';
 import { chownSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { GitError, localRemoteTip, remoteTip, resolveRef } from '@chartsync/sidecar/git';
-import { createLogger } from '@chartsync/sidecar/log';
 import { fixtureGit } from '../harness/git-server.ts';
+import { captureLog } from '../harness/log-capture.ts';
 
 const policy = { allowLocal: true, allowInsecure: false };
 const tmp = mkdtempSync(join(tmpdir(), 'chartsync-local-refs-'));
@@ -84,17 +83,8 @@ test("a local repository's refs are read from its files as git ls-remote resolve
   }
 });
 
-function capture() {
-  const stream = new PassThrough();
-  const lines: { git?: string; msg?: string }[] = [];
-  stream.on('data', (d: Buffer) => {
-    for (const l of d.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(l));
-  });
-  return { log: createLogger({ level: 'debug', pretty: false, destination: stream }), lines };
-}
-
 test('the no-change check of a local repository runs no git process', async () => {
-  const { log, lines } = capture();
+  const { log, lines } = captureLog();
   const tip = await remoteTip({ url: `file://${bare}`, ref: 'main', policy, log });
   assert.deepEqual(tip, await gitsAnswer(bare, 'main'));
   await new Promise((r) => setImmediate(r));

@@ -4,10 +4,8 @@
  * duration over HTTP is measured and reported as a test diagnostic.
  */
 import assert from 'node:assert/strict';
-import { PassThrough } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { remoteHead } from '@chartsync/sidecar/git';
-import { createLogger } from '@chartsync/sidecar/log';
 import {
   type FixtureRepo,
   fixtureGit,
@@ -15,6 +13,7 @@ import {
   startGitServers,
   startHttpGitServer,
 } from '../harness/git-server.ts';
+import { captureLog } from '../harness/log-capture.ts';
 
 const policy = { allowLocal: false, allowInsecure: true };
 let servers: GitServers;
@@ -31,19 +30,10 @@ after(async () => {
   await servers?.stop();
 });
 
-function capture() {
-  const stream = new PassThrough();
-  const lines: { git?: string; msg?: string }[] = [];
-  stream.on('data', (d: Buffer) => {
-    for (const l of d.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(l));
-  });
-  return { log: createLogger({ level: 'debug', pretty: false, destination: stream }), lines };
-}
-
 test('a no-change check runs exactly one git ls-remote and two HTTP requests', async () => {
   const http = servers.http;
   assert.ok(http);
-  const { log, lines } = capture();
+  const { log, lines } = captureLog();
   const before = http.requests.length;
   assert.equal(await remoteHead({ url: http.url('measured'), ref: 'main', policy, log }), await repo.head());
   await new Promise((r) => setImmediate(r));
@@ -60,7 +50,7 @@ test('a no-change check runs exactly one git ls-remote and two HTTP requests', a
 test('a full commit id needs no git command and no request', async () => {
   const http = servers.http;
   assert.ok(http);
-  const { log, lines } = capture();
+  const { log, lines } = captureLog();
   const before = http.requests.length;
   const sha = await repo.head();
   assert.equal(await remoteHead({ url: http.url('measured'), ref: sha, policy, log }), sha);
