@@ -171,3 +171,40 @@ test('what the reader does not handle as git does is left to git, which answers'
     chownSync(d, 65534, 65534);
   });
 });
+
+/** A copy of the bare repository, its refs packed, changed by `alter`. */
+async function variant(name: string, alter: (dir: string) => Promise<void> | void): Promise<string> {
+  const dir = join(tmp, `${name}.git`);
+  await fixtureGit(['clone', '-q', '--bare', '--mirror', work, dir]);
+  await fixtureGit(['pack-refs', '--all'], dir);
+  await alter(dir);
+  return dir;
+}
+
+/** The reader leaves `ref` to git or answers as git does; where git fails, it must leave it. */
+async function agreesWithGit(url: string, ref: string | undefined, label: string) {
+  const ours = await localRemoteTip(url, ref);
+  if (ours === undefined) return;
+  const gits = await gitsAnswer(url, ref).catch((e: Error) => `git fails: ${e.message.split('\n')[0]}`);
+  assert.deepEqual(ours, gits, `${label}: read in-process as ${JSON.stringify(ours)}`);
+}
+
+test("a loose ref or HEAD is read with git's whitespace (space, tab, CR, LF; trailing only)", async () => {
+  const main = (await gitsAnswer(bare, 'main'))?.commit;
+  // git reads a leading space, a vertical tab, a form feed or a no-break space as a broken ref
+  for (const [i, text] of [` ${main}\n`, `${main}\v\n`, `${main}\f`, `${main}\u00a0\n`].entries()) {
+    const dir = await variant(`space-${i}`, (d) => {
+      writeFileSync(join(d, 'refs', 'heads', 'odd'), text);
+      writeFileSync(join(d, 'HEAD'), 'ref: refs/heads/odd\n');
+    });
+    await agreesWithGit(dir, 'odd', JSON.stringify(text));
+    await agreesWithGit(dir, 'HEAD', JSON.stringify(text));
+  }
+  // and git's own whitespace is read as git reads it
+  const dir = await variant('space-git', (d) => {
+    writeFileSync(join(d, 'refs', 'heads', 'odd'), `${main} \t\r\n`);
+    writeFileSync(join(d, 'HEAD'), 'ref:\trefs/heads/odd\r\n');
+  });
+  assert.deepEqual(await localRemoteTip(dir, 'odd'), await gitsAnswer(dir, 'odd'));
+  assert.deepEqual(await localRemoteTip(dir, 'HEAD'), await gitsAnswer(dir, 'HEAD'));
+});

@@ -112,10 +112,7 @@ async function looksLikeGitDir(dir: string): Promise<'yes' | 'no' | 'unknown'> {
   if ([head, objects, refs].some((st) => st?.isSymbolicLink())) return 'unknown';
   if (!head?.isFile() || !objects?.isDirectory() || !refs?.isDirectory()) return 'no';
   if (head.size > MAX_SMALL) return 'unknown';
-  const text = (await readFile(join(dir, 'HEAD'), 'utf8')).trim();
-  const symbolic = /^ref: (.+)$/.exec(text)?.[1]?.trim();
-  if (symbolic !== undefined ? isRefName(symbolic) : asSha(text) !== undefined) return 'yes';
-  return 'unknown';
+  return parseRefFile(await readFile(join(dir, 'HEAD'), 'utf8')) ? 'yes' : 'unknown';
 }
 
 /**
@@ -144,8 +141,9 @@ async function repositoryAt(gitDir: string): Promise<Repository> {
     const loose = await file(name, MAX_SMALL);
     if (loose === 'unknown') return 'unknown';
     if (loose !== undefined) {
-      const id = asSha(loose.trim());
-      return id ? { id, loose: true } : 'unknown'; // a symbolic ref, or one git would warn about
+      const parsed = parseRefFile(loose);
+      // a symbolic ref, or one git reads as broken
+      return parsed && 'id' in parsed ? { id: parsed.id, loose: true } : 'unknown';
     }
     const refs = await packedRefs();
     if (refs === 'unknown') return 'unknown';
@@ -157,14 +155,10 @@ async function repositoryAt(gitDir: string): Promise<Repository> {
     if (name === 'HEAD') {
       const head = await file('HEAD', MAX_SMALL);
       if (head === 'unknown' || head === undefined) return 'unknown';
-      const text = head.trim();
-      const symbolic = /^ref: (.+)$/.exec(text)?.[1]?.trim();
-      if (symbolic === undefined) {
-        const id = asSha(text);
-        return id ? peel(gitDir, id, name, undefined) : 'unknown';
-      }
-      if (!isRefName(symbolic)) return 'unknown';
-      target = symbolic;
+      const parsed = parseRefFile(head);
+      if (!parsed) return 'unknown';
+      if ('id' in parsed) return peel(gitDir, parsed.id, name, undefined);
+      target = parsed.target;
     } else if (!isRefName(name)) return 'unknown';
     const found = await direct(target);
     if (found === undefined || found === 'unknown') return found;
@@ -225,6 +219,22 @@ async function readPackedRefs(file: Repository['file']): Promise<PackedRefs | 'u
     result.refs.set(line.slice(space + 1), last);
   }
   return result;
+}
+
+/**
+ * A loose ref's or HEAD's text as git reads it (parse_loose_ref_contents): an id, or `ref:` and
+ * the name of another ref; undefined for anything else. Only git's whitespace (space, tab, CR,
+ * LF) is dropped, and only where git drops it: JavaScript's trim() also takes a vertical tab, a
+ * form feed or a no-break space, and leading spaces, all of which make git read a broken ref.
+ */
+function parseRefFile(text: string): { id: string } | { target: string } | undefined {
+  const trimmed = text.replace(/[ \t\r\n]+$/, '');
+  if (trimmed.startsWith('ref:')) {
+    const target = trimmed.slice(4).replace(/^[ \t\r\n]+/, '');
+    return isRefName(target) ? { target } : undefined;
+  }
+  const id = asSha(trimmed);
+  return id ? { id } : undefined;
 }
 
 /** Only names git itself writes under refs/: never a path that leaves the git dir. */
