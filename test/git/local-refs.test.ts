@@ -208,3 +208,22 @@ test("a loose ref or HEAD is read with git's whitespace (space, tab, CR, LF; tra
   assert.deepEqual(await localRemoteTip(dir, 'odd'), await gitsAnswer(dir, 'odd'));
   assert.deepEqual(await localRemoteTip(dir, 'HEAD'), await gitsAnswer(dir, 'HEAD'));
 });
+
+test('HEAD naming a ref git would not accept (a "." component, ".lock") is not read', async () => {
+  const main = (await gitsAnswer(bare, 'main'))?.commit;
+  for (const [i, target] of [
+    'refs/heads/./main',
+    'refs/heads/main.lock',
+    'refs/heads/.main',
+    'refs/heads/main.',
+  ].entries()) {
+    const dir = await variant(`head-name-${i}`, (d) => {
+      // the file it names is there: git still does not read it
+      const name = target.slice('refs/heads/'.length);
+      if (name !== './main') writeFileSync(join(d, 'refs', 'heads', name), `${main}\n`);
+      writeFileSync(join(d, 'refs', 'heads', 'main'), `${main}\n`);
+      writeFileSync(join(d, 'HEAD'), `ref: ${target}\n`);
+    });
+    await agreesWithGit(dir, 'HEAD', target);
+  }
+});

@@ -237,9 +237,15 @@ function parseRefFile(text: string): { id: string } | { target: string } | undef
   return id ? { id } : undefined;
 }
 
-/** Only names git itself writes under refs/: never a path that leaves the git dir. */
+/**
+ * Only names git itself writes under refs/ (check_refname_format, in a narrower alphabet): never
+ * a path that leaves the git dir, nor one git reads as a bad name (a component that starts with
+ * "." or ends with ".lock", a name ending with "."), which the path would reach anyway
+ * (`refs/heads/./main` is the file refs/heads/main).
+ */
 function isRefName(ref: string): boolean {
-  return /^refs\/[A-Za-z0-9._/-]+$/.test(ref) && !ref.includes('..') && !ref.includes('//');
+  if (!/^refs\/[A-Za-z0-9._/-]+$/.test(ref) || ref.includes('..') || ref.endsWith('.')) return false;
+  return ref.split('/').every((part) => part !== '' && !part.startsWith('.') && !part.endsWith('.lock'));
 }
 
 function asSha(text: string): string | undefined {
