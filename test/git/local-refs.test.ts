@@ -6,13 +6,23 @@
  * left to git, which then answers as before.
  */
 import assert from 'node:assert/strict';
-import { chownSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chownSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { after, before, test } from 'node:test';
-import { GitError, localRemoteTip, remoteTip, resolveRef } from '@chartsync/sidecar/git';
+import { GitError, localRemoteTip, lsRemoteArgs, remoteTip, resolveRef } from '@chartsync/sidecar/git';
+import { createLogger } from '@chartsync/sidecar/log';
 import { fixtureGit } from '../harness/git-server.ts';
-import { captureLog } from '../harness/log-capture.ts';
 
 const policy = { allowLocal: true, allowInsecure: false };
 const tmp = mkdtempSync(join(tmpdir(), 'chartsync-local-refs-'));
@@ -83,8 +93,17 @@ test("a local repository's refs are read from its files as git ls-remote resolve
   }
 });
 
+function capture() {
+  const stream = new PassThrough();
+  const lines: { git?: string; msg?: string }[] = [];
+  stream.on('data', (d: Buffer) => {
+    for (const l of d.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(l));
+  });
+  return { log: createLogger({ level: 'debug', pretty: false, destination: stream }), lines };
+}
+
 test('the no-change check of a local repository runs no git process', async () => {
-  const { log, lines } = captureLog();
+  const { log, lines } = capture();
   const tip = await remoteTip({ url: `file://${bare}`, ref: 'main', policy, log });
   assert.deepEqual(tip, await gitsAnswer(bare, 'main'));
   await new Promise((r) => setImmediate(r));
@@ -181,11 +200,17 @@ async function variant(name: string, alter: (dir: string) => Promise<void> | voi
   return dir;
 }
 
+/** What the ls-remote remoteTip runs (only the refs `ref` can mean) resolves `ref` to. */
+async function gitsCallAnswers(url: string, ref: string | undefined) {
+  const { flags, patterns } = lsRemoteArgs(ref);
+  return resolveRef(await fixtureGit(['ls-remote', ...flags, '--', url, ...patterns]), ref);
+}
+
 /** The reader leaves `ref` to git or answers as git does; where git fails, it must leave it. */
 async function agreesWithGit(url: string, ref: string | undefined, label: string) {
   const ours = await localRemoteTip(url, ref);
   if (ours === undefined) return;
-  const gits = await gitsAnswer(url, ref).catch((e: Error) => `git fails: ${e.message.split('\n')[0]}`);
+  const gits = await gitsCallAnswers(url, ref).catch((e: Error) => `git fails: ${e.message.split('\n')[0]}`);
   assert.deepEqual(ours, gits, `${label}: read in-process as ${JSON.stringify(ours)}`);
 }
 
@@ -225,5 +250,38 @@ test('HEAD naming a ref git would not accept (a "." component, ".lock") is not r
       writeFileSync(join(d, 'HEAD'), `ref: ${target}\n`);
     });
     await agreesWithGit(dir, 'HEAD', target);
+  }
+});
+
+test('packed-refs is read only as strictly as git reads it', async () => {
+  const main = (await gitsAnswer(bare, 'main'))?.commit ?? '';
+  const feature = (await gitsAnswer(bare, 'feature/x'))?.commit ?? '';
+  const edits: Record<string, (text: string) => string> = {
+    // git splits the traits at spaces: with tabs it knows no peeled tag, and peels v2 itself
+    'tab-traits': (t) =>
+      t
+        .replace(
+          /^# pack-refs with: (.*)\n/,
+          (_, traits: string) => `# pack-refs with:\t${traits.trim().split(' ').join('\t')}\n`,
+        )
+        .replace(/(refs\/tags\/v2\n)\^[0-9a-f]+\n/, '$1'),
+    // lines git dies on: all of its listing fails
+    'sha256-id': (t) => `${t}${main}${'0'.repeat(24)} refs/heads/long\n`,
+    'two-peeled': (t) => t.replace(/(\^[0-9a-f]+\n)/, '$1$1'),
+    unterminated: (t) => t.slice(0, -1),
+    'late-header': (t) => `${t.split('\n').slice(1).join('\n')}${t.split('\n')[0]}\n`,
+    'crlf-peeled': (t) => t.replace(/(\^[0-9a-f]+)\n/, '$1\r\n'),
+    garbage: (t) => `${t}garbage\n`,
+    // "sorted" when it is not: git's search for refs/heads/ misses the ref
+    'not-sorted': (t) => `${t}${feature} refs/heads/late\n`,
+  };
+  for (const [name, edit] of Object.entries(edits)) {
+    const dir = await variant(`packed-${name}`, (d) => {
+      writeFileSync(join(d, 'packed-refs'), edit(readFileSync(join(d, 'packed-refs'), 'utf8')));
+      // a loose ref is no way around a packed-refs git cannot read
+      writeFileSync(join(d, 'refs', 'heads', 'main'), `${main}\n`);
+    });
+    for (const ref of ['v2', 'main', 'refs/heads/main', 'HEAD', 'late', 'long'])
+      await agreesWithGit(dir, ref, `${name} ${ref}`);
   }
 });

@@ -57,6 +57,9 @@ export async function localRemoteTip(url: string, ref: string | undefined): Prom
       if (ids === 'unknown') return undefined;
       if (ids) lines.push(`${ids.id}\t${name}`, ...(ids.peeled ? [`${ids.peeled}\t${name}^{}`] : []));
     }
+    // a packed-refs git cannot read fails its whole listing, loose refs too; read after them, as
+    // git reads a ref (one being packed is in one or the other)
+    if ((await repo.packed()) === 'unknown') return undefined;
     return resolveRef(lines.join('\n'), ref);
   } catch {
     return undefined;
@@ -80,7 +83,9 @@ interface Repository {
   /** The ref's ids; undefined when there is no such ref; 'unknown' when only git can tell. */
   read(name: string): Promise<RefIds | undefined | 'unknown'>;
   /** A regular file of the git dir (readRegular). */
-  file(relative: string, max: number): Promise<string | undefined | 'unknown'>;
+  file(relative: string, max: number, encoding?: BufferEncoding): Promise<string | undefined | 'unknown'>;
+  /** packed-refs (readPackedRefs), read once. */
+  packed(): Promise<PackedRefs | 'unknown'>;
 }
 
 /**
@@ -131,7 +136,8 @@ async function plainRepository(repo: Repository): Promise<boolean> {
 
 async function repositoryAt(gitDir: string): Promise<Repository> {
   const real = await realpath(gitDir);
-  const file = (relative: string, max: number) => readRegular(gitDir, real, relative, max);
+  const file = (relative: string, max: number, encoding: BufferEncoding = 'utf8') =>
+    readRegular(gitDir, real, relative, max, encoding);
   let packed: Promise<PackedRefs | 'unknown'> | undefined;
   const packedRefs = () => {
     packed ??= readPackedRefs(file);
@@ -165,7 +171,7 @@ async function repositoryAt(gitDir: string): Promise<Repository> {
     const refs = found.loose ? undefined : await packedRefs();
     return peel(gitDir, found.id, target, refs === 'unknown' ? undefined : refs);
   };
-  return { read, file };
+  return { read, file, packed: packedRefs };
 }
 
 /**
@@ -193,30 +199,49 @@ interface PackedRefs {
   fullyPeeled: boolean;
 }
 
+const PACKED_HEADER = '# pack-refs with:';
+
+/**
+ * packed-refs, read as git reads it (packed-backend.c), or 'unknown' for anything git would
+ * read otherwise or die on (and a dying git lists nothing, loose refs included): traits on the
+ * first line only, split at single spaces; each line an id, one space and a name, or `^` and
+ * the id it peels to right after one; the last line ended; "sorted" only when it is (git
+ * searches the file for a prefix, and would miss a ref out of order). Read as latin1: names are
+ * compared byte by byte, as git compares them.
+ */
 async function readPackedRefs(file: Repository['file']): Promise<PackedRefs | 'unknown'> {
-  const text = await file('packed-refs', MAX_PACKED_REFS);
-  if (text === 'unknown') return 'unknown';
+  const text = await file('packed-refs', MAX_PACKED_REFS, 'latin1');
   const result: PackedRefs = { refs: new Map(), peeled: false, fullyPeeled: false };
+  if (text === 'unknown') return 'unknown';
+  if (!text) return result;
+  if (!text.endsWith('\n')) return 'unknown';
+  const lines = text.slice(0, -1).split('\n');
+  let sorted = false;
+  if (lines[0]?.startsWith('#')) {
+    const header = lines.shift() ?? '';
+    if (!header.startsWith(PACKED_HEADER)) return 'unknown';
+    const traits = header.slice(PACKED_HEADER.length).split(' ');
+    result.fullyPeeled = traits.includes('fully-peeled');
+    result.peeled = result.fullyPeeled || traits.includes('peeled');
+    sorted = traits.includes('sorted');
+  }
   let last: { id: string; peeled?: string } | undefined;
-  for (const line of (text ?? '').split('\n')) {
-    if (line === '') continue;
-    if (line.startsWith('# pack-refs with:')) {
-      const traits = line.slice('# pack-refs with:'.length).trim().split(/\s+/);
-      result.peeled = traits.includes('peeled');
-      result.fullyPeeled = traits.includes('fully-peeled');
-      continue;
-    }
+  let previous: string | undefined;
+  for (const line of lines) {
     if (line.startsWith('^')) {
-      const peeled = asSha(line.slice(1).trim());
+      const peeled = /^\^([0-9a-f]{40})$/.exec(line)?.[1];
       if (!peeled || !last) return 'unknown';
       last.peeled = peeled;
+      last = undefined;
       continue;
     }
-    const space = line.indexOf(' ');
-    const id = asSha(line.slice(0, space));
-    if (space < 0 || !id) return 'unknown';
+    const m = /^([0-9a-f]{40}) (.+)$/.exec(line);
+    const [id, name] = [m?.[1], m?.[2]];
+    if (!id || !name || result.refs.has(name)) return 'unknown';
+    if (sorted && previous !== undefined && !(previous < name)) return 'unknown';
     last = { id };
-    result.refs.set(line.slice(space + 1), last);
+    previous = name;
+    result.refs.set(name, last);
   }
   return result;
 }
@@ -248,8 +273,9 @@ function isRefName(ref: string): boolean {
   return ref.split('/').every((part) => part !== '' && !part.startsWith('.') && !part.endsWith('.lock'));
 }
 
+/** A SHA-1 id: the only kind a repository without extensions has (a longer one git reads as broken). */
 function asSha(text: string): string | undefined {
-  return /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(text) ? text : undefined;
+  return /^[0-9a-f]{40}$/.test(text) ? text : undefined;
 }
 
 async function readText(file: string): Promise<string | undefined> {
@@ -271,13 +297,14 @@ async function readRegular(
   real: string,
   relative: string,
   max: number,
+  encoding: BufferEncoding,
 ): Promise<string | undefined | 'unknown'> {
   const path = join(gitDir, relative);
   const st = await lstatOrUndefined(path);
   if (!st || st.isDirectory()) return undefined;
   if (!st.isFile() || st.size > max) return 'unknown';
   if ((await realpath(path)) !== join(real, relative)) return 'unknown';
-  return readFile(path, 'utf8');
+  return readFile(path, encoding);
 }
 
 async function lstatOrUndefined(path: string): Promise<Stats | undefined> {
