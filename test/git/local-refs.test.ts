@@ -285,3 +285,17 @@ test('packed-refs is read only as strictly as git reads it', async () => {
       await agreesWithGit(dir, ref, `${name} ${ref}`);
   }
 });
+
+test('a large packed-refs is left to git, which searches it instead of the event loop reading it whole', async () => {
+  const main = (await gitsAnswer(bare, 'main'))?.commit ?? '';
+  const dir = await variant('packed-large', (d) => {
+    const names = [
+      'refs/heads/main',
+      ...Array.from({ length: 5000 }, (_, i) => `refs/pull/${i}/head`),
+    ].sort();
+    const lines = names.map((name) => `${main} ${name}\n`);
+    writeFileSync(join(d, 'packed-refs'), `# pack-refs with: peeled fully-peeled sorted \n${lines.join('')}`);
+  });
+  assert.equal(await localRemoteTip(dir, 'main'), undefined);
+  assert.deepEqual(await remoteTip({ url: dir, ref: 'main', policy }), await gitsAnswer(dir, 'main'));
+});
