@@ -6,6 +6,7 @@
  * left to git, which then answers as before.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import {
   chownSync,
   mkdirSync,
@@ -298,4 +299,35 @@ test('a large packed-refs is left to git, which searches it instead of the event
   });
   assert.equal(await localRemoteTip(dir, 'main'), undefined);
   assert.deepEqual(await remoteTip({ url: dir, ref: 'main', policy }), await gitsAnswer(dir, 'main'));
+});
+
+test('a directory git takes for the git dir is not passed over for the next spelling', async () => {
+  /** `<name>`, made by `make`, in front of `<name>.git`, a copy of the bare repository. */
+  const inFront = async (name: string, make: (dir: string) => void) => {
+    const dir = join(tmp, name);
+    await fixtureGit(['clone', '-q', '--bare', '--mirror', work, `${dir}.git`]);
+    mkdirSync(dir);
+    make(dir);
+    return dir;
+  };
+  // a worktree's git dir: HEAD of its own, the rest in the repository its commondir names
+  const worktree = await inFront('worktree-admin', (d) => {
+    writeFileSync(join(d, 'HEAD'), 'ref: refs/heads/feature/x\n');
+    writeFileSync(join(d, 'commondir'), `${bare}\n`);
+  });
+  await agreesWithGit(worktree, 'HEAD', 'commondir');
+  // objects/ an executable file: git's access(X_OK) takes it
+  const objectsFile = await inFront('objects-file', (d) => {
+    writeFileSync(join(d, 'HEAD'), 'ref: refs/heads/main\n');
+    mkdirSync(join(d, 'refs'));
+    writeFileSync(join(d, 'objects'), '', { mode: 0o755 });
+  });
+  await agreesWithGit(objectsFile, 'main', 'objects file');
+  // HEAD a FIFO: git waits on it (until killed), it does not go on to the next spelling
+  const fifo = await inFront('head-fifo', (d) => {
+    mkdirSync(join(d, 'refs'));
+    mkdirSync(join(d, 'objects'));
+    execFileSync('mkfifo', [join(d, 'HEAD')]);
+  });
+  assert.equal(await localRemoteTip(fifo, 'main'), undefined);
 });

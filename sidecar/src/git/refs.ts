@@ -113,13 +113,20 @@ async function openRepository(path: string): Promise<Repository | undefined> {
   return undefined;
 }
 
-/** git's is_git_directory: a valid HEAD, objects/ and refs/ ('unknown': a link among them). */
+/**
+ * git's is_git_directory: a valid HEAD, objects/ and refs/. 'no' only where git too goes on to
+ * the next spelling; 'unknown' where it would stop here though this reader does not read it: a
+ * worktree's git dir (`commondir`: its objects/ and refs/ are elsewhere), a link, objects/ or
+ * refs/ that is no directory (git only asks access(X_OK), which an executable file passes), a
+ * HEAD that is no regular file (git opens and reads it: a FIFO makes it wait).
+ */
 async function looksLikeGitDir(dir: string): Promise<'yes' | 'no' | 'unknown'> {
-  const [head, objects, refs] = await Promise.all(
-    ['HEAD', 'objects', 'refs'].map((p) => lstatOrUndefined(join(dir, p))),
+  const [head, objects, refs, commondir] = await Promise.all(
+    ['HEAD', 'objects', 'refs', 'commondir'].map((p) => lstatOrUndefined(join(dir, p))),
   );
-  if ([head, objects, refs].some((st) => st?.isSymbolicLink())) return 'unknown';
-  if (!head?.isFile() || !objects?.isDirectory() || !refs?.isDirectory()) return 'no';
+  if (commondir) return 'unknown';
+  if (!head || !objects || !refs) return 'no';
+  if (!head.isFile() || !objects.isDirectory() || !refs.isDirectory()) return 'unknown';
   if (head.size > MAX_SMALL) return 'unknown';
   return parseRefFile(await readFile(join(dir, 'HEAD'), 'utf8')) ? 'yes' : 'unknown';
 }
