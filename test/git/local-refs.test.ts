@@ -331,3 +331,14 @@ test('a directory git takes for the git dir is not passed over for the next spel
   });
   assert.equal(await localRemoteTip(fifo, 'main'), undefined);
 });
+
+test('a path with trailing slashes is read where git reads it (the slashes dropped, then its spellings)', async () => {
+  const dir = join(tmp, 'slash');
+  await fixtureGit(['clone', '-q', '--bare', '--mirror', work, `${dir}.git`]);
+  // a repository at slash/.git/.git: `slash/` + ".git/.git" spells it, git never tries it
+  mkdirSync(dir);
+  await fixtureGit(['clone', '-q', '--bare', '--mirror', work, join(dir, '.git', '.git')]);
+  await fixtureGit(['update-ref', 'refs/heads/main', 'main~1'], join(dir, '.git', '.git'));
+  for (const url of [`${dir}/`, `${dir}//`, `file://${dir}/`]) await agreesWithGit(url, 'main', url);
+  assert.deepEqual(await localRemoteTip(`${dir}/`, 'main'), await gitsAnswer(`${dir}.git`, 'main'));
+});

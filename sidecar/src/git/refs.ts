@@ -93,11 +93,13 @@ interface Repository {
 }
 
 /**
- * The git dir git's transport would use for `path`, when it is one this reader takes: git tries
- * `path/.git`, `path`, `path.git/.git`, `path.git`, and takes the first that is a file (a `.git`
- * file: left to git) or a directory that looks like a git dir.
+ * The git dir git's transport would use for `path`, when it is one this reader takes: git
+ * (upload-pack's enter_repo) drops trailing slashes, then tries `path/.git`, `path`,
+ * `path.git/.git`, `path.git`, and takes the first that is a file (a `.git` file: left to git)
+ * or a directory that looks like a git dir.
  */
-async function openRepository(path: string): Promise<Repository | undefined> {
+async function openRepository(written: string): Promise<Repository | undefined> {
+  const path = written.replace(/\/+$/, '') || '/';
   for (const candidate of [`${path}/.git`, path, `${path}.git/.git`, `${path}.git`]) {
     const st = await lstatOrUndefined(candidate);
     if (!st) continue;
