@@ -342,3 +342,18 @@ test('a path with trailing slashes is read where git reads it (the slashes dropp
   for (const url of [`${dir}/`, `${dir}//`, `file://${dir}/`]) await agreesWithGit(url, 'main', url);
   assert.deepEqual(await localRemoteTip(`${dir}/`, 'main'), await gitsAnswer(`${dir}.git`, 'main'));
 });
+
+test('a path with trailing slashes does not lead git into a private directory (git drops them, then tries path.git)', async () => {
+  const data = join(tmp, 'private');
+  mkdirSync(join(tmp, 'public'));
+  await fixtureGit(['clone', '-q', '--bare', '--mirror', work, join(data, 'other.git')]);
+  symlinkSync(join(data, 'other.git'), join(tmp, 'public', 'z.git'));
+  const confined = { ...policy, privateDirs: [data] };
+  for (const url of [join(tmp, 'public', 'z'), join(tmp, 'public', 'z/'), `file://${tmp}/public/z//`]) {
+    await assert.rejects(
+      remoteTip({ url, ref: 'main', policy: confined }),
+      (e: GitError) => e.kind === 'policy',
+      url,
+    );
+  }
+});

@@ -38,7 +38,10 @@ export function checkLocalRepoOnDisk(url: string, policy: UrlPolicy): void {
   if (!paths) return;
   // both sides resolved: a private dir reached through a link of its own still counts
   const dirs = privateDirs.flatMap((d) => [d, realOrSelf(d)]);
-  for (const path of paths) {
+  // git's transport (upload-pack) drops trailing slashes before it tries each spelling, so that
+  // `p/` reads `p.git`; a local clone does not drop them: both are checked
+  const spellings = new Set(paths.flatMap((p) => [p, p.replace(/\/+$/, '') || '/']));
+  for (const path of spellings) {
     if (placesGitReads(path).some((place) => insideAny(place, dirs)))
       throw refused(
         url,
