@@ -357,3 +357,28 @@ test('a path with trailing slashes does not lead git into a private directory (g
     );
   }
 });
+
+test('a repository whose config git refuses, or reads otherwise, is left to git', async () => {
+  const configs: Record<string, string> = {
+    'format-twice': '[core]\n\trepositoryformatversion = 0\n[core]\n\trepositoryformatversion = 2\n',
+    'format-on-header-line': '[core] repositoryformatversion = 2\n',
+    'format-elsewhere-first': '[x]\n\trepositoryformatversion = 0\n[core]\n\trepositoryformatversion = 2\n',
+    'bad-header': '[core]\n\trepositoryformatversion = 0\n[core\n\tbare = true\n',
+    'open-quote': '[core]\n\trepositoryformatversion = 0\n\tbare = "true\n',
+    'bad-boolean': '[core]\n\trepositoryformatversion = 0\n\tbare = maybe\n',
+    'no-break-space': '[core]\n\trepositoryformatversion = 0\n\tbare = true\u00a0\n',
+    'worktree-no-value': '[core]\n\trepositoryformatversion = 0\n\tworktree\n',
+    nul: '[core]\n\trepositoryformatversion = 0\n\tbare = true\n\0\n',
+    'lsrefs-unborn': '[core]\n\tbare = true\n[lsrefs]\n\tunborn = maybe\n',
+  };
+  for (const [name, config] of Object.entries(configs)) {
+    const dir = await variant(`config-${name}`, (d) => writeFileSync(join(d, 'config'), config));
+    await agreesWithGit(dir, 'main', name);
+  }
+  // the config git itself writes is read here
+  const plain = await variant('config-plain', async (d) => {
+    await fixtureGit(['config', 'remote.origin.url', 'https://example.com/charts.git'], d);
+    await fixtureGit(['config', 'branch.main.remote', 'origin'], d);
+  });
+  assert.deepEqual(await localRemoteTip(plain, 'main'), await gitsAnswer(plain, 'main'));
+});

@@ -134,17 +134,76 @@ async function looksLikeGitDir(dir: string): Promise<'yes' | 'no' | 'unknown'> {
 }
 
 /**
- * A repository of format 0 whose config neither hides refs from what it serves nor includes
- * other files (which could), and that is no worktree (`commondir`).
+ * A repository of format 0 whose config git reads as this reader does: nothing in it can change
+ * what git serves (hidden refs, included files, extensions) or make git refuse the repository
+ * (a line it cannot parse, core.bare not a boolean...). Only what git itself writes is taken:
+ * core's own keys, and remote and branch subsections (which nothing ls-remote runs reads).
  */
 async function plainRepository(repo: Repository): Promise<boolean> {
-  if ((await repo.file('commondir', MAX_SMALL)) !== undefined) return false;
   const config = await repo.file('config', MAX_SMALL);
   if (config === 'unknown') return false;
-  const text = config ?? '';
-  const format = /^\s*repositoryformatversion\s*=\s*(\S+)/im.exec(text)?.[1];
-  if (format !== undefined && format !== '0') return false;
-  return !/hiderefs|include|extensions/i.test(text);
+  const entries = parseConfig(config ?? '');
+  if (!entries) return false;
+  let format = '0';
+  for (const { section, subsection, key, value } of entries) {
+    if (subsection !== undefined && (section === 'remote' || section === 'branch')) continue;
+    if (section !== 'core' || subsection !== undefined || !CORE_KEYS.has(key)) return false;
+    // git's setup reads these two, and dies on a value it cannot parse (the last one counts)
+    if (key === 'repositoryformatversion') format = value ?? '';
+    if (key === 'bare' && value !== undefined && !/^(true|false|yes|no|on|off|1|0|)$/i.test(value))
+      return false;
+  }
+  return format === '0';
+}
+
+/** core keys git writes in a repository's config; of them, git's setup reads format and bare. */
+const CORE_KEYS = new Set([
+  'repositoryformatversion',
+  'bare',
+  'filemode',
+  'logallrefupdates',
+  'ignorecase',
+  'symlinks',
+]);
+
+interface ConfigEntry {
+  /** Section and key lower-cased, as git compares them. */
+  section: string;
+  subsection?: string | undefined;
+  key: string;
+  /** undefined for a key without `=`. */
+  value?: string | undefined;
+}
+
+/**
+ * A config's entries, when written the plain way git writes them; undefined for anything else
+ * (git may read it otherwise, or die on it): one header or `key = value` a line, no quotes or
+ * escapes, no control character (CR included). Whitespace is git's (space and tab) only: a
+ * no-break space after `true` is part of the value to git.
+ */
+function parseConfig(text: string): ConfigEntry[] | undefined {
+  const entries: ConfigEntry[] = [];
+  let section: { name: string; sub?: string | undefined } | undefined;
+  for (const line of text.split('\n')) {
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it looks for
+    if (/[\x00-\x08\x0a-\x1f\x7f]/.test(line)) return undefined;
+    if (/^[ \t]*([#;].*)?$/.test(line)) continue;
+    const header = /^[ \t]*\[([A-Za-z0-9-]+)(?:[ \t]+"([^"\\]*)")?\][ \t]*([#;].*)?$/.exec(line);
+    if (header) {
+      section = { name: (header[1] ?? '').toLowerCase(), sub: header[2] };
+      continue;
+    }
+    const entry = /^[ \t]*([A-Za-z][A-Za-z0-9-]*)[ \t]*(?:=([^"\\]*))?$/.exec(line);
+    if (!entry || !section) return undefined;
+    const value = entry[2]?.replace(/[#;].*$/, '').replace(/^[ \t]+|[ \t]+$/g, '');
+    entries.push({
+      section: section.name,
+      subsection: section.sub,
+      key: (entry[1] ?? '').toLowerCase(),
+      value,
+    });
+  }
+  return entries;
 }
 
 async function repositoryAt(gitDir: string): Promise<Repository> {
