@@ -9,8 +9,11 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import {
   chownSync,
+  closeSync,
+  constants,
   mkdirSync,
   mkdtempSync,
+  openSync,
   readFileSync,
   renameSync,
   rmSync,
@@ -381,4 +384,32 @@ test('a repository whose config git refuses, or reads otherwise, is left to git'
     await fixtureGit(['config', 'branch.main.remote', 'origin'], d);
   });
   assert.deepEqual(await localRemoteTip(plain, 'main'), await gitsAnswer(plain, 'main'));
+});
+
+/** `promise`, or 'waits' when it is still pending after `ms`. */
+function within<T>(promise: Promise<T>, ms: number): Promise<T | 'waits'> {
+  return Promise.race([promise, new Promise<'waits'>((r) => setTimeout(() => r('waits'), ms).unref())]);
+}
+
+/** Opens each FIFO for writing and closes it: a reader waiting on one goes on (reads nothing). */
+function release(fifos: string[]) {
+  for (const fifo of fifos) closeSync(openSync(fifo, constants.O_RDWR | constants.O_NONBLOCK));
+}
+
+test("an object or pack index that is a FIFO is not waited on (a thread of the process's pool would wait for ever)", async () => {
+  const fifos: string[] = [];
+  const id = 'ab'.repeat(20);
+  const dir = await variant('object-fifo', (d) => {
+    writeFileSync(join(d, 'refs', 'heads', 'loose'), `${id}\n`);
+    writeFileSync(join(d, 'refs', 'heads', 'packed'), `${'cd'.repeat(20)}\n`);
+    mkdirSync(join(d, 'objects', 'ab'));
+    fifos.push(join(d, 'objects', 'ab', id.slice(2)), join(d, 'objects', 'pack', 'pack-fifo.idx'));
+    for (const fifo of fifos) execFileSync('mkfifo', [fifo]);
+  });
+  try {
+    assert.equal(await within(localRemoteTip(dir, 'loose'), 5000), undefined, 'loose object');
+    assert.equal(await within(localRemoteTip(dir, 'packed'), 5000), undefined, 'pack index');
+  } finally {
+    release(fifos);
+  }
 });
