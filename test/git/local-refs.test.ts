@@ -6,7 +6,7 @@
  * left to git, which then answers as before.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import {
   chownSync,
   closeSync,
@@ -411,5 +411,27 @@ test("an object or pack index that is a FIFO is not waited on (a thread of the p
     assert.equal(await within(localRemoteTip(dir, 'packed'), 5000), undefined, 'pack index');
   } finally {
     release(fifos);
+  }
+});
+
+test('a ref file swapped for a FIFO between its checks and its read is not waited on', async () => {
+  const main = (await gitsAnswer(bare, 'main'))?.commit ?? '';
+  const keep = join(tmp, 'swap.fifo');
+  execFileSync('mkfifo', [keep]);
+  const dir = await variant('swap', (d) => writeFileSync(join(d, 'main.file'), `${main}\n`));
+  // the ref is now a file, now (a hard link of) the FIFO, each put in place by a rename
+  const heads = join(dir, 'refs', 'heads');
+  const swap = `while :; do ln -f ${keep} ${heads}/t && mv -f ${heads}/t ${heads}/main; ln -f ${dir}/main.file ${heads}/t && mv -f ${heads}/t ${heads}/main; done`;
+  const swapper = spawn('sh', ['-c', swap], { stdio: 'ignore' });
+  try {
+    const until = Date.now() + 3000;
+    while (Date.now() < until) {
+      const tip = await within(localRemoteTip(dir, 'refs/heads/main'), 2000);
+      assert.notEqual(tip, 'waits');
+      if (tip) assert.equal(tip.commit, main);
+    }
+  } finally {
+    swapper.kill();
+    release([keep]);
   }
 });

@@ -10,8 +10,8 @@
  * included config, symbolic links, a repository owned by another user (git refuses it), a tag
  * it cannot peel.
  */
-import type { Stats } from 'node:fs';
-import { lstat, readFile, realpath } from 'node:fs/promises';
+import { constants, type Stats } from 'node:fs';
+import { lstat, open, readFile, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type ResolvedRef, resolveRef } from './ls-remote.js';
 import { readCommitInfo } from './objects.js';
@@ -129,8 +129,8 @@ async function looksLikeGitDir(dir: string): Promise<'yes' | 'no' | 'unknown'> {
   if (commondir) return 'unknown';
   if (!head || !objects || !refs) return 'no';
   if (!head.isFile() || !objects.isDirectory() || !refs.isDirectory()) return 'unknown';
-  if (head.size > MAX_SMALL) return 'unknown';
-  return parseRefFile(await readFile(join(dir, 'HEAD'), 'utf8')) ? 'yes' : 'unknown';
+  const text = await readChecked(join(dir, 'HEAD'), head, MAX_SMALL, 'utf8');
+  return text !== undefined && parseRefFile(text) ? 'yes' : 'unknown';
 }
 
 /**
@@ -376,7 +376,40 @@ async function readRegular(
   if (!st || st.isDirectory()) return undefined;
   if (!st.isFile() || st.size > max) return 'unknown';
   if ((await realpath(path)) !== join(real, relative)) return 'unknown';
-  return readFile(path, encoding);
+  return (await readChecked(path, st, max, encoding)) ?? 'unknown';
+}
+
+/**
+ * The file at `path`, if it is still the regular file `checked` and at most `max` bytes:
+ * anyone may replace it between its checks and this read (with a FIFO, whose open would wait
+ * for ever and hold a thread of the pool; a link; a larger file). So the open follows no link
+ * and waits on nothing, the file opened must be the one checked, and no more than `max` is read.
+ */
+async function readChecked(
+  path: string,
+  checked: Stats,
+  max: number,
+  encoding: BufferEncoding,
+): Promise<string | undefined> {
+  const fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(
+    () => undefined,
+  );
+  if (!fh) return undefined;
+  try {
+    const st = await fh.stat();
+    if (!st.isFile() || st.ino !== checked.ino || st.dev !== checked.dev || st.size > max) return undefined;
+    // one byte more than its size: a file still growing is not read as it stood
+    const buf = Buffer.alloc(st.size + 1);
+    let length = 0;
+    while (length < buf.length) {
+      const { bytesRead } = await fh.read(buf, length, buf.length - length, length);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+    }
+    return length > st.size ? undefined : buf.toString(encoding, 0, length);
+  } finally {
+    await fh.close();
+  }
 }
 
 async function lstatOrUndefined(path: string): Promise<Stats | undefined> {
