@@ -435,3 +435,8 @@ test('a ref file swapped for a FIFO between its checks and its read is not waite
     release([keep]);
   }
 });
+
+test('a URL the policy refuses gives undefined (only git can tell), not an exception', async () => {
+  for (const url of ['', 'a b', '-x', 'ext::sh -c id'])
+    assert.equal(await localRemoteTip(url, 'main'), undefined, url);
+});

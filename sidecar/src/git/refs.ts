@@ -49,10 +49,11 @@ const MAX_SMALL = 64 * 1024;
  * the ref not found included (git's own error then names it).
  */
 export async function localRemoteTip(url: string, ref: string | undefined): Promise<ResolvedRef | undefined> {
-  const paths = localRepoPaths(url);
-  // a file:// URL with escapes is read by git one way or the other: git decides
-  if (paths?.length !== 1 || paths[0] === undefined) return undefined;
   try {
+    // (localRepoPaths throws on a URL the policy refuses)
+    const paths = localRepoPaths(url);
+    // a file:// URL with escapes is read by git one way or the other: git decides
+    if (paths?.length !== 1 || paths[0] === undefined) return undefined;
     const repo = await openRepository(paths[0]);
     if (!repo) return undefined;
     const lines: string[] = [];
