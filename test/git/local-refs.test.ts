@@ -440,3 +440,18 @@ test('a URL the policy refuses gives undefined (only git can tell), not an excep
   for (const url of ['', 'a b', '-x', 'ext::sh -c id'])
     assert.equal(await localRemoteTip(url, 'main'), undefined, url);
 });
+
+test('HEAD naming an annotated tag is left to git (which peels HEAD from the tag object, not from packed-refs)', async () => {
+  const main = (await gitsAnswer(bare, 'main'))?.commit ?? '';
+  const tagged = await variant('head-tag', (d) => writeFileSync(join(d, 'HEAD'), 'ref: refs/tags/v2\n'));
+  await agreesWithGit(tagged, 'HEAD', 'HEAD -> refs/tags/v2');
+  // a peeled line that is not the tag's commit: git's HEAD^{} is still the tag's
+  const lying = await variant('head-tag-lie', (d) => {
+    writeFileSync(join(d, 'HEAD'), 'ref: refs/tags/v2\n');
+    const packed = readFileSync(join(d, 'packed-refs'), 'utf8');
+    writeFileSync(join(d, 'packed-refs'), packed.replace(/(refs\/tags\/v2\n)\^[0-9a-f]+/, `$1^${main}`));
+  });
+  await agreesWithGit(lying, 'HEAD', 'HEAD -> refs/tags/v2, peeled line not its commit');
+  const ours = await localRemoteTip(lying, 'HEAD');
+  assert.ok(ours === undefined || ours.commit === (await gitsAnswer(lying, 'HEAD'))?.commit);
+});

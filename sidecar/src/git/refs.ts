@@ -242,7 +242,10 @@ async function repositoryAt(gitDir: string): Promise<Repository> {
     const found = await direct(target);
     if (found === undefined || found === 'unknown') return found;
     const refs = found.loose ? undefined : await packedRefs();
-    return peel(gitDir, found.id, target, refs === 'unknown' ? undefined : refs);
+    const ids = await peel(gitDir, found.id, target, refs === 'unknown' ? undefined : refs);
+    // git peels HEAD by reading the tag object (packed-refs' peeled line is for the ref it
+    // lists), and ls-remote.ts asks for HEAD unpeeled: an annotated tag there is git's to answer
+    return name === 'HEAD' && ids !== 'unknown' && ids.peeled ? 'unknown' : ids;
   };
   return { read, file, packed: packedRefs };
 }
