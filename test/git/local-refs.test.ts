@@ -22,11 +22,10 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { GitError, localRemoteTip, lsRemoteArgs, remoteTip, resolveRef } from '@chartsync/sidecar/git';
-import { createLogger } from '@chartsync/sidecar/log';
 import { fixtureGit } from '../harness/git-server.ts';
+import { captureLog } from '../harness/log-capture.ts';
 
 const policy = { allowLocal: true, allowInsecure: false };
 const tmp = mkdtempSync(join(tmpdir(), 'chartsync-local-refs-'));
@@ -97,17 +96,8 @@ test("a local repository's refs are read from its files as git ls-remote resolve
   }
 });
 
-function capture() {
-  const stream = new PassThrough();
-  const lines: { git?: string; msg?: string }[] = [];
-  stream.on('data', (d: Buffer) => {
-    for (const l of d.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(l));
-  });
-  return { log: createLogger({ level: 'debug', pretty: false, destination: stream }), lines };
-}
-
 test('the no-change check of a local repository runs no git process', async () => {
-  const { log, lines } = capture();
+  const { log, lines } = captureLog();
   const tip = await remoteTip({ url: `file://${bare}`, ref: 'main', policy, log });
   assert.deepEqual(tip, await gitsAnswer(bare, 'main'));
   await new Promise((r) => setImmediate(r));
@@ -139,6 +129,8 @@ test('what the reader does not handle as git does is left to git, which answers'
     fixtureGit(['config', 'uploadpack.hideRefs', 'refs/heads/main'], d),
   );
   await assert.rejects(remoteTip({ url: hidden, ref: 'main', policy }), (e: GitError) => e.kind === 'ref');
+  // one of upload-pack's booleans that is none (git may die on it when it reads it)
+  await leftToGit('bad-switch', (d) => fixtureGit(['config', 'uploadpack.allowAnySHA1InWant', 'maybe'], d));
   // config that includes other files, or a repository extension (reftable, sha256...)
   await leftToGit('include', (d) => fixtureGit(['config', 'include.path', '/dev/null'], d));
   await leftToGit('format', (d) => {
@@ -454,4 +446,20 @@ test('HEAD naming an annotated tag is left to git (which peels HEAD from the tag
   await agreesWithGit(lying, 'HEAD', 'HEAD -> refs/tags/v2, peeled line not its commit');
   const ours = await localRemoteTip(lying, 'HEAD');
   assert.ok(ours === undefined || ours.commit === (await gitsAnswer(lying, 'HEAD'))?.commit);
+});
+
+test("a server's usual settings (upload-pack's fetch switches, receive-pack's and gc's) are read past", async () => {
+  const dir = join(tmp, 'hosted.git');
+  await fixtureGit(['clone', '-q', '--bare', '--mirror', work, dir]);
+  for (const [key, value] of [
+    ['uploadpack.allowAnySHA1InWant', 'true'],
+    ['uploadpack.allowFilter', 'yes'],
+    ['receive.denyNonFastForwards', 'true'],
+    ['receive.fsck.badDate', 'ignore'],
+    ['gc.auto', '0'],
+  ])
+    await fixtureGit(['config', key as string, value as string], dir);
+  const ours = await localRemoteTip(dir, 'main');
+  assert.ok(ours, 'read in-process');
+  assert.deepEqual(ours, await gitsAnswer(dir, 'main'));
 });

@@ -138,7 +138,9 @@ async function looksLikeGitDir(dir: string): Promise<'yes' | 'no' | 'unknown'> {
  * A repository of format 0 whose config git reads as this reader does: nothing in it can change
  * what git serves (hidden refs, included files, extensions) or make git refuse the repository
  * (a line it cannot parse, core.bare not a boolean...). Only what git itself writes is taken:
- * core's own keys, and remote and branch subsections (which nothing ls-remote runs reads).
+ * core's own keys, and remote and branch subsections (which nothing ls-remote runs reads), and
+ * what servers commonly set without changing what is listed: upload-pack's fetch switches,
+ * receive-pack's and gc's settings.
  */
 async function plainRepository(repo: Repository): Promise<boolean> {
   const config = await repo.file('config', MAX_SMALL);
@@ -148,14 +150,37 @@ async function plainRepository(repo: Repository): Promise<boolean> {
   let format = '0';
   for (const { section, subsection, key, value } of entries) {
     if (subsection !== undefined && (section === 'remote' || section === 'branch')) continue;
-    if (section !== 'core' || subsection !== undefined || !CORE_KEYS.has(key)) return false;
+    if (UNREAD_SECTIONS.has(section)) continue;
+    if (subsection !== undefined) return false;
+    // upload-pack may die on one of its booleans that is none, when it reads it
+    if (section === 'uploadpack' && UPLOADPACK_BOOLEANS.has(key) && isBoolean(value)) continue;
+    if (section !== 'core' || !CORE_KEYS.has(key)) return false;
     // git's setup reads these two, and dies on a value it cannot parse (the last one counts)
     if (key === 'repositoryformatversion') format = value ?? '';
-    if (key === 'bare' && value !== undefined && !/^(true|false|yes|no|on|off|1|0|)$/i.test(value))
-      return false;
+    if (key === 'bare' && !isBoolean(value)) return false;
   }
   return format === '0';
 }
+
+/** A value git reads as a boolean without complaint (a key without `=` is true). */
+function isBoolean(value: string | undefined): boolean {
+  return value === undefined || /^(true|false|yes|no|on|off|1|0|)$/i.test(value);
+}
+
+/** Sections nothing ls-remote runs reads: receive-pack's (pushes) and gc's. */
+const UNREAD_SECTIONS = new Set(['receive', 'gc']);
+/**
+ * upload-pack's switches of what a fetch may ask for (hosting servers and test fixtures set
+ * them); none changes what it lists. (Its hideRefs does: that is left to git.)
+ */
+const UPLOADPACK_BOOLEANS = new Set([
+  'allowtipsha1inwant',
+  'allowreachablesha1inwant',
+  'allowanysha1inwant',
+  'allowfilter',
+  'allowrefinwant',
+  'allowsidebandall',
+]);
 
 /** core keys git writes in a repository's config; of them, git's setup reads format and bare. */
 const CORE_KEYS = new Set([
