@@ -30,7 +30,6 @@ export function decodeLock(value: GoValue): ChartLock {
     ...(decoded as Record<string, unknown>),
     generated,
     digest: typeof decoded.digest === 'string' ? decoded.digest : '',
-    dependencies: (decoded.dependencies ?? []) as ChartLock['dependencies'],
   } as ChartLock;
 }
 

@@ -166,7 +166,9 @@ export function encodeStruct(value: Decoded, spec: StructSpec): { [key: string]:
   const out: { [key: string]: EmitValue } = {};
   for (const [name, field] of Object.entries(spec)) {
     const v = value[name];
-    if (isEmpty(v)) {
+    // Without omitempty, an empty list is still a list: Go marshals an empty slice as `[]`
+    // and only a nil one (a field that was absent or null) as the zero value, `null`.
+    if (isEmpty(v) && !(Array.isArray(v) && !field.omitEmpty)) {
       if (!field.omitEmpty) out[name] = zeroOf(field.type);
       continue;
     }

@@ -30,7 +30,8 @@ export interface ChartMetadata {
 export interface ChartLock {
   generated: string;
   digest: string;
-  dependencies: { name: string; version: string; repository: string }[];
+  /** Absent when the file has none (Go's nil slice, written `null`); `[]` is kept as `[]`. */
+  dependencies?: { name: string; version: string; repository: string }[];
 }
 
 /** A file of the chart: its path relative to the chart root (forward slashes) and its bytes. */

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import type { ChartDependency, ChartLock } from '../model.js';
 import { GoStruct, goJsonMarshal } from './go-json.js';
 
-export type LockedDependency = ChartLock['dependencies'][number];
+export type LockedDependency = NonNullable<ChartLock['dependencies']>[number];
 
 /** helm's `chart.Dependency` struct, fields in declaration order with their JSON tags. */
 export function dependencyStruct(d: Partial<ChartDependency> & { name: string }): GoStruct {
