@@ -42,7 +42,38 @@ const chart = (extra = ''): string =>
 const lock = (deps: string): string =>
   `dependencies:${deps}\ndigest: sha256:aaa\ngenerated: "2020-01-01T00:00:00Z"\n`;
 
+/**
+ * YAML that go-yaml v2 reads otherwise than YAML 1.2 does: characters its reader refuses
+ * (a form feed is the one editors leave behind), and its own escapes (`\'` yes, `\/` no).
+ */
+const YAML_TEXT: [string, string][] = [
+  ['a form feed in a comment', 'a: 1\n# page\f\n'],
+  ['a DEL in a string', 'a: "x\x7fy"\n'],
+  ['a C1 control', 'a: x\u0085y\u0080\n'],
+  ['a NUL', 'a: 1 # \0\n'],
+  ['U+FFFE', 'a: "\ufffe"\n'],
+  ['escaped quote', 'a: "it\\\'s"\n'],
+  ['escaped slash (JSON-style)', 'a: "https:\\/\\/example.com"\n'],
+  ['surrogate pair escapes', 'a: "\\ud83d\\ude00"\n'],
+  ['escape past U+10FFFF', 'a: "\\U00110000"\n'],
+  [
+    'every go-yaml escape',
+    'a: "\\0\\a\\b\\t\\n\\v\\f\\r\\e\\ \\"\\\'\\\\\\N\\_\\L\\P\\x41\\u00e9\\U0001F600"\n',
+  ],
+  ['an escaped line break', 'a: "x\\\n  y"\n'],
+  ['a bad escape in a comment and a block scalar', 'a: 1 # "\\/"\nb: |\n  "\\/"\n'],
+  ['a bad escape in a second document', 'a: 1\n---\nb: "\\/"\n'],
+];
+
 describe('differential: agreement with helm on real-world shapes', () => {
+  for (const [label, text] of YAML_TEXT) {
+    test(`values.yaml: ${label}`, async () => {
+      await agree({ 'Chart.yaml': chart(), 'values.yaml': text });
+    });
+    test(`Chart.yaml: ${label}`, async () => {
+      await agree({ 'Chart.yaml': chart(text.replace(/^a:/, 'description:').replace(/\nb:[\s\S]*/, '\n')) });
+    });
+  }
   // Go keeps an empty list apart from a missing one: `dependencies: []` stays `[]`.
   for (const [label, deps, expected] of [
     ['an empty list', ' []', 'same'],

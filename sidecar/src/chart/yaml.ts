@@ -6,7 +6,18 @@
  * document fails fast, and every error names the file and line.
  */
 import { load as loadYaml } from 'js-yaml';
-import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseAllDocuments } from 'yaml';
+import {
+  CST,
+  isAlias,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  Lexer,
+  LineCounter,
+  type Node,
+  parseAllDocuments,
+} from 'yaml';
 
 /** A value as go-yaml v2 decodes it into `interface{}`: integers stay distinct from floats. */
 export type GoValue = string | boolean | null | bigint | number | GoValue[] | GoMap;
@@ -70,6 +81,7 @@ export function parseGoYaml(text: string, file: string): GoValue {
  */
 export function checkYamlDocument(text: string, file: string): 'map' | 'null' | 'other' {
   let value: unknown;
+  text = goYamlSource(text, file);
   try {
     value = loadYaml(text.replace(/^\uFEFF/, ''), { json: true });
   } catch {
@@ -149,6 +161,106 @@ function shapeOf(value: unknown, memo: Map<object, Shape>): Shape {
 
 type Doc = ReturnType<typeof parseAllDocuments>[number];
 
+/**
+ * go-yaml v2's reader: the characters it accepts in a YAML stream; the others (C0 controls but
+ * tab and line breaks, DEL, C1 controls but NEL, U+FFFE/U+FFFF) fail the file, in comments too.
+ * The yaml library reads them as text, so a form feed in values.yaml would package where helm
+ * refuses the chart.
+ */
+const GO_YAML_REFUSED = /[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\u{10000}-\u{10ffff}]/u;
+
+/**
+ * Escapes of go-yaml v2's double-quoted scalars, which are not YAML 1.2's: `\'` is one (the
+ * yaml library refuses it), `\/` is not (the yaml library reads a slash).
+ */
+const GO_ESCAPES = new Set('0abt\tnvfre "\'\\N_LP');
+const HEX_ESCAPES: Record<string, number> = { x: 2, u: 4, U: 8 };
+/** Lexer tokens that mark structure without standing for source text. */
+const NOT_SOURCE = new Set(['doc-mode', 'flow-error-end', 'scalar']);
+const NOT_CONTENT = new Set([
+  ...NOT_SOURCE,
+  'byte-order-mark',
+  'directive',
+  'doc-start',
+  'comment',
+  'newline',
+  'space',
+]);
+
+/**
+ * The first document's text as go-yaml v2 reads it, or a YamlError where go-yaml fails: its
+ * reader's characters, its escapes (unknown ones, surrogates and code points past U+10FFFF
+ * refused), and `\'` rewritten as `'` so that the yaml library reads what go-yaml reads. Only
+ * the first document counts: helm decodes no other.
+ */
+function goYamlSource(text: string, file: string): string {
+  const end = firstDocumentEnd(text);
+  const refused = GO_YAML_REFUSED.exec(text.slice(0, end));
+  if (refused) {
+    const code = (refused[0].codePointAt(0) as number).toString(16).toUpperCase().padStart(4, '0');
+    throw new YamlError(file, lineAt(text, refused.index), `control characters are not allowed (U+${code})`);
+  }
+  if (!text.slice(0, end).includes('\\')) return text;
+  let out = '';
+  let offset = 0;
+  for (const token of new Lexer().lex(text)) {
+    const type = CST.tokenType(token);
+    if (offset >= end) break;
+    if (type === 'double-quoted-scalar') out += goEscapes(token, file, text, offset);
+    else if (!NOT_SOURCE.has(type ?? '')) out += token;
+    if (!NOT_SOURCE.has(type ?? '')) offset += token.length;
+  }
+  return out + text.slice(offset);
+}
+
+/** Where the first document ends: at a `---` or `...` after its content (else the end). */
+function firstDocumentEnd(text: string): number {
+  if (!/^(---|\.\.\.)/m.test(text)) return text.length;
+  let offset = 0;
+  let content = false;
+  for (const token of new Lexer().lex(text)) {
+    const type = CST.tokenType(token) ?? '';
+    if (type === 'doc-end' || (type === 'doc-start' && content)) return offset;
+    if (!NOT_CONTENT.has(type)) content = true;
+    if (!NOT_SOURCE.has(type)) offset += token.length;
+  }
+  return text.length;
+}
+
+/** One double-quoted scalar's source, checked against go-yaml's escapes; `\'` becomes `'`. */
+function goEscapes(source: string, file: string, text: string, offset: number): string {
+  let out = '';
+  for (let i = 0; i < source.length; i++) {
+    const ch = source[i] as string;
+    if (ch !== '\\') {
+      out += ch;
+      continue;
+    }
+    const next = source[i + 1] ?? '';
+    const fail = (problem: string) => new YamlError(file, lineAt(text, offset + i), problem);
+    const digits = HEX_ESCAPES[next];
+    if (digits !== undefined) {
+      const hex = source.slice(i + 2, i + 2 + digits);
+      const code = /^[0-9a-fA-F]+$/.test(hex) && hex.length === digits ? Number.parseInt(hex, 16) : undefined;
+      if (code === undefined) throw fail('did not find expected hexdecimal number');
+      if ((code >= 0xd800 && code <= 0xdfff) || code > 0x10ffff)
+        throw fail('found invalid Unicode character escape code');
+    } else if (next !== '\n' && next !== '\r' && !GO_ESCAPES.has(next)) {
+      throw fail('found unknown escape character');
+    }
+    // the escape (or an escaped line break) passes on as it is, but \' as the quote itself
+    out += next === "'" ? "'" : `\\${next}`;
+    i++;
+  }
+  return out;
+}
+
+function lineAt(text: string, index: number): number {
+  let line = 1;
+  for (let i = text.indexOf('\n'); i !== -1 && i < index; i = text.indexOf('\n', i + 1)) line++;
+  return line;
+}
+
 function firstDocument(
   text: string,
   file: string,
@@ -157,6 +269,7 @@ function firstDocument(
   // before the parser, which recurses (and allocates) per level: a 2 MB document of a million
   // nested brackets took 13 s and 1.1 GB before failing on the stack
   if (flowNestingOver(text, MAX_DEPTH)) throw new YamlError(file, undefined, TOO_DEEP);
+  text = goYamlSource(text, file);
   const lines = new LineCounter();
   const parsed = parseAllDocuments(text.replace(/^\uFEFF/, ''), {
     schema,
