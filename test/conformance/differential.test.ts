@@ -65,7 +65,27 @@ const YAML_TEXT: [string, string][] = [
   ['a bad escape in a second document', 'a: 1\n---\nb: "\\/"\n'],
 ];
 
+/**
+ * Line breaks as go-yaml reads them: a quoted scalar's continuation lines need no indentation
+ * (a long description wrapped at column 0).
+ */
+const LINE_BREAKS: [string, string][] = [
+  ['a double-quoted description wrapped at column 0', 'description: "A chart that deploys\nthe thing"\n'],
+  ['a single-quoted description wrapped at column 0', "description: 'It''s a chart\nfor things'\n"],
+  ['a nested quoted value wrapped at column 0', 'annotations:\n  a: "x\ny"\n  b: \'p\n q\'\n'],
+  ['a wrapped quote in a flow list', 'keywords: ["a\nb", \'c\nd\']\n'],
+  ['a document marker in a wrapped quote', 'description: "x\n--- y"\n'],
+];
+
 describe('differential: agreement with helm on real-world shapes', () => {
+  for (const [label, text] of LINE_BREAKS) {
+    test(`Chart.yaml: ${label}`, async () => {
+      await agree({ 'Chart.yaml': chart(text) });
+    });
+    test(`values.yaml (through the go-yaml path): ${label}`, async () => {
+      await agree({ 'Chart.yaml': chart(), 'values.yaml': `t: !custom x\n${text}` });
+    });
+  }
   for (const [label, text] of YAML_TEXT) {
     test(`values.yaml: ${label}`, async () => {
       await agree({ 'Chart.yaml': chart(), 'values.yaml': text });

@@ -261,6 +261,66 @@ function lineAt(text: string, index: number): number {
   return line;
 }
 
+function parseFirst(text: string, schema: 'core' | 'failsafe'): { doc: Doc | undefined; lines: LineCounter } {
+  const lines = new LineCounter();
+  const parsed = parseAllDocuments(text.replace(/^\uFEFF/, ''), {
+    schema,
+    uniqueKeys: false,
+    lineCounter: lines,
+    prettyErrors: false,
+    strict: false,
+  });
+  return { doc: [...parsed][0], lines };
+}
+
+/** Quoted scalars one repair may re-indent; past it the parse error stands. */
+const MAX_REINDENTS = 1000;
+
+/**
+ * go-yaml does not ask a quoted scalar's continuation lines to be indented (`description: "a
+ * long` / `text"` at column 0 is valid to helm); YAML 1.2 does. Leading white space of those
+ * lines is not content in either, so indenting them past the opening quote changes no value:
+ * done for each quoted scalar the lexer cuts short, until the text lexes whole. Line numbers
+ * stay. A continuation line starting with `---` or `...` ends the document for go-yaml too.
+ */
+function indentQuotedLines(text: string): string {
+  for (let round = 0; round < MAX_REINDENTS; round++) {
+    const start = cutQuoteStart(text);
+    if (start === undefined) return text;
+    const end = quoteEnd(text, start);
+    if (end === undefined) return text;
+    const region = text.slice(start, end);
+    if (/\n(---|\.\.\.)(\s|$)/.test(region)) return text;
+    const pad = ' '.repeat(start - text.lastIndexOf('\n', start - 1));
+    text = text.slice(0, start) + region.replaceAll('\n', `\n${pad}`) + text.slice(end);
+  }
+  return text;
+}
+
+/** Where the first quoted scalar the lexer ends before its closing quote starts. */
+function cutQuoteStart(text: string): number | undefined {
+  let offset = 0;
+  for (const token of new Lexer().lex(text)) {
+    const type = CST.tokenType(token) ?? '';
+    const quoted = type === 'double-quoted-scalar' || type === 'single-quoted-scalar';
+    if (quoted && quoteEnd(token, 0) === undefined) return offset;
+    if (!NOT_SOURCE.has(type)) offset += token.length;
+  }
+  return undefined;
+}
+
+/** The offset past the quote closing the quoted scalar opening at `start`, as go-yaml scans it. */
+function quoteEnd(text: string, start: number): number | undefined {
+  const quote = text[start];
+  for (let i = start + 1; i < text.length; i++) {
+    const ch = text[i];
+    if (quote === '"' && ch === '\\') i++;
+    else if (ch === quote && quote === "'" && text[i + 1] === "'") i++;
+    else if (ch === quote) return i + 1;
+  }
+  return undefined;
+}
+
 function firstDocument(
   text: string,
   file: string,
@@ -270,15 +330,13 @@ function firstDocument(
   // nested brackets took 13 s and 1.1 GB before failing on the stack
   if (flowNestingOver(text, MAX_DEPTH)) throw new YamlError(file, undefined, TOO_DEEP);
   text = goYamlSource(text, file);
-  const lines = new LineCounter();
-  const parsed = parseAllDocuments(text.replace(/^\uFEFF/, ''), {
-    schema,
-    uniqueKeys: false,
-    lineCounter: lines,
-    prettyErrors: false,
-    strict: false,
-  });
-  const doc = [...parsed][0];
+  let parsed = parseFirst(text, schema);
+  if (parsed.doc?.errors[0]) {
+    const indented = indentQuotedLines(text);
+    const again = indented === text ? undefined : parseFirst(indented, schema);
+    if (again && !again.doc?.errors[0]) parsed = again;
+  }
+  const { doc, lines } = parsed;
   const error = doc?.errors[0];
   if (error) {
     throw new YamlError(
