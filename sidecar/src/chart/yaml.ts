@@ -189,11 +189,14 @@ const NOT_CONTENT = new Set([
 
 /**
  * The first document's text as go-yaml v2 reads it, or a YamlError where go-yaml fails: its
- * reader's characters, its escapes (unknown ones, surrogates and code points past U+10FFFF
+ * line breaks, its reader's characters, its escapes (unknown ones, surrogates and code points past U+10FFFF
  * refused), and `\'` rewritten as `'` so that the yaml library reads what go-yaml reads. Only
  * the first document counts: helm decodes no other.
  */
 function goYamlSource(text: string, file: string): string {
+  // NEL is a line break to go-yaml (YAML 1.1), read as \n wherever it ends a line (a comment, a
+  // scalar, a block scalar's line); YAML 1.2 made it an ordinary character.
+  text = text.replaceAll('\u0085', '\n');
   const end = firstDocumentEnd(text);
   const refused = GO_YAML_REFUSED.exec(text.slice(0, end));
   if (refused) {
