@@ -66,8 +66,9 @@ const YAML_TEXT: [string, string][] = [
 ];
 
 /**
- * Line breaks as go-yaml reads them: a quoted scalar's continuation lines need no indentation
- * (a long description wrapped at column 0), and NEL (U+0085) ends a line, comments included.
+ * Line breaks as go-yaml reads them: a quoted scalar's or a flow collection's continuation
+ * lines need no indentation (a long description wrapped at column 0), and NEL (U+0085) ends a
+ * line, comments included.
  */
 const LINE_BREAKS: [string, string][] = [
   ['a double-quoted description wrapped at column 0', 'description: "A chart that deploys\nthe thing"\n'],
@@ -75,6 +76,8 @@ const LINE_BREAKS: [string, string][] = [
   ['a nested quoted value wrapped at column 0', 'annotations:\n  a: "x\ny"\n  b: \'p\n q\'\n'],
   ['a wrapped quote in a flow list', 'keywords: ["a\nb", \'c\nd\']\n'],
   ['a document marker in a wrapped quote', 'description: "x\n--- y"\n'],
+  ['flow list items at column 0', 'keywords: [\na,\nb]\n'],
+  ['a flow map wrapped at column 0', 'annotations: {a: "x, y",\nb: \'[z]\', # c\nc: d}\n'],
   ['NEL ending lines', 'description: x\u0085annotations:\u0085  a: "p\u0085q"\u0085'],
   ['NEL ending a comment', '# note\u0085description: from the comment\n'],
   ['NEL in a plain scalar', 'description: x\u0085y\n'],

@@ -276,21 +276,22 @@ function parseFirst(text: string, schema: 'core' | 'failsafe'): { doc: Doc | und
   return { doc: [...parsed][0], lines };
 }
 
-/** Quoted scalars one repair may re-indent; past it the parse error stands. */
+/** Quoted scalars and flow collections one repair may re-indent; past it the parse error stands. */
 const MAX_REINDENTS = 1000;
 
 /**
- * go-yaml does not ask a quoted scalar's continuation lines to be indented (`description: "a
- * long` / `text"` at column 0 is valid to helm); YAML 1.2 does. Leading white space of those
- * lines is not content in either, so indenting them past the opening quote changes no value:
- * done for each quoted scalar the lexer cuts short, until the text lexes whole. Line numbers
- * stay. A continuation line starting with `---` or `...` ends the document for go-yaml too.
+ * go-yaml does not ask the continuation lines of a quoted scalar or of a flow collection to be
+ * indented (`description: "a long` / `text"`, or `keywords: [` / `a,` / `b]` at column 0, are
+ * valid to helm); YAML 1.2 does. Leading white space of those lines is not content in either,
+ * so indenting them past the opening quote or bracket changes no value: done for each one the
+ * lexer cuts short, until the text lexes whole. Line numbers stay. A continuation line starting
+ * with `---` or `...` ends the document for go-yaml too.
  */
-function indentQuotedLines(text: string): string {
+function indentContinuations(text: string): string {
   for (let round = 0; round < MAX_REINDENTS; round++) {
-    const start = cutQuoteStart(text);
+    const start = cutShort(text);
     if (start === undefined) return text;
-    const end = quoteEnd(text, start);
+    const end = text[start] === '[' || text[start] === '{' ? flowEnd(text, start) : quoteEnd(text, start);
     if (end === undefined) return text;
     const region = text.slice(start, end);
     if (/\n(---|\.\.\.)(\s|$)/.test(region)) return text;
@@ -300,13 +301,20 @@ function indentQuotedLines(text: string): string {
   return text;
 }
 
-/** Where the first quoted scalar the lexer ends before its closing quote starts. */
-function cutQuoteStart(text: string): number | undefined {
+/**
+ * Where the first quoted scalar the lexer ends before its closing quote starts, or the
+ * outermost flow collection it ends before its closing bracket.
+ */
+function cutShort(text: string): number | undefined {
   let offset = 0;
+  const flows: number[] = [];
   for (const token of new Lexer().lex(text)) {
     const type = CST.tokenType(token) ?? '';
     const quoted = type === 'double-quoted-scalar' || type === 'single-quoted-scalar';
     if (quoted && quoteEnd(token, 0) === undefined) return offset;
+    if (type === 'flow-error-end') return flows[0];
+    if (type === 'flow-map-start' || type === 'flow-seq-start') flows.push(offset);
+    if (type === 'flow-map-end' || type === 'flow-seq-end') flows.pop();
     if (!NOT_SOURCE.has(type)) offset += token.length;
   }
   return undefined;
@@ -324,6 +332,31 @@ function quoteEnd(text: string, start: number): number | undefined {
   return undefined;
 }
 
+/**
+ * The offset past the bracket closing the flow collection opening at `start`: brackets counted
+ * outside quoted scalars (a quote opens one after a bracket, comma or colon) and comments.
+ */
+function flowEnd(text: string, start: number): number | undefined {
+  let depth = 0;
+  let previous = '';
+  for (let i = start; i < text.length; i++) {
+    const ch = text[i] as string;
+    if (ch === '[' || ch === '{') depth++;
+    else if ((ch === ']' || ch === '}') && --depth === 0) return i + 1;
+    else if ((ch === '"' || ch === "'") && '[{,:'.includes(previous)) {
+      const end = quoteEnd(text, i);
+      if (end === undefined) return undefined;
+      i = end - 1;
+    } else if (ch === '#' && /\s/.test(text[i - 1] ?? '')) {
+      const eol = text.indexOf('\n', i);
+      if (eol === -1) return undefined;
+      i = eol;
+    }
+    if (!/\s/.test(ch)) previous = ch;
+  }
+  return undefined;
+}
+
 function firstDocument(
   text: string,
   file: string,
@@ -335,7 +368,7 @@ function firstDocument(
   text = goYamlSource(text, file);
   let parsed = parseFirst(text, schema);
   if (parsed.doc?.errors[0]) {
-    const indented = indentQuotedLines(text);
+    const indented = indentContinuations(text);
     const again = indented === text ? undefined : parseFirst(indented, schema);
     if (again && !again.doc?.errors[0]) parsed = again;
   }
