@@ -83,7 +83,39 @@ const LINE_BREAKS: [string, string][] = [
   ['NEL in a plain scalar', 'description: x\u0085y\n'],
 ];
 
+/**
+ * Strings helm writes back (annotations, import-values, the lock: fields it does not sanitise)
+ * pass through JSON and go-yaml's reader on save: some characters fail it, NEL folds.
+ */
+const WRITTEN_BACK: [string, string][] = [
+  ['a C1 control escaped in an annotation', 'annotations:\n  a: "x\\x80y"\n'],
+  ['DEL escaped in an annotation key', 'annotations:\n  "k\\x7f": v\n'],
+  ['U+FFFF escaped in an annotation', 'annotations:\n  a: "\\uFFFF"\n'],
+  [
+    'NEL escapes in annotations',
+    'annotations:\n  a: "x \\N y"\n  b: "x\\N\\N \\Ny"\n  c: "\\Nlead"\n  d: "trail\\N"\n  e: "a\\t\\Nb"\n',
+  ],
+  ['NEL escaped in an annotation key', 'annotations:\n  "k\\Ney": v\n'],
+  ['a document marker after an escaped NEL', 'annotations:\n  a: "x\\N--- y"\n  b: "x\\N---"\n'],
+  [
+    'a C1 control in import-values',
+    'dependencies:\n- name: sub\n  version: 0.1.0\n  import-values: ["\\x9f"]\n',
+  ],
+];
+
 describe('differential: agreement with helm on real-world shapes', () => {
+  for (const [label, text] of WRITTEN_BACK) {
+    test(`Chart.yaml: ${label}`, async () => {
+      await agree({
+        'Chart.yaml': chart(text),
+        'charts/sub/Chart.yaml': chartYaml({ apiVersion: 'v2', name: 'sub', version: '0.1.0' }),
+      });
+    });
+  }
+  test('Chart.lock: a DEL escaped in the digest', async () => {
+    const text = 'dependencies: []\ndigest: "sha256:\\x7f"\ngenerated: "2020-01-01T00:00:00Z"\n';
+    assert.equal(await agree({ 'Chart.yaml': chart(), 'Chart.lock': text }), 'both refuse');
+  });
   for (const [label, text] of LINE_BREAKS) {
     test(`Chart.yaml: ${label}`, async () => {
       await agree({ 'Chart.yaml': chart(text) });

@@ -3,8 +3,7 @@
  * charts, writes it back re-marshalled; `generated` goes through Go's time.Time, so it is
  * normalised the same way (RFC 3339, fraction without trailing zeros, `Z` for UTC).
  */
-import { emitGoYaml } from './go-yaml-emit.js';
-import { type Decoded, decodeStruct, encodeStruct, LOCK } from './metadata.js';
+import { type Decoded, decodeStruct, LOCK, marshalStruct } from './metadata.js';
 import type { ChartLock } from './model.js';
 import type { GoValue } from './yaml.js';
 
@@ -35,6 +34,5 @@ export function decodeLock(value: GoValue): ChartLock {
 
 /** Chart.lock as helm writes it into a package. */
 export function marshalLock(lock: ChartLock): Buffer {
-  const encoded = encodeStruct(lock as unknown as Decoded, LOCK);
-  return Buffer.from(emitGoYaml(encoded), 'utf8');
+  return Buffer.from(marshalStruct(lock as unknown as Decoded, LOCK), 'utf8');
 }

@@ -5,7 +5,7 @@
  * booleans landing in string fields turned into strings (`1.10` -> "1.1"), nulls ignored.
  * The result is re-marshalled on save exactly like helm re-marshals Chart.yaml.
  */
-import type { EmitValue } from './go-yaml-emit.js';
+import { type EmitValue, emitGoYaml } from './go-yaml-emit.js';
 import { formatFloat32, type GoMap, type GoValue } from './yaml.js';
 
 type FieldType =
@@ -182,6 +182,47 @@ export function encodeStruct(value: Decoded, spec: StructSpec): { [key: string]:
     }
   }
   return out;
+}
+
+/** The struct as helm writes it with sigs.k8s.io/yaml: encoding/json, then go-yaml (throughJson). */
+export function marshalStruct(value: Decoded, spec: StructSpec): string {
+  return emitGoYaml(throughJson(encodeStruct(value, spec), ''));
+}
+
+/** What encoding/json leaves raw and go-yaml's reader refuses (C0 controls are escaped). */
+const JSON_REFUSED = /[\x7f-\x84\x86-\x9f\ufffe\uffff]/;
+/** NEL runs in a JSON string, with the spaces around them. */
+const NEL_RUN = / *\u0085[ \u0085]*/g;
+
+/**
+ * sigs.k8s.io/yaml marshals to JSON and has go-yaml read the JSON back before writing YAML, so
+ * every string passes go-yaml's reader as a double-quoted scalar: characters it refuses fail
+ * the save (helm: "yaml: control characters are not allowed"), and NEL, a line break to it,
+ * folds as one (one becomes a space, n of them n-1 newlines, the spaces around them dropped;
+ * `---` or `...` right after one is a document marker; none may be in a key).
+ */
+function throughJson(value: EmitValue, path: string): EmitValue {
+  if (typeof value === 'string') return jsonString(value, path, false);
+  if (Array.isArray(value)) return value.map((v, i) => throughJson(v, `${path}[${i}]`));
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([k, v]) => {
+      const at = path ? `${path}.${k}` : k;
+      return [jsonString(k, at, true), throughJson(v, at)];
+    }),
+  );
+}
+
+function jsonString(s: string, path: string, isKey: boolean): string {
+  if (JSON_REFUSED.test(s)) throw new FieldError(path, 'control characters are not allowed');
+  if (!s.includes('\u0085')) return s;
+  if (isKey) throw new FieldError(path, 'a key must not hold a line break (NEL, U+0085)');
+  if (/\u0085(---|\.\.\.)[ \u0085]/.test(s))
+    throw new FieldError(path, 'found unexpected document indicator');
+  return s.replace(NEL_RUN, (run) => {
+    const breaks = run.split('\u0085').length - 1;
+    return breaks === 1 ? ' ' : '\n'.repeat(breaks - 1);
+  });
 }
 
 function isEmpty(v: unknown): boolean {

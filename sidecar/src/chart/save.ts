@@ -14,11 +14,10 @@ import { createGzip, gzipSync } from 'node:zlib';
 import { Header, Pax } from 'tar';
 import { compareBytes } from './byte-names.js';
 import { ChartError } from './errors.js';
-import { emitGoYaml } from './go-yaml-emit.js';
 import { CHART_TOO_LARGE, ChartSizeBudget } from './limits.js';
 import { renamed } from './load-files.js';
 import { marshalLock } from './lock.js';
-import { type Decoded, encodeStruct, METADATA } from './metadata.js';
+import { type Decoded, FieldError, METADATA, marshalStruct } from './metadata.js';
 import type { ChartFile, LoadedChart } from './model.js';
 
 export async function saveChart(chart: LoadedChart, mtime: Date): Promise<Buffer> {
@@ -107,7 +106,17 @@ function* tarBlocks(chart: LoadedChart, mtime: Date, reclaim?: () => void): Gene
 export function marshalChartYaml(chart: LoadedChart): Buffer {
   const md = { ...chart.metadata } as Decoded;
   if (md.apiVersion === 'v1') delete md.dependencies;
-  return Buffer.from(emitGoYaml(encodeStruct(md, METADATA)), 'utf8');
+  return Buffer.from(marshalStruct(md, METADATA), 'utf8');
+}
+
+/** A marshalled file; what helm cannot save (metadata.ts, throughJson) fails the chart, naming it. */
+function marshalled(chart: LoadedChart, file: string, marshal: (chart: LoadedChart) => Buffer): Buffer {
+  try {
+    return marshal(chart);
+  } catch (err) {
+    if (!(err instanceof FieldError)) throw err;
+    throw new ChartError(chart.metadata.name, file, `${err.message}: helm cannot save it`, { cause: err });
+  }
 }
 
 /** Every archive entry in helm's order (subcharts by name), with paths under `<prefix><name>/`. */
@@ -121,9 +130,12 @@ export function archiveEntries(chart: LoadedChart, prefix: string): ChartFile[] 
     );
   }
   const base = `${prefix}${name}/`;
-  const out: ChartFile[] = [{ name: `${base}Chart.yaml`, data: marshalChartYaml(chart) }];
-  if (chart.metadata.apiVersion === 'v2' && chart.lock)
-    out.push({ name: `${base}Chart.lock`, data: marshalLock(chart.lock) });
+  const out: ChartFile[] = [
+    { name: `${base}Chart.yaml`, data: marshalled(chart, 'Chart.yaml', marshalChartYaml) },
+  ];
+  const lock = chart.lock;
+  if (chart.metadata.apiVersion === 'v2' && lock)
+    out.push({ name: `${base}Chart.lock`, data: marshalled(chart, 'Chart.lock', () => marshalLock(lock)) });
   const ordered = [
     ...chart.files.filter((f) => f.name === 'values.yaml'),
     ...chart.files.filter((f) => f.name === 'values.schema.json'),
