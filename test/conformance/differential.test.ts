@@ -95,6 +95,10 @@ const WRITTEN_BACK: [string, string][] = [
     'NEL escapes in annotations',
     'annotations:\n  a: "x \\N y"\n  b: "x\\N\\N \\Ny"\n  c: "\\Nlead"\n  d: "trail\\N"\n  e: "a\\t\\Nb"\n',
   ],
+  [
+    'line and paragraph separators and CR',
+    'annotations:\n  a: "x\\Ly"\n  b: "x\\P\\Ly"\n  c: "x\\ry"\n  deep: "\\L"\n',
+  ],
   ['NEL escaped in an annotation key', 'annotations:\n  "k\\Ney": v\n'],
   ['a document marker after an escaped NEL', 'annotations:\n  a: "x\\N--- y"\n  b: "x\\N---"\n'],
   [

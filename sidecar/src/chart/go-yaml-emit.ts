@@ -269,7 +269,16 @@ function folded(value: string, indent: number, column: number, style: 'plain' | 
   let out = quote;
   let col = column + quote.length;
   let spaces = false;
+  let breaks = false;
   chars.forEach((ch, i) => {
+    // Only single-quoted scalars hold breaks here (a '\n' makes a literal or double-quoted
+    // scalar): CR, LS or PS is written as it is, and the text after it starts on an indented line.
+    if (isBreak(ch.codePointAt(0) as number)) {
+      out += ch;
+      col = 0;
+      breaks = true;
+      return;
+    }
     if (ch === ' ') {
       const inside = style === 'plain' || (i > 0 && i < chars.length - 1);
       if (!spaces && col > BEST_WIDTH && inside && chars[i + 1] !== ' ') {
@@ -281,6 +290,11 @@ function folded(value: string, indent: number, column: number, style: 'plain' | 
       }
       spaces = true;
       return;
+    }
+    if (breaks) {
+      out += ' '.repeat(indent);
+      col = indent;
+      breaks = false;
     }
     const text = style === 'single' && ch === "'" ? "''" : ch;
     out += text;
