@@ -145,6 +145,21 @@ describe('differential: agreement with helm on real-world shapes', () => {
       assert.equal(await agree({ 'Chart.yaml': chart(), 'Chart.lock': lock(deps) }), expected);
     });
   }
+  for (const [label, text] of [
+    ['empty', ''],
+    ['only a comment', '# no dependencies\n'],
+    ['null', '~\n'],
+  ] as const) {
+    test(`Chart.lock ${label}: no lock is written`, async () => {
+      assert.equal(await agree({ 'Chart.yaml': chart(), 'Chart.lock': text }), 'same');
+    });
+  }
+  test('an empty requirements.lock after a Chart.lock in a v2 chart', async () => {
+    assert.equal(
+      await agree({ 'Chart.yaml': chart(), 'Chart.lock': lock(' []'), 'requirements.lock': '' }),
+      'same',
+    );
+  });
   test('requirements.lock with an empty dependency list in a v2 chart', async () => {
     assert.equal(await agree({ 'Chart.yaml': chart(), 'requirements.lock': lock(' []') }), 'same');
   });

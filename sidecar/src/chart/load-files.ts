@@ -142,9 +142,14 @@ function decodeMetadata(file: ChartFile, chart: string, into?: Decoded): ChartMe
   }
 }
 
-function readLock(file: ChartFile, chart: string): ChartLock {
+/**
+ * An empty lock file (or one holding only `null`) is no lock: helm decodes it into a pointer,
+ * which JSON's null leaves nil, so no Chart.lock is written.
+ */
+function readLock(file: ChartFile, chart: string): ChartLock | undefined {
   try {
-    return decodeLock(parse(file, chart));
+    const value = parse(file, chart);
+    return value === null ? undefined : decodeLock(value);
   } catch (err) {
     if (err instanceof ChartError) throw err;
     throw new ChartError(chart, file.name, (err as Error).message, { cause: err });
