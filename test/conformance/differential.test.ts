@@ -154,6 +154,32 @@ describe('differential: agreement with helm on real-world shapes', () => {
       assert.equal(await agree({ 'Chart.yaml': chart(), 'Chart.lock': text }), 'same');
     });
   }
+  // `generated` goes through Go's time.Time: calendar and clock ranges checked, nanoseconds kept
+  for (const generated of [
+    '2024-02-30T00:00:00Z',
+    '2024-02-29T00:00:00Z',
+    '2023-02-29T00:00:00Z',
+    '0000-02-29T00:00:00Z',
+    '2024-04-31T00:00:00Z',
+    '2024-13-01T00:00:00Z',
+    '2024-02-01T24:00:00Z',
+    '2024-02-01T23:60:00Z',
+    '2016-12-31T23:59:60Z',
+    '2024-02-01T10:00:00+24:00',
+    '2024-02-01T10:00:00+23:59',
+    '2024-02-01T10:00:00-05:60',
+    '2024-02-01T10:00:00+05:61',
+    '2024-02-01T10:00:00+23:60',
+    '2024-02-01T10:00:00-00:00',
+    '2024-01-10T12:34:56.1234567891Z',
+    '2024-01-10T12:34:56.1234567890Z',
+    '2024-01-10T12:34:56.0000000001Z',
+  ]) {
+    test(`Chart.lock generated ${generated}`, async () => {
+      const text = `dependencies: []\ndigest: sha256:aaa\ngenerated: "${generated}"\n`;
+      await agree({ 'Chart.yaml': chart(), 'Chart.lock': text });
+    });
+  }
   test('an empty requirements.lock after a Chart.lock in a v2 chart', async () => {
     assert.equal(
       await agree({ 'Chart.yaml': chart(), 'Chart.lock': lock(' []'), 'requirements.lock': '' }),

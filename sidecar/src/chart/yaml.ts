@@ -538,7 +538,14 @@ function validDate(text: string): boolean {
     .split(/[-T t]/)
     .map(Number) as [number, number, number];
   if (mo < 1 || mo > 12 || d < 1) return false;
-  return d <= new Date(Date.UTC(y, mo, 0)).getUTCDate();
+  return d <= daysInMonth(y, mo);
+}
+
+/** Days in a month of the proleptic Gregorian calendar, as Go counts them (year 0 is leap). */
+export function daysInMonth(year: number, month: number): number {
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  if (month === 2) return leap ? 29 : 28;
+  return [4, 6, 9, 11].includes(month) ? 30 : 31;
 }
 
 /**
