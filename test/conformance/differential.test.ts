@@ -186,6 +186,15 @@ describe('differential: agreement with helm on real-world shapes', () => {
       'same',
     );
   });
+  for (const [depth, expected] of [
+    [10_000, 'same'],
+    [10_001, 'both refuse'],
+  ] as const) {
+    test(`values.schema.json nested ${depth} levels`, async () => {
+      const schema = `${'['.repeat(depth - 1)}{"a": "[{"}${']'.repeat(depth - 1)}`;
+      assert.equal(await agree({ 'Chart.yaml': chart(), 'values.schema.json': schema }), expected);
+    });
+  }
   test('requirements.lock with an empty dependency list in a v2 chart', async () => {
     assert.equal(await agree({ 'Chart.yaml': chart(), 'requirements.lock': lock(' []') }), 'same');
   });

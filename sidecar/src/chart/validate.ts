@@ -119,10 +119,30 @@ export function validateChart(chart: LoadedChart): void {
 }
 
 function isValidJson(data: Buffer): boolean {
+  const text = data.toString('utf8');
   try {
-    JSON.parse(data.toString('utf8'));
-    return true;
+    JSON.parse(text);
   } catch {
     return false;
   }
+  return !jsonNestingOver(text, MAX_JSON_DEPTH);
+}
+
+/** Go's JSON scanner (helm's json.Valid) refuses nesting deeper than this; JSON.parse does not. */
+const MAX_JSON_DEPTH = 10_000;
+
+/** Whether valid JSON `text` nests arrays and objects deeper than `limit`. */
+function jsonNestingOver(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if ((c === '[' || c === '{') && ++depth > limit) return true;
+    else if (c === ']' || c === '}') depth--;
+  }
+  return false;
 }
