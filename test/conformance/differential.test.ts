@@ -107,7 +107,43 @@ const WRITTEN_BACK: [string, string][] = [
   ],
 ];
 
+/** Tags, directives and keys go-yaml judges otherwise than js-yaml and the yaml library. */
+const YAML_STRUCTURE: [string, string][] = [
+  ['!!int on a word', 'a: !!int abc\n'],
+  ['!!bool on a word', 'a: !!bool maybe\n'],
+  ['!!float on a word', 'a: !!float x\n'],
+  ['!!null on a word', 'a: !!null x\n'],
+  ['core tags that fit', 'a: !!int "12"\nb: !!float 1\nc: !!bool yes\nd: !!null ~\ne: !!str 1\n'],
+  ['%YAML 1.2', '%YAML 1.2\n---\na: 1\n'],
+  ['%YAML 1.1 then a bad escape', '%YAML 1.1\n---\na: "\\/"\n'],
+  ['an unknown directive', '%FOO bar\n---\na: 1\n'],
+  ['a null key', 'a: 1\nnull: x\n'],
+  ['a ~ key', '~: x\n'],
+  ['an empty flow key', 'a: {: b}\n'],
+  ['a collection key', 'a: 1\n[b, c]: d\n'],
+  ['an explicit key', '? a\n: b\n'],
+  ['boolean and number keys', 'true: a\n1: b\n1.5: c\n'],
+  ['spaced colons', 'a : 1\nb  :  2\n'],
+];
+
 describe('differential: agreement with helm on real-world shapes', () => {
+  for (const [label, text] of YAML_STRUCTURE) {
+    test(`values.yaml: ${label}`, async () => {
+      await agree({ 'Chart.yaml': chart(), 'values.yaml': text });
+    });
+  }
+  for (const [label, text] of [
+    ['a tag that does not fit', 'description: !!int abc\n'],
+    ['a tag that fits', 'appVersion: !!float 1\n'],
+  ]) {
+    test(`Chart.yaml: ${label}`, async () => {
+      await agree({ 'Chart.yaml': chart(text as string) });
+    });
+  }
+  test('Chart.yaml: %YAML 1.2', async () => {
+    const text = `%YAML 1.2\n---\n${chart()}`;
+    assert.equal(await agree({ 'Chart.yaml': text }), 'both refuse');
+  });
   for (const [label, text] of WRITTEN_BACK) {
     test(`Chart.yaml: ${label}`, async () => {
       await agree({

@@ -80,11 +80,11 @@ export function parseGoYaml(text: string, file: string): GoValue {
  * errors) gets the verdict of the go-yaml-compatible path instead.
  */
 export function checkYamlDocument(text: string, file: string): 'map' | 'null' | 'other' {
-  let value: unknown;
   text = goYamlSource(text, file);
-  try {
-    value = loadYaml(text.replace(/^\uFEFF/, ''), { json: true });
-  } catch {
+  // js-yaml turns keys go-yaml refuses (null, empty, a collection) into strings: when the text
+  // may hold one, the go-yaml path judges
+  const value = ODD_KEY.test(text) ? NOT_LOADED : fastLoad(text);
+  if (value === NOT_LOADED) {
     // (js-yaml also stops at 100 levels of nesting)
     const go = parseGoYaml(text, file);
     checkDepth(shapeOf(go, new Map()), file);
@@ -98,6 +98,18 @@ export function checkYamlDocument(text: string, file: string): 'map' | 'null' | 
   checkDepth(shape, file);
   if (value === null || value === undefined) return 'null';
   return typeof value === 'object' && !Array.isArray(value) && !(value instanceof Date) ? 'map' : 'other';
+}
+
+const NOT_LOADED = Symbol('not loaded');
+/** A key that may be null (`~:`, `null:`, `: x`), explicit (`? `) or a collection (`[a]: x`). */
+const ODD_KEY = /(^|[\s{,[])(~|null|Null|NULL)?\s*:(\s|$)|^\s*\?(\s|$)|[\]}]\s*:(\s|$)/m;
+
+function fastLoad(text: string): unknown {
+  try {
+    return loadYaml(text.replace(/^\uFEFF/, ''), { json: true });
+  } catch {
+    return NOT_LOADED;
+  }
 }
 
 function kindOf(value: GoValue): 'map' | 'null' | 'other' {
@@ -180,7 +192,7 @@ const NOT_SOURCE = new Set(['doc-mode', 'flow-error-end', 'scalar']);
 const NOT_CONTENT = new Set([
   ...NOT_SOURCE,
   'byte-order-mark',
-  'directive',
+  'directive-line',
   'doc-start',
   'comment',
   'newline',
@@ -198,6 +210,7 @@ function goYamlSource(text: string, file: string): string {
   // scalar, a block scalar's line); YAML 1.2 made it an ordinary character.
   text = text.replaceAll('\u0085', '\n');
   const end = firstDocumentEnd(text);
+  if (/^%/m.test(text)) checkDirectives(text.slice(0, end), file);
   const refused = GO_YAML_REFUSED.exec(text.slice(0, end));
   if (refused) {
     const code = (refused[0].codePointAt(0) as number).toString(16).toUpperCase().padStart(4, '0');
@@ -214,6 +227,21 @@ function goYamlSource(text: string, file: string): string {
     if (!NOT_SOURCE.has(type ?? '')) offset += token.length;
   }
   return out + text.slice(offset);
+}
+
+/** go-yaml v2 knows `%YAML 1.1` and `%TAG`; another version or directive fails the file. */
+function checkDirectives(text: string, file: string): void {
+  let offset = 0;
+  for (const token of new Lexer().lex(text)) {
+    const type = CST.tokenType(token) ?? '';
+    if (type === 'directive-line' && !/^%TAG\s/.test(token) && !/^%YAML\s+1\.1$/.test(token.trim())) {
+      const problem = /^%YAML\s/.test(token)
+        ? 'found incompatible YAML document'
+        : 'found unknown directive name';
+      throw new YamlError(file, lineAt(text, offset), problem);
+    }
+    if (!NOT_SOURCE.has(type)) offset += token.length;
+  }
 }
 
 /** Where the first document ends: at a `---` or `...` after its content (else the end). */
@@ -415,7 +443,15 @@ function toGo(
     const text = String(node.value ?? '');
     const explicitTag = node.tag && node.tag !== 'tag:yaml.org,2002:str' ? node.tag : undefined;
     if (node.tag === 'tag:yaml.org,2002:str' || (node.type !== 'PLAIN' && !explicitTag)) return text;
-    return resolveGoScalar(text);
+    const value = resolveGoScalar(text);
+    const refused = explicitTag && tagRefuses(explicitTag, value);
+    if (refused)
+      throw new YamlError(
+        file,
+        lineOf(node, lines),
+        `cannot decode ${refused} \`${text}\` as a ${tagName(explicitTag)}`,
+      );
+    return value;
   }
   if (isSeq(node)) return node.items.map((item) => toGo(item as Node, doc, budget, file, lines));
   if (isMap(node)) {
@@ -433,6 +469,32 @@ function toGo(
     return out;
   }
   throw new YamlError(file, lineOf(node, lines), 'unsupported YAML node');
+}
+
+/** go-yaml's kind of a resolved scalar, as its errors name it. */
+function kindTag(value: GoValue): string {
+  if (value === null) return '!!null';
+  if (typeof value === 'boolean') return '!!bool';
+  if (typeof value === 'bigint') return '!!int';
+  if (typeof value === 'number') return '!!float';
+  return '!!str';
+}
+
+const CORE_TAG = /^tag:yaml\.org,2002:(bool|int|float|null)$/;
+
+function tagName(tag: string): string {
+  return tag.replace(/^tag:yaml\.org,2002:/, '!!');
+}
+
+/**
+ * go-yaml resolves a scalar tagged `!!bool`, `!!int`, `!!float` or `!!null` and fails when it
+ * is something else (`!!int abc`); an integer is a float too. The kind it found, if refused.
+ */
+function tagRefuses(tag: string, value: GoValue): string | undefined {
+  if (!CORE_TAG.test(tag)) return undefined;
+  const kind = kindTag(value);
+  const wanted = tagName(tag);
+  return kind === wanted || (wanted === '!!float' && kind === '!!int') ? undefined : kind;
 }
 
 function isGoMap(v: GoValue): v is GoMap {
