@@ -1,5 +1,7 @@
 /** Packages one chart directory with the real helm and with chartsync, and compares the results. */
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before } from 'node:test';
 import {
   type ArchiveDifference,
   compareArchives,
@@ -7,7 +9,9 @@ import {
   type PackagedChart,
   packageChart,
 } from '@chartsync/sidecar';
-import type { Helm } from '../harness/helm.ts';
+import { type FileTree, writeTree } from '../harness/chart-fixtures.ts';
+import { createHelm, type Helm } from '../harness/helm.ts';
+import { tempDir } from '../harness/paths.ts';
 
 export interface Conformance {
   helm: { data: Buffer; fileName: string } | { error: string };
@@ -47,4 +51,46 @@ export async function assertBothRefuse(helm: Helm, chartDir: string): Promise<st
   assert.ok('error' in r.helm, 'helm package should fail');
   assert.ok('error' in r.ours, `chartsync should fail (helm: ${'error' in r.helm ? r.helm.error : ''})`);
   return r.ours.error;
+}
+
+/** Asserts chartsync refuses the chart exactly when helm does, and else packages the same chart. */
+export async function assertAgrees(helm: Helm, chartDir: string): Promise<'same' | 'both refuse'> {
+  const r = await conform(helm, chartDir);
+  const helmOk = !('error' in r.helm);
+  assert.equal(
+    !('error' in r.ours),
+    helmOk,
+    `helm: ${'error' in r.helm ? r.helm.error : 'ok'}; chartsync: ${'error' in r.ours ? r.ours.error : 'ok'}`,
+  );
+  assert.deepEqual(r.diffs, []);
+  return helmOk ? 'same' : 'both refuse';
+}
+
+/**
+ * A suite's helm and scratch directory (made before its tests, removed after), and `agree`:
+ * a file tree written as a chart directory, then assertAgrees on it.
+ */
+export function agreementSuite(prefix: string): {
+  agree: (tree: FileTree) => Promise<'same' | 'both refuse'>;
+  /** A new empty directory path in the suite's scratch directory. */
+  newDir: () => string;
+} {
+  let helm: Helm;
+  let tmp: { path: string; cleanup: () => Promise<void> };
+  let n = 0;
+  before(async () => {
+    helm = await createHelm();
+    tmp = await tempDir(prefix);
+  });
+  after(async () => {
+    await tmp?.cleanup();
+    await helm?.cleanup();
+  });
+  const newDir = () => join(tmp.path, `${n++}`);
+  const agree = async (tree: FileTree) => {
+    const dir = join(newDir(), 'c');
+    await writeTree(dir, tree);
+    return assertAgrees(helm, dir);
+  };
+  return { agree, newDir };
 }

@@ -7,38 +7,11 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { chartYaml, type FileTree, writeTree } from '../harness/chart-fixtures.ts';
-import { createHelm, type Helm } from '../harness/helm.ts';
-import { tempDir } from '../harness/paths.ts';
-import { conform } from './conform.ts';
+import { agreementSuite } from './conform.ts';
 
-let helm: Helm;
-let tmp: { path: string; cleanup: () => Promise<void> };
-let n = 0;
-before(async () => {
-  helm = await createHelm();
-  tmp = await tempDir('chartsync-variants-');
-});
-after(async () => {
-  await tmp.cleanup();
-  await helm.cleanup();
-});
-
-async function agree(tree: FileTree): Promise<'same' | 'both refuse'> {
-  const dir = join(tmp.path, `${n++}`, 'c');
-  await writeTree(dir, tree);
-  const r = await conform(helm, dir);
-  const helmOk = !('error' in r.helm);
-  const oursOk = !('error' in r.ours);
-  assert.equal(
-    oursOk,
-    helmOk,
-    `helm: ${'error' in r.helm ? r.helm.error : 'ok'}; chartsync: ${'error' in r.ours ? r.ours.error : 'ok'}`,
-  );
-  assert.deepEqual(r.diffs, []);
-  return helmOk ? 'same' : 'both refuse';
-}
+const { agree, newDir } = agreementSuite('chartsync-variants-');
 
 const CHART_YAML: [string, string][] = [
   ['leading ---', '---\napiVersion: v2\nname: c\nversion: 1.0.0\n'],
@@ -131,7 +104,7 @@ describe('agreement with helm on variations', () => {
     });
   }
   test('a .tgz subchart written by GNU tar (directory entries, owners, a long name)', async () => {
-    const src = join(tmp.path, `${n++}`);
+    const src = newDir();
     await writeTree(src, {
       'gnu/Chart.yaml': chartYaml({ apiVersion: 'v2', name: 'gnu', version: '0.1.0' }),
       'gnu/values.yaml': '\uFEFFx: 1\n',
