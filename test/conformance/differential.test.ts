@@ -36,6 +36,16 @@ const YAML_TEXT: [string, string][] = [
   ['an escaped line break', 'a: "x\\\n  y"\n'],
   ['a bad escape in a comment and a block scalar', 'a: 1 # "\\/"\nb: |\n  "\\/"\n'],
   ['a bad escape in a second document', 'a: 1\n---\nb: "\\/"\n'],
+  // escapes both read alike, or both refuse, and markers the first document starts with
+  ['a regex in a plain scalar', 'a: ^https?:\\/\\/[a-z]+\\.example\\.com$\nb: "\\\\d+"\n'],
+  ['an escape both refuse', 'a: "\\d+"\n'],
+  ['a leading --- and a form feed in a second document', '---\na: 1\n---\nb: "\f"\n'],
+  ['a leading --- and a bad escape in the first document', '--- # values\na: 1\nb: "\\/"\n'],
+  ['a document end marker', 'a: "x"\n...\n# \f\n'],
+  [
+    "a form feed in a second document past the reader's chunk",
+    `a: 1\n---\n${'# pad\n'.repeat(200)}b: "\f"\n`,
+  ],
 ];
 
 /**

@@ -187,6 +187,12 @@ const GO_YAML_REFUSED = /[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\u{10000}-
  */
 const GO_ESCAPES = new Set('0abt\tnvfre "\'\\N_LP');
 const HEX_ESCAPES: Record<string, number> = { x: 2, u: 4, U: 8 };
+/**
+ * Backslash sequences a double-quoted scalar reads otherwise in go-yaml than in YAML 1.2: `\/`
+ * and `\'` (each reads one the other refuses), `\u` surrogates and `\U` (go-yaml refuses those
+ * past U+10FFFF). Every other escape means the same to both, or fails both.
+ */
+const DIFFERING_ESCAPE = /\\(?:[/']|u[dD][89a-fA-F]|U)/;
 /** Lexer tokens that mark structure without standing for source text. */
 const NOT_SOURCE = new Set(['doc-mode', 'flow-error-end', 'scalar']);
 const NOT_CONTENT = new Set([
@@ -211,12 +217,13 @@ function goYamlSource(text: string, file: string): string {
   text = text.replaceAll('\u0085', '\n');
   const end = firstDocumentEnd(text);
   if (/^%/m.test(text)) checkDirectives(text.slice(0, end), file);
-  const refused = GO_YAML_REFUSED.exec(text.slice(0, end));
+  const refused = GO_YAML_REFUSED.exec(text.slice(0, readerReach(text, end)));
   if (refused) {
     const code = (refused[0].codePointAt(0) as number).toString(16).toUpperCase().padStart(4, '0');
     throw new YamlError(file, lineAt(text, refused.index), `control characters are not allowed (U+${code})`);
   }
-  if (!text.slice(0, end).includes('\\')) return text;
+  // the lexer costs ~5x a parse: run it only where go-yaml's escapes can read otherwise
+  if (!DIFFERING_ESCAPE.test(text.slice(0, end))) return text;
   let out = '';
   let offset = 0;
   for (const token of new Lexer().lex(text)) {
@@ -244,12 +251,35 @@ function checkDirectives(text: string, file: string): void {
   }
 }
 
+/** go-yaml's reader decodes its input, and checks every character, this many bytes at a time. */
+const READER_CHUNK = 512;
+
+/**
+ * How far go-yaml's reader has decoded (and checked) the text when the first document ends at
+ * `end`: the marker there and its lookahead, to the end of that 512-byte chunk. A form feed
+ * just after a short first document fails helm; one 10 KB further on does not.
+ */
+function readerReach(text: string, end: number): number {
+  if (end >= text.length) return text.length;
+  const bytes = Buffer.from(text);
+  const needed = Buffer.byteLength(text.slice(0, end + 4));
+  const reached = Math.ceil(needed / READER_CHUNK) * READER_CHUNK;
+  return reached >= bytes.length ? text.length : bytes.subarray(0, reached).toString('utf8').length;
+}
+
 /** Where the first document ends: at a `---` or `...` after its content (else the end). */
 function firstDocumentEnd(text: string): number {
-  if (!/^(---|\.\.\.)/m.test(text)) return text.length;
+  let last = -1;
+  for (const marker of text.matchAll(/^(---|\.\.\.)/gm)) last = marker.index;
+  if (last < 0) return text.length;
+  // Markers start lines of their own: if none up to the last one's line ended the first
+  // document, nothing after it does. Lexed only that far (a leading `---`: one line, not the
+  // whole file; the lexer costs ~5x a parse).
+  const cut = text.indexOf('\n', last);
+  const head = cut < 0 ? text : text.slice(0, cut + 1);
   let offset = 0;
   let content = false;
-  for (const token of new Lexer().lex(text)) {
+  for (const token of new Lexer().lex(head)) {
     const type = CST.tokenType(token) ?? '';
     if (type === 'doc-end' || (type === 'doc-start' && content)) return offset;
     if (!NOT_CONTENT.has(type)) content = true;
