@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
-import { fileUrl } from '../harness/git-server.ts';
 import { type Answer, startWorld, type World } from '../security/world.ts';
 import { chartFiles } from '../sidecar/fixtures.ts';
 
@@ -56,9 +55,13 @@ function pollStatus(name: string, everyMs: number): () => Promise<{ a: Answer; m
 const started = (from: number) => w.sidecar.logs.slice(from).filter((l) => /"sync started"/.test(l)).length;
 
 before(async () => {
-  w = await startWorld({ args: ['--allow-local-git'] });
+  // Over smart HTTP: every run asks git (a local repository's refs are read from its files, a
+  // no-change run then takes ~3 ms, too short for 50 callers to meet one in progress)
+  w = await startWorld({ args: ['--allow-insecure-git'], git: { http: true } });
   repo = await w.git.repos.create('busy', charts('1.0.0'));
-  const first = await w.api('POST', '/repo/new', { json: { name: 'busy', git: fileUrl(repo) } });
+  const url = w.git.http?.url('busy');
+  assert.ok(url);
+  const first = await w.api('POST', '/repo/new', { json: { name: 'busy', git: url } });
   assert.equal(first.status, 200, first.text);
 });
 after(async () => {
