@@ -14,7 +14,14 @@
  */
 import { type Dirent, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join } from 'node:path';
-import { checkGitUrl, insideAny, localRepoPaths, refused, type UrlPolicy } from './url-policy.js';
+import {
+  checkGitUrl,
+  insideAny,
+  localRepoPaths,
+  refused,
+  transportPath,
+  type UrlPolicy,
+} from './url-policy.js';
 
 /** How deep git follows alternates of alternates. */
 const ALTERNATE_DEPTH = 5;
@@ -38,9 +45,8 @@ export function checkLocalRepoOnDisk(url: string, policy: UrlPolicy): void {
   if (!paths) return;
   // both sides resolved: a private dir reached through a link of its own still counts
   const dirs = privateDirs.flatMap((d) => [d, realOrSelf(d)]);
-  // git's transport (upload-pack) drops trailing slashes before it tries each spelling, so that
-  // `p/` reads `p.git`; a local clone does not drop them: both are checked
-  const spellings = new Set(paths.flatMap((p) => [p, p.replace(/\/+$/, '') || '/']));
+  // a local clone reads the path as written, git's transport without its trailing slashes
+  const spellings = new Set(paths.flatMap((p) => [p, transportPath(p)]));
   for (const path of spellings) {
     if (placesGitReads(path).some((place) => insideAny(place, dirs)))
       throw refused(

@@ -7,11 +7,11 @@
  * undefined, and the caller asks git. Reads are bounded: a few KiB of an idx per pack, one
  * window of the pack file, objects up to MAX_COMMIT_SIZE.
  */
-import { constants as fsConstants } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { open, readdir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { constants, inflateSync } from 'node:zlib';
+import { openRegular } from './open-regular.js';
 
 export interface CommitInfo {
   /** Committer time. */
@@ -142,14 +142,12 @@ async function readPacked(packPath: string, offset: number): Promise<Buffer | un
 }
 
 /**
- * `fn` with `path` open for reading, closed afterwards; only a regular file, not through a link.
- * A local repository's objects are anyone's files: a FIFO would hold the open (and the pool
- * thread it runs on, which not even exit frees) until something writes to it.
+ * `fn` with `path` open for reading, closed afterwards (openRegular: a local repository's
+ * objects are anyone's files).
  */
 async function withFile<T>(path: string, fn: (fh: FileHandle) => Promise<T>): Promise<T> {
-  const fh = await open(path, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
+  const fh = await openRegular(path);
   try {
-    if (!(await fh.stat()).isFile()) throw new Error(`${path}: not a regular file`);
     return await fn(fh);
   } finally {
     await fh.close();

@@ -10,22 +10,24 @@
  * included config, symbolic links, a repository owned by another user (git refuses it), a tag
  * it cannot peel.
  */
-import { constants, type Stats } from 'node:fs';
-import { lstat, open, readFile, realpath } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { lstat, readFile, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type ResolvedRef, resolveRef } from './ls-remote.js';
 import { readCommitInfo } from './objects.js';
-import { localRepoPaths } from './url-policy.js';
+import { openRegular } from './open-regular.js';
+import { localRepoPaths, transportPath } from './url-policy.js';
 
 /** The commit HEAD points at, or undefined when it cannot be read this way (then ask git). */
 export async function headCommit(gitDir: string): Promise<string | undefined> {
-  const head = (await readText(join(gitDir, 'HEAD')))?.trim();
-  if (!head) return undefined;
-  if (!head.startsWith('ref: ')) return asSha(head);
-  const ref = head.slice(5).trim();
-  if (!isRefName(ref)) return undefined;
+  const head = parseRefFile((await readText(join(gitDir, 'HEAD'))) ?? '');
+  if (!head || 'id' in head) return head?.id;
+  const ref = head.target;
   const loose = await readText(join(gitDir, ref));
-  if (loose !== undefined) return asSha(loose.trim());
+  if (loose !== undefined) {
+    const parsed = parseRefFile(loose);
+    return parsed && 'id' in parsed ? parsed.id : undefined;
+  }
   const packed = await readText(join(gitDir, 'packed-refs'));
   for (const line of packed?.split('\n') ?? []) {
     const [sha, name] = line.split(' ');
@@ -100,7 +102,7 @@ interface Repository {
  * or a directory that looks like a git dir.
  */
 async function openRepository(written: string): Promise<Repository | undefined> {
-  const path = written.replace(/\/+$/, '') || '/';
+  const path = transportPath(written);
   for (const candidate of [`${path}/.git`, path, `${path}.git/.git`, `${path}.git`]) {
     const st = await lstatOrUndefined(candidate);
     if (!st) continue;
@@ -420,13 +422,11 @@ async function readChecked(
   max: number,
   encoding: BufferEncoding,
 ): Promise<string | undefined> {
-  const fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(
-    () => undefined,
-  );
+  const fh = await openRegular(path).catch(() => undefined);
   if (!fh) return undefined;
   try {
     const st = await fh.stat();
-    if (!st.isFile() || st.ino !== checked.ino || st.dev !== checked.dev || st.size > max) return undefined;
+    if (st.ino !== checked.ino || st.dev !== checked.dev || st.size > max) return undefined;
     // one byte more than its size: a file still growing is not read as it stood
     const buf = Buffer.alloc(st.size + 1);
     let length = 0;

@@ -93,6 +93,14 @@ export function localRepoPaths(url: string): string[] | undefined {
 }
 
 /**
+ * A local repository's path as git's transport reads it: upload-pack (enter_repo) drops trailing
+ * slashes before it tries `p/.git`, `p`, `p.git/.git`, `p.git`, so `/srv/z/` reads `/srv/z.git`.
+ */
+export function transportPath(path: string): string {
+  return path.replace(/\/+$/, '') || '/';
+}
+
+/**
  * A local repository is an absolute path (git runs in the checkout directory, where a relative
  * one would name something of the sidecar's own), on this host (`file:///path`), and never in
  * one of the policy's private directories: as written here, and with symbolic links resolved by
