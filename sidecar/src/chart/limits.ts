@@ -8,6 +8,12 @@ export const MAX_DECOMPRESSED_CHART_SIZE = 100 * 1024 * 1024;
 export const MAX_DECOMPRESSED_FILE_SIZE = 5 * 1024 * 1024;
 
 /**
+ * Go's JSON scanner stops at this nesting depth: helm reads values.yaml through JSON, and checks
+ * values.schema.json with json.Valid, so both fail past it.
+ */
+export const GO_JSON_MAX_DEPTH = 10_000;
+
+/**
  * The content budget of one chart, counted like helm's archive loader: the chart is refused
  * once its files add up to the cap (helm fails when the remaining size reaches zero). One
  * budget covers a chart and every subchart archive unpacked while loading it: helm gives each

@@ -4,7 +4,7 @@
  * SemVer version) and one helm only lints for: apiVersion must be v1 or v2.
  */
 import { ChartError } from './errors.js';
-import { MAX_ARCHIVE_NAME_BYTES } from './limits.js';
+import { GO_JSON_MAX_DEPTH, MAX_ARCHIVE_NAME_BYTES } from './limits.js';
 import { sanitizeString } from './metadata.js';
 import type { ChartDependency, ChartMetadata, LoadedChart } from './model.js';
 import { parseVersion } from './version.js';
@@ -125,11 +125,9 @@ function isValidJson(data: Buffer): boolean {
   } catch {
     return false;
   }
-  return !jsonNestingOver(text, MAX_JSON_DEPTH);
+  // Go's JSON scanner (helm's json.Valid) refuses deeper nesting; JSON.parse does not
+  return !jsonNestingOver(text, GO_JSON_MAX_DEPTH);
 }
-
-/** Go's JSON scanner (helm's json.Valid) refuses nesting deeper than this; JSON.parse does not. */
-const MAX_JSON_DEPTH = 10_000;
 
 /** Whether valid JSON `text` nests arrays and objects deeper than `limit`. */
 function jsonNestingOver(text: string, limit: number): boolean {

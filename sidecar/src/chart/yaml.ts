@@ -18,6 +18,7 @@ import {
   type Node,
   parseAllDocuments,
 } from 'yaml';
+import { GO_JSON_MAX_DEPTH } from './limits.js';
 
 /** A value as go-yaml v2 decodes it into `interface{}`: integers stay distinct from floats. */
 export type GoValue = string | boolean | null | bigint | number | GoValue[] | GoMap;
@@ -44,7 +45,7 @@ const MAX_EXPANDED_NODES = 250_000;
  * Levels of nesting helm reads in values.yaml: it converts YAML to JSON, and Go's JSON decoder
  * stops at 10,000 (a document of 10,001 levels fails `helm package`).
  */
-const MAX_DEPTH = 10_000;
+const MAX_DEPTH = GO_JSON_MAX_DEPTH;
 /** Same default as the yaml library's own alias-bomb guard. */
 const MAX_ALIAS_COUNT = 100;
 
@@ -195,8 +196,8 @@ const HEX_ESCAPES: Record<string, number> = { x: 2, u: 4, U: 8 };
 const DIFFERING_ESCAPE = /\\(?:[/']|u[dD][89a-fA-F]|U)/;
 /** Lexer tokens that mark structure without standing for source text. */
 const NOT_SOURCE = new Set(['doc-mode', 'flow-error-end', 'scalar']);
+/** Source tokens that are no content of a document. */
 const NOT_CONTENT = new Set([
-  ...NOT_SOURCE,
   'byte-order-mark',
   'directive-line',
   'doc-start',
@@ -225,29 +226,35 @@ function goYamlSource(text: string, file: string): string {
   // the lexer costs ~5x a parse: run it only where go-yaml's escapes can read otherwise
   if (!DIFFERING_ESCAPE.test(text.slice(0, end))) return text;
   let out = '';
+  let done = 0;
+  for (const { token, type, offset } of sourceTokens(text)) {
+    if (offset >= end) break;
+    out += type === 'double-quoted-scalar' ? goEscapes(token, file, text, offset) : token;
+    done = offset + token.length;
+  }
+  return out + text.slice(done);
+}
+
+/** The lexer's tokens that stand for source text, each with its type and offset in `text`. */
+function* sourceTokens(text: string): Generator<{ token: string; type: string; offset: number }> {
   let offset = 0;
   for (const token of new Lexer().lex(text)) {
-    const type = CST.tokenType(token);
-    if (offset >= end) break;
-    if (type === 'double-quoted-scalar') out += goEscapes(token, file, text, offset);
-    else if (!NOT_SOURCE.has(type ?? '')) out += token;
-    if (!NOT_SOURCE.has(type ?? '')) offset += token.length;
+    const type = CST.tokenType(token) ?? '';
+    if (NOT_SOURCE.has(type)) continue;
+    yield { token, type, offset };
+    offset += token.length;
   }
-  return out + text.slice(offset);
 }
 
 /** go-yaml v2 knows `%YAML 1.1` and `%TAG`; another version or directive fails the file. */
 function checkDirectives(text: string, file: string): void {
-  let offset = 0;
-  for (const token of new Lexer().lex(text)) {
-    const type = CST.tokenType(token) ?? '';
+  for (const { token, type, offset } of sourceTokens(text)) {
     if (type === 'directive-line' && !/^%TAG\s/.test(token) && !/^%YAML\s+1\.1$/.test(token.trim())) {
       const problem = /^%YAML\s/.test(token)
         ? 'found incompatible YAML document'
         : 'found unknown directive name';
       throw new YamlError(file, lineAt(text, offset), problem);
     }
-    if (!NOT_SOURCE.has(type)) offset += token.length;
   }
 }
 
@@ -277,13 +284,10 @@ function firstDocumentEnd(text: string): number {
   // whole file; the lexer costs ~5x a parse).
   const cut = text.indexOf('\n', last);
   const head = cut < 0 ? text : text.slice(0, cut + 1);
-  let offset = 0;
   let content = false;
-  for (const token of new Lexer().lex(head)) {
-    const type = CST.tokenType(token) ?? '';
+  for (const { type, offset } of sourceTokens(head)) {
     if (type === 'doc-end' || (type === 'doc-start' && content)) return offset;
     if (!NOT_CONTENT.has(type)) content = true;
-    if (!NOT_SOURCE.has(type)) offset += token.length;
   }
   return text.length;
 }
