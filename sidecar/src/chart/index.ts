@@ -38,6 +38,7 @@ export {
   flowNestingOver,
   formatFloat32,
   type GoValue,
+  mayHoldOddKey,
   parseGoYaml,
   parseYaml,
   resolveGoScalar,

@@ -22,6 +22,7 @@ import {
   lastCommitTime,
   loadChartArchive,
   marshalIndex,
+  mayHoldOddKey,
   nameBytes,
   parseGoYaml,
   parseHelmignore,
@@ -388,6 +389,66 @@ describe('compareArchives', () => {
       other.map((d) => [d.file, d.problem.split(':')[0]]),
       [['c/Chart.lock', 'lock data differs']],
     );
+  });
+});
+
+describe('mayHoldOddKey', () => {
+  // The pattern it replaced (backtracking over every run of spaces): the one pass must agree.
+  const PATTERN = /(^|[\s{,[])(~|null|Null|NULL)?\s*:(\s|$)|^\s*\?(\s|$)|[\]}]\s*:(\s|$)/m;
+  test('finds null, explicit and collection keys, and nothing else', () => {
+    for (const odd of [
+      '~: a',
+      'a:\n  null: 1',
+      ': x',
+      'k: {a: 1, : 2}',
+      '? a\n: b',
+      '  ?',
+      '[a]: x',
+      '{a: 1}: y',
+      'a : b',
+    ])
+      assert.equal(mayHoldOddKey(odd), true, odd);
+    for (const plain of ['a: 1', 'a:b', 'k: "x?"', 'url: http://x', 'nulls: 1', 'x~: 1', 'a?: 1', ''])
+      assert.equal(mayHoldOddKey(plain), false, plain);
+  });
+  test('agrees with the pattern on 20,000 random texts of the characters that decide', () => {
+    const alphabet = [
+      ' ',
+      '\t',
+      '\n',
+      '\r',
+      '\u2028',
+      '\u00a0',
+      ':',
+      '?',
+      '~',
+      '{',
+      '}',
+      '[',
+      ']',
+      ',',
+      'a',
+      'null',
+      'Null',
+      'NULL',
+      'nul',
+      '#',
+      '-',
+      '"',
+    ];
+    let seed = 7;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    let odd = 0;
+    for (let k = 0; k < 20_000; k++) {
+      let text = '';
+      for (let len = rand(12); len > 0; len--) text += alphabet[rand(alphabet.length)];
+      assert.equal(mayHoldOddKey(text), PATTERN.test(text), JSON.stringify(text));
+      if (PATTERN.test(text)) odd++;
+    }
+    assert.ok(odd > 1_000 && odd < 19_000, `both verdicts drawn (${odd} odd)`);
   });
 });
 
