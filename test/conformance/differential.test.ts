@@ -109,7 +109,33 @@ const YAML_STRUCTURE: [string, string][] = [
   ['spaced colons', 'a : 1\nb  :  2\n'],
 ];
 
+/**
+ * `.helmignore` rules anchored with more than one `/`: helm strips one leading `/` each time
+ * the rule is tried (its matcher trims the pattern it closed over), so `//b.txt` fails on the
+ * first path it is tried on and matches as `b.txt` from the second on. Walk order decides.
+ */
+const ANCHORS: [string, string][] = [
+  ['a rule anchored twice', '//b.txt\n'],
+  ['a rule anchored three times, tried on the third path', '///b.txt\n'],
+  ['a rule anchored past the walk', `${'/'.repeat(20)}b.txt\n`],
+  ['a directory rule anchored twice', '//templates/\n'],
+  ['a negated rule anchored twice', '!//templates/\n!//Chart.yaml\n'],
+  ['a rule anchored twice after one that decides first', 'a.txt\n//b.txt\n'],
+];
+
 describe('differential: agreement with helm on real-world shapes', () => {
+  for (const [label, rules] of ANCHORS) {
+    test(`.helmignore: ${label}`, async () => {
+      await agree({
+        'Chart.yaml': chart(),
+        '.helmignore': rules,
+        'a.txt': 'a\n',
+        'b.txt': 'b\n',
+        'templates/b.txt': 'b\n',
+        'templates/cm.yaml': 'kind: ConfigMap\n',
+      });
+    });
+  }
   for (const [label, text] of YAML_STRUCTURE) {
     test(`values.yaml: ${label}`, async () => {
       await agree({ 'Chart.yaml': chart(), 'values.yaml': text });

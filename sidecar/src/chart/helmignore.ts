@@ -25,6 +25,12 @@ interface Rule {
   /** Matched against the whole chart-relative path (a `/` in the rule) or the base name. */
   wholePath: boolean;
   pattern: GoPattern;
+  /**
+   * Tries left before an anchored rule can match: helm's matcher strips ONE leading `/` from
+   * the pattern it closed over each time it is tried, so `//x` is `/x` on its first try (no
+   * chart path starts with `/`) and `x` from the second on. One `/` (the usual case): none.
+   */
+  unmatchedTries: number;
 }
 
 export interface IgnoreRules {
@@ -102,7 +108,10 @@ function ignores(rules: Rule[], path: string, isDir: boolean, budget: MatchBudge
       if (rule.negate) return true;
       continue;
     }
-    const matched = safeMatch(rule.pattern, rule.wholePath ? full : base, budget);
+    const matched =
+      rule.unmatchedTries > 0
+        ? tryUnmatched(rule)
+        : safeMatch(rule.pattern, rule.wholePath ? full : base, budget);
     if (rule.negate ? !matched : matched) return true;
   }
   return false;
@@ -133,8 +142,16 @@ function parseRule(line: string, lineNo: number): Rule | undefined {
   if (mustDir) rule = rule.slice(0, -1);
   // A leading `/` anchors at the chart root; any other `/` matches the whole path; else the base name.
   const anchored = rule.startsWith('/');
-  const pattern = compileGoPattern(anchored ? rule.slice(1) : rule);
-  return { raw, negate, mustDir, wholePath: anchored || rule.includes('/'), pattern };
+  const slashes = anchored ? rule.length - rule.replace(/^\/+/, '').length : 0;
+  const pattern = compileGoPattern(rule.slice(slashes));
+  const unmatchedTries = Math.max(0, slashes - 1);
+  return { raw, negate, mustDir, wholePath: anchored || rule.includes('/'), pattern, unmatchedTries };
+}
+
+/** One try of a rule that still starts with `/` after helm's strip: it matches nothing. */
+function tryUnmatched(rule: Rule): false {
+  rule.unmatchedTries--;
+  return false;
 }
 
 /** Match errors at match time count as "no match", as helm only logs them. */
