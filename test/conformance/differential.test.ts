@@ -107,6 +107,18 @@ const YAML_STRUCTURE: [string, string][] = [
   ['an explicit key', '? a\n: b\n'],
   ['boolean and number keys', 'true: a\n1: b\n1.5: c\n'],
   ['spaced colons', 'a : 1\nb  :  2\n'],
+  // go-yaml's scanner drops a simple key once the `:` is more than 1024 characters past its start
+  ['a key of 1024 characters', `${'k'.repeat(1024)}: v\n`],
+  ['a key of 1025 characters', `${'k'.repeat(1025)}: v\n`],
+  ['a second key of 1025 characters', `a: 1\n${'k'.repeat(1025)}: v\n`],
+  ['a nested key of 1025 characters', `a:\n  ${'k'.repeat(1025)}: v\n`],
+  ['a quoted key of 1023 characters and its quotes', `"${'k'.repeat(1023)}": v\n`],
+  ['a key of 1020 characters and spaces before its colon', `${'k'.repeat(1020)}      : v\n`],
+  ['a key of 1000 two-byte characters', `${'é'.repeat(1000)}: v\n`],
+  ['a key of 1025 two-byte characters', `${'é'.repeat(1025)}: v\n`],
+  ['a key of 600 astral characters', `${'😀'.repeat(600)}: v\n`],
+  ['a flow key of 1025 characters', `a: {${'k'.repeat(1025)}: v}\n`],
+  ['a long value', `a: ${'v'.repeat(3000)}\n`],
 ];
 
 /**

@@ -19,6 +19,7 @@ import {
   parseAllDocuments,
 } from 'yaml';
 import { GO_JSON_MAX_DEPTH } from './limits.js';
+import { mayHoldOverlongKey, overlongKey } from './yaml-key-length.js';
 
 /** A value as go-yaml v2 decodes it into `interface{}`: integers stay distinct from floats. */
 export type GoValue = string | boolean | null | bigint | number | GoValue[] | GoMap;
@@ -280,6 +281,16 @@ function goYamlSource(text: string, file: string): string {
   text = text.replaceAll('\u0085', '\n');
   const end = firstDocumentEnd(text);
   if (/^%/m.test(text)) checkDirectives(text.slice(0, end), file);
+  // (parsed only when nested within helm's limit: deeper is refused before any parse)
+  const first = text.slice(0, end);
+  const overlong =
+    mayHoldOverlongKey(first) && !flowNestingOver(first, MAX_DEPTH) ? overlongKey(first) : undefined;
+  if (overlong !== undefined)
+    throw new YamlError(
+      file,
+      lineAt(text, overlong),
+      "a mapping key longer than 1024 characters without '?': could not find expected ':'",
+    );
   const refused = GO_YAML_REFUSED.exec(text.slice(0, readerReach(text, end)));
   if (refused) {
     const code = (refused[0].codePointAt(0) as number).toString(16).toUpperCase().padStart(4, '0');

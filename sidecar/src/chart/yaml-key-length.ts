@@ -1,0 +1,83 @@
+/**
+ * go-yaml's limit on implicit mapping keys: its scanner drops a possible key once the `:` after
+ * it lies more than 1024 characters past the key's start (anchor and tag included), and the `:`
+ * then fails the document ("could not find expected ':'", "mapping values are not allowed in this
+ * context", in a flow collection "did not find expected ',' or '}'"). helm refuses such a
+ * values.yaml; js-yaml, which reads most of them, has no such limit, and the yaml library counts
+ * UTF-16 units where go-yaml counts characters. Only a key written with `?` may be longer.
+ */
+import { type CST, Parser } from 'yaml';
+
+const KEY_LIMIT = 1024;
+
+/** Whether `text` has a line long enough to hold a key over the limit (a cheap first look). */
+export function mayHoldOverlongKey(text: string): boolean {
+  return hasLineLongerThan(text, KEY_LIMIT);
+}
+
+/** The offset of the first implicit key whose `:` is too far from its start, if any. */
+export function overlongKey(text: string): number | undefined {
+  for (const doc of new Parser().parse(text)) {
+    const found = doc.type === 'document' && doc.value ? inToken(text, doc.value) : undefined;
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+/** No key can be over the limit in a text without such a line (UTF-16 units >= characters). */
+function hasLineLongerThan(text: string, limit: number): boolean {
+  let start = 0;
+  while (start < text.length) {
+    let end = text.indexOf('\n', start);
+    if (end === -1) end = text.length;
+    if (end - start > limit) return true;
+    start = end + 1;
+  }
+  return false;
+}
+
+function inToken(text: string, token: CST.Token): number | undefined {
+  if (token.type !== 'block-map' && token.type !== 'block-seq' && token.type !== 'flow-collection')
+    return undefined;
+  for (const item of token.items) {
+    const over = overlongItem(text, item);
+    if (over !== undefined) return over;
+    for (const part of [item.key, item.value]) {
+      const found = part ? inToken(text, part) : undefined;
+      if (found !== undefined) return found;
+    }
+  }
+  return undefined;
+}
+
+/** An item `key: value` without `?` whose `:` lies more than the limit past the key's start. */
+function overlongItem(text: string, item: CST.CollectionItem): number | undefined {
+  if (!item.key || item.start.some((t) => t.type === 'explicit-key-ind')) return undefined;
+  const colon = item.sep?.find((t) => t.type === 'map-value-ind');
+  if (!colon) return undefined;
+  const start = keyStart(item) ?? item.key.offset;
+  return characters(text.slice(start, colon.offset)) > KEY_LIMIT ? start : undefined;
+}
+
+/** The key's first anchor or tag on its own line (go-yaml starts a key at its properties). */
+function keyStart(item: CST.CollectionItem): number | undefined {
+  let start: number | undefined;
+  for (const t of item.start) {
+    if (t.type === 'newline') start = undefined;
+    else if ((t.type === 'anchor' || t.type === 'tag') && start === undefined) start = t.offset;
+  }
+  return start;
+}
+
+/** Characters (code points), as go-yaml's scanner counts its position. */
+function characters(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xdc00 && c <= 0xdfff && i > 0) {
+      const p = s.charCodeAt(i - 1);
+      if (p >= 0xd800 && p <= 0xdbff) n--;
+    }
+  }
+  return n;
+}
