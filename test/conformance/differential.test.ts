@@ -135,7 +135,30 @@ const ANCHORS: [string, string][] = [
   ['a rule anchored twice after one that decides first', 'a.txt\n//b.txt\n'],
 ];
 
+/**
+ * Characters assigned after Unicode 15.0 (Go's tables; Node's are at 17): helm's sanitizeString
+ * drops them from Chart.yaml's free-text fields as unprintable.
+ */
+const NEWER_UNICODE: [string, string][] = [
+  ['Unicode 16 emoji in the description', 'description: "tired \u{1fae9} and a harp \u{1fa89}"\n'],
+  ['Unicode 15.1 ideographic description characters', 'description: "\u{2ffc}\u{2fff} CJK"\n'],
+  [
+    'Unicode 16 letters in a keyword and a maintainer',
+    'keywords: ["a\u{10d4a}b"]\nmaintainers:\n- name: "x\u{1e5d0}"\n',
+  ],
+  [
+    'Unicode 17 symbols in annotations and home',
+    'home: "https://e.x/\u{1fbfa}"\nannotations:\n  a: "\u{1f6d8}"\n',
+  ],
+  ['Unicode 15.0 characters stay', 'description: "\u{1fae8} \u{31350} \u{11f00}"\n'],
+];
+
 describe('differential: agreement with helm on real-world shapes', () => {
+  for (const [label, text] of NEWER_UNICODE) {
+    test(`Chart.yaml: ${label}`, async () => {
+      assert.equal(await agree({ 'Chart.yaml': chart(text) }), 'same');
+    });
+  }
   for (const [label, rules] of ANCHORS) {
     test(`.helmignore: ${label}`, async () => {
       await agree({

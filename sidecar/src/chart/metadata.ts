@@ -5,6 +5,7 @@
  * booleans landing in string fields turned into strings (`1.10` -> "1.1"), nulls ignored.
  * The result is re-marshalled on save exactly like helm re-marshals Chart.yaml.
  */
+import { AFTER_GO_UNICODE } from './go-unicode.js';
 import { type EmitValue, emitGoYaml } from './go-yaml-emit.js';
 import { formatFloat32, type GoMap, type GoValue } from './yaml.js';
 
@@ -242,7 +243,10 @@ function zeroOf(type: FieldType): EmitValue {
 const GO_SPACE = /[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]/gu;
 const NOT_PRINTABLE = /[^\p{L}\p{M}\p{N}\p{P}\p{S} ]/gu;
 
-/** helm's sanitizeString: whitespace becomes a space, unprintable characters are dropped. */
+/**
+ * helm's sanitizeString: whitespace becomes a space, unprintable characters are dropped, and so
+ * are characters newer than Go's Unicode tables (go-unicode.ts), which Go finds unprintable.
+ */
 export function sanitizeString(text: string): string {
-  return text.replace(GO_SPACE, ' ').replace(NOT_PRINTABLE, '');
+  return text.replace(GO_SPACE, ' ').replace(NOT_PRINTABLE, '').replace(AFTER_GO_UNICODE, '');
 }
