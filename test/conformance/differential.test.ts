@@ -151,6 +151,8 @@ const NEWER_UNICODE: [string, string][] = [
     'home: "https://e.x/\u{1fbfa}"\nannotations:\n  a: "\u{1f6d8}"\n',
   ],
   ['Unicode 15.0 characters stay', 'description: "\u{1fae8} \u{31350} \u{11f00}"\n'],
+  // encoding/json matches field names by Unicode simple folding: long s is s, Kelvin sign k
+  ['keys spelled with a long s and a Kelvin sign', '\u017fources: [https://s.example]\n\u212aeywords: [k]\n'],
 ];
 
 describe('differential: agreement with helm on real-world shapes', () => {

@@ -95,11 +95,16 @@ export function decodeStruct(value: GoValue, spec: StructSpec, path: string, int
 
 const DELETE = Symbol('delete');
 
-/** encoding/json field matching: exact name first, then case-insensitive. */
+/**
+ * encoding/json field matching: exact name first, then by Unicode simple case folding. Field
+ * names are ASCII, and the only other characters that fold to ASCII letters are the long s
+ * (U+017F, folds with `s`) and the Kelvin sign (U+212A, with `k`); JavaScript lowercases the
+ * Kelvin sign to `k` but leaves the long s.
+ */
 function fieldName(spec: StructSpec, key: string): string | undefined {
   if (Object.hasOwn(spec, key)) return key;
-  const lower = key.toLowerCase();
-  return Object.keys(spec).find((k) => k.toLowerCase() === lower);
+  const folded = key.replaceAll('\u017f', 's').toLowerCase();
+  return Object.keys(spec).find((k) => k.toLowerCase() === folded);
 }
 
 function decodeField(value: GoValue, type: FieldType, path: string): unknown {
