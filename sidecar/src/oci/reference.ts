@@ -23,10 +23,29 @@ export function isOciUrl(url: string | undefined): boolean {
   return typeof url === 'string' && /^oci:\/\//i.test(url);
 }
 
+/**
+ * User info, a query or a fragment may hold a password or a token: such a URL is refused by
+ * naming what it holds, never by quoting it (the message reaches logs and API answers).
+ */
+function refuseSecretParts(rest: string): void {
+  const authority = rest.split(/[/?#]/, 1)[0] ?? '';
+  if (authority.includes('@')) {
+    throw new OciReferenceError(
+      'oci:// URL: user info (credentials before @) is not allowed in the URL; give them as username and password',
+    );
+  }
+  if (/[?#]/.test(rest)) {
+    throw new OciReferenceError(
+      `oci:// URL of ${authority.replace(/[^a-z0-9.:-]/gi, '?').slice(0, 80)}: a query or fragment (? or #) is not allowed in the URL`,
+    );
+  }
+}
+
 /** Parses `oci://host[:port][/path]` (no credentials, query or fragment); the path may be empty. */
 export function parseOciUrl(url: string): OciRepository {
   if (!isOciUrl(url)) throw new OciReferenceError(`'${url}' is not an oci:// URL`);
   const rest = url.slice('oci://'.length).replace(/\/+$/, '');
+  refuseSecretParts(rest);
   const slash = rest.indexOf('/');
   const registry = (slash < 0 ? rest : rest.slice(0, slash)).toLowerCase();
   const path = slash < 0 ? '' : rest.slice(slash + 1);

@@ -302,7 +302,10 @@ function chartName(ctx: Ctx): string {
 }
 
 function describe(req: ChartDependency, ref: RepositoryRef | undefined): string {
-  const from = isRemote(ref) ? redactUrl(ref.url) : req.repository || 'charts/';
+  // A repository that could not be classified is shown redacted too: it may be an oci:// or
+  // http(s) URL refused for the very user info or query this must not print.
+  const raw = req.repository || 'charts/';
+  const from = isRemote(ref) ? redactUrl(ref.url) : raw.includes('://') ? redactUrl(raw) : raw;
   const mirror = isRemote(ref) ? redactUrl(ref.fetchUrl) : from;
   const via = mirror !== from ? ` via mirror ${mirror}` : '';
   return `dependency '${req.name}' (${req.version || 'no version'} from ${from}${via})`;
