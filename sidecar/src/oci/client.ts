@@ -13,6 +13,7 @@ import {
   type OciRequest,
   type OciResponse,
   send,
+  shownUrl,
   TransportError,
   type TransportOptions,
 } from './transport.js';
@@ -99,6 +100,20 @@ function registryErrors(body: Buffer): string {
   }
 }
 
+/**
+ * A 401 from another origin than the one asked (a redirect target: object storage, a CDN) is
+ * not the registry's challenge: answering it would send the registry's credentials to the
+ * realm a third party names, so it is an error instead.
+ */
+function refuseForeignChallenge(where: string, asked: string, answered: string): void {
+  if (new URL(answered).origin === new URL(asked).origin) return;
+  throw new OciError(
+    'auth',
+    `${where}: ${shownUrl(answered)}, where the registry redirected, asked for authentication; the registry's credentials are not sent there`,
+    401,
+  );
+}
+
 function nextPage(link: string | null, current: string): string | undefined {
   const m = link ? /<([^>]+)>\s*;\s*rel="?next"?/.exec(link) : null;
   if (!m) return undefined;
@@ -171,6 +186,7 @@ export class OciClient {
     };
     let res = await attempt(this.auth.cached(repo.registry, scope));
     if (res.status === 401) {
+      refuseForeignChallenge(this.where(repo), req.url, res.url);
       let header: string;
       try {
         header = await this.auth.answer(
