@@ -2,10 +2,13 @@
  * Where a registry's credentials may go, against the real registry behind a fault injector and
  * a second server standing for another party (object storage a blob is redirected to, a host
  * that is not the registry): only to the registry and the token realm the registry itself
- * names. A 401 answered by another origin after a redirect is not answered with them.
+ * names. A 401 answered by another origin after a redirect is not answered with them; an
+ * https registry naming a plain-http realm (even on its own host) does not get them in clear.
  */
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { OciClient, OciError } from '@chartsync/sidecar/oci';
@@ -81,5 +84,40 @@ describe('registry credentials go to the registry and its realm only', () => {
     assert.ok(elsewhere.seen.length > 0, 'the redirect was followed');
     for (const s of elsewhere.seen) assert.equal(s.authorization, undefined, `credentials sent to ${s.path}`);
     assert.ok(!elsewhere.seen.some((s) => s.path.startsWith('/token')), 'no token asked of the other party');
+  });
+
+  test('an https registry whose token realm is plain http: no credentials in clear text', async () => {
+    const tlsRegistry = await OciRegistry.start({ tls: true });
+    const tls = tlsRegistry.tls as { caFile: string; certFile: string; keyFile: string };
+    // The TLS registry's certificate, on a front that names a plain-http realm on the same host.
+    const front = createHttpsServer(
+      { cert: await readFile(tls.certFile), key: await readFile(tls.keyFile) },
+      (req, res) => {
+        req.resume();
+        res
+          .writeHead(401, { 'www-authenticate': `Bearer realm="http://${elsewhere.host}/token",service="x"` })
+          .end();
+      },
+    );
+    await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+    try {
+      const host = `127.0.0.1:${(front.address() as AddressInfo).port}`;
+      const tlsClient = new OciClient({
+        timeoutMs: 5000,
+        caCerts: await readFile(tls.caFile, 'utf8'),
+        credentials: (r) => (r === host ? CREDS : undefined),
+      });
+      const before = elsewhere.seen.length;
+      await assert.rejects(tlsClient.tags({ registry: host, path: 'charts/app' }), (err: Error) => {
+        assert.ok(err instanceof OciError, String(err));
+        assert.equal(err.kind, 'auth');
+        assert.match(err.message, /plain-http token realm/);
+        return true;
+      });
+      assert.deepEqual(elsewhere.seen.slice(before), [], 'nothing sent to the plain-http realm');
+    } finally {
+      await new Promise<void>((resolve) => front.close(() => resolve()));
+      await tlsRegistry.cleanup();
+    }
   });
 });

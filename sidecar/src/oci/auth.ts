@@ -56,12 +56,16 @@ export class Authorizer {
   private readonly credentials: (registry: string) => OciCredentials | undefined;
   /** How to reach a registry; its token realm is reached the same way (its CA is trusted there). */
   private readonly transport: (registry: string) => TransportOptions;
+  /** Whether a registry is spoken to over plain HTTP (allowed so) or https. */
+  private readonly scheme: (registry: string) => 'http' | 'https';
   constructor(
     credentials: (registry: string) => OciCredentials | undefined,
     transport: (registry: string) => TransportOptions,
+    scheme: (registry: string) => 'http' | 'https',
   ) {
     this.credentials = credentials;
     this.transport = transport;
+    this.scheme = scheme;
   }
 
   /** The header to send before any challenge was seen (a cached token, or basic auth). */
@@ -105,10 +109,13 @@ export class Authorizer {
     if (realm.protocol !== 'https:' && realm.protocol !== 'http:') {
       throw new OciAuthError(`${registry}: token realm must be http(s), got ${realm.protocol}`);
     }
-    // Credentials never travel in clear text to a realm on another host than the registry's.
-    if (creds && realm.protocol === 'http:' && realm.hostname !== registry.replace(/:\d+$/, '')) {
+    // Credentials travel in clear text only where they already do: to a realm on the host of a
+    // registry allowed plain HTTP. An https registry naming a plain-http realm (even on its own
+    // host) would expose them on the wire; helm refuses that too.
+    const sameHost = realm.hostname === registry.replace(/:\d+$/, '');
+    if (creds && realm.protocol === 'http:' && !(sameHost && this.scheme(registry) === 'http')) {
       throw new OciAuthError(
-        `${registry}: refusing to send credentials to the plain-http token realm ${shownUrl(realm.href)}`,
+        `${registry}: refusing to send credentials to the plain-http token realm ${shownUrl(realm.href)} (${sameHost ? 'the registry itself is spoken to over https' : 'another host'})`,
       );
     }
     if (params.service) realm.searchParams.set('service', params.service);

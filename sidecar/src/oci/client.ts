@@ -130,7 +130,11 @@ export class OciClient {
   constructor(opts: OciClientOptions = {}) {
     this.opts = opts;
     this.tagPageSize = opts.tagPageSize ?? 1000;
-    this.auth = new Authorizer(opts.credentials ?? (() => undefined), (r) => this.transport(r));
+    this.auth = new Authorizer(
+      opts.credentials ?? (() => undefined),
+      (r) => this.transport(r),
+      (r) => this.scheme(r),
+    );
   }
 
   /** The registry's own CA (if declared) on top of the process-wide one, for its origin only. */
