@@ -2,7 +2,8 @@
  * Hostile or broken registries while resolving `oci://` dependencies, with the real registry
  * behind a fault injector: a manifest whose content does not match its digest, a chart layer
  * whose bytes do not match, a layer larger than the limit, a tag that moves, a registry that
- * is down. Each fails (or succeeds) clearly, naming the chart, the dependency and the registry.
+ * is down, a tag list whose pagination loops or never ends. Each fails (or succeeds) clearly,
+ * naming the chart, the dependency and the registry.
  */
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
@@ -183,6 +184,52 @@ describe('oci:// dependencies from a broken or hostile registry', () => {
     });
     proxy.rules = [{ path: /./, action: { kind: 'reset' } }];
     await assert.rejects(packageChart(chartDir, opts()), /request failed/);
+    proxy.rules = [];
+  });
+
+  test('a tag list whose next page links back to a page already read is refused, not read 1000 times', async () => {
+    const page = (link: string) => ({
+      kind: 'answer' as const,
+      status: 200,
+      headers: { 'content-type': 'application/json', link: `<${link}>; rel="next"` },
+      body: JSON.stringify({ name: 'charts/common', tags: ['2.0.0'] }),
+    });
+    proxy.rules = [
+      { method: 'GET', path: /\/tags\/list$/, action: page('/v2/charts/common/tags/list?n=1000&last=2.0.0') },
+    ];
+    const before = proxy.requests.length;
+    await assert.rejects(packageChart(chartDir, opts()), (err: Error & { reason?: string }) => {
+      assert.match(err.message, /dependency 'common'/);
+      assert.match(err.message, /tag list links back to a page already read/);
+      assert.equal(err.reason, 'DependencyUnresolved');
+      return true;
+    });
+    assert.ok(proxy.requests.length - before <= 3, `${proxy.requests.length - before} requests`);
+    proxy.rules = [];
+  });
+
+  test('a tag list padded page after page is cut at 16 MiB in all', async () => {
+    const padded = JSON.stringify({
+      name: 'charts/common',
+      tags: ['2.0.0', 'x'.repeat(4 * 1024 * 1024 - 64)],
+    });
+    proxy.rules = [1, 2, 3, 4, 5, 6].map((n) => ({
+      method: 'GET',
+      path: /\/tags\/list$/,
+      times: 1,
+      action: {
+        kind: 'answer' as const,
+        status: 200,
+        headers: {
+          'content-type': 'application/json',
+          link: `</v2/charts/common/tags/list?last=${n}>; rel="next"`,
+        },
+        body: padded,
+      },
+    }));
+    const before = proxy.requests.length;
+    await assert.rejects(packageChart(chartDir, opts()), /the tag list exceeds 16777216 bytes over 5 pages/);
+    assert.equal(proxy.requests.length - before, 5);
     proxy.rules = [];
   });
 });

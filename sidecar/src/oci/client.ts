@@ -27,6 +27,11 @@ const ACCEPT_MANIFESTS = [
 /** oras' bound on a manifest. */
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 const MAX_TAG_PAGE_BYTES = 4 * 1024 * 1024;
+/**
+ * All pages of one tag listing together (some 200,000 real tags): a hostile registry's endless
+ * or padded pagination ends here instead of in the process's memory.
+ */
+const MAX_TAG_LIST_BYTES = 16 * 1024 * 1024;
 const MAX_TAG_PAGES = 1000;
 export const DEFAULT_OCI_TIMEOUT_MS = 60_000;
 
@@ -237,14 +242,32 @@ export class OciClient {
   /** Every tag of the repository, following `Link` pagination; none when it does not exist. */
   async tags(repo: OciRepository): Promise<string[]> {
     const tags: string[] = [];
+    const seen = new Set<string>();
+    let budget = MAX_TAG_LIST_BYTES;
     let url: string | undefined = `${this.base(repo)}/tags/list?n=${this.tagPageSize}`;
-    for (let page = 0; url && page < MAX_TAG_PAGES; page++) {
+    for (let page = 0; url; page++) {
+      // A next page already read, or too many of them, would loop or truncate: say so rather
+      // than choose a version from a list that is not the registry's.
+      if (seen.has(url) || page >= MAX_TAG_PAGES) {
+        throw new OciError(
+          'invalid',
+          `${this.where(repo)}: the tag list ${seen.has(url) ? 'links back to a page already read' : `has more than ${MAX_TAG_PAGES} pages`}`,
+        );
+      }
+      seen.add(url);
       const res = await this.call(repo, 'pull', {
         method: 'GET',
         url,
         headers: { accept: 'application/json' },
-        maxBytes: MAX_TAG_PAGE_BYTES,
+        maxBytes: Math.min(MAX_TAG_PAGE_BYTES, budget),
+      }).catch((err) => {
+        if (!(err instanceof OciError && err.kind === 'limit') || budget === MAX_TAG_LIST_BYTES) throw err;
+        throw new OciError(
+          'limit',
+          `${this.where(repo)}: the tag list exceeds ${MAX_TAG_LIST_BYTES} bytes over ${page + 1} pages`,
+        );
       });
+      budget -= res.body.length;
       if (res.status === 404) return tags;
       if (res.status !== 200) this.fail(repo, 'listing tags', res);
       let body: { tags?: unknown };
