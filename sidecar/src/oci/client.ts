@@ -420,6 +420,23 @@ export class OciClient {
     return digest;
   }
 
+  /**
+   * Deletes a tag alone (OCI distribution 1.1; the manifest stays for other tags naming it and
+   * for the registry's garbage collection): `unsupported` when the registry deletes only by
+   * digest (400 or 405, as older registries answer).
+   */
+  async deleteTag(repo: OciRepository, tag: string): Promise<'deleted' | 'absent' | 'unsupported'> {
+    const res = await this.call(repo, 'delete', {
+      method: 'DELETE',
+      url: `${this.base(repo)}/manifests/${encodeURIComponent(tag)}`,
+      maxBytes: 64 * 1024,
+    });
+    if (res.status === 202 || res.status === 200) return 'deleted';
+    if (res.status === 404) return 'absent';
+    if (res.status === 400 || res.status === 405) return 'unsupported';
+    return this.fail(repo, `deleting tag ${tag}`, res);
+  }
+
   /** Deletes a manifest by digest (the tags pointing at it go with it); false when already gone. */
   async deleteManifest(repo: OciRepository, digest: string): Promise<boolean> {
     assertDigest(digest, `${this.where(repo)}: manifest`);

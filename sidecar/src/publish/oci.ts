@@ -6,7 +6,7 @@
  * unreferenced blobs, never a tag. A registry has no per-tenant listing that every registry
  * supports, so what this repo pushed is recorded in a ledger under the data dir (written after
  * each manifest PUT); `list` reports the ledger entries whose tag still points at the manifest
- * chartsync pushed, and only those are ever deleted. A tag that exists with other content is
+ * chartsync pushed, and only those tags are ever deleted (by tag, see deleteOwned). A tag that exists with other content is
  * never overwritten: the chart fails with a conflict message.
  */
 import { createHash } from 'node:crypto';
@@ -16,7 +16,13 @@ import { constants, gunzipSync } from 'node:zlib';
 import type { StagedChart } from '../chart/model.js';
 import { chartArtifact, HELM_CHART_MEDIA_TYPE, pullChart, pushChart, rfc3339Seconds } from '../oci/chart.js';
 import { OciClient, OciError } from '../oci/client.js';
-import { chartRepository, formatRepository, parseOciUrl, versionToTag } from '../oci/reference.js';
+import {
+  chartRepository,
+  formatRepository,
+  type OciRepository,
+  parseOciUrl,
+  versionToTag,
+} from '../oci/reference.js';
 import { ociSettingsFromEnv } from '../oci/settings.js';
 import { writeFileAtomic } from '../storage/atomic-file.js';
 import {
@@ -240,12 +246,35 @@ export class OciPublisher implements Publisher {
     return { name: chart.name, version: chart.version, digest: chart.digest, manifest: artifact.digest };
   }
 
-  /** Deletes the manifest only while the tag still points at what chartsync pushed. */
+  /**
+   * Deletes chartsync's tag, only while it still points at what chartsync pushed. By tag, not by
+   * digest: deleting the manifest would take every other tag naming it along (a `stable` someone
+   * put on a version chartsync pushed). A registry that deletes only by digest gets the digest
+   * deletion when no other tag names the manifest, and an error naming those tags otherwise.
+   */
   private async deleteOwned(repo: string, entry: LedgerEntry): Promise<void> {
     const oci = this.repoOf(repo, entry.name);
-    const current = await this.call(() => this.client.resolveTag(oci, versionToTag(entry.version)));
+    const tag = versionToTag(entry.version);
+    const current = await this.call(() => this.client.resolveTag(oci, tag));
     if (current !== entry.manifest) return;
+    if ((await this.call(() => this.client.deleteTag(oci, tag))) !== 'unsupported') return;
+    const others = await this.otherTags(oci, tag, entry.manifest);
+    if (others.length) {
+      throw new PublishError(
+        `${formatRepository(oci)}:${tag} not deleted: the registry deletes only by digest, which would also delete the tag(s) ${others.slice(0, 5).join(', ')} naming the same manifest`,
+      );
+    }
     await this.call(() => this.client.deleteManifest(oci, entry.manifest));
+  }
+
+  /** The tags other than `tag` that name `manifest` (one request per tag: the rare fallback). */
+  private async otherTags(oci: OciRepository, tag: string, manifest: string): Promise<string[]> {
+    const out: string[] = [];
+    for (const other of await this.call(() => this.client.tags(oci))) {
+      if (other !== tag && (await this.call(() => this.client.resolveTag(oci, other))) === manifest)
+        out.push(other);
+    }
+    return out;
   }
 
   async removeRepo(repo: string): Promise<void> {
