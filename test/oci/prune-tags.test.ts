@@ -110,4 +110,54 @@ describe('oci prune and a tag someone else put on a pushed manifest', () => {
       proxy.rules = [];
     }
   });
+
+  test('a tag moved to an image index by someone else: a conflict for that chart, not a failed sync', async () => {
+    const publisher = new OciPublisher({
+      url: `oci://${registry.host}/cs`,
+      dataDir: join(tmp.path, 'data-index'),
+      timeoutMs: 5000,
+    });
+    const chart = await staged('app-index', '1.0.0');
+    const other = await staged('other-index', '1.0.0');
+    assert.equal((await publisher.apply('idx', [chart], [])).failed.size, 0);
+    const repo = chartRepository(`oci://${registry.host}/cs/idx`, chart.name);
+    const pushed = await admin.manifest(repo, '1.0.0');
+    assert.ok(pushed);
+    // Someone moves the tag to an image index (a multi-platform image, say).
+    const index = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.index.v1+json',
+        manifests: [
+          {
+            mediaType: 'application/vnd.oci.image.manifest.v1+json',
+            digest: pushed.digest,
+            size: pushed.data.length,
+          },
+        ],
+      }),
+    );
+    const indexDigest = await admin.putManifest(
+      repo,
+      '1.0.0',
+      index,
+      'application/vnd.oci.image.index.v1+json',
+    );
+
+    const listed = await publisher.list('idx');
+    assert.deepEqual(listed, [{ name: chart.name, version: '1.0.0', digest: indexDigest }]);
+    assert.deepEqual(await publisher.occupied('idx', [{ name: chart.name, version: '1.0.0' }]), []);
+    const outcome = await publisher.apply('idx', [other], [{ name: chart.name, version: '1.0.0' }]);
+    assert.equal(outcome.failed.size, 0, [...outcome.failed.values()].join('; '));
+    assert.equal(
+      (await admin.manifest(chartRepository(`oci://${registry.host}/cs/idx`, other.name), '1.0.0'))
+        ?.digest !== undefined,
+      true,
+    );
+    const raw = await fetch(`http://${registry.host}/v2/${repo.path}/manifests/1.0.0`, {
+      method: 'HEAD',
+      headers: { accept: 'application/vnd.oci.image.index.v1+json' },
+    });
+    assert.equal(raw.headers.get('docker-content-digest'), indexDigest, 'the foreign tag is left alone');
+  });
 });

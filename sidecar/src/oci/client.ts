@@ -292,6 +292,19 @@ export class OciClient {
     repo: OciRepository,
     reference: string,
   ): Promise<{ digest: string; data: Buffer; manifest: Manifest } | undefined> {
+    const found = await this.manifestBytes(repo, reference);
+    return found && { ...found, manifest: parseManifest(found.data, this.where(repo)) };
+  }
+
+  /**
+   * The manifest's bytes and digest, verified as `manifest` does but not parsed: what a tag
+   * holds may be anything (an image index someone moved it to), and its digest says whether it
+   * is still what chartsync pushed.
+   */
+  async manifestBytes(
+    repo: OciRepository,
+    reference: string,
+  ): Promise<{ digest: string; data: Buffer } | undefined> {
     const res = await this.call(repo, 'pull', {
       method: 'GET',
       url: `${this.base(repo)}/manifests/${encodeURIComponent(reference)}`,
@@ -313,12 +326,12 @@ export class OciClient {
         `${this.where(repo)}: manifest ${reference}: digest mismatch: expected ${expected}, the content is ${digest}`,
       );
     }
-    return { digest, data: res.body, manifest: parseManifest(res.body, this.where(repo)) };
+    return { digest, data: res.body };
   }
 
-  /** The manifest digest a tag points to (HEAD), or undefined when the tag does not exist. */
+  /** The manifest digest a tag points to, whatever it holds; undefined when the tag does not exist. */
   async resolveTag(repo: OciRepository, tag: string): Promise<string | undefined> {
-    const found = await this.manifest(repo, tag);
+    const found = await this.manifestBytes(repo, tag);
     return found?.digest;
   }
 

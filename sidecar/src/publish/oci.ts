@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { constants, gunzipSync } from 'node:zlib';
 import type { StagedChart } from '../chart/model.js';
 import { chartArtifact, HELM_CHART_MEDIA_TYPE, pullChart, pushChart, rfc3339Seconds } from '../oci/chart.js';
-import { OciClient, OciError } from '../oci/client.js';
+import { OciClient, OciError, parseManifest } from '../oci/client.js';
 import {
   chartRepository,
   formatRepository,
@@ -74,6 +74,20 @@ export function archiveEntryTime(archive: Buffer): Date {
     .trim();
   const seconds = Number.parseInt(field, 8);
   return new Date((Number.isFinite(seconds) ? seconds : 0) * 1000);
+}
+
+/**
+ * What a tag holds, as a published digest: the chart layer's (hex, comparable with an archive's
+ * sha256) when it is a chart manifest, else the manifest's own digest — an image index or any
+ * other artifact is someone else's content, never a reason to fail the whole sync.
+ */
+function heldDigest(found: { digest: string; data: Buffer }, where: string): string {
+  try {
+    const layer = parseManifest(found.data, where).layers.find((l) => l.mediaType === HELM_CHART_MEDIA_TYPE);
+    return layer ? layer.digest.replace(/^sha256:/, '') : found.digest;
+  } catch {
+    return found.digest;
+  }
 }
 
 const retryable = (err: unknown) => err instanceof OciError && err.kind === 'unavailable';
@@ -151,20 +165,14 @@ export class OciPublisher implements Publisher {
     const out: PublishedVersion[] = [];
     for (const e of Object.values(ledger.charts)) {
       const oci = this.repoOf(repo, e.name);
-      const found = await this.call(() => this.client.manifest(oci, versionToTag(e.version))).catch((err) => {
-        throw this.wrap(`checking ${e.name}:${e.version}`, err);
-      });
+      const found = await this.call(() => this.client.manifestBytes(oci, versionToTag(e.version))).catch(
+        (err) => {
+          throw this.wrap(`checking ${e.name}:${e.version}`, err);
+        },
+      );
       if (!found) continue;
-      if (found.digest === e.manifest) {
-        out.push({ name: e.name, version: e.version, digest: e.digest });
-        continue;
-      }
-      const layer = found.manifest.layers.find((l) => l.mediaType === HELM_CHART_MEDIA_TYPE);
-      out.push({
-        name: e.name,
-        version: e.version,
-        digest: layer?.digest.replace(/^sha256:/, '') ?? found.digest,
-      });
+      const digest = found.digest === e.manifest ? e.digest : heldDigest(found, formatRepository(oci));
+      out.push({ name: e.name, version: e.version, digest });
     }
     return out;
   }
@@ -175,18 +183,14 @@ export class OciPublisher implements Publisher {
     const out: PublishedVersion[] = [];
     for (const ref of refs) {
       if (ledger.charts[chartKey(ref)]) continue;
-      const found = await this.call(() =>
-        this.client.manifest(this.repoOf(repo, ref.name), versionToTag(ref.version)),
-      ).catch((err) => {
-        throw this.wrap(`checking ${ref.name}:${ref.version}`, err);
-      });
-      const layer = found?.manifest.layers.find((l) => l.mediaType === HELM_CHART_MEDIA_TYPE);
+      const oci = this.repoOf(repo, ref.name);
+      const found = await this.call(() => this.client.manifestBytes(oci, versionToTag(ref.version))).catch(
+        (err) => {
+          throw this.wrap(`checking ${ref.name}:${ref.version}`, err);
+        },
+      );
       if (found)
-        out.push({
-          name: ref.name,
-          version: ref.version,
-          digest: layer?.digest.replace(/^sha256:/, '') ?? found.digest,
-        });
+        out.push({ name: ref.name, version: ref.version, digest: heldDigest(found, formatRepository(oci)) });
     }
     return out;
   }
