@@ -2,7 +2,7 @@
  * Hostile or broken registries while resolving `oci://` dependencies, with the real registry
  * behind a fault injector: a manifest whose content does not match its digest, a chart layer
  * whose bytes do not match, a layer larger than the limit, a tag that moves, a registry that
- * is down, a tag list whose pagination loops or never ends. Each fails (or succeeds) clearly,
+ * is down, a tag list whose pagination loops, never ends or leads to another origin. Each fails (or succeeds) clearly,
  * naming the chart, the dependency and the registry.
  */
 import assert from 'node:assert/strict';
@@ -230,6 +230,29 @@ describe('oci:// dependencies from a broken or hostile registry', () => {
     const before = proxy.requests.length;
     await assert.rejects(packageChart(chartDir, opts()), /the tag list exceeds 16777216 bytes over 5 pages/);
     assert.equal(proxy.requests.length - before, 5);
+    proxy.rules = [];
+  });
+
+  test('a tag list whose next page is on another origin fails; it is neither followed nor cut short silently', async () => {
+    proxy.rules = [
+      {
+        method: 'GET',
+        path: /\/tags\/list$/,
+        action: {
+          kind: 'answer',
+          status: 200,
+          headers: {
+            'content-type': 'application/json',
+            link: '<http://127.0.0.1:9/v2/charts/common/tags/list?last=2.0.0>; rel="next"',
+          },
+          body: JSON.stringify({ name: 'charts/common', tags: ['2.0.0'] }),
+        },
+      },
+    ];
+    await assert.rejects(
+      packageChart(chartDir, opts()),
+      /the tag list's next page is on another origin \(http:\/\/127\.0\.0\.1:9\); not followed/,
+    );
     proxy.rules = [];
   });
 });

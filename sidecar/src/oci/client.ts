@@ -119,12 +119,17 @@ function refuseForeignChallenge(where: string, asked: string, answered: string):
   );
 }
 
-function nextPage(link: string | null, current: string): string | undefined {
+function nextPage(link: string | null, current: string, where: string): string | undefined {
   const m = link ? /<([^>]+)>\s*;\s*rel="?next"?/.exec(link) : null;
   if (!m) return undefined;
   const next = new URL(m[1] as string, current);
-  // A next page on another host would take our token along: refuse to follow it.
-  return next.origin === new URL(current).origin ? next.href : undefined;
+  if (next.origin === new URL(current).origin) return next.href;
+  // A next page on another origin would take our token along, and stopping there would pick a
+  // version from part of the list without a word: neither, the listing fails and says why.
+  throw new OciError(
+    'invalid',
+    `${where}: the tag list's next page is on another origin (${next.origin.replace(/[^\x20-\x7e]/g, '?').slice(0, 100)}); not followed`,
+  );
 }
 
 export class OciClient {
@@ -279,7 +284,7 @@ export class OciClient {
       if (body.tags != null && !Array.isArray(body.tags))
         throw new OciError('invalid', `${this.where(repo)}: the tag list has no tags array`);
       for (const t of (body.tags ?? []) as unknown[]) if (typeof t === 'string') tags.push(t);
-      url = nextPage(res.headers.get('link'), url);
+      url = nextPage(res.headers.get('link'), url, this.where(repo));
     }
     return tags;
   }
