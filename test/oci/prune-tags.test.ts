@@ -2,8 +2,10 @@
  * Prune on the oci target removes chartsync's tag, not tags other people put on the same
  * manifest: a promotion tag (`stable`, as `crane tag`/`oras tag` set it) on a version chartsync
  * pushed survives the prune and the removal of the repo, also on a registry that deletes only
- * by digest (then the prune fails naming the other tag). Real Distribution registry (behind a
- * fault injector for the digest-only one), the publisher as the sidecar runs it.
+ * by digest or claims a tag deletion it does not do (then the prune fails naming the other
+ * tag). A tag someone moved to an image index is that chart's conflict, not a failed sync.
+ * Real Distribution registry (behind a fault injector for the odd registries), the publisher
+ * as the sidecar runs it.
  */
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
@@ -77,39 +79,50 @@ describe('oci prune and a tag someone else put on a pushed manifest', () => {
     });
   }
 
-  test('a registry that deletes only by digest: the prune fails naming the other tag, both tags stay', async () => {
-    const publisher = new OciPublisher({
-      url: `oci://${proxy.host}/cs`,
-      dataDir: join(tmp.path, 'data-digest-only'),
-      timeoutMs: 5000,
+  for (const [status, label] of [
+    [405, 'refuses tag deletion (405)'],
+    [202, 'answers 202 to a tag deletion it does not do'],
+  ] as const)
+    test(`a registry that ${label}: the prune fails naming the other tag, both tags stay`, async () => {
+      const publisher = new OciPublisher({
+        url: `oci://${proxy.host}/cs`,
+        dataDir: join(tmp.path, `data-digest-only-${status}`),
+        timeoutMs: 5000,
+      });
+      const chart = await staged(`app-digest-only-${status}`, '1.0.0');
+      assert.equal((await publisher.apply('team', [chart], [])).failed.size, 0);
+      const repo = chartRepository(`oci://${registry.host}/cs/team`, chart.name);
+      const pushed = await admin.manifest(repo, '1.0.0');
+      assert.ok(pushed);
+      await admin.putManifest(repo, 'stable', pushed.data);
+      proxy.rules = [
+        {
+          method: 'DELETE',
+          path: /\/manifests\/(?!sha256:)[^/]+$/,
+          action: {
+            kind: 'answer',
+            status,
+            body: status === 405 ? '{"errors":[{"code":"UNSUPPORTED"}]}' : '',
+          },
+        },
+      ];
+      try {
+        const pruned = await publisher.apply('team', [], [{ name: chart.name, version: '1.0.0' }]);
+        const err = [...pruned.failed.values()][0];
+        assert.match(
+          err?.message ?? '',
+          /deletes only by digest, which would also delete the tag\(s\) stable/,
+        );
+        assert.deepEqual((await admin.tags(repo)).sort(), ['1.0.0', 'stable']);
+        // Without the other tag, the digest deletion goes ahead.
+        await fetch(`http://${registry.host}/v2/${repo.path}/manifests/stable`, { method: 'DELETE' });
+        const again = await publisher.apply('team', [], [{ name: chart.name, version: '1.0.0' }]);
+        assert.equal(again.failed.size, 0, [...again.failed.values()].join('; '));
+        assert.equal(await admin.manifest(repo, pushed.digest), undefined, 'the manifest is deleted');
+      } finally {
+        proxy.rules = [];
+      }
     });
-    const chart = await staged('app-digest-only', '1.0.0');
-    assert.equal((await publisher.apply('team', [chart], [])).failed.size, 0);
-    const repo = chartRepository(`oci://${registry.host}/cs/team`, chart.name);
-    const pushed = await admin.manifest(repo, '1.0.0');
-    assert.ok(pushed);
-    await admin.putManifest(repo, 'stable', pushed.data);
-    proxy.rules = [
-      {
-        method: 'DELETE',
-        path: /\/manifests\/(?!sha256:)[^/]+$/,
-        action: { kind: 'answer', status: 405, body: '{"errors":[{"code":"UNSUPPORTED"}]}' },
-      },
-    ];
-    try {
-      const pruned = await publisher.apply('team', [], [{ name: chart.name, version: '1.0.0' }]);
-      const err = [...pruned.failed.values()][0];
-      assert.match(err?.message ?? '', /deletes only by digest, which would also delete the tag\(s\) stable/);
-      assert.deepEqual((await admin.tags(repo)).sort(), ['1.0.0', 'stable']);
-      // Without the other tag, the digest deletion goes ahead.
-      await fetch(`http://${registry.host}/v2/${repo.path}/manifests/stable`, { method: 'DELETE' });
-      const again = await publisher.apply('team', [], [{ name: chart.name, version: '1.0.0' }]);
-      assert.equal(again.failed.size, 0, [...again.failed.values()].join('; '));
-      assert.equal(await admin.manifest(repo, pushed.digest), undefined, 'the manifest is deleted');
-    } finally {
-      proxy.rules = [];
-    }
-  });
 
   test('a tag moved to an image index by someone else: a conflict for that chart, not a failed sync', async () => {
     const publisher = new OciPublisher({

@@ -261,7 +261,13 @@ export class OciPublisher implements Publisher {
     const tag = versionToTag(entry.version);
     const current = await this.call(() => this.client.resolveTag(oci, tag));
     if (current !== entry.manifest) return;
-    if ((await this.call(() => this.client.deleteTag(oci, tag))) !== 'unsupported') return;
+    // Checked afterwards: a registry may answer a tag deletion it does not do with 202 or 404.
+    const byTag = await this.call(() => this.client.deleteTag(oci, tag));
+    if (
+      byTag !== 'unsupported' &&
+      (await this.call(() => this.client.resolveTag(oci, tag))) !== entry.manifest
+    )
+      return;
     const others = await this.otherTags(oci, tag, entry.manifest);
     if (others.length) {
       throw new PublishError(
