@@ -2,7 +2,8 @@
  * The `oci` publishing target end to end: the real `chartsync serve --oci-url`, a real git
  * repository, the real Distribution registry (htpasswd auth) behind a fault injector, and the
  * real helm as the user. Same sync rules as the other targets: unchanged charts are not
- * pushed, a tag that exists with other content is never overwritten (conflict), prune deletes
+ * pushed, a tag that exists with other content (even an image index) is never overwritten
+ * (conflict) and fails only that chart, prune deletes
  * only what this repo pushed, a registry that fails mid-push leaves nothing half-published and
  * the next sync completes; wrong credentials fail clearly without the secret showing anywhere.
  */
@@ -188,6 +189,61 @@ describe('publishing to an OCI registry', () => {
     assert.equal(result.charts.find((c) => c.name === 'lib')?.action, 'pruned');
     assert.equal(await tagDigest('cs/team/lib', '0.1.0_build.5'), undefined);
     assert.ok(await tagDigest('cs/team/taken', '1.0.0'), 'the foreign taken:1.0.0 stays');
+  });
+});
+
+describe('a tag someone moved to an image index', () => {
+  test('that chart is a conflict; the sync goes on for the others and prune leaves the tag', async () => {
+    const repo = await git.repos.create('indexed', {
+      ...chartFiles('charts/app', 'app'),
+      ...chartFiles('charts/lib', 'lib'),
+    });
+    const sidecar = await sidecarFor('indexed');
+    try {
+      await sidecar.client().upsertRepo({ name: 'indexed', git: `file://${repo.bare}` });
+      const oci = chartRepository(`${registry.url}/cs/indexed`, 'app');
+      const pushed = await admin.manifest(oci, '1.0.0');
+      assert.ok(pushed);
+      const index = Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: 'application/vnd.oci.image.index.v1+json',
+          manifests: [
+            {
+              mediaType: 'application/vnd.oci.image.manifest.v1+json',
+              digest: pushed.digest,
+              size: pushed.data.length,
+            },
+          ],
+        }),
+      );
+      const moved = await admin.putManifest(oci, '1.0.0', index, 'application/vnd.oci.image.index.v1+json');
+      await repo.write({
+        ...chartFiles('charts/app', 'app', { greeting: 'rebuilt' }),
+        ...chartFiles('charts/third', 'third'),
+      });
+      await repo.commit('app rebuilt, third added');
+      await repo.push();
+      const result = await sidecar.client().updateRepo('indexed');
+      const by = Object.fromEntries(result.charts.map((c) => [c.name, c]));
+      assert.equal(by.app?.action, 'conflict', JSON.stringify(result));
+      assert.equal(by.third?.action, 'published', JSON.stringify(result));
+      await repo.remove(['charts/app']);
+      await repo.commit('app removed');
+      await repo.push();
+      await sidecar.client().updateRepo('indexed');
+      assert.equal(await tagDigest('cs/indexed/app', '1.0.0').catch(() => 'not a chart'), 'not a chart');
+      const head = await fetch(`${registry.baseUrl}/v2/cs/indexed/app/manifests/1.0.0`, {
+        method: 'HEAD',
+        headers: {
+          accept: 'application/vnd.oci.image.index.v1+json',
+          authorization: `Basic ${Buffer.from(`${registry.user.username}:${registry.user.password}`).toString('base64')}`,
+        },
+      });
+      assert.equal(head.headers.get('docker-content-digest'), moved, 'the moved tag is left alone');
+    } finally {
+      await sidecar.stop();
+    }
   });
 });
 

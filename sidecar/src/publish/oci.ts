@@ -203,7 +203,10 @@ export class OciPublisher implements Publisher {
       );
       return pulled.data;
     } catch (err) {
-      if (err instanceof OciError && err.kind === 'notFound') return undefined;
+      // A tag holding no chart we would read (an image index, another artifact, a layer above
+      // the limit) has no content to compare: the sync reports a conflict for that version
+      // instead of failing as a whole.
+      if (err instanceof OciError && ['notFound', 'invalid', 'limit'].includes(err.kind)) return undefined;
       throw this.wrap(`pulling ${ref.name}:${ref.version}`, err);
     }
   }
