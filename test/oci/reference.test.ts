@@ -73,4 +73,15 @@ describe('oci:// URLs holding a secret', () => {
       );
     }
   });
+
+  test('a port beyond 65535 is refused by the parser, not by every request later', () => {
+    assert.throws(
+      () => parseOciUrl('oci://registry.example.com:99999/charts'),
+      /is not a registry host\[:port\]/,
+    );
+    assert.deepEqual(parseOciUrl('oci://registry.example.com:65535/charts'), {
+      registry: 'registry.example.com:65535',
+      path: 'charts',
+    });
+  });
 });

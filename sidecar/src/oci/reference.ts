@@ -43,13 +43,14 @@ function refuseSecretParts(rest: string): void {
 
 /** Parses `oci://host[:port][/path]` (no credentials, query or fragment); the path may be empty. */
 export function parseOciUrl(url: string): OciRepository {
-  if (!isOciUrl(url)) throw new OciReferenceError(`'${url}' is not an oci:// URL`);
+  if (!isOciUrl(url)) throw new OciReferenceError('not an oci:// URL');
   const rest = url.slice('oci://'.length).replace(/\/+$/, '');
   refuseSecretParts(rest);
   const slash = rest.indexOf('/');
   const registry = (slash < 0 ? rest : rest.slice(0, slash)).toLowerCase();
   const path = slash < 0 ? '' : rest.slice(slash + 1);
-  if (!HOST.test(registry)) {
+  // A port beyond 65535 passes the grammar, then fails every request with a bare "Invalid URL".
+  if (!HOST.test(registry) || Number(/:(\d+)$/.exec(registry)?.[1] ?? 1) > 65535) {
     throw new OciReferenceError(
       `oci:// URL: '${registry.replace(/[^\x20-\x7e]/g, '?').slice(0, 80)}' is not a registry host[:port] (credentials, queries and fragments are not allowed in the URL)`,
     );
