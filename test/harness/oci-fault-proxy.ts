@@ -2,13 +2,16 @@
  * A fault injector in front of a real (plain-HTTP) registry: forwards every request as it is
  * (Host header included, so the registry's upload Locations point back here) unless a rule
  * matches, which can cut the connection (a registry going down mid-push), answer by itself,
- * or rewrite the registry's answer (a manifest whose content does not match its digest).
+ * or rewrite the registry's answer (a manifest whose content does not match its digest), or
+ * let the registry do the request and lose its answer.
  */
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
 export type FaultAction =
   | { kind: 'reset' }
+  /** The registry does the request, its answer is lost (the connection is cut instead). */
+  | { kind: 'forward-reset' }
   | { kind: 'answer'; status: number; headers?: Record<string, string>; body?: Buffer | string }
   | { kind: 'rewrite'; body: (original: Buffer) => Buffer };
 
@@ -81,6 +84,11 @@ export class OciFaultProxy {
     const up = request(
       { ...this.upstream, method: req.method, path: req.url, headers: req.headers },
       (upRes) => {
+        if (rule?.action.kind === 'forward-reset') {
+          upRes.resume();
+          upRes.on('end', () => req.socket.destroy());
+          return;
+        }
         if (rule?.action.kind !== 'rewrite') {
           res.writeHead(upRes.statusCode ?? 502, upRes.headers);
           upRes.pipe(res);

@@ -175,4 +175,30 @@ describe('oci prune and a tag someone else put on a pushed manifest', () => {
     });
     assert.equal(raw.headers.get('docker-content-digest'), indexDigest, 'the foreign tag is left alone');
   });
+
+  test('a manifest PUT whose answer is lost: the tag is in the ledger, and prune deletes it', async () => {
+    const publisher = new OciPublisher({
+      url: `oci://${proxy.host}/cs`,
+      dataDir: join(tmp.path, 'data-lost-answer'),
+      timeoutMs: 5000,
+      retry: { retries: 1, baseDelayMs: 1, maxDelayMs: 1 },
+    });
+    const chart = await staged('app-lost-answer', '1.0.0');
+    const repo = chartRepository(`oci://${registry.host}/cs/team`, chart.name);
+    proxy.rules = [{ method: 'PUT', path: /\/manifests\/[^/]+$/, action: { kind: 'forward-reset' } }];
+    try {
+      const outcome = await publisher.apply('team', [chart], []);
+      assert.equal(outcome.failed.size, 1, 'the push failed as far as chartsync knows');
+    } finally {
+      proxy.rules = [];
+    }
+    const pushed = await admin.manifest(repo, '1.0.0');
+    assert.ok(pushed, 'yet the registry holds the tag');
+    assert.deepEqual(await publisher.list('team'), [
+      { name: chart.name, version: '1.0.0', digest: chart.digest },
+    ]);
+    const pruned = await publisher.apply('team', [], [{ name: chart.name, version: '1.0.0' }]);
+    assert.equal(pruned.failed.size, 0, [...pruned.failed.values()].join('; '));
+    assert.equal(await admin.manifest(repo, '1.0.0'), undefined, 'pruned');
+  });
 });

@@ -4,8 +4,8 @@
  * (sidecar/src/oci/chart.ts; `created` is the archive's entry time, i.e. the commit time, so a
  * push is reproducible). Blobs go first and the manifest last: a push cut short leaves only
  * unreferenced blobs, never a tag. A registry has no per-tenant listing that every registry
- * supports, so what this repo pushed is recorded in a ledger under the data dir (written after
- * each manifest PUT); `list` reports the ledger entries whose tag still points at the manifest
+ * supports, so what this repo pushed is recorded in a ledger under the data dir (a new tag
+ * before its manifest PUT, see push); `list` reports the ledger entries whose tag still points at the manifest
  * chartsync pushed, and only those tags are ever deleted (by tag, see deleteOwned). A tag that exists with other content is
  * never overwritten: the chart fails with a conflict message.
  */
@@ -216,9 +216,7 @@ export class OciPublisher implements Publisher {
     const ledger = await this.readLedger(repo);
     for (const chart of add) {
       try {
-        const entry = await this.push(repo, chart, ledger.charts[chartKey(chart)]);
-        ledger.charts[chartKey(chart)] = entry;
-        await this.writeLedger(repo, ledger);
+        await this.push(repo, chart, ledger);
       } catch (err) {
         failed.set(chartKey(chart), this.wrap(`pushing ${chart.name}:${chart.version}`, err));
       }
@@ -237,7 +235,15 @@ export class OciPublisher implements Publisher {
     return { failed };
   }
 
-  private async push(repo: string, chart: StagedChart, owned: LedgerEntry | undefined): Promise<LedgerEntry> {
+  /**
+   * Pushes one chart and records it in the ledger. A new tag is recorded before the push
+   * (write-ahead, as the ownership record of the other targets): a crash or a lost answer after
+   * the manifest PUT must not leave a tag the ledger does not name — nothing could ever prune or
+   * delete it. An entry whose push then failed names a manifest no tag holds, which owns nothing.
+   */
+  private async push(repo: string, chart: StagedChart, ledger: Ledger): Promise<void> {
+    const key = chartKey(chart);
+    const owned = ledger.charts[key];
     const oci = this.repoOf(repo, chart.name);
     const tag = versionToTag(chart.version);
     // One archive in memory at a time, read when its push starts.
@@ -249,8 +255,23 @@ export class OciPublisher implements Publisher {
         `${formatRepository(oci)}:${tag} already exists with other content (manifest ${existing}); not overwritten (conflict): bump the chart version`,
       );
     }
-    if (existing !== artifact.digest) await this.call(() => pushChart(this.client, oci, tag, artifact));
-    return { name: chart.name, version: chart.version, digest: chart.digest, manifest: artifact.digest };
+    const entry = {
+      name: chart.name,
+      version: chart.version,
+      digest: chart.digest,
+      manifest: artifact.digest,
+    };
+    if (existing !== artifact.digest) {
+      // Replacing a manifest chartsync pushed: its entry stays until the new one is in place.
+      if (!owned) await this.record(repo, ledger, key, entry);
+      await this.call(() => pushChart(this.client, oci, tag, artifact));
+    }
+    await this.record(repo, ledger, key, entry);
+  }
+
+  private async record(repo: string, ledger: Ledger, key: string, entry: LedgerEntry): Promise<void> {
+    ledger.charts[key] = entry;
+    await this.writeLedger(repo, ledger);
   }
 
   /**
