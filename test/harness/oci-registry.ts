@@ -24,6 +24,7 @@ import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import type { OciClient, OciRepository } from '@chartsync/sidecar/oci';
 import { toolsBin } from './paths.ts';
 import { guardChild } from './reaper.ts';
 
@@ -346,4 +347,32 @@ export class OciRegistry {
     await new Promise<void>((resolve) => (this.issuer ? this.issuer.close(() => resolve()) : resolve()));
     await rm(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Someone moves `tag` to an image index over the manifest it named (a multi-platform image,
+ * say): no chart is readable at the tag any more. Answers the index's digest.
+ */
+export async function moveTagToImageIndex(
+  client: OciClient,
+  repo: OciRepository,
+  tag: string,
+): Promise<string> {
+  const pushed = await client.manifest(repo, tag);
+  if (!pushed) throw new Error(`no manifest at ${repo}:${tag}`);
+  const mediaType = 'application/vnd.oci.image.index.v1+json';
+  const index = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType,
+      manifests: [
+        {
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          digest: pushed.digest,
+          size: pushed.data.length,
+        },
+      ],
+    }),
+  );
+  return client.putManifest(repo, tag, index, mediaType);
 }

@@ -17,7 +17,7 @@ import { OciPublisher } from '@chartsync/sidecar/publish';
 import { MTIME } from '../deps/compare.ts';
 import { writeChart } from '../deps/fixtures.ts';
 import { OciFaultProxy } from '../harness/oci-fault-proxy.ts';
-import { OciRegistry } from '../harness/oci-registry.ts';
+import { moveTagToImageIndex, OciRegistry } from '../harness/oci-registry.ts';
 import { tempDir } from '../harness/paths.ts';
 
 describe('oci prune and a tag someone else put on a pushed manifest', () => {
@@ -134,28 +134,7 @@ describe('oci prune and a tag someone else put on a pushed manifest', () => {
     const other = await staged('other-index', '1.0.0');
     assert.equal((await publisher.apply('idx', [chart], [])).failed.size, 0);
     const repo = chartRepository(`oci://${registry.host}/cs/idx`, chart.name);
-    const pushed = await admin.manifest(repo, '1.0.0');
-    assert.ok(pushed);
-    // Someone moves the tag to an image index (a multi-platform image, say).
-    const index = Buffer.from(
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: 'application/vnd.oci.image.index.v1+json',
-        manifests: [
-          {
-            mediaType: 'application/vnd.oci.image.manifest.v1+json',
-            digest: pushed.digest,
-            size: pushed.data.length,
-          },
-        ],
-      }),
-    );
-    const indexDigest = await admin.putManifest(
-      repo,
-      '1.0.0',
-      index,
-      'application/vnd.oci.image.index.v1+json',
-    );
+    const indexDigest = await moveTagToImageIndex(admin, repo, '1.0.0');
 
     const listed = await publisher.list('idx');
     assert.deepEqual(listed, [{ name: chart.name, version: '1.0.0', digest: indexDigest }]);

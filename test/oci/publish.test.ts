@@ -18,7 +18,7 @@ import { type FixtureRepo, type GitServers, startGitServers } from '../harness/g
 import { Helm } from '../harness/helm.ts';
 import { bothHelms } from '../harness/helm4.ts';
 import { OciFaultProxy } from '../harness/oci-fault-proxy.ts';
-import { OciRegistry } from '../harness/oci-registry.ts';
+import { moveTagToImageIndex, OciRegistry } from '../harness/oci-registry.ts';
 import { tempDir } from '../harness/paths.ts';
 import { type SidecarProcess, startSidecarProcess } from '../harness/sidecar.ts';
 import { chartFiles } from '../sidecar/fixtures.ts';
@@ -202,22 +202,7 @@ describe('a tag someone moved to an image index', () => {
     try {
       await sidecar.client().upsertRepo({ name: 'indexed', git: `file://${repo.bare}` });
       const oci = chartRepository(`${registry.url}/cs/indexed`, 'app');
-      const pushed = await admin.manifest(oci, '1.0.0');
-      assert.ok(pushed);
-      const index = Buffer.from(
-        JSON.stringify({
-          schemaVersion: 2,
-          mediaType: 'application/vnd.oci.image.index.v1+json',
-          manifests: [
-            {
-              mediaType: 'application/vnd.oci.image.manifest.v1+json',
-              digest: pushed.digest,
-              size: pushed.data.length,
-            },
-          ],
-        }),
-      );
-      const moved = await admin.putManifest(oci, '1.0.0', index, 'application/vnd.oci.image.index.v1+json');
+      const moved = await moveTagToImageIndex(admin, oci, '1.0.0');
       await repo.write({
         ...chartFiles('charts/app', 'app', { greeting: 'rebuilt' }),
         ...chartFiles('charts/third', 'third'),
