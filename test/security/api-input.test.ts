@@ -116,6 +116,20 @@ describe('names', () => {
     }
     await assertNothingChanged();
   });
+
+  test('"constructor" (valid, and a property of every object) is an unknown repo and dependency until registered', async () => {
+    for (const path of ['/repo/constructor', '/repo/constructor/update', '/repo/dependency/constructor']) {
+      for (const method of path.endsWith('update') ? ['GET', 'POST'] : ['GET', 'DELETE']) {
+        const a = await w.api(method, path);
+        assertError(a, 404, 'not_found', /constructor/);
+      }
+    }
+    // nothing was recorded under it: the list still answers, and so does a restarted sidecar
+    await assertNothingChanged();
+    await w.sidecar.stop(5000);
+    await w.restart();
+    await assertNothingChanged();
+  });
 });
 
 describe('types and fields', () => {

@@ -71,7 +71,7 @@ export class RegistryStore {
   }
   /** Returns false when there was nothing to remove. */
   async removeDependency(name: string): Promise<boolean> {
-    if (!this.data.dependencies[name]) return false;
+    if (!own(this.data.dependencies, name)) return false;
     await this.change((d) => {
       delete d.dependencies[name];
     });
@@ -79,7 +79,7 @@ export class RegistryStore {
   }
 
   repo(name: string): RepoRecord | undefined {
-    return this.data.repos[name];
+    return own(this.data.repos, name);
   }
   repos(): RepoRecord[] {
     return Object.values(this.data.repos).sort((a, b) => a.name.localeCompare(b.name));
@@ -90,7 +90,7 @@ export class RegistryStore {
     });
   }
   async removeRepo(name: string): Promise<boolean> {
-    if (!this.data.repos[name]) return false;
+    if (!own(this.data.repos, name)) return false;
     await this.change((d) => {
       delete d.repos[name];
     });
@@ -138,6 +138,16 @@ export class RegistryStore {
     }
     this.flushing = false;
   }
+}
+
+/**
+ * The record registered under `name`, never a property every object inherits: "constructor" is
+ * a valid DNS-1123 name, and `repos["constructor"]` is Object's constructor function, which the
+ * service would take for a registration (GET answers it, an update records a nameless result
+ * that breaks `GET /repo` and every later start).
+ */
+function own<T>(records: Record<string, T>, name: string): T | undefined {
+  return Object.hasOwn(records, name) ? records[name] : undefined;
 }
 
 /** The registrations could not be written (e.g. the data dir is full): nothing changed. */
