@@ -4,7 +4,7 @@
  * again (a thousand repos registering, then finishing their syncs, make two thousand writes).
  */
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { RegistryStore, type RepoRecord } from '@chartsync/sidecar/server';
@@ -72,4 +72,36 @@ test('registry.json reads back exactly after a restart, one record per line; a w
   assert.deepEqual(restarted.repos(), store.repos());
   assert.deepEqual(restarted.dependencies(), store.dependencies());
   assert.equal(restarted.repo('repo-7'), undefined);
+});
+
+test('a hand-edited or damaged registry.json is refused at load naming the file and the record', async () => {
+  const tmp = await tempDir('chartsync-registry-');
+  cleanups.push(tmp.cleanup);
+  const file = join(tmp.path, 'registry.json');
+  const repo = { name: 'a', git: 'https://git.example.com/a.git', prune: true };
+  const cases: [unknown, RegExp][] = [
+    [null, /does not hold a JSON object/],
+    [[], /does not hold a JSON object/],
+    [{ repos: [] }, /"repos" is not an object/],
+    [{ repos: 'a' }, /"repos" is not an object/],
+    [{ repos: { a: null } }, /repos\."a" is not an object/],
+    [{ repos: { a: { ...repo, name: undefined } } }, /repos\."a" has the name undefined, not its key/],
+    [{ repos: { b: repo } }, /repos\."b" has the name "a", not its key/],
+    [{ repos: { a: { ...repo, git: 7 } } }, /repos\."a" has no "git" URL/],
+    [{ dependencies: { d: { name: 'd' } } }, /dependencies\."d" has no "url" URL/],
+  ];
+  for (const [content, message] of cases) {
+    await writeFile(file, JSON.stringify(content));
+    await assert.rejects(new RegistryStore(tmp.path).load(), (err: Error) => {
+      assert.match(err.message, message, JSON.stringify(content));
+      assert.ok(err.message.includes(file), err.message);
+      return true;
+    });
+  }
+  // what the store writes itself (and older files without a section) still loads
+  await writeFile(file, JSON.stringify({ version: 1, repos: { a: repo } }));
+  const store = new RegistryStore(tmp.path);
+  await store.load();
+  assert.deepEqual(store.repos(), [repo]);
+  assert.deepEqual(store.dependencies(), []);
 });

@@ -58,7 +58,12 @@ export class RegistryStore {
     } catch (err) {
       throw new Error(`registry file ${this.file} is not valid JSON: ${(err as Error).message}`);
     }
-    this.data = { version: 1, dependencies: parsed.dependencies ?? {}, repos: parsed.repos ?? {} };
+    if (!isObject(parsed)) throw new Error(`registry file ${this.file} does not hold a JSON object`);
+    this.data = {
+      version: 1,
+      dependencies: checkedSection(this.file, 'dependencies', parsed.dependencies, 'url'),
+      repos: checkedSection(this.file, 'repos', parsed.repos, 'git'),
+    };
   }
 
   dependencies(): DependencyRepository[] {
@@ -138,6 +143,34 @@ export class RegistryStore {
     }
     this.flushing = false;
   }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * One section of a registry file read back, every record checked for what the service relies
+ * on (its name, under its own key, and where it comes from). A hand-edited or damaged file is
+ * refused at start-up naming the file and the record, instead of starting and then failing
+ * every `GET /repo` (or the start itself) with a TypeError.
+ */
+function checkedSection<T>(
+  file: string,
+  section: string,
+  value: unknown,
+  source: 'git' | 'url',
+): Record<string, T> {
+  if (value === undefined) return {};
+  if (!isObject(value)) throw new Error(`registry file ${file}: "${section}" is not an object`);
+  for (const [key, record] of Object.entries(value)) {
+    const where = `registry file ${file}: ${section}.${JSON.stringify(key)}`;
+    if (!isObject(record)) throw new Error(`${where} is not an object`);
+    if (record.name !== key)
+      throw new Error(`${where} has the name ${JSON.stringify(record.name)}, not its key`);
+    if (typeof record[source] !== 'string') throw new Error(`${where} has no "${source}" URL`);
+  }
+  return value as Record<string, T>;
 }
 
 /**
