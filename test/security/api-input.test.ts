@@ -169,6 +169,32 @@ describe('types and fields', () => {
       { name: 'x', git: 'https://example.com/r.git', password: 'p'.repeat(65 * 1024) },
       /password: /,
     ],
+    // credentials that could never reach git (Node refuses a NUL in the askpass environment)
+    [
+      'a password with a NUL byte',
+      { name: 'x', git: 'https://example.com/r.git', username: 'u', password: 'p\u0000w' },
+      /password: must not contain NUL/,
+    ],
+    [
+      'a user name with a NUL byte',
+      { name: 'x', git: 'https://example.com/r.git', username: 'u\u0000', password: 'p' },
+      /username: must not contain control characters/,
+    ],
+    [
+      'a user name with a newline (one line of askpass, half of user:password)',
+      { name: 'x', git: 'https://example.com/r.git', username: 'u\nv', password: 'p' },
+      /username: must not contain control characters/,
+    ],
+    [
+      'an ssh key with a NUL byte',
+      { name: 'x', git: 'ssh://git@example.com/r.git', sshKey: 'k\u0000' },
+      /sshKey: /,
+    ],
+    [
+      'known hosts with a NUL byte',
+      { name: 'x', git: 'ssh://git@example.com/r.git', sshKey: 'k', knownHosts: 'h\u0000' },
+      /knownHosts: /,
+    ],
     [
       'both password and ssh key',
       { name: 'x', git: 'https://example.com/r.git', password: 'p', sshKey: 'k' },
@@ -188,10 +214,12 @@ describe('types and fields', () => {
       { name: 'd' },
       { name: 'd', url: 'https://example.com', mirrorOf: 'file:///x' },
       { name: 'd', url: ['https://example.com'] },
+      { name: 'd', url: 'https://example.com', username: 'u', password: 'p\u0000' },
+      { name: 'd', url: 'https://example.com', username: 'u\r\n', password: 'p' },
     ];
     for (const body of deps) {
       const a = await w.api('POST', '/repo/dependency', { json: body });
-      assertError(a, 400, 'invalid_input', /url|mirrorOf/);
+      assertError(a, 400, 'invalid_input', /url|mirrorOf|username|password/);
     }
     await assertNothingChanged();
   });

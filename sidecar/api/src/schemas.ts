@@ -70,9 +70,21 @@ const pathList = z.preprocess(
   z.array(repoPath, { error: 'must be a list of paths' }).max(1000),
 );
 
-const optionalText = z
-  .string()
-  .max(64 * 1024)
+const text = z.string().max(64 * 1024);
+
+/**
+ * Credentials reach git through the environment (askpass) or a file: a NUL byte can never get
+ * there (Node refuses such an environment), so every sync would fail with a TypeError. Refused
+ * at registration instead, naming the field (never quoting the value).
+ */
+const secretText = text.refine((v) => !v.includes('\0'), 'must not contain NUL characters').optional();
+
+/** A user name is one line of git's askpass answer and half of `user:password` in basic auth. */
+const userName = text
+  .refine(
+    (v) => ![...v].some((ch) => ch.charCodeAt(0) < 0x20 || ch === '\x7f'),
+    'must not contain control characters',
+  )
   .optional();
 
 export const dependencySchema = z
@@ -80,8 +92,8 @@ export const dependencySchema = z
     name: nameSchema,
     url: repositoryUrl.optional(),
     addr: repositoryUrl.optional(),
-    username: optionalText,
-    password: optionalText,
+    username: userName,
+    password: secretText,
     mirrorOf: repositoryUrl.optional(),
     /** PEM CA certificates for this oci:// registry (checked as X.509 by the sidecar). */
     caData: z
@@ -126,10 +138,10 @@ export const repoSchema = z.object({
   git: z.string({ error: 'is required' }).min(1, 'is required').max(4096),
   ref: z.string().min(1).max(1024).optional(),
   paths: pathList.optional(),
-  username: optionalText,
-  password: optionalText,
-  sshKey: optionalText,
-  knownHosts: optionalText,
+  username: userName,
+  password: secretText,
+  sshKey: secretText,
+  knownHosts: secretText,
   prune: formBoolean.optional(),
   schedule: z.string().max(200).optional(),
   everyMinutes: formInt.optional(),
