@@ -134,9 +134,9 @@ describe('names', () => {
 
 describe('types and fields', () => {
   const cases: [string, Record<string, unknown>, RegExp][] = [
-    ['name as a number', { name: 123, git: 'x' }, /name: /],
-    ['name as a list', { name: ['good'], git: 'x' }, /name: /],
-    ['git as an object', { name: 'x', git: { url: 'x' } }, /git: /],
+    ['name as a number', { name: 123, git: 'x' }, /name: must be a string, not number/],
+    ['name as a list', { name: ['good'], git: 'x' }, /name: must be a string, not a list/],
+    ['git as an object', { name: 'x', git: { url: 'x' } }, /git: must be a string, not object/],
     ['git missing', { name: 'x' }, /git: is required/],
     ['git empty', { name: 'x', git: '' }, /git: /],
     ['git over 4096 chars', { name: 'x', git: `https://example.com/${'a'.repeat(4096)}` }, /git: /],

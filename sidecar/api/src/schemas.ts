@@ -9,8 +9,14 @@ import { z } from 'zod';
 /** Kubernetes names: DNS-1123 labels. */
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
+/** "is required" only when absent: a number or a list there is not a missing field. */
+const requiredString = (iss: { input: unknown }) =>
+  iss.input === undefined
+    ? 'is required'
+    : `must be a string, not ${Array.isArray(iss.input) ? 'a list' : typeof iss.input}`;
+
 export const nameSchema = z
-  .string({ error: 'is required' })
+  .string({ error: requiredString })
   .max(63, 'must be at most 63 characters')
   .regex(
     DNS1123_LABEL,
@@ -135,7 +141,7 @@ export const dependencySchema = z
 
 export const repoSchema = z.object({
   name: repoNameSchema,
-  git: z.string({ error: 'is required' }).min(1, 'is required').max(4096),
+  git: z.string({ error: requiredString }).min(1, 'is required').max(4096),
   ref: z.string().min(1).max(1024).optional(),
   paths: pathList.optional(),
   username: userName,
