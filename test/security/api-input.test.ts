@@ -153,6 +153,11 @@ describe('types and fields', () => {
       /paths\.0: /,
     ],
     ['an absolute path', { name: 'x', git: 'https://example.com/r.git', paths: ['/etc'] }, /paths\.0: /],
+    [
+      'a path longer than any directory can be',
+      { name: 'x', git: 'https://example.com/r.git', paths: [`a/${'b'.repeat(5000)}`] },
+      /paths\.0: must be at most 4096/,
+    ],
     ['a path with a newline', { name: 'x', git: 'https://example.com/r.git', paths: ['a\nb'] }, /paths\.0: /],
     [
       'everyMinutes negative',

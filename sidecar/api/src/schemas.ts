@@ -59,6 +59,8 @@ const formInt = z.preprocess(
 const repoPath = z
   .string()
   .min(1, 'must not be empty')
+  // PATH_MAX: a longer one names no directory, and fails every sync (quoted in full in its error)
+  .max(4096, 'must be at most 4096 characters')
   .refine((p) => !posix.isAbsolute(p) && !p.includes('\\'), 'must be a relative path with "/" separators')
   .refine((p) => !posix.normalize(p).split('/').includes('..'), 'must not leave the repository ("..")')
   .refine((p) => ![...p].some((ch) => ch.charCodeAt(0) < 0x20), 'must not contain control characters')
