@@ -88,6 +88,14 @@ test('flags win over the file, the token comes from SIDECAR_TOKEN_FILE, the data
     resolveServeConfig(parseServeFlags([]), { SIDECAR_TOKEN_FILE: empty }),
     /SIDECAR_TOKEN_FILE=.* is empty/,
   );
+  // a blank token never means "no token": that would open the API
+  await assert.rejects(resolveServeConfig(parseServeFlags(['--token', '']), {}), /--token is empty/);
+  await assert.rejects(resolveServeConfig(parseServeFlags(['--token', ' \n']), {}), /--token is empty/);
+  await assert.rejects(
+    resolveServeConfig(parseServeFlags([]), { SIDECAR_TOKEN: '  ' }),
+    /SIDECAR_TOKEN is blank/,
+  );
+  assert.equal((await resolveServeConfig(parseServeFlags(['--token', ' t0k ']), {})).token, 't0k');
   await assert.rejects(
     resolveServeConfig(parseServeFlags(['--storage-dir', 'a', '--chartmuseum-url', 'http://x']), {}),
     /one of --storage-dir, --chartmuseum-url or --oci-url, not several/,

@@ -28,11 +28,16 @@ export function claimedRepo(token: string): string | undefined {
  * The API token from the environment, read the same way by the sidecar (the token it requires)
  * and the operator (the token it sends): `SIDECAR_TOKEN` wins over `SIDECAR_TOKEN_FILE` (a
  * mounted Secret), surrounding whitespace is dropped, and no variable means no token. A token
- * file that is empty or unreadable throws, naming the file: read as "no token" it would start a
+ * (variable or file) that is blank, or a file that is unreadable, throws, naming the file: read as "no token" it would start a
  * sidecar without authentication, or an operator that every call of is refused.
  */
 export function tokenFromEnv(env: Record<string, string | undefined>): string | undefined {
-  if (env.SIDECAR_TOKEN) return env.SIDECAR_TOKEN.trim();
+  if (env.SIDECAR_TOKEN) {
+    // set but blank (`SIDECAR_TOKEN=" "`): read as "no token" it would open the API
+    const token = env.SIDECAR_TOKEN.trim();
+    if (!token) throw new Error('SIDECAR_TOKEN is blank (only whitespace)');
+    return token;
+  }
   const file = env.SIDECAR_TOKEN_FILE;
   if (!file) return undefined;
   let token: string;

@@ -216,7 +216,7 @@ export async function resolveServeConfig(
       env.CHARTSYNC_DATA_DIR ??
       (storageDir ? join(storageDir, '.chartsync') : '.chartsync/data'),
   );
-  const token = flags.token ?? readToken(env);
+  const token = flags.token === undefined ? readToken(env) : flagToken(flags.token);
   const policy: UrlPolicy = {
     allowLocal: Boolean(flags['allow-local-git'] ?? file?.allowLocalGit),
     allowInsecure: Boolean(flags['allow-insecure-git'] ?? file?.allowInsecureGit),
@@ -370,6 +370,18 @@ function readToken(env: NodeJS.ProcessEnv): string | undefined {
   } catch (err) {
     throw new ConfigError((err as Error).message);
   }
+}
+
+/**
+ * `--token "$T"` with T unset is an empty flag: taken as "no token" it would start the sidecar
+ * without authentication. Trimmed like the variable and the file (a header never carries the
+ * surrounding blanks, so an untrimmed token could never match).
+ */
+function flagToken(value: string): string {
+  const token = value.trim();
+  if (!token)
+    throw new ConfigError('--token is empty: give the token, or leave the flag out to run without one');
+  return token;
 }
 
 function parsePort(value: string | undefined, fallback: number | undefined): number {
