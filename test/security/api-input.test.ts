@@ -434,4 +434,25 @@ describe('routes and methods', () => {
       assert.doesNotMatch(a.text, /nobody may write|"dependencies"|"repos"/);
     }
   });
+
+  test('ranges and preconditions on the chart routes answer as a file server does, never as a mislabelled 404', async () => {
+    const url = '/charts/good/app-1.0.0.tgz';
+    const whole = await w.api('GET', url, { token: null });
+    assert.equal(whole.status, 200);
+    const size = Number(whole.headers.get('content-length'));
+    const part = await w.api('GET', url, { token: null, headers: { range: 'bytes=0-1' } });
+    assert.equal(part.status, 206);
+    assert.equal(part.headers.get('content-range'), `bytes 0-1/${size}`);
+    const past = await w.api('GET', url, { token: null, headers: { range: `bytes=${size + 10}-` } });
+    assert.equal(past.status, 416, past.text);
+    assert.equal(past.headers.get('content-range'), `bytes */${size}`);
+    assert.notEqual(past.headers.get('content-type'), 'application/gzip');
+    const stale = await w.api('GET', url, { token: null, headers: { 'if-match': '"not-this-one"' } });
+    assert.equal(stale.status, 412, stale.text);
+    assert.doesNotMatch(stale.headers.get('content-type') ?? '', /gzip/);
+    // a missing archive is still the plain 404 (JSON), not labelled as an archive
+    const none = await w.api('GET', '/charts/good/app-9.9.9.tgz', { token: null });
+    assert.equal(none.status, 404);
+    assert.match(none.headers.get('content-type') ?? '', /json/);
+  });
 });

@@ -5,7 +5,7 @@
  */
 
 import { nameSchema } from '@chartsync/api/schemas';
-import { Router } from 'express';
+import { type NextFunction, type Response, Router } from 'express';
 
 const ARCHIVE = /^[A-Za-z0-9][A-Za-z0-9._+-]*\.tgz(\.prov)?$/;
 
@@ -19,9 +19,31 @@ export function chartRoutes(storageDir: string): Router {
       `${repo}/${file}`,
       { root: storageDir, dotfiles: 'deny', headers: { 'content-type': type } },
       (err) => {
-        if (err && !res.headersSent) next();
+        if (err && !res.headersSent) fileNotSent(err, res, next);
       },
     );
   });
   return router;
+}
+
+/**
+ * A file that exists but was not sent: a range past its end (416) or a failed `If-Match` /
+ * `If-Unmodified-Since` (412) answer as a static file server does, with the headers `send`
+ * gives (the `Content-Range` of the size); anything else (no such file) is the 404 of no route.
+ * The archive's content type, set once the file was found, must not label the answer.
+ */
+function fileNotSent(
+  err: Error & { status?: number; headers?: Record<string, string> },
+  res: Response,
+  next: NextFunction,
+): void {
+  res.removeHeader('content-type');
+  if (err.status !== 416 && err.status !== 412) {
+    next();
+    return;
+  }
+  res
+    .status(err.status)
+    .set(err.headers ?? {})
+    .end();
 }
