@@ -45,7 +45,9 @@ export function buildIndex(
   opts: { baseUrl?: string; generated?: Date } = {},
 ): IndexFile {
   const generated = opts.generated ?? new Date();
-  const entries: Record<string, IndexEntry[]> = {};
+  // Keyed by chart name: `constructor` and `toString` are valid chart names, and on a plain
+  // object they would find Object's methods (`list.push is not a function`, no index at all).
+  const entries: Record<string, IndexEntry[]> = Object.create(null);
   for (const c of charts) {
     const metadata = { ...c.metadata, apiVersion: c.metadata.apiVersion || 'v1' };
     const problem = checkMetadata(metadata);
@@ -84,7 +86,7 @@ export function joinUrl(base: string, file: string): string {
 
 /** index.yaml bytes. */
 export function marshalIndex(index: IndexFile): Buffer {
-  const entries: { [name: string]: EmitValue } = {};
+  const entries: { [name: string]: EmitValue } = Object.create(null);
   for (const [name, list] of Object.entries(index.entries)) {
     entries[name] = list.map((e) => ({
       ...encodeStruct(e.metadata as Decoded, METADATA),
