@@ -63,6 +63,7 @@ const SERVABLE: [string, string][] = [
   // names every JavaScript object inherits: an index keyed by chart name must not find Object's
   ['constructor', '1.0.0'],
   ['hasOwnProperty', '1.0.0'],
+  ['toString', '1.0.0'],
   [LONGEST, '1.0.0'],
 ];
 

@@ -656,14 +656,15 @@ const UINT64_MAX = 2n ** 64n - 1n;
 export function resolveGoScalar(text: string): GoValue {
   if (NULLS.has(text)) return null;
   const first = text[0] ?? '';
-  if ('yYnNtTfFoO~'.includes(first)) return text in BOOLS ? (BOOLS[text] as boolean) : text;
+  // own keys only: `toString` is a plain string, not the table's inherited method
+  if ('yYnNtTfFoO~'.includes(first)) return Object.hasOwn(BOOLS, text) ? (BOOLS[text] as boolean) : text;
   if (first === '.') {
-    if (text in SPECIAL_FLOATS) return SPECIAL_FLOATS[text] as number;
+    if (Object.hasOwn(SPECIAL_FLOATS, text)) return SPECIAL_FLOATS[text] as number;
     const f = parseGoFloat(text);
     return f === undefined ? text : f;
   }
   if (!/^[-+0-9]/.test(first)) return text;
-  if (text in SPECIAL_FLOATS) return SPECIAL_FLOATS[text] as number;
+  if (Object.hasOwn(SPECIAL_FLOATS, text)) return SPECIAL_FLOATS[text] as number;
   if (TIMESTAMP_START.test(text) && looksLikeTimestamp(text)) return text;
   const plain = text.replaceAll('_', '');
   const int = parseGoInt(plain);
