@@ -200,3 +200,21 @@ describe('archive file name collisions', () => {
     );
   });
 });
+
+describe('chart directories named like the properties of every object', () => {
+  test('"__proto__" and "constructor" keep their sync state: a no-change update still reports them', async () => {
+    const repo = await w.git.repos.create('protodirs', {
+      ...chartFiles('__proto__', 'proto'),
+      ...chartFiles('constructor', 'ctor'),
+      ...chartFiles('plain', 'plain'),
+    });
+    const first = await w.api('POST', '/repo/new', { json: { name: 'protodirs', git: fileUrl(repo) } });
+    assert.equal(first.status, 200, first.text);
+    const names = (a: { json: Record<string, unknown> }) =>
+      (a.json.charts as ChartResult[]).map((c) => `${c.name}:${c.action}`).sort();
+    assert.deepEqual(names(first), ['ctor:published', 'plain:published', 'proto:published']);
+    const again = await w.api('POST', '/repo/protodirs/update');
+    assert.equal(again.status, 200, again.text);
+    assert.deepEqual(names(again), ['ctor:unchanged', 'plain:unchanged', 'proto:unchanged']);
+  });
+});

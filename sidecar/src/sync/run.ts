@@ -36,7 +36,7 @@ import { chartFailureReason, publishFailureReason } from './errors.js';
 import { PhaseTimer } from './phases.js';
 import { byKey, FileClaims, placePackage, prunable } from './plan.js';
 import { mapLimit } from './pool.js';
-import type { ChartState, RepoState, StateStore } from './state.js';
+import { type ChartState, chartRecord, type RepoState, type StateStore } from './state.js';
 
 export interface SyncContext {
   repo: RepoRecord;
@@ -511,7 +511,7 @@ function nextState(
   configKey: string,
   sources: { links: Map<string, DependencyLinks>; trees: Map<string, string>; held: Map<string, string[]> },
 ): RepoState {
-  const charts: Record<string, ChartState> = {};
+  const charts = chartRecord();
   for (const d of decided.values()) {
     const r = d.result;
     if (r.action === 'published' && failed.has(chartKey(r))) continue;

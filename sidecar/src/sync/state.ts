@@ -53,12 +53,12 @@ export class StateStore {
     if (cached) return cached;
     try {
       const parsed = JSON.parse(await readFile(this.file(repo), 'utf8')) as RepoState;
-      const state = { ...parsed, charts: parsed.charts ?? {} };
+      const state = { ...parsed, charts: chartRecord(parsed.charts) };
       this.cache.set(repo, state);
       return state;
     } catch {
       // Missing or unreadable state only costs a full rebuild, never a wrong answer.
-      return { charts: {} };
+      return { charts: chartRecord() };
     }
   }
 
@@ -81,7 +81,7 @@ export class StateStore {
   }
 
   remove(repo: string): Promise<void> {
-    this.cache.set(repo, { charts: {} });
+    this.cache.set(repo, { charts: chartRecord() });
     return this.writes.run(repo, () => rm(this.file(repo), { force: true }));
   }
 
@@ -90,4 +90,13 @@ export class StateStore {
   private file(repo: string): string {
     return join(this.home(repo), STATE_FILE);
   }
+}
+
+/**
+ * Per-directory states keyed by the directory's path in the checkout, in a record without a
+ * prototype: a chart directory may be named `__proto__` (an assignment would set the record's
+ * prototype, and the state would be lost) or `constructor` (a lookup would find Object's).
+ */
+export function chartRecord(from: Record<string, ChartState> = {}): Record<string, ChartState> {
+  return Object.assign(Object.create(null) as Record<string, ChartState>, from);
 }
