@@ -43,10 +43,22 @@ export class Coalescer<T> {
 /** A FIFO mutex: operations on one repo (sync, re-register, delete) never overlap. */
 export class SerialQueue {
   private tail: Promise<unknown> = Promise.resolve();
+  private pending = 0;
 
   run<T>(task: () => Promise<T>): Promise<T> {
-    const result = this.tail.catch(() => undefined).then(task);
+    this.pending++;
+    const result = this.tail
+      .catch(() => undefined)
+      .then(task)
+      .finally(() => {
+        this.pending--;
+      });
     this.tail = result;
     return result;
+  }
+
+  /** No operation running or waiting. */
+  get idle(): boolean {
+    return this.pending === 0;
   }
 }

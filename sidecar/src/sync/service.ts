@@ -169,7 +169,8 @@ export class SyncService {
    */
   async removeRepo(name: string): Promise<void> {
     this.requireRepo(name);
-    await this.runtime(name).queue.run(async () => {
+    const rt = this.runtime(name);
+    await rt.queue.run(async () => {
       if (!this.opts.registry.repo(name))
         throw new ApiError('not_found', `repository "${name}" is not registered`);
       try {
@@ -183,8 +184,12 @@ export class SyncService {
       }
       await this.forgetClone(name);
       await this.opts.registry.removeRepo(name);
+      rt.lastSync = undefined;
     });
-    this.runtimes.delete(name);
+    // Only an idle runtime goes: a re-registration or a coalesced follow-up sync queued behind
+    // this removal still runs on it, and a new runtime would let the next sync of the same name
+    // run beside that one (sharing clone, staging dir, state and index).
+    if (this.runtimes.get(name) === rt && rt.queue.idle && !rt.updates.busy) this.runtimes.delete(name);
     await this.opts.listener?.removed(name);
     this.opts.logger.info({ repo: name }, 'repository removed with its charts');
   }
