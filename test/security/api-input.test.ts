@@ -380,6 +380,23 @@ describe('token', () => {
     assertError(a, 401, 'unauthorized');
   });
 
+  test('requests refused before routing add no metric series per path (anonymous made-up paths)', async () => {
+    const series = async () =>
+      (await w.api('GET', '/metrics')).text.split('\n').filter((l) => l.startsWith('chartsync_http_')).length;
+    // one of each kind first, so the labels these refusals use exist already
+    const kinds = (i: number) => [
+      w.api('GET', `/repo/made-up-${i}/update`, { token: 'wrong' }),
+      w.api('POST', `/repo/new-${i}`, { token: null }),
+      w.api('GET', `/repo/%ZZ${i}`),
+      w.api('GET', `/nowhere-${i}`),
+    ];
+    await Promise.all(kinds(0));
+    const before = await series();
+    for (let i = 1; i <= 20; i++) await Promise.all(kinds(i));
+    assert.equal(await series(), before);
+    assert.doesNotMatch((await w.api('GET', '/metrics')).text, /made-up|new-1|ZZ1|nowhere/);
+  });
+
   test('the running code compares tokens in constant time: timingSafeEqual over SHA-256 digests', async () => {
     const built = await readFile(join(repoRoot, 'sidecar/dist/server/auth.js'), 'utf8');
     assert.match(built, /timingSafeEqual\(digest\(expected\), digest\(given\)\)/);

@@ -1,7 +1,7 @@
 /** The express application of the sidecar: middleware order, route groups, errors. */
 
 import { ApiError } from '@chartsync/api';
-import express, { type Express, type RequestHandler } from 'express';
+import express, { type Express, type Request, type RequestHandler } from 'express';
 import type { Logger } from '../log/logger.js';
 import type { SidecarMetrics } from '../metrics/metrics.js';
 import type { SyncService } from '../sync/service.js';
@@ -47,11 +47,7 @@ function observe(logger: Logger, metrics: SidecarMetrics): RequestHandler {
     const started = performance.now();
     res.on('finish', () => {
       const seconds = (performance.now() - started) / 1000;
-      const route = req.route?.path
-        ? `${req.baseUrl}${req.route.path}`
-        : res.statusCode === 404
-          ? 'unmatched'
-          : req.path;
+      const route = routeLabel(req);
       metrics.httpRequests.inc({ method: req.method, route, status: String(res.statusCode) });
       metrics.httpDuration.observe({ method: req.method, route }, seconds);
       const line = {
@@ -66,6 +62,19 @@ function observe(logger: Logger, metrics: SidecarMetrics): RequestHandler {
     });
     next();
   };
+}
+
+/**
+ * The route pattern of a request, or one fixed label when no route took it: a request refused
+ * before routing (401 without a token, 400 for a malformed path, 413, 503) must not label
+ * metrics by its raw path, or anonymous requests to made-up paths add a time series each
+ * (unbounded memory, a scrape that grows without end).
+ */
+function routeLabel(req: Request): string {
+  if (req.route?.path) return `${req.baseUrl}${req.route.path}`;
+  const path = req.originalUrl;
+  if (path === '/repo' || path.startsWith('/repo/') || path.startsWith('/repo?')) return '/repo (unrouted)';
+  return 'unmatched';
 }
 
 function refuseWhileStopping(shuttingDown: () => boolean): RequestHandler {
