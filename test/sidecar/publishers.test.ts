@@ -117,3 +117,30 @@ test('the local publisher refuses archive names that would leave the repo direct
   assert.match(failed.get('app@1.0.0')?.message ?? '', /refusing archive name/);
   assert.equal(existsSync(join(root, 'escape.tgz')), false);
 });
+
+test("a 200 answer that is not ChartMuseum's chart list fails as a publishing error naming the call", async () => {
+  const bodies = ['<html>login</html>', '[]', '{"error":"x"}', '{"app":[{"version":"1.0.0"}]}', 'null'];
+  let next = '';
+  const impostor = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' }).end(next);
+  });
+  impostor.listen(0, '127.0.0.1');
+  await once(impostor, 'listening');
+  try {
+    const url = `http://127.0.0.1:${(impostor.address() as AddressInfo).port}`;
+    const publisher = new ChartMuseumPublisher({ url, retry: fast });
+    for (const body of bodies) {
+      next = body;
+      await assert.rejects(publisher.list('r1'), (err: Error) => {
+        assert.equal(err.name, 'PublishError', `${body}: ${err.name} ${err.message}`);
+        assert.match(err.message, /^chartmuseum http:\/\/127\.0\.0\.1:\d+: GET \/api\/r1\/charts: /);
+        return true;
+      });
+    }
+    next = '{}';
+    assert.deepEqual(await publisher.list('r1'), []);
+  } finally {
+    impostor.closeAllConnections();
+    impostor.close();
+  }
+});

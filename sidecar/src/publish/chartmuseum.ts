@@ -62,11 +62,9 @@ export class ChartMuseumPublisher implements Publisher {
   }
 
   async list(repo: string): Promise<PublishedVersion[]> {
-    const res = await this.request('GET', `/api/${repo}/charts`);
-    const body = (await res.json()) as Record<string, { name: string; version: string; digest?: string }[]>;
-    return Object.values(body ?? {})
-      .flat()
-      .map((v) => ({ name: v.name, version: v.version, digest: v.digest ?? '' }));
+    const path = `/api/${repo}/charts`;
+    const res = await this.request('GET', path);
+    return chartList(await res.text(), `${this.target}: GET ${path}`);
   }
 
   async fetch(repo: string, ref: ChartRef): Promise<Buffer | undefined> {
@@ -149,6 +147,31 @@ export class ChartMuseumPublisher implements Publisher {
       limits.retry,
     );
   }
+}
+
+/**
+ * ChartMuseum's `{ "<chart>": [{ name, version, digest }, ...] }`. Anything else answered with
+ * 200 (a proxy's login page, a URL that is not ChartMuseum's) fails the sync as a publishing
+ * error naming the call, never as an internal error, and never as a list of nameless versions.
+ */
+function chartList(text: string, what: string): PublishedVersion[] {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new PublishError(`${what}: the answer is not JSON (is the URL ChartMuseum's?)`);
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw new PublishError(`${what}: the answer is not ChartMuseum's list of charts`);
+  return Object.values(body).flatMap((versions) => {
+    if (!Array.isArray(versions))
+      throw new PublishError(`${what}: the answer is not ChartMuseum's list of charts`);
+    return versions.map((v: { name?: unknown; version?: unknown; digest?: unknown }) => {
+      if (typeof v?.name !== 'string' || typeof v.version !== 'string')
+        throw new PublishError(`${what}: a chart version in the answer has no name or version`);
+      return { name: v.name, version: v.version, digest: typeof v.digest === 'string' ? v.digest : '' };
+    });
+  });
 }
 
 function describeBody(text: string): string {
