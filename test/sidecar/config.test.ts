@@ -88,6 +88,17 @@ test('flags win over the file, the token comes from SIDECAR_TOKEN_FILE, the data
     resolveServeConfig(parseServeFlags([]), { SIDECAR_TOKEN_FILE: empty }),
     /SIDECAR_TOKEN_FILE=.* is empty/,
   );
+  // a body limit the parsers cannot read would be no limit at all: refused, naming the variable
+  const limit = async (v?: string) =>
+    (await resolveServeConfig(parseServeFlags([]), v === undefined ? {} : { SIDECAR_BODY_LIMIT: v }))
+      .bodyLimit;
+  assert.equal(await limit(), 1024 * 1024);
+  assert.equal(await limit('2mb'), 2 * 1024 * 1024);
+  assert.equal(await limit('512KB'), 512 * 1024);
+  assert.equal(await limit('1Mi'), 1024 * 1024);
+  assert.equal(await limit('4096'), 4096);
+  for (const bad of ['1m', 'ten', '0', '-1mb', '1 megabyte'])
+    await assert.rejects(limit(bad), /SIDECAR_BODY_LIMIT must be a size above 0/, bad);
   // a blank token never means "no token": that would open the API
   await assert.rejects(resolveServeConfig(parseServeFlags(['--token', '']), {}), /--token is empty/);
   await assert.rejects(resolveServeConfig(parseServeFlags(['--token', ' \n']), {}), /--token is empty/);

@@ -49,7 +49,8 @@ export interface SidecarConfig {
   dataDir: string;
   token?: string;
   policy: UrlPolicy;
-  bodyLimit: string;
+  /** Bytes. */
+  bodyLimit: number;
   /** Serve `/charts/<repo>/…` from the storage dir (local target only). */
   serveCharts: boolean;
   /** Chart build threads (default: one per core) and the time box of one chart build. */
@@ -232,7 +233,7 @@ export async function resolveServeConfig(
     dataDir,
     ...(token ? { token } : {}),
     policy,
-    bodyLimit: env.SIDECAR_BODY_LIMIT ?? '1mb',
+    bodyLimit: bodyLimit(env.SIDECAR_BODY_LIMIT),
     serveCharts: Boolean(storageDir) && (file?.serveCharts ?? true),
     build: buildOptions(file, env),
     maxCheckoutSize: maxCheckoutSize(flags, file, env),
@@ -331,6 +332,27 @@ function maxCheckoutSize(flags: ServeFlags, file: FileConfig | undefined, env: N
   if (bytes === undefined)
     throw new ConfigError(
       `${name} must be a size above 0: bytes, or with Ki, Mi, Gi or Ti (e.g. 512Mi, 2Gi), got "${value}"`,
+    );
+  return bytes;
+}
+
+/** Express' spellings (`1mb`, `512kb`): what SIDECAR_BODY_LIMIT has always taken. */
+const EXPRESS_SIZE = /^(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)$/i;
+
+/**
+ * SIDECAR_BODY_LIMIT in bytes. The body parsers read the leading digits of a unit they do not
+ * know (`1Mi`, `1m` are 1 byte: every POST is refused 413) and throw a TypeError that names no
+ * setting on words (`ten`): checked here, taking express' spellings and the sizes of the other
+ * settings (`1Mi`, bytes).
+ */
+function bodyLimit(text: string | undefined): number {
+  if (text === undefined || text.trim() === '') return 1024 * 1024;
+  const express = EXPRESS_SIZE.exec(text.trim());
+  const unit = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 }[express?.[2]?.toLowerCase() as 'b'];
+  const bytes = express ? Math.floor(Number(express[1]) * unit) : parseSize(text);
+  if (bytes === undefined || bytes <= 0)
+    throw new ConfigError(
+      `SIDECAR_BODY_LIMIT must be a size above 0 (e.g. 1mb, 512kb, 1Mi, bytes), got "${text}"`,
     );
   return bytes;
 }
