@@ -165,6 +165,11 @@ describe('types and fields', () => {
       /everyMinutes: /,
     ],
     [
+      'everyMinutes in hex (a form field, which Number() would read as 60)',
+      { name: 'x', git: 'https://example.com/r.git', everyMinutes: '0x3c' },
+      /everyMinutes: must be a number/,
+    ],
+    [
       'everyMinutes not a number',
       { name: 'x', git: 'https://example.com/r.git', everyMinutes: 'often' },
       /everyMinutes: /,

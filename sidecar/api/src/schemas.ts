@@ -51,7 +51,8 @@ const formBoolean = z.preprocess(
 );
 
 const formInt = z.preprocess(
-  (v) => (typeof v === 'string' && v.trim() !== '' ? Number(v) : v),
+  // decimal only: Number() also reads "0x3c" (60), "1e1" (10) and "0b11" as numbers
+  (v) => (typeof v === 'string' && /^\s*[-+]?\d+(\.\d+)?\s*$/.test(v) ? Number(v) : v),
   z.number({ error: 'must be a number' }).int('must be a whole number').positive('must be positive'),
 );
 
