@@ -211,6 +211,11 @@ describe('graceful shutdown', () => {
     assert.equal(code, 0);
     assert.ok([200, 503].includes(await pending), 'the in-flight request got an answer');
     assert.ok(sidecar.logs.some((l) => l.includes('shutting down')));
+    // started without a token: said so as a warning, not silently
+    assert.ok(
+      sidecar.logs.some((l) => /"level":40,.*no API token/.test(l)),
+      'a sidecar without a token warns that its /repo routes are open',
+    );
 
     sidecar = await start();
     try {

@@ -71,6 +71,13 @@ export async function startSidecar(config: SidecarConfig, logger: Logger): Promi
     },
     'sidecar listening',
   );
+  // Allowed (the embedded default on a laptop), but never silently: anyone who reaches the port
+  // may register repositories, trigger syncs and delete every published chart.
+  if (!config.token)
+    logger.warn(
+      { port, host: config.host ?? '0.0.0.0' },
+      'no API token: every /repo route (register, update, delete) is open to whoever reaches this port; set SIDECAR_TOKEN or SIDECAR_TOKEN_FILE',
+    );
 
   let stopped: Promise<void> | undefined;
   const stop = (): Promise<void> => {
