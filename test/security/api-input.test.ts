@@ -295,8 +295,19 @@ describe('bodies', () => {
       await raw('name=x&git=https://example.com/r.git', 'text/plain'),
       400,
       'invalid_input',
-      /name: is required/,
+      /content type "text\/plain" is not read: send application\/json or application\/x-www-form-urlencoded/,
     );
+    // curl -d '{...}' without a content type: JSON sent as a form, said so (the body not quoted)
+    const asForm = await raw(
+      JSON.stringify({ name: 'x', git: 'https://example.com/r.git', password: 'pw-7c1e' }),
+    );
+    assertError(asForm, 400, 'invalid_input', /JSON sent as a form.*Content-Type: application\/json/);
+    assert.doesNotMatch(asForm.text, /pw-7c1e/);
+    const untyped = await w.api('POST', '/repo/new', {
+      body: '{"name":"x"}',
+      headers: { 'content-type': '' },
+    });
+    assertError(untyped, 400, 'invalid_input', /content type \(none\) is not read/);
     assertError(await raw('name=x', 'multipart/form-data; boundary=zz'), 400, 'invalid_input');
     assertError(await raw('{"name":"x"}', 'application/json; charset=utf-16'), 400, 'invalid_input');
     await assertNothingChanged();

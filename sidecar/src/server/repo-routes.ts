@@ -65,6 +65,8 @@ export function repoRoutes({ service, bodyLimit }: RepoRoutesOptions): Router {
 
 /** A registration from the request body, through the one registration path. */
 function fromBody<T>(req: Request, register: (body: unknown) => T): T {
+  const problem = bodyProblem(req);
+  if (problem) throw new ApiError('invalid_input', `invalid request body: ${problem}`);
   try {
     return register(normalizeForm((req.body ?? {}) as Record<string, unknown>));
   } catch (err) {
@@ -75,6 +77,25 @@ function fromBody<T>(req: Request, register: (body: unknown) => T): T {
       });
     throw err;
   }
+}
+
+const ACCEPTED = ['application/json', 'application/x-www-form-urlencoded'];
+
+/**
+ * A body the parsers left unread, or read as something it is not: without this, both answer
+ * "name: is required; git: is required" to a caller who sent both. `curl -d '{...}'` sends JSON
+ * as a form (its default content type); other types are not parsed at all. Never quotes the body.
+ */
+function bodyProblem(req: Request): string | undefined {
+  const sent = req.get('transfer-encoding') !== undefined || Number(req.get('content-length') ?? 0) > 0;
+  if (!sent) return undefined;
+  const type = req.get('content-type');
+  if (!type || !req.is(ACCEPTED))
+    return `content type ${type ? JSON.stringify(type.slice(0, 100)) : '(none)'} is not read: send application/json or application/x-www-form-urlencoded`;
+  const keys = Object.keys((req.body ?? {}) as object);
+  if (req.is('application/x-www-form-urlencoded') && keys.some((k) => /^\s*[{[]/.test(k)))
+    return 'it is JSON sent as a form (Content-Type application/x-www-form-urlencoded, what curl -d sends): send it with Content-Type: application/json';
+  return undefined;
 }
 
 /** Forms may spell lists `paths[]=a&paths[]=b`. */
