@@ -89,6 +89,13 @@ test('a hand-edited or damaged registry.json is refused at load naming the file 
     [{ repos: { b: repo } }, /repos\."b" has the name "a", not its key/],
     [{ repos: { a: { ...repo, git: 7 } } }, /repos\."a" has no "git" URL/],
     [{ dependencies: { d: { name: 'd' } } }, /dependencies\."d" has no "url" URL/],
+    // schedules start with the sidecar: one it cannot run is named, with its repo and the file
+    [
+      { repos: { a: { ...repo, schedule: 'every day' } } },
+      /repos\."a": schedule "every day" is not a valid cron/,
+    ],
+    [{ repos: { a: { ...repo, everyMinutes: 7 } } }, /repos\."a": everyMinutes 7 has no exact cron form/],
+    [{ repos: { a: { ...repo, schedule: 5 } } }, /repos\."a": schedule is not a string/],
   ];
   for (const [content, message] of cases) {
     await writeFile(file, JSON.stringify(content));

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { DependencyView, ErrorBody, RepoView, SyncResult } from '@chartsync/api';
 import type { DependencyRepository } from '../chart/model.js';
 import type { GitAuth } from '../git/index.js';
+import { scheduleOf } from '../standalone/schedule.js';
 import { writeFileAtomic } from '../storage/atomic-file.js';
 import { redactUrl } from '../url/credentials.js';
 
@@ -62,7 +63,7 @@ export class RegistryStore {
     this.data = {
       version: 1,
       dependencies: checkedSection(this.file, 'dependencies', parsed.dependencies, 'url'),
-      repos: checkedSection(this.file, 'repos', parsed.repos, 'git'),
+      repos: checkedSection(this.file, 'repos', parsed.repos, 'git', checkSchedule),
     };
   }
 
@@ -160,6 +161,7 @@ function checkedSection<T>(
   section: string,
   value: unknown,
   source: 'git' | 'url',
+  more?: (record: Record<string, unknown>) => void,
 ): Record<string, T> {
   if (value === undefined) return {};
   if (!isObject(value)) throw new Error(`registry file ${file}: "${section}" is not an object`);
@@ -169,8 +171,22 @@ function checkedSection<T>(
     if (record.name !== key)
       throw new Error(`${where} has the name ${JSON.stringify(record.name)}, not its key`);
     if (typeof record[source] !== 'string') throw new Error(`${where} has no "${source}" URL`);
+    try {
+      more?.(record);
+    } catch (err) {
+      throw new Error(`${where}: ${(err as Error).message}`);
+    }
   }
   return value as Record<string, T>;
+}
+
+/** A stored schedule is started with the sidecar: one it cannot run must not stop it unnamed. */
+function checkSchedule(record: Record<string, unknown>): void {
+  const { schedule, everyMinutes } = record;
+  if (schedule !== undefined && typeof schedule !== 'string') throw new Error('schedule is not a string');
+  if (everyMinutes !== undefined && typeof everyMinutes !== 'number')
+    throw new Error('everyMinutes is not a number');
+  scheduleOf({ ...(schedule ? { schedule } : {}), ...(everyMinutes ? { everyMinutes } : {}) });
 }
 
 /**
