@@ -99,6 +99,22 @@ test('flags win over the file, the token comes from SIDECAR_TOKEN_FILE, the data
   assert.equal(await limit('4096'), 4096);
   for (const bad of ['1m', 'ten', '0', '-1mb', '1 megabyte'])
     await assert.rejects(limit(bad), /SIDECAR_BODY_LIMIT must be a size above 0/, bad);
+  // a data dir a repo would publish into (and DELETE would wipe) is refused
+  const dataAt = (dir: string) =>
+    resolveServeConfig(parseServeFlags(['--storage-dir', join(tmp.path, 's'), '--data-dir', dir]), {});
+  await assert.rejects(dataAt(join(tmp.path, 's')), /is the storage dir/);
+  await assert.rejects(dataAt(join(tmp.path, 's/state')), /is the directory repo "state" would publish into/);
+  await assert.rejects(dataAt(join(tmp.path, 's/data/inner')), /repo "data"/);
+  assert.equal((await dataAt(join(tmp.path, 's/.chartsync'))).dataDir, join(tmp.path, 's/.chartsync'));
+  assert.equal((await dataAt(join(tmp.path, 'd'))).dataDir, join(tmp.path, 'd'));
+  assert.equal((await dataAt(join(tmp.path, 's/Upper'))).dataDir, join(tmp.path, 's/Upper'));
+  await assert.rejects(
+    resolveServeConfig(
+      parseServeFlags(['--storage-dir', join(tmp.path, 'd/clones'), '--data-dir', join(tmp.path, 'd')]),
+      {},
+    ),
+    /the storage dir .* is inside the data dir/,
+  );
   // a blank token never means "no token": that would open the API
   await assert.rejects(resolveServeConfig(parseServeFlags(['--token', '']), {}), /--token is empty/);
   await assert.rejects(resolveServeConfig(parseServeFlags(['--token', ' \n']), {}), /--token is empty/);

@@ -5,10 +5,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ApiError, tokenFromEnv } from '@chartsync/api';
-import { describeIssues } from '@chartsync/api/schemas';
+import { describeIssues, nameSchema } from '@chartsync/api/schemas';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import type { DependencyRepository } from '../chart/model.js';
@@ -217,6 +217,7 @@ export async function resolveServeConfig(
       env.CHARTSYNC_DATA_DIR ??
       (storageDir ? join(storageDir, '.chartsync') : '.chartsync/data'),
   );
+  if (storageDir) checkDataDirPlace(storageDir, dataDir);
   const token = flags.token === undefined ? readToken(env) : flagToken(flags.token);
   const policy: UrlPolicy = {
     allowLocal: Boolean(flags['allow-local-git'] ?? file?.allowLocalGit),
@@ -392,6 +393,29 @@ function readToken(env: NodeJS.ProcessEnv): string | undefined {
   } catch (err) {
     throw new ConfigError((err as Error).message);
   }
+}
+
+/**
+ * Each repo publishes into `<storage>/<repo>/`, and `DELETE /repo/<repo>` removes that directory
+ * once no archive is left in it. A data dir that is such a directory (`<storage>/state`), or the
+ * storage dir itself (its `clones/`, `state/`, `cache/` are valid repo names), would be written
+ * into by a sync and wiped, registrations and all, by a DELETE. A hidden name (`.chartsync`, the
+ * default) or a place outside the storage dir is no repo's.
+ */
+function checkDataDirPlace(storageDir: string, dataDir: string): void {
+  // the other way round, `<data>/clones` as storage: repo X would publish into its own clone
+  const inData = relative(dataDir, storageDir);
+  if (inData !== '' && !inData.startsWith('..') && !isAbsolute(inData))
+    throw new ConfigError(
+      `the storage dir ${storageDir} is inside the data dir ${dataDir}: give them separate places`,
+    );
+  const below = relative(storageDir, dataDir);
+  if (below.startsWith('..') || isAbsolute(below)) return;
+  const first = below.split(sep)[0] ?? '';
+  if (below === '' || nameSchema.safeParse(first).success)
+    throw new ConfigError(
+      `the data dir ${dataDir} ${below === '' ? 'is the storage dir' : `is the directory repo "${first}" would publish into`}: use a hidden directory inside the storage dir (the default ${join(storageDir, '.chartsync')}) or one outside it`,
+    );
 }
 
 /**
