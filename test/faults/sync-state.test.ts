@@ -7,6 +7,7 @@
  * someone else uploaded, on the local and the ChartMuseum target.
  */
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -365,6 +366,46 @@ describe('only what this repo published is pruned or deleted', () => {
         ['theirs-3.0.0.tgz'],
       );
       assert.deepEqual(await readFile(join(local.storage, 'shared/theirs-3.0.0.tgz')), theirs);
+    } finally {
+      await local.stop();
+    }
+  });
+
+  test('[local] an archive replaced after chartsync published it (an upload with overwrite) survives prune and DELETE', async () => {
+    const local = await startWorld({ args: ['--allow-local-git'] });
+    try {
+      const repo = await local.git.repos.create('replaced', {
+        ...chartFiles('keep', 'keep'),
+        ...chartFiles('gone', 'gone', { version: '2.0.0' }),
+        ...chartFiles('late', 'late', { version: '4.0.0' }),
+      });
+      const first = await local.api('POST', '/repo/new', { json: { name: 'replaced', git: fileUrl(repo) } });
+      assert.equal(first.status, 200, first.text);
+      // someone else's content now sits under two versions this repo published (the index, ours,
+      // still names our digest): ChartMuseum with --allow-overwrite writes over the file
+      const other = await helmPackage(tmp.path, 'gone', '2.0.0', 'uploaded over it');
+      await writeFile(join(local.storage, 'replaced/gone-2.0.0.tgz'), other);
+      const other2 = await helmPackage(tmp.path, 'late', '4.0.0', 'uploaded over it too');
+      await writeFile(join(local.storage, 'replaced/late-4.0.0.tgz'), other2);
+      // removed from git: the prune must not delete what is no longer the archive it published
+      await repo.remove(['gone']);
+      await repo.commit('remove gone');
+      await repo.push();
+      const pruned = await local.api('POST', '/repo/replaced/update');
+      assert.equal(pruned.status, 200, pruned.text);
+      assert.deepEqual(
+        await readFile(join(local.storage, 'replaced/gone-2.0.0.tgz')),
+        other,
+        'prune kept it',
+      );
+      const gone = await local.api('DELETE', '/repo/replaced');
+      assert.equal(gone.status, 200, gone.text);
+      assert.deepEqual(
+        await readFile(join(local.storage, 'replaced/late-4.0.0.tgz')),
+        other2,
+        'DELETE kept it',
+      );
+      assert.ok(!existsSync(join(local.storage, 'replaced/keep-1.0.0.tgz')), 'ours went');
     } finally {
       await local.stop();
     }

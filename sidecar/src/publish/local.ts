@@ -4,6 +4,7 @@
  * (the sidecar's `/charts/` routes, or any web server). Every file is replaced atomically, and
  * the index is written after the archives it lists.
  */
+import { createHash } from 'node:crypto';
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { IndexInput } from '../chart/index.js';
@@ -97,6 +98,7 @@ export class LocalPublisher implements Publisher {
     }
     for (const ref of remove) {
       try {
+        if (await this.replacedSince(repo, ref, before)) continue;
         await rm(join(this.root, repo, archiveName(ref)), { force: true });
         await rm(join(this.root, repo, `${archiveName(ref)}.prov`), { force: true });
       } catch (err) {
@@ -104,6 +106,25 @@ export class LocalPublisher implements Publisher {
       }
     }
     return { failed };
+  }
+
+  /**
+   * Is the archive of `ref` no longer the one the index listed? The digest `list` reports comes
+   * from this repo's own index, so a file written over afterwards (ChartMuseum with
+   * `--allow-overwrite` on the same storage, a copy by hand) still shows as ours: checked against
+   * the bytes before deleting. Someone else's file stays, unlisted, as a copied-in one does.
+   */
+  private async replacedSince(repo: string, ref: ChartRef, indexed: IndexInput[]): Promise<boolean> {
+    const entry = indexed.find((e) => e.metadata.name === ref.name && e.metadata.version === ref.version);
+    if (!entry?.digest) return false;
+    let data: Buffer;
+    try {
+      data = await readFile(join(this.root, repo, archiveName(ref)));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw err;
+    }
+    return createHash('sha256').update(data).digest('hex') !== entry.digest;
   }
 
   /**
