@@ -227,15 +227,25 @@ function parse(text: string): unknown {
   }
 }
 
+/**
+ * One path segment of a REST path: percent-encoded, and never "." or "..", which the URL parser
+ * would resolve (a name taken from a spec must not walk into another namespace or resource).
+ */
+function seg(s: string): string {
+  if (s === '' || s === '.' || s === '..')
+    throw new Error(`invalid name in an API path: ${JSON.stringify(s)}`);
+  return encodeURIComponent(s);
+}
+
 /** REST paths of the resources the operator touches ("" namespace = all namespaces). */
 export const paths = {
   chartmuseums: (ns = '', name?: string) =>
-    `/apis/cm.bitnami.com/v1alpha1${ns ? `/namespaces/${ns}` : ''}/chartmuseums${name ? `/${name}` : ''}`,
+    `/apis/cm.bitnami.com/v1alpha1${ns ? `/namespaces/${seg(ns)}` : ''}/chartmuseums${name ? `/${seg(name)}` : ''}`,
   cronJobs: (ns = '', name?: string) =>
-    `/apis/batch/v1${ns ? `/namespaces/${ns}` : ''}/cronjobs${name ? `/${name}` : ''}`,
-  secret: (ns: string, name: string) => `/api/v1/namespaces/${ns}/secrets/${name}`,
-  secrets: (ns: string) => `/api/v1/namespaces/${ns}/secrets`,
-  events: (ns: string) => `/api/v1/namespaces/${ns}/events`,
+    `/apis/batch/v1${ns ? `/namespaces/${seg(ns)}` : ''}/cronjobs${name ? `/${seg(name)}` : ''}`,
+  secret: (ns: string, name: string) => `/api/v1/namespaces/${seg(ns)}/secrets/${seg(name)}`,
+  secrets: (ns: string) => `/api/v1/namespaces/${seg(ns)}/secrets`,
+  events: (ns: string) => `/api/v1/namespaces/${seg(ns)}/events`,
   lease: (ns: string, name?: string) =>
-    `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases${name ? `/${name}` : ''}`,
+    `/apis/coordination.k8s.io/v1/namespaces/${seg(ns)}/leases${name ? `/${seg(name)}` : ''}`,
 };

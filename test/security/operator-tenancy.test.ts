@@ -1,0 +1,124 @@
+/**
+ * The operator between tenants, against the real API server, sidecar and the chart's RBAC: a
+ * tenant who may create Chartmuseum resources and Secrets in its own namespace only must not
+ * reach another namespace's Secrets through a spec, nor remove another tenant's repository; what
+ * the API server refuses of what the operator derives from a spec is reported on the resource.
+ */
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import {
+  apiErrorMessage,
+  apply,
+  ensureNamespace,
+  installCrds,
+  parseManifests,
+  waitFor,
+} from '../harness/kube.ts';
+import { repoRoot } from '../harness/paths.ts';
+import {
+  chartmuseum,
+  chartRepo,
+  fileUrl,
+  type OperatorProcess,
+  ready,
+  startWorld,
+  type World,
+  waitReady,
+} from '../operator/fixture.ts';
+
+const TENANT = 'tenant-a';
+const OTHER = 'tenant-b';
+const VICTIM = 'victim';
+let w: World;
+let op: OperatorProcess;
+
+const secret = (ns: string, name: string, data: Record<string, string>) =>
+  ({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name, namespace: ns },
+    stringData: data,
+  }) as KubernetesObject;
+
+before(async () => {
+  w = await startWorld();
+  for (const ns of [TENANT, OTHER, VICTIM]) await ensureNamespace(w.admin, ns);
+  await apply(w.admin, [secret(VICTIM, 'git-creds', { username: 'victim', password: 'victim-s3cret' })]);
+  op = await w.startOperator();
+});
+after(async () => {
+  await op?.stop();
+  await w?.stop();
+});
+
+interface Schema {
+  pattern?: string;
+  properties?: Record<string, Schema>;
+}
+type Crd = KubernetesObject & { spec: { versions: Array<{ schema: { openAPIV3Schema: Schema } }> } };
+
+/** The CRD as the chart ships it, with `edit` applied to spec's schema (what an older CRD allowed). */
+async function crdWith(edit: (spec: Record<string, Schema>) => void): Promise<KubernetesObject[]> {
+  const file = join(repoRoot, 'chart/files/chartmuseums.cm.bitnami.com.yaml');
+  const [crd] = parseManifests(await readFile(file, 'utf8')) as Crd[];
+  const spec = crd?.spec.versions[0]?.schema.openAPIV3Schema.properties?.spec?.properties;
+  assert.ok(crd && spec);
+  edit(spec);
+  return [crd];
+}
+
+describe('operator: tenant boundary', { timeout: 180_000 }, () => {
+  const traversal = `../../${VICTIM}/secrets/git-creds`;
+
+  it('a Secret reference that is not a Secret name (a path into another namespace) is refused by the CRD', async () => {
+    const r = await chartRepo(w.repos, 'refused', [['a', '1.0.0']]);
+    const specs: Record<string, unknown>[] = [
+      { git: fileUrl(r), secretRef: { name: traversal } },
+      {
+        git: fileUrl(r),
+        dependencies: [{ name: 'd', url: 'https://x.example', secretRef: { name: traversal } }],
+      },
+      {
+        git: fileUrl(r),
+        dependencies: [{ name: 'd', url: 'oci://x.example/c', caSecretRef: { name: traversal } }],
+      },
+      {
+        git: fileUrl(r),
+        dependencies: [{ name: 'd', url: 'oci://x.example/c', caSecretRef: { name: 'ca', key: '../k' } }],
+      },
+    ];
+    for (const [i, spec] of specs.entries()) {
+      await assert.rejects(apply(w.admin, [chartmuseum(TENANT, `refused-${i}`, spec)]), (err) => {
+        assert.match(
+          apiErrorMessage(err),
+          /422 .*is invalid: spec\.(secretRef|dependencies\[0\]\.(secretRef|caSecretRef))\.(name|key)/,
+        );
+        return true;
+      });
+    }
+  });
+
+  it("such a reference stored under an older CRD: InvalidSpec, and the other namespace's Secret never reaches the sidecar", async () => {
+    const r = await chartRepo(w.repos, 'traversal', [['b', '1.0.0']]);
+    // The CRD without the name pattern (what older versions installed), for the create only.
+    await apply(
+      w.admin,
+      await crdWith((p) => {
+        delete p.secretRef?.properties?.name?.pattern;
+      }),
+    );
+    await waitFor('CRD without the pattern in effect', async () =>
+      apply(w.admin, [chartmuseum(TENANT, 'traversal', { git: fileUrl(r), secretRef: { name: traversal } })]),
+    );
+    await installCrds(w.admin);
+    const cm = await waitReady(w.admin, TENANT, 'traversal', { status: 'False', reason: 'InvalidSpec' });
+    assert.match(ready(cm)?.message ?? '', /spec\.secretRef\.name: .* is not a Secret name/);
+    await assert.rejects(
+      w.sidecar.client().getRepo('traversal'),
+      'nothing registered with those credentials',
+    );
+  });
+});
