@@ -356,7 +356,7 @@ describe('the chart in a real API server', { concurrency: false }, () => {
     allowed.push(['update', 'cm.bitnami.com', 'chartmuseums', 'finalizers']);
     for (const v of ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'])
       allowed.push([v, 'batch', 'cronjobs']);
-    for (const v of ['get', 'list', 'watch', 'create', 'update', 'patch']) allowed.push([v, '', 'secrets']);
+    for (const v of ['get', 'create', 'update', 'patch']) allowed.push([v, '', 'secrets']);
     for (const g of ['', 'events.k8s.io'])
       for (const v of ['create', 'patch']) allowed.push([v, g, 'events']);
     for (const [verb, group, resource, subresource] of allowed) {
@@ -379,6 +379,8 @@ describe('the chart in a real API server', { concurrency: false }, () => {
     }
     const denied: Access[] = [
       { verb: 'delete', resource: 'secrets', namespace: TEAM },
+      { verb: 'list', resource: 'secrets' },
+      { verb: 'watch', resource: 'secrets', namespace: TEAM },
       { verb: 'deletecollection', resource: 'secrets', namespace: TEAM },
       { verb: 'get', resource: 'pods', namespace: TEAM },
       { verb: 'list', resource: 'pods' },

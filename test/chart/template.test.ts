@@ -358,7 +358,7 @@ describe('operator.enabled=true', () => {
       'cm.bitnami.com|chartmuseums/status|get,patch,update',
       'cm.bitnami.com|chartmuseums|get,list,patch,update,watch',
       'core|events|create,patch',
-      'core|secrets|create,get,list,patch,update,watch',
+      'core|secrets|create,get,patch,update',
       'events.k8s.io|events|create,patch',
     ]);
     for (const r of cr.rules) {

@@ -14,6 +14,9 @@ import {
   apply,
   ensureNamespace,
   installCrds,
+  KubeError,
+  kubeRequest,
+  loadKubeConfig,
   parseManifests,
   waitFor,
 } from '../harness/kube.ts';
@@ -120,5 +123,19 @@ describe('operator: tenant boundary', { timeout: 180_000 }, () => {
       w.sidecar.client().getRepo('traversal'),
       'nothing registered with those credentials',
     );
+  });
+
+  it("the operator's ServiceAccount cannot list or watch Secrets (it reads them by name only)", async () => {
+    const sa = loadKubeConfig(w.operatorKubeconfig);
+    for (const path of [
+      '/api/v1/secrets',
+      `/api/v1/namespaces/${VICTIM}/secrets`,
+      '/api/v1/secrets?watch=1&timeoutSeconds=1',
+    ]) {
+      await assert.rejects(kubeRequest(sa, 'GET', path), (err) => {
+        assert.ok(err instanceof KubeError && err.code === 403, `${path}: ${(err as Error).message}`);
+        return true;
+      });
+    }
   });
 });
