@@ -24,7 +24,10 @@ import { repoRoot } from '../harness/paths.ts';
 import {
   chartmuseum,
   chartRepo,
+  cmPath,
   fileUrl,
+  getCm,
+  gone,
   type OperatorProcess,
   ready,
   startWorld,
@@ -56,6 +59,12 @@ after(async () => {
   await op?.stop();
   await w?.stop();
 });
+
+/** Whether the sidecar logged removing repository `name` (and with it every chart it published). */
+const removed = (name: string) =>
+  w.sidecar.logs.some(
+    (l) => l.includes('repository removed with its charts') && l.includes(`"repo":"${name}"`),
+  );
 
 interface Schema {
   pattern?: string;
@@ -137,5 +146,59 @@ describe('operator: tenant boundary', { timeout: 180_000 }, () => {
         return true;
       });
     }
+  });
+
+  it("two resources that both registered one repoName: the loser lets go of it, and deleting it leaves the owner's repository", async () => {
+    const r = await chartRepo(w.repos, 'owned', [['c', '1.0.0']]);
+    await apply(w.admin, [chartmuseum(TENANT, 'shared', { git: fileUrl(r) })]);
+    await waitReady(w.admin, TENANT, 'shared', { status: 'True', reason: 'Synced' });
+    const hostile = await chartRepo(w.repos, 'hostile', [['evil', '6.6.6']]);
+    await apply(w.admin, [chartmuseum(OTHER, 'shared', { git: fileUrl(hostile) })]);
+    await waitReady(w.admin, OTHER, 'shared', { status: 'False', reason: 'RepoNameConflict' });
+    // What two first reconciles that did not see each other yet leave behind: both hold the name.
+    await kubeRequest(
+      w.admin,
+      'PATCH',
+      `${cmPath(OTHER, 'shared')}/status`,
+      { status: { repoName: 'shared' } },
+      'application/merge-patch+json',
+    );
+    await waitFor('the loser lets go of the name', async () => {
+      const cm = await getCm(w.admin, OTHER, 'shared');
+      return cm.status?.repoName === undefined && ready(cm)?.reason === 'RepoNameConflict';
+    });
+    await kubeRequest(w.admin, 'DELETE', cmPath(OTHER, 'shared'));
+    await waitFor('the loser gone', () => gone(w.admin, cmPath(OTHER, 'shared')));
+    assert.equal(removed('shared'), false, "the owner's repository was never removed");
+    const view = await w.sidecar.client().getRepo('shared');
+    assert.equal(view.git, fileUrl(r), "the owner's repository is still registered");
+    assert.deepEqual((await getCm(w.admin, TENANT, 'shared')).status?.charts, [
+      { name: 'c', version: '1.0.0' },
+    ]);
+  });
+
+  it('a loser deleted while its status still says it holds the name removes nothing of the owner', async () => {
+    const r = await chartRepo(w.repos, 'owned2', [['d', '1.0.0']]);
+    await apply(w.admin, [chartmuseum(TENANT, 'shared2', { git: fileUrl(r) })]);
+    await waitReady(w.admin, TENANT, 'shared2', { status: 'True', reason: 'Synced' });
+    await apply(w.admin, [chartmuseum(OTHER, 'shared2', { git: fileUrl(r) })]);
+    await waitReady(w.admin, OTHER, 'shared2', { status: 'False', reason: 'RepoNameConflict' });
+    // Deleted right after its status says it holds the name: the deletion's reconcile may be the
+    // first to see that status (the finalizer itself checks who owns the name).
+    await kubeRequest(
+      w.admin,
+      'PATCH',
+      `${cmPath(OTHER, 'shared2')}/status`,
+      { status: { repoName: 'shared2' } },
+      'application/merge-patch+json',
+    );
+    await kubeRequest(w.admin, 'DELETE', cmPath(OTHER, 'shared2'));
+    await waitFor('the loser gone', () => gone(w.admin, cmPath(OTHER, 'shared2')));
+    assert.equal(removed('shared2'), false, "the owner's repository was never removed");
+    assert.equal(
+      (await w.sidecar.client().getRepo('shared2')).git,
+      fileUrl(r),
+      "the owner's repository is still registered",
+    );
   });
 });

@@ -106,7 +106,19 @@ export class Reconciler {
     if (owner && keyOf(owner) !== key) {
       await this.deleteCronJob(cm, false);
       await this.revokeTokenSecret(cm);
-      await this.writeStatus(cm, { obs: conflictObservation(repoName, keyOf(owner)) }, {});
+      // A loser that also registered the name (two first reconciles that did not see each other
+      // yet) lets go of it: its status.repoName would make its deletion remove the owner's
+      // repository, and its registration may have replaced the owner's, so the owner registers again.
+      const letGo = cm.status?.repoName === repoName;
+      await this.writeStatus(
+        cm,
+        { obs: conflictObservation(repoName, keyOf(owner)) },
+        letGo ? { repoName: undefined, url: undefined } : {},
+      );
+      if (letGo) {
+        this.registered.delete(owner.metadata.uid);
+        this.d.enqueue(keyOf(owner));
+      }
       return undefined;
     }
 
@@ -189,7 +201,12 @@ export class Reconciler {
   private async finalize(cm: Chartmuseum): Promise<void> {
     if (!hasFinalizer(cm)) return;
     const held = cm.status?.repoName;
-    if (held) {
+    if (held && !this.ownsHeld(cm, held)) {
+      this.d.log.warn(
+        { chartmuseum: keyOf(cm), repo: held },
+        'repository is owned by another resource; not removed',
+      );
+    } else if (held) {
       try {
         await this.deleteRepo(held);
       } catch (err) {
@@ -213,6 +230,16 @@ export class Reconciler {
     for (const k of claimantKeys(names, this.claimants(names))) if (k !== keyOf(cm)) this.d.enqueue(k);
   }
 
+  /**
+   * Whether `cm` is the owner of the name its status says it holds: a resource never removes a
+   * repository another resource owns (e.g. one of two that registered the name at once).
+   */
+  private ownsHeld(cm: Chartmuseum, held: string): boolean {
+    const others = this.claimants([held]).filter((o) => keyOf(o) !== keyOf(cm));
+    const owner = ownerOf(held, [cm, ...others]);
+    return !owner || keyOf(owner) === keyOf(cm);
+  }
+
   private async deleteRepo(name: string): Promise<void> {
     try {
       await this.d.sidecar.deleteRepo(name);
@@ -225,7 +252,7 @@ export class Reconciler {
   private async cleanupRenamed(cm: Chartmuseum): Promise<Chartmuseum> {
     const held = cm.status?.repoName;
     if (!held || held === repoNameOf(cm)) return cm;
-    await this.deleteRepo(held);
+    if (this.ownsHeld(cm, held)) await this.deleteRepo(held);
     this.registered.delete(cm.metadata.uid);
     await this.d.events.record(
       cm,
