@@ -202,3 +202,19 @@ describe('operator: tenant boundary', { timeout: 180_000 }, () => {
     );
   });
 });
+
+describe('operator: what the API server refuses of a spec is on the resource', { timeout: 120_000 }, () => {
+  it('a name too long for its CronJob, a schedule the API server cannot parse: Ready=False InvalidSpec naming it', async () => {
+    const r = await chartRepo(w.repos, 'refusals', [['e', '1.0.0']]);
+    const long = 'a'.repeat(50); // a DNS-1123 label, but "<name>-sync" is over a CronJob's 52
+    await apply(w.admin, [
+      chartmuseum(TENANT, long, { git: fileUrl(r) }),
+      chartmuseum(TENANT, 'bad-cron', { git: fileUrl(r), schedule: '61 * * * *' }),
+    ]);
+    const a = await waitReady(w.admin, TENANT, long, { status: 'False', reason: 'InvalidSpec' });
+    assert.match(ready(a)?.message ?? '', /must be no more than 52 characters/);
+    const b = await waitReady(w.admin, TENANT, 'bad-cron', { status: 'False', reason: 'InvalidSpec' });
+    assert.match(ready(b)?.message ?? '', /schedule/);
+    assert.equal(op.proc.exitCode, null, 'the operator is still running');
+  });
+});

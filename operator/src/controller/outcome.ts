@@ -10,6 +10,7 @@ import {
   type Reason as SidecarReason,
   type SyncResult,
 } from '@chartsync/api';
+import { KubeApiError } from '../kube/client.js';
 import type { Observation, Reason } from './conditions.js';
 import type { ChartRef } from './resource.js';
 
@@ -96,10 +97,16 @@ export function outcomeOfSync(result: SyncResult, at: string): SyncOutcome {
   return { obs, commit: result.commit, charts, at };
 }
 
-/** The reason for a failed sidecar call. */
+/**
+ * The reason for a failed call: the sidecar's by its machine reason; the API server refusing what
+ * the operator derived from the spec (422: the CronJob or token Secret of a name too long, a
+ * schedule it cannot parse) is InvalidSpec with the API server's message, which names the field.
+ */
 export function outcomeOfError(err: unknown): SyncOutcome {
   if (err instanceof SidecarError)
     return { obs: observationOf(err.status, err.code, err.reason, err.message) };
+  if (err instanceof KubeApiError && err.code === 422)
+    return { obs: { status: 'False', reason: 'InvalidSpec', message: err.message } };
   return {
     obs: { status: 'False', reason: 'SidecarUnavailable', message: (err as Error)?.message ?? String(err) },
   };

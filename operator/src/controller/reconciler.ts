@@ -122,11 +122,14 @@ export class Reconciler {
       return undefined;
     }
 
-    await this.ensureTokenSecret(cm, repoName);
-    await this.ensureCronJob(cm);
     let outcome: SyncOutcome & { retry?: boolean };
     let failure: unknown;
     try {
+      // Inside the try: a token Secret or CronJob the API server refuses (a name too long for a
+      // CronJob, a schedule it cannot parse, a Secret of that name not ours) is the resource's
+      // status, not only a log line of a reconcile retried in silence.
+      await this.ensureTokenSecret(cm, repoName);
+      await this.ensureCronJob(cm);
       outcome = cm.spec.suspend ? await this.suspendedOutcome(repoName) : await this.sync(cm);
     } catch (err) {
       failure = err;
