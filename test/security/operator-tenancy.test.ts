@@ -27,6 +27,7 @@ import {
   cmPath,
   fileUrl,
   getCm,
+  getCronJob,
   gone,
   type OperatorProcess,
   ready,
@@ -216,5 +217,39 @@ describe('operator: what the API server refuses of a spec is on the resource', {
     const b = await waitReady(w.admin, TENANT, 'bad-cron', { status: 'False', reason: 'InvalidSpec' });
     assert.match(ready(b)?.message ?? '', /schedule/);
     assert.equal(op.proc.exitCode, null, 'the operator is still running');
+  });
+
+  it("someone else's CronJob named <name>-sync is neither replaced nor deleted: InvalidSpec naming it", async () => {
+    const r = await chartRepo(w.repos, 'clash', [['f', '1.0.0']]);
+    const theirs = {
+      apiVersion: 'batch/v1',
+      kind: 'CronJob',
+      metadata: { name: 'backup-sync', namespace: TENANT },
+      spec: {
+        schedule: '0 3 * * *',
+        jobTemplate: {
+          spec: {
+            template: {
+              spec: {
+                restartPolicy: 'Never',
+                containers: [{ name: 'backup', image: 'example.com/backup:1' }],
+              },
+            },
+          },
+        },
+      },
+    } as KubernetesObject;
+    await apply(w.admin, [theirs]);
+    await apply(w.admin, [chartmuseum(TENANT, 'backup', { git: fileUrl(r) })]);
+    const cm = await waitReady(w.admin, TENANT, 'backup', { status: 'False', reason: 'InvalidSpec' });
+    assert.match(
+      ready(cm)?.message ?? '',
+      /CronJob tenant-a\/backup-sync exists and is not managed by chartsync/,
+    );
+    await kubeRequest(w.admin, 'DELETE', cmPath(TENANT, 'backup'));
+    await waitFor('backup gone', () => gone(w.admin, cmPath(TENANT, 'backup')));
+    const cj = await getCronJob(w.admin, TENANT, 'backup-sync');
+    assert.equal(cj?.spec.schedule, '0 3 * * *', 'their CronJob is still there, as they made it');
+    assert.equal(cj?.spec.jobTemplate.spec.template.spec.containers[0]?.image, 'example.com/backup:1');
   });
 });

@@ -67,6 +67,15 @@ interface Registration {
   since: string | undefined;
 }
 
+/** Made by this operator (its label), as opposed to someone else's object of the same name. */
+function isManaged(obj: { metadata: { labels?: Record<string, string> } }): boolean {
+  return obj.metadata.labels?.['app.kubernetes.io/managed-by'] === MANAGED_BY;
+}
+
+function isOwnedBy(cj: CronJob, cm: Chartmuseum): boolean {
+  return cj.metadata.ownerReferences?.some((o) => o.uid === cm.metadata.uid) ?? false;
+}
+
 export class Reconciler {
   private readonly d: ReconcilerDeps;
   /**
@@ -472,6 +481,12 @@ export class Reconciler {
         live = await this.d.client.get<CronJob>(paths.cronJobs(namespace, name));
       }
     }
+    // Not in the cache (it holds only labelled CronJobs) yet there: someone else's CronJob of that
+    // name, which is never replaced (nor deleted, below) by ours.
+    if (!isManaged(live) && !isOwnedBy(live, cm))
+      throw new SpecError(
+        `CronJob ${namespace}/${name} exists and is not managed by chartsync; rename or remove it`,
+      );
     if (!hasDrifted(live, desired)) return;
     const replacement = {
       ...desired,
@@ -489,12 +504,15 @@ export class Reconciler {
   /** `sure`: call the API even if the cache has no such CronJob (it may lag behind). */
   private async deleteCronJob(cm: Chartmuseum, sure: boolean): Promise<void> {
     const name = cronJobNameOf(cm);
-    const live = this.d.cronJobs.get(cm.metadata.namespace, name);
-    if (!live && !sure) return;
-    // Only ours: a CronJob of that name controlled by another object is left alone.
-    if (live && !live.metadata.ownerReferences?.some((o) => o.uid === cm.metadata.uid)) return;
+    const path = paths.cronJobs(cm.metadata.namespace, name);
+    let live = this.d.cronJobs.get(cm.metadata.namespace, name);
     try {
-      await this.d.client.delete(paths.cronJobs(cm.metadata.namespace, name));
+      if (!live && !sure) return;
+      live ??= await this.d.client.get<CronJob>(path);
+      // Only ours: a CronJob of that name controlled by another object, or someone else's
+      // unlabelled one the cache does not hold, is left alone.
+      if (!isOwnedBy(live, cm)) return;
+      await this.d.client.delete(path);
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
