@@ -257,6 +257,31 @@ describe('outcomes', () => {
     assert.equal(conflict.obs.reason, 'Synced');
     assert.match(conflict.obs.message, /already published with other content/);
   });
+
+  it('a message stays within the condition limit: conflicts are named up to 10, longer messages are cut', () => {
+    const many = outcomeOfSync(
+      {
+        name: 'r',
+        commit: 'c',
+        changed: true,
+        durationMs: 1,
+        charts: Array.from({ length: 5000 }, (_, i) => ({
+          name: `chart-with-a-long-name-${i}`,
+          version: '1.0.0',
+          digest: 'd',
+          action: 'conflict' as const,
+        })),
+      },
+      'now',
+    );
+    assert.match(
+      many.obs.message,
+      /5000 chart version\(s\) .*chart-with-a-long-name-9 1\.0\.0, and 4990 more$/,
+    );
+    const long = { status: 'False' as const, reason: 'GitFailed' as const, message: 'x'.repeat(40_000) };
+    const [c] = setCondition(undefined, 'Ready', long, 1, new Date());
+    assert.equal(c?.message.length, 32_768);
+  });
 });
 
 describe('CronJob drift', () => {

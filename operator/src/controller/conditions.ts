@@ -3,6 +3,16 @@ import type { Condition } from './resource.js';
 
 export const READY = 'Ready';
 
+/**
+ * A condition message's limit (the CRD's maxLength, as metav1.Condition's): a longer one, e.g. the
+ * sidecar quoting a long failure, would make the API server refuse every status write.
+ */
+export const MESSAGE_MAX = 32_768;
+
+function capped(message: string): string {
+  return message.length <= MESSAGE_MAX ? message : `${message.slice(0, MESSAGE_MAX - 1)}…`;
+}
+
 /** Ready reasons; the failures map from the sidecar's machine reasons (outcome.ts, docs/reasons.md). */
 export type Reason =
   | 'Synced'
@@ -44,7 +54,7 @@ export function setCondition(
     type,
     status: obs.status,
     reason: obs.reason,
-    message: obs.message,
+    message: capped(obs.message),
     lastTransitionTime: prev && prev.status === obs.status ? prev.lastTransitionTime : now.toISOString(),
     ...(generation !== undefined ? { observedGeneration: generation } : {}),
   };

@@ -29,6 +29,12 @@ function servedCharts(result: SyncResult): ChartRef[] {
     .sort((a, b) => a.name.localeCompare(b.name) || a.version.localeCompare(b.version));
 }
 
+/**
+ * Conflicting charts a message names: a repository re-publishing thousands of changed versions
+ * would otherwise make a message over the condition's limit, and every status write would fail.
+ */
+const MAX_NAMED = 10;
+
 function short(commit: string): string {
   return commit.slice(0, 12);
 }
@@ -85,8 +91,10 @@ export function outcomeOfSync(result: SyncResult, at: string): SyncOutcome {
       message: `${failed.length} chart(s) failed at ${short(result.commit)}: ${detail.join('; ')}`,
     };
   } else {
+    const named = conflicts.slice(0, MAX_NAMED).map((c) => `${c.name} ${c.version}`);
+    if (conflicts.length > MAX_NAMED) named.push(`and ${conflicts.length - MAX_NAMED} more`);
     const note = conflicts.length
-      ? `; ${conflicts.length} chart version(s) already published with other content were kept: ${conflicts.map((c) => `${c.name} ${c.version}`).join(', ')}`
+      ? `; ${conflicts.length} chart version(s) already published with other content were kept: ${named.join(', ')}`
       : '';
     obs = {
       status: 'True',
