@@ -252,4 +252,24 @@ describe('operator: what the API server refuses of a spec is on the resource', {
     assert.equal(cj?.spec.schedule, '0 3 * * *', 'their CronJob is still there, as they made it');
     assert.equal(cj?.spec.jobTemplate.spec.template.spec.containers[0]?.image, 'example.com/backup:1');
   });
+
+  it('a resource made again with the name of a deleted one owns its token Secret (not the old uid)', async () => {
+    const r = await chartRepo(w.repos, 'again', [['g', '1.0.0']]);
+    const secretPath = `/api/v1/namespaces/${TENANT}/secrets/again-sync-token`;
+    const ownerOfSecret = async () =>
+      (await kubeRequest<KubernetesObject>(w.admin, 'GET', secretPath)).metadata?.ownerReferences?.[0]?.uid;
+    await apply(w.admin, [chartmuseum(TENANT, 'again', { git: fileUrl(r) })]);
+    const first = await waitReady(w.admin, TENANT, 'again', { status: 'True', reason: 'Synced' });
+    assert.equal(await ownerOfSecret(), first.metadata?.uid);
+    await kubeRequest(w.admin, 'DELETE', cmPath(TENANT, 'again'));
+    await waitFor('again gone', () => gone(w.admin, cmPath(TENANT, 'again')));
+    // No garbage collector in envtest: the emptied Secret of the first one is still there.
+    await apply(w.admin, [chartmuseum(TENANT, 'again', { git: fileUrl(r) })]);
+    const second = await waitReady(w.admin, TENANT, 'again', { status: 'True', reason: 'Synced' });
+    assert.notEqual(second.metadata?.uid, first.metadata?.uid);
+    await waitFor(
+      'the token Secret owned by the new resource',
+      async () => (await ownerOfSecret()) === second.metadata?.uid,
+    );
+  });
 });

@@ -389,15 +389,21 @@ export class Reconciler {
     if (!done) {
       try {
         const live = await this.d.client.get<{
-          metadata: { labels?: Record<string, string> };
+          metadata: { labels?: Record<string, string>; ownerReferences?: Array<{ uid: string }> };
           data?: Record<string, string>;
         }>(paths.secret(namespace, name));
         if (live.metadata.labels?.['app.kubernetes.io/managed-by'] !== MANAGED_BY)
           throw new SpecError(
             `Secret ${namespace}/${name} exists and is not managed by chartsync; rename or remove it`,
           );
-        if (live.data?.token !== data.token)
-          await this.d.client.patch(paths.secret(namespace, name), { data });
+        // Left by an earlier resource of the same name: owned by it, the garbage collector would
+        // delete the Secret from under this one's CronJob once it notices that owner is gone.
+        const owned = live.metadata.ownerReferences?.some((o) => o.uid === cm.metadata.uid) ?? false;
+        if (live.data?.token !== data.token || !owned)
+          await this.d.client.patch(paths.secret(namespace, name), {
+            data,
+            ...(owned ? {} : { metadata: { ownerReferences: secret.metadata.ownerReferences } }),
+          });
         done = true;
       } catch (err) {
         if (!isNotFound(err)) throw err;
