@@ -69,7 +69,11 @@ export class LeaderElector {
     while (!this.stopped) {
       await this.sleep(this.o.retryPeriodMs);
       if (this.stopped) break;
-      if (await this.tryAcquireOrRenew()) {
+      // A renewal that hangs (API server stalled, connection black-holed) counts as failed once
+      // the renew deadline passes: waiting for the request's own timeout would keep this instance
+      // acting after a standby, seeing the lease unchanged for a lease duration, has taken over.
+      const left = lastRenew + this.o.renewDeadlineMs - Date.now();
+      if (await this.within(left, this.tryAcquireOrRenew())) {
         lastRenew = Date.now();
       } else if (Date.now() - lastRenew > this.o.renewDeadlineMs) {
         this.leading = false;
@@ -93,6 +97,20 @@ export class LeaderElector {
       await this.client.replace(paths.lease(this.o.namespace, this.o.name), lease);
     } catch (err) {
       this.o.log.warn({ err: (err as Error).message }, 'could not release the lease');
+    }
+  }
+
+  /** `attempt`'s answer, or false once `ms` have passed without one. */
+  private async within(ms: number, attempt: Promise<boolean>): Promise<boolean> {
+    if (ms <= 0) return false;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), ms);
+    });
+    try {
+      return await Promise.race([attempt, late]);
+    } finally {
+      clearTimeout(timer);
     }
   }
 

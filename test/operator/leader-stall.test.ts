@@ -1,0 +1,60 @@
+/**
+ * Leader election when the leader's path to the API server is black-holed (requests hang, no
+ * error comes back): the leader must give up leading within its renew deadline, before a standby
+ * can take the lease over (a lease duration after the last renewal), so two instances never act
+ * at once. Real API server, real operator processes, a TCP proxy that stalls.
+ */
+import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import { after, before, describe, it } from 'node:test';
+import { kubeRequest, waitFor } from '../harness/kube.ts';
+import { OPERATOR_NS, type OperatorProcess, startWorld, type World } from './fixture.ts';
+import { startTcpProxy, type TcpProxy } from './tcp-proxy.ts';
+
+const LEASE = `/apis/coordination.k8s.io/v1/namespaces/${OPERATOR_NS}/leases/chartsync-operator`;
+const holder = async (w: World) =>
+  (await kubeRequest<{ spec: { holderIdentity?: string | null } }>(w.admin, 'GET', LEASE)).spec
+    .holderIdentity ?? '';
+const timeOf = (op: OperatorProcess, msg: string) =>
+  op.records().find((r) => r.msg === msg)?.time as number | undefined;
+
+describe('operator: leader election with a stalled API server connection', { timeout: 90_000 }, () => {
+  let w: World;
+  let proxy: TcpProxy;
+  const ops: OperatorProcess[] = [];
+  before(async () => {
+    w = await startWorld();
+    proxy = await startTcpProxy(Number(new URL(w.env.server).port));
+  });
+  after(async () => {
+    for (const op of ops) await op.stop('SIGKILL');
+    await proxy?.close();
+    await w?.stop();
+  });
+
+  it('the leader stops leading within its renew deadline, before the standby takes over', async () => {
+    const electing = {
+      LEADER_ELECTION: 'true',
+      LEASE_DURATION_SECONDS: '3',
+      RENEW_DEADLINE_SECONDS: '2',
+      RETRY_PERIOD_MS: '300',
+    };
+    const viaProxy = JSON.parse(await readFile(w.operatorKubeconfig, 'utf8'));
+    viaProxy.clusters[0].cluster.server = `https://127.0.0.1:${proxy.port}`;
+    const proxied = `${w.operatorKubeconfig}.proxy`;
+    await writeFile(proxied, JSON.stringify(viaProxy), { mode: 0o600 });
+    const a = await w.startOperator({ ...electing, POD_NAME: 'op-a', KUBECONFIG: proxied });
+    ops.push(a);
+    await waitFor('op-a leads', async () => (await holder(w)) === 'op-a');
+    const b = await w.startOperator({ ...electing, POD_NAME: 'op-b' });
+    ops.push(b);
+    await waitFor('op-b watches the lease', () => timeOf(b, 'waiting for leadership'));
+
+    proxy.stall();
+    await waitFor('op-b leads', async () => (await holder(w)) === 'op-b', { timeoutMs: 20_000 });
+    const took = await waitFor('op-b logged it', () => timeOf(b, 'became leader'));
+    const lost = timeOf(a, 'lost leadership');
+    assert.ok(lost !== undefined, 'op-a still thought it led when op-b took over');
+    assert.ok(lost < took, `op-a stopped leading (${lost}) before op-b started (${took})`);
+  });
+});
