@@ -72,6 +72,38 @@ describe('operator: resilience', () => {
     await waitReady(w.admin, NS, 'res', { status: 'True', reason: 'Synced' });
   });
 
+  it('repoName changed while the sidecar is down: the resource says the rename waits; back up: renamed', async () => {
+    await w.stopSidecar();
+    await kubeRequest(
+      w.admin,
+      'PATCH',
+      cmPath(NS, 'res'),
+      { spec: { repoName: 'res-renamed' } },
+      'application/merge-patch+json',
+    );
+    const waiting = await waitFor('Ready=False saying the rename waits', async () => {
+      const cm = await getCm(w.admin, NS, 'res');
+      const c = ready(cm);
+      return c?.status === 'False' && /rename waits/.test(c.message) ? cm : undefined;
+    });
+    assert.equal(ready(waiting)?.reason, 'SidecarUnavailable');
+    assert.equal(waiting.status?.observedGeneration, waiting.metadata?.generation);
+    await w.startSidecar();
+    const renamed = await waitReady(w.admin, NS, 'res', { status: 'True', reason: 'Synced' });
+    assert.equal(renamed.status?.repoName, 'res-renamed');
+    await kubeRequest(
+      w.admin,
+      'PATCH',
+      cmPath(NS, 'res'),
+      { spec: { repoName: null } },
+      'application/merge-patch+json',
+    );
+    await waitFor('back to its own name', async () => {
+      const cm = await getCm(w.admin, NS, 'res');
+      return cm.status?.repoName === 'res' && ready(cm)?.reason === 'Synced';
+    });
+  });
+
   it('delete while the sidecar is down: the finalizer holds until the repository is removed', async () => {
     await w.stopSidecar();
     await kubeRequest(w.admin, 'DELETE', cmPath(NS, 'res'));

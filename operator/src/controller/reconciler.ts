@@ -264,7 +264,17 @@ export class Reconciler {
   private async cleanupRenamed(cm: Chartmuseum): Promise<Chartmuseum> {
     const held = cm.status?.repoName;
     if (!held || held === repoNameOf(cm)) return cm;
-    if (this.ownsHeld(cm, held)) await this.deleteRepo(held);
+    if (this.ownsHeld(cm, held)) {
+      try {
+        await this.deleteRepo(held);
+      } catch (err) {
+        // Said on the resource (the spec's generation observed), not only in the operator's log.
+        const out = outcomeOfError(err);
+        const message = `cannot remove repository "${held}" after spec.repoName changed, the rename waits: ${out.obs.message}`;
+        await this.writeStatus(cm, { obs: { ...out.obs, message } }, {});
+        throw err;
+      }
+    }
     this.registered.delete(cm.metadata.uid);
     await this.d.events.record(
       cm,
