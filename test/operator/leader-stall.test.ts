@@ -17,6 +17,8 @@ const holder = async (w: World) =>
     .holderIdentity ?? '';
 const timeOf = (op: OperatorProcess, msg: string) =>
   op.records().find((r) => r.msg === msg)?.time as number | undefined;
+/** When `op` logged `msg` (pino's epoch milliseconds), once it has. */
+const logged = (op: OperatorProcess, msg: string) => waitFor(`${msg} logged`, async () => timeOf(op, msg));
 
 describe('operator: leader election with a stalled API server connection', { timeout: 90_000 }, () => {
   let w: World;
@@ -48,11 +50,11 @@ describe('operator: leader election with a stalled API server connection', { tim
     await waitFor('op-a leads', async () => (await holder(w)) === 'op-a');
     const b = await w.startOperator({ ...electing, POD_NAME: 'op-b' });
     ops.push(b);
-    await waitFor('op-b watches the lease', () => timeOf(b, 'waiting for leadership'));
+    await logged(b, 'waiting for leadership');
 
     proxy.stall();
     await waitFor('op-b leads', async () => (await holder(w)) === 'op-b', { timeoutMs: 20_000 });
-    const took = await waitFor('op-b logged it', () => timeOf(b, 'became leader'));
+    const took = await logged(b, 'became leader');
     const lost = timeOf(a, 'lost leadership');
     assert.ok(lost !== undefined, 'op-a still thought it led when op-b took over');
     assert.ok(lost < took, `op-a stopped leading (${lost}) before op-b started (${took})`);
