@@ -95,12 +95,15 @@ export async function main(argv: string[]): Promise<number> {
 
   return new Promise<number>((resolve) => {
     let exiting = false;
-    const exit = async (code: number, why: string) => {
+    /** `drain`: let reconciles in flight finish (bounded); false once another instance may lead. */
+    const exit = async (code: number, why: string, drain = true) => {
       if (exiting) return;
       exiting = true;
       log.info({ reason: why }, 'shutting down');
-      // Reconciles in flight may wait on a long sync: give them a bounded grace period.
-      const grace = new Promise((r) => setTimeout(r, SHUTDOWN_GRACE_MS).unref());
+      // Reconciles in flight may wait on a long sync: give them a bounded grace period. Not after
+      // losing the lease: the new leader acts already, and a reconcile finishing here would
+      // register or write what it read before (they are idempotent: the new leader redoes them).
+      const grace = new Promise((r) => setTimeout(r, drain ? SHUTDOWN_GRACE_MS : 0).unref());
       await Promise.race([controller.stop(), grace]);
       await elector?.stop();
       metrics.leader.set(0);
@@ -121,7 +124,7 @@ export async function main(argv: string[]): Promise<number> {
     if (elector) {
       log.info({ lease: `${cfg.leaseNamespace}/${cfg.leaseName}` }, 'waiting for leadership');
       // Losing the lease means another instance may act: stop at once; the pod restarts.
-      void elector.run(begin, () => void exit(1, 'lost leadership'));
+      void elector.run(begin, () => void exit(1, 'lost leadership', false));
     } else {
       begin();
     }

@@ -7,8 +7,18 @@
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
-import { kubeRequest, waitFor } from '../harness/kube.ts';
-import { OPERATOR_NS, type OperatorProcess, startWorld, type World } from './fixture.ts';
+import { apply, kubeRequest, waitFor } from '../harness/kube.ts';
+import {
+  chartmuseum,
+  chartRepo,
+  cmPath,
+  fileUrl,
+  OPERATOR_NS,
+  type OperatorProcess,
+  startWorld,
+  type World,
+  waitReady,
+} from './fixture.ts';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.ts';
 
 const LEASE = `/apis/coordination.k8s.io/v1/namespaces/${OPERATOR_NS}/leases/chartsync-operator`;
@@ -58,5 +68,56 @@ describe('operator: leader election with a stalled API server connection', { tim
     const lost = timeOf(a, 'lost leadership');
     assert.ok(lost !== undefined, 'op-a still thought it led when op-b took over');
     assert.ok(lost < took, `op-a stopped leading (${lost}) before op-b started (${took})`);
+  });
+
+  it('a leader that lost the lease exits at once, without finishing the reconcile in flight', async () => {
+    const electing = {
+      LEADER_ELECTION: 'true',
+      LEASE_DURATION_SECONDS: '3',
+      RENEW_DEADLINE_SECONDS: '2',
+      RETRY_PERIOD_MS: '300',
+    };
+    const sidecarProxy = await startTcpProxy(Number(new URL(w.sidecar.url).port));
+    try {
+      const c = await w.startOperator({
+        ...electing,
+        POD_NAME: 'op-c',
+        SIDECAR_URL: `http://127.0.0.1:${sidecarProxy.port}`,
+      });
+      ops.push(c);
+      for (const op of ops.slice(0, -1)) await op.stop('SIGTERM'); // the lease is handed back
+      await waitFor('op-c leads', async () => (await holder(w)) === 'op-c', { timeoutMs: 20_000 });
+      const d = await w.startOperator({ ...electing, POD_NAME: 'op-d' });
+      ops.push(d);
+      const repo = await chartRepo(w.repos, 'inflight', [['app', '1.0.0']]);
+      await apply(w.admin, [chartmuseum('default', 'inflight', { git: fileUrl(repo) })]);
+      await waitReady(w.admin, 'default', 'inflight', { status: 'True', reason: 'Synced' });
+
+      // A spec change whose registration hangs on the sidecar: a reconcile in flight.
+      sidecarProxy.stall();
+      const reconciles = () =>
+        c.records().filter((r) => r.msg === 'reconcile' && r.chartmuseum === 'default/inflight').length;
+      const before = reconciles();
+      await kubeRequest(
+        w.admin,
+        'PATCH',
+        cmPath('default', 'inflight'),
+        { spec: { ref: 'main' } },
+        'application/merge-patch+json',
+      );
+      await waitFor('the reconcile in flight', async () => reconciles() > before);
+      // Paused past the lease duration (a long GC pause, a frozen node): op-d takes over.
+      c.proc.kill('SIGSTOP');
+      try {
+        await waitFor('op-d leads', async () => (await holder(w)) === 'op-d', { timeoutMs: 20_000 });
+      } finally {
+        c.proc.kill('SIGCONT');
+      }
+      await logged(c, 'lost leadership');
+      await waitFor('op-c exited', async () => c.proc.exitCode !== null, { timeoutMs: 3_000 });
+      assert.equal(c.proc.exitCode, 1);
+    } finally {
+      await sidecarProxy.close();
+    }
   });
 });
