@@ -59,8 +59,10 @@ export class SidecarClient {
   listDependencies(): Promise<DependencyView[]> {
     return this.call('GET', '/repo/dependency');
   }
-  deleteDependency(name: string): Promise<void> {
-    return this.call('DELETE', `/repo/dependency/${encodeURIComponent(name)}`);
+  /** Removes the shared registration `name`, or with `repo` the one scoped to that repo. */
+  deleteDependency(name: string, repo?: string): Promise<void> {
+    const scope = repo === undefined ? '' : `?repo=${encodeURIComponent(repo)}`;
+    return this.call('DELETE', `/repo/dependency/${encodeURIComponent(name)}${scope}`);
   }
   /** Registers (or updates) a git repository and syncs it; answers with the sync result. */
   upsertRepo(repo: RepoRequest): Promise<SyncResult> {

@@ -112,6 +112,11 @@ export const dependencySchema = z
     /** Only the standalone config and the CLI read files; they turn it into caData first. */
     caFile: z.unknown().optional(),
     insecurePlainHttp: formBoolean.optional(),
+    /**
+     * The one registered git repo this dependency repository serves (its syncs alone see it);
+     * absent: shared by every repo. Tenants' registrations are scoped (docs/dependencies.md).
+     */
+    repo: repoNameSchema.optional(),
   })
   .transform(({ addr, url, ...rest }, ctx) => {
     const resolved = url ?? addr;

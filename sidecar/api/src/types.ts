@@ -36,11 +36,15 @@ export interface DependencyRequest {
   caData?: string;
   /** `oci://` only: speak plain HTTP to its registry host. */
   insecurePlainHttp?: boolean;
+  /** Scoped to this one git repo (only its syncs see it); absent: shared by every repo. */
+  repo?: string;
 }
 
 /** What `GET /repo/dependency` lists: never the secrets. */
 export interface DependencyView {
   name: string;
+  /** The git repo it is scoped to; absent: shared. */
+  repo?: string;
   url: string;
   mirrorOf?: string;
   hasCredentials: boolean;

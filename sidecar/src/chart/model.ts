@@ -63,6 +63,11 @@ export interface DependencyRepository {
   caData?: string;
   /** `oci://` only: its registry host is spoken to over plain HTTP (helm's `--plain-http`). */
   insecurePlainHttp?: boolean;
+  /**
+   * The git repo whose syncs alone see this registration (registry/scope.ts); absent: shared.
+   * During a sync, the repo's own registrations win over shared ones.
+   */
+  repo?: string;
 }
 
 export interface PackageOptions {

@@ -10,6 +10,7 @@
 import { type Constraint, satisfies } from '../chart/dependencies/constraint.js';
 import { DEFAULT_TIMEOUT_MS, readCached, writeCached } from '../chart/dependencies/fetcher.js';
 import { runCached } from '../chart/dependencies/run-cache.js';
+import { ownFirst } from '../chart/dependencies/scope.js';
 import type { DependencyRepository, PackageOptions } from '../chart/model.js';
 import { compareVersions, toVersion } from '../chart/version.js';
 import type { OciCredentials } from './auth.js';
@@ -49,8 +50,9 @@ export function credentialsFromRepositories(
   repositories: readonly DependencyRepository[],
 ): (registry: string) => OciCredentials | undefined {
   return (registry) => {
-    const found = onRegistry(repositories, registry).find(
-      (r) => r.username !== undefined || r.password !== undefined,
+    // the syncing repo's own registrations on this host first, then shared ones (scope.ts)
+    const found = ownFirst(repositories, (tier) =>
+      onRegistry(tier, registry).find((r) => r.username !== undefined || r.password !== undefined),
     );
     return found ? { username: found.username ?? '', password: found.password ?? '' } : undefined;
   };
@@ -65,7 +67,12 @@ export function accessFromRepositories(
   repositories: readonly DependencyRepository[],
 ): (registry: string) => RegistryAccess | undefined {
   return (registry) => {
-    const declared = onRegistry(repositories, registry);
+    // what the syncing repo's own registrations on this host declare, else the shared ones'
+    const declared =
+      ownFirst(repositories, (tier) => {
+        const on = onRegistry(tier, registry);
+        return on.length ? on : undefined;
+      }) ?? [];
     const cas = [...new Set(declared.map((r) => r.caData).filter((c): c is string => Boolean(c)))];
     const plainHttp = declared.some((r) => r.insecurePlainHttp === true);
     return cas.length || plainHttp ? { caCerts: cas.join(''), plainHttp } : undefined;

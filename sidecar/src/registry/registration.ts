@@ -107,5 +107,6 @@ export function dependencyRegistration(raw: unknown): DependencyRepository {
     ...(mirrorOf ? { mirrorOf } : {}),
     ...(caData ? { caData } : {}),
     ...(input.insecurePlainHttp ? { insecurePlainHttp: true } : {}),
+    ...(input.repo ? { repo: input.repo } : {}),
   };
 }

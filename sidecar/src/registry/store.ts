@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DependencyView, ErrorBody, RepoView, SyncResult } from '@chartsync/api';
+import { dependencyKey } from '../chart/dependencies/scope.js';
 import type { DependencyRepository } from '../chart/model.js';
 import type { GitAuth } from '../git/index.js';
 import { scheduleOf } from '../standalone/schedule.js';
@@ -26,6 +27,10 @@ export interface RepoRecord {
 
 interface RegistryFile {
   version: 1;
+  /**
+   * Keyed by (scope, name) as dependencyKey spells it: `name` for a shared registration (the
+   * key older versions wrote, so their files load as shared), `repo/name` for a scoped one.
+   */
   dependencies: Record<string, DependencyRepository>;
   repos: Record<string, RepoRecord>;
 }
@@ -62,24 +67,36 @@ export class RegistryStore {
     if (!isObject(parsed)) throw new Error(`registry file ${this.file} does not hold a JSON object`);
     this.data = {
       version: 1,
-      dependencies: checkedSection(this.file, 'dependencies', parsed.dependencies, 'url'),
+      dependencies: checkedSection(
+        this.file,
+        'dependencies',
+        parsed.dependencies,
+        'url',
+        undefined,
+        keyOfDependency,
+      ),
       repos: checkedSection(this.file, 'repos', parsed.repos, 'git', checkSchedule),
     };
   }
 
+  /** Every registration, shared and scoped, by name then scope (shared first). */
   dependencies(): DependencyRepository[] {
-    return Object.values(this.data.dependencies).sort((a, b) => a.name.localeCompare(b.name));
+    return Object.values(this.data.dependencies).sort(
+      (a, b) => a.name.localeCompare(b.name) || (a.repo ?? '').localeCompare(b.repo ?? ''),
+    );
   }
+  /** Upserts the registration of (dep.repo or shared, dep.name). */
   async putDependency(dep: DependencyRepository): Promise<void> {
     await this.change((d) => {
-      d.dependencies[dep.name] = dep;
+      d.dependencies[dependencyKey(dep)] = dep;
     });
   }
-  /** Returns false when there was nothing to remove. */
-  async removeDependency(name: string): Promise<boolean> {
-    if (!own(this.data.dependencies, name)) return false;
+  /** Removes (repo or shared, name); false when there was nothing to remove. */
+  async removeDependency(name: string, repo?: string): Promise<boolean> {
+    const key = dependencyKey({ name, ...(repo === undefined ? {} : { repo }) });
+    if (!own(this.data.dependencies, key)) return false;
     await this.change((d) => {
-      delete d.dependencies[name];
+      delete d.dependencies[key];
     });
     return true;
   }
@@ -95,10 +112,13 @@ export class RegistryStore {
       d.repos[repo.name] = repo;
     });
   }
+  /** Removes the repo and, in the same write, the dependency repositories scoped to it. */
   async removeRepo(name: string): Promise<boolean> {
     if (!own(this.data.repos, name)) return false;
     await this.change((d) => {
       delete d.repos[name];
+      for (const [key, dep] of Object.entries(d.dependencies))
+        if (dep.repo === name) delete d.dependencies[key];
     });
     return true;
   }
@@ -162,13 +182,14 @@ function checkedSection<T>(
   value: unknown,
   source: 'git' | 'url',
   more?: (record: Record<string, unknown>) => void,
+  keyOf: (record: Record<string, unknown>) => unknown = (record) => record.name,
 ): Record<string, T> {
   if (value === undefined) return {};
   if (!isObject(value)) throw new Error(`registry file ${file}: "${section}" is not an object`);
   for (const [key, record] of Object.entries(value)) {
     const where = `registry file ${file}: ${section}.${JSON.stringify(key)}`;
     if (!isObject(record)) throw new Error(`${where} is not an object`);
-    if (record.name !== key)
+    if (keyOf(record) !== key)
       throw new Error(`${where} has the name ${JSON.stringify(record.name)}, not its key`);
     if (typeof record[source] !== 'string') throw new Error(`${where} has no "${source}" URL`);
     try {
@@ -178,6 +199,13 @@ function checkedSection<T>(
     }
   }
   return value as Record<string, T>;
+}
+
+/** A stored dependency's key: its (scope, name); a record of older versions has no scope. */
+function keyOfDependency(record: Record<string, unknown>): unknown {
+  const { name, repo } = record;
+  if (typeof name !== 'string' || (repo !== undefined && typeof repo !== 'string')) return undefined;
+  return dependencyKey({ name, ...(repo === undefined ? {} : { repo }) });
 }
 
 /** A stored schedule is started with the sidecar: one it cannot run must not stop it unnamed. */
@@ -210,6 +238,7 @@ export class StoreError extends Error {
 export function dependencyView(dep: DependencyRepository): DependencyView {
   return {
     name: dep.name,
+    ...(dep.repo ? { repo: dep.repo } : {}),
     // registrations are stored split; redacted again for those written by older versions
     url: redactUrl(dep.url),
     ...(dep.mirrorOf ? { mirrorOf: dep.mirrorOf } : {}),

@@ -1,7 +1,7 @@
 /** The `/repo` API of the design: dependency repositories and git repositories. */
 
 import { ApiError } from '@chartsync/api';
-import { describeIssues, nameSchema } from '@chartsync/api/schemas';
+import { describeIssues, nameSchema, repoNameSchema } from '@chartsync/api/schemas';
 import express, { type Request, Router } from 'express';
 import { dependencyRegistration, repoRegistration } from '../registry/registration.js';
 import type { SyncService } from '../sync/service.js';
@@ -21,10 +21,12 @@ export function repoRoutes({ service, bodyLimit }: RepoRoutesOptions): Router {
   router.get('/repo/dependency', (_req, res) => {
     res.json(service.listDependencies());
   });
+  // `?repo=R`: the registration scoped to R; without it, the shared one of that name
   router.delete('/repo/dependency/:name', async (req, res) => {
     const name = parseName(req);
-    await service.removeDependency(name);
-    res.json({ name, deleted: true });
+    const repo = parseScope(req);
+    await service.removeDependency(name, repo);
+    res.json({ name, ...(repo ? { repo } : {}), deleted: true });
   });
 
   router.post('/repo/new', async (req, res) => {
@@ -109,6 +111,16 @@ function parseName(req: Request): string {
   const parsed = nameSchema.safeParse(req.params.name);
   if (!parsed.success)
     throw new ApiError('invalid_input', `invalid name "${req.params.name}": ${describeIssues(parsed.error)}`);
+  return parsed.data;
+}
+
+/** The `repo` query parameter of a dependency route: absent, or one repo name. */
+function parseScope(req: Request): string | undefined {
+  const value = req.query.repo;
+  if (value === undefined) return undefined;
+  const parsed = repoNameSchema.safeParse(value);
+  if (!parsed.success)
+    throw new ApiError('invalid_input', `invalid query parameter repo: ${describeIssues(parsed.error)}`);
   return parsed.data;
 }
 

@@ -86,7 +86,14 @@ export async function runSync(ctx: SyncContext): Promise<SyncResult> {
     paths: repo.paths ?? null,
     prune: repo.prune,
   });
-  const registryKey = hashOf(ctx.dependencies.map(({ name, url, mirrorOf }) => ({ name, url, mirrorOf })));
+  const registryKey = hashOf(
+    ctx.dependencies.map((d) => ({
+      name: d.name,
+      url: d.url,
+      mirrorOf: d.mirrorOf,
+      ...(d.repo ? { repo: d.repo } : {}),
+    })),
+  );
   const phases = new PhaseTimer();
   // Without a last commit there is nothing to compare the remote's with: a first sync of HEAD
   // or a full branch name leaves finding it to the checkout (within its clone).

@@ -14,6 +14,7 @@ import {
   type SyncResult,
 } from '@chartsync/api';
 import { BuildPool, type BuildPoolOptions } from '../build/index.js';
+import { visibleTo } from '../chart/dependencies/scope.js';
 import type { DependencyRepository } from '../chart/model.js';
 import { type UrlPolicy, useSecretsDir } from '../git/index.js';
 import { redactUrl } from '../git/redact.js';
@@ -86,7 +87,7 @@ export class SyncService {
   async upsertDependency(dep: DependencyRepository): Promise<DependencyView> {
     await this.opts.registry.putDependency(dep);
     this.opts.logger.info(
-      { dependency: dep.name, url: redactUrl(dep.url) },
+      { dependency: dep.name, ...(dep.repo ? { scope: dep.repo } : {}), url: redactUrl(dep.url) },
       'dependency repository registered',
     );
     return dependencyView(dep);
@@ -94,11 +95,17 @@ export class SyncService {
   listDependencies(): DependencyView[] {
     return this.opts.registry.dependencies().map(dependencyView);
   }
-  async removeDependency(name: string): Promise<void> {
-    if (!(await this.opts.registry.removeDependency(name))) {
-      throw new ApiError('not_found', `dependency repository "${name}" is not registered`);
+  /** Removes the shared registration `name`, or with `repo` the one scoped to that repo. */
+  async removeDependency(name: string, repo?: string): Promise<void> {
+    if (!(await this.opts.registry.removeDependency(name, repo))) {
+      const scope =
+        repo === undefined ? 'shared dependency repository' : `dependency repository of repo "${repo}"`;
+      throw new ApiError('not_found', `${scope} "${name}" is not registered`);
     }
-    this.opts.logger.info({ dependency: name }, 'dependency repository removed');
+    this.opts.logger.info(
+      { dependency: name, ...(repo ? { scope: repo } : {}) },
+      'dependency repository removed',
+    );
   }
 
   // ---- git repositories
@@ -183,6 +190,8 @@ export class SyncService {
         throw toApiError(err);
       }
       await this.forgetClone(name);
+      await removeTree(this.scopedCacheDir(name));
+      // its scoped dependency repositories go with it
       await this.opts.registry.removeRepo(name);
       rt.lastSync = undefined;
     });
@@ -230,12 +239,13 @@ export class SyncService {
     try {
       const result = await runSync({
         repo,
-        dependencies: this.opts.registry.dependencies(),
+        // this repo's own registrations and the shared ones, never another repo's (scope.ts)
+        dependencies: visibleTo(this.opts.registry.dependencies(), name),
         publisher: this.publisher,
         states: this.states,
         ownership: this.ownership,
         cloneDir: this.cloneDir(name),
-        cacheDir: join(this.opts.dataDir, 'cache'),
+        cacheDir: this.archiveCacheDir(name),
         stagingDir,
         builder: this.builder,
         policy: this.opts.policy,
@@ -321,6 +331,21 @@ export class SyncService {
       this.runtimes.set(name, rt);
     }
     return rt;
+  }
+
+  /**
+   * Where a sync keeps downloaded dependency archives. The cache is content-addressed, but an
+   * index naming a digest is enough to read an archive from it: a repo with registrations of
+   * its own (their credentials) gets a directory of its own, so no other repo's sync is served
+   * what those credentials fetched. Repos that see only shared registrations share one.
+   */
+  private archiveCacheDir(name: string): string {
+    const scoped = this.opts.registry.dependencies().some((d) => d.repo === name);
+    return scoped ? this.scopedCacheDir(name) : join(this.opts.dataDir, 'cache');
+  }
+
+  private scopedCacheDir(name: string): string {
+    return join(this.opts.dataDir, 'cache', 'repo', name);
   }
 
   private cloneDir(name: string): string {

@@ -12,6 +12,7 @@ import { posix } from 'node:path';
 import { isOciUrl, parseOciUrl } from '../../oci/reference.js';
 import { redactUrl } from '../../url/credentials.js';
 import type { DependencyRepository } from '../model.js';
+import { ownFirst } from './scope.js';
 
 export type RepositoryRef =
   | { kind: 'vendored' }
@@ -56,7 +57,7 @@ export function urlEqual(a: string, b: string): boolean {
 }
 
 function byName(name: string, repositories: DependencyRepository[]): DependencyRepository {
-  const found = repositories.find((r) => r.name === name);
+  const found = ownFirst(repositories, (tier) => tier.find((r) => r.name === name));
   if (!found) {
     const known = repositories.map((r) => r.name).join(', ') || 'none';
     throw new RepositoryRefError(
@@ -92,15 +93,27 @@ function mirrorUrl(mirror: DependencyRepository, url: string): string | undefine
 
 /** `url` matched against the registrations; `recorded` is what Chart.lock is to name. */
 function remoteRef(url: string, repositories: DependencyRepository[], recorded = url): RepositoryRef {
+  // The syncing repo's own registrations answer first, a mirror or not; shared ones only when
+  // none of its own does (scope.ts).
+  const match = ownFirst(repositories, (tier) => matchUrl(url, tier));
+  const target = match?.at ?? url;
+  const kind = isOciUrl(target) ? 'oci' : 'http';
+  return { kind, url: recorded, fetchUrl: target, ...(match ? { registered: match.r } : {}) };
+}
+
+/** Within one scope: a mirror of `url` first, else a registration of `url` itself. */
+function matchUrl(
+  url: string,
+  repositories: DependencyRepository[],
+): { r: DependencyRepository; at: string } | undefined {
   const mirrored = repositories
     .map((r) => ({ r, at: mirrorUrl(r, url) }))
     .find((m): m is { r: DependencyRepository; at: string } => m.at !== undefined);
-  const registered =
-    mirrored?.r ??
-    repositories.find((r) => (isOciUrl(url) ? ociRemainder(r.url, url) === '' : urlEqual(r.url, url)));
-  const target = mirrored?.at ?? registered?.url ?? url;
-  const kind = isOciUrl(target) ? 'oci' : 'http';
-  return { kind, url: recorded, fetchUrl: target, ...(registered ? { registered } : {}) };
+  if (mirrored) return mirrored;
+  const registered = repositories.find((r) =>
+    isOciUrl(url) ? ociRemainder(r.url, url) === '' : urlEqual(r.url, url),
+  );
+  return registered ? { r: registered, at: registered.url } : undefined;
 }
 
 /**
