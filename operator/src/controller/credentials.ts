@@ -86,7 +86,8 @@ export async function buildRequests(cm: Chartmuseum, read: SecretReader): Promis
   }
   const dependencies: DependencyRequest[] = [];
   for (const [i, d] of (spec.dependencies ?? []).entries()) {
-    const dep: DependencyRequest = { name: d.name, url: d.url };
+    // scoped to this resource's repo: no other tenant's sync sees it (docs/dependencies.md)
+    const dep: DependencyRequest = { name: d.name, url: d.url, repo: repo.name };
     if (d.mirrorOf) dep.mirrorOf = d.mirrorOf;
     if (d.secretRef) {
       checkName(d.secretRef.name, `spec.dependencies[${i}].secretRef.name`);

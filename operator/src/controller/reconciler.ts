@@ -252,11 +252,33 @@ export class Reconciler {
     return !owner || keyOf(owner) === keyOf(cm);
   }
 
+  /** Removes the repository and the dependency repositories scoped to it. */
   private async deleteRepo(name: string): Promise<void> {
     try {
       await this.d.sidecar.deleteRepo(name);
     } catch (err) {
       if (!(err instanceof SidecarError && err.status === 404)) throw err;
+    }
+    // The sidecar removes them with the repository; a repository it never registered (its
+    // first registration failed after the dependencies) leaves them to be removed here.
+    await this.forgetDependencies(name, new Set());
+  }
+
+  /**
+   * Removes the dependency repositories scoped to `repo` whose names are not in `keep`: those
+   * dropped from spec.dependencies, or all of them when the repository goes. Shared ones (the
+   * admin's) are never touched.
+   */
+  private async forgetDependencies(repo: string, keep: ReadonlySet<string>): Promise<void> {
+    const stale = (await this.d.sidecar.listDependencies()).filter(
+      (d) => d.repo === repo && !keep.has(d.name),
+    );
+    for (const d of stale) {
+      try {
+        await this.d.sidecar.deleteDependency(d.name, repo);
+      } catch (err) {
+        if (!(err instanceof SidecarError && err.status === 404)) throw err;
+      }
     }
   }
 
@@ -315,6 +337,7 @@ export class Reconciler {
       );
     }
     for (const dep of reqs.dependencies) await this.d.sidecar.upsertDependency(dep);
+    await this.forgetDependencies(name, new Set(reqs.dependencies.map((d) => d.name)));
     const view = await this.d.sidecar.registerRepo(reqs.repo);
     const fresh: Registration = { digest: reqs.digest, pending: true, since: view.lastSync?.at };
     this.registered.set(cm.metadata.uid, fresh);
