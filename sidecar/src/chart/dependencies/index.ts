@@ -37,3 +37,4 @@ export {
   parseIndex,
 } from './repo-index.js';
 export { resolveRepositoryRef, urlEqual } from './repositories.js';
+export { visibleTo } from './scope.js';
