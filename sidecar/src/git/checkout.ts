@@ -15,7 +15,7 @@ import {
   type MeasureCheckout,
   takeCounted,
 } from './checkout-size.js';
-import { removeStaleLocks, serialized } from './dir-lock.js';
+import { removeStaleLocks, removeStaleTemps, serialized } from './dir-lock.js';
 import { GitError } from './errors.js';
 import { readIndexTrees } from './index-trees.js';
 import { checkRepositoryUrl } from './local-repo.js';
@@ -103,9 +103,12 @@ async function checkout(o: CheckoutOptions): Promise<CheckoutResult> {
   const fresh = !existsSync(join(o.dir, '.git'));
   if (fresh) await ensureEmptyDir(o.dir);
   else {
-    const removed = await removeStaleLocks(join(o.dir, '.git'));
+    const removed = [
+      ...(await removeStaleLocks(join(o.dir, '.git'))),
+      ...(await removeStaleTemps(join(o.dir, '.git'))),
+    ];
     if (removed.length)
-      o.log?.warn({ dir: o.dir, removed }, 'removed lock files left by an interrupted git command');
+      o.log?.warn({ dir: o.dir, removed }, 'removed files left by an interrupted git command');
   }
   // what the last count found, taken before anything moves (a count from the index needs it)
   const counted = fresh ? {} : await takeCounted(o.dir);
@@ -130,6 +133,8 @@ async function checkout(o: CheckoutOptions): Promise<CheckoutResult> {
     // an oversized checkout goes whole, its .git too: the next sync clones afresh (removeTree:
     // one too deep for the file system's calls too)
     if (fresh || (err instanceof GitError && err.kind === 'size')) await removeTree(o.dir);
+    // what a fetch cut short received stays no longer than this sync (the checkout is kept)
+    else await removeStaleTemps(join(o.dir, '.git'));
     throw err;
   }
 }
