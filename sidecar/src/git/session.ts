@@ -198,12 +198,12 @@ async function sshCommand(home: string, auth: GitAuth, timeoutSec: number): Prom
   const opts = [
     'BatchMode=yes',
     'StrictHostKeyChecking=yes',
-    `UserKnownHostsFile=${quote(knownHosts)}`,
+    `UserKnownHostsFile=${quote(sshPath(knownHosts))}`,
     'GlobalKnownHostsFile=/dev/null',
     'UpdateHostKeys=no',
     'IdentitiesOnly=yes',
     'IdentityAgent=none',
-    `IdentityFile=${quote(key)}`,
+    `IdentityFile=${quote(sshPath(key))}`,
     'PasswordAuthentication=no',
     'KbdInteractiveAuthentication=no',
     'ControlMaster=no',
@@ -226,6 +226,15 @@ export function normalizeLines(key: string): string {
   const unescaped = key.includes('\n') ? key : key.replace(/\\n/g, '\n');
   const lf = unescaped.replace(/\r\n/g, '\n').trim();
   return `${lf}\n`;
+}
+
+/**
+ * A path as an ssh option's value: ssh splits values at spaces (a data dir `/srv/chart sync`
+ * would make IdentityFile an error and UserKnownHostsFile two other files) and expands `%`
+ * tokens in both, so the path goes in double quotes, its `"` and `\` escaped and `%` doubled.
+ */
+function sshPath(path: string): string {
+  return `"${path.replace(/["\\]/g, '\\$&').replace(/%/g, '%%')}"`;
 }
 
 function quote(s: string): string {
