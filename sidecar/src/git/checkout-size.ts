@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { lstatSync } from 'node:fs';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { lstat, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { fsPath, readdirEntriesSync } from '../chart/byte-names.js';
@@ -170,5 +170,49 @@ export async function checkCheckoutSize(
       `${formatSize(cap)} (at least ${formatSize(size.bytes)}: counting stops past the cap); ` +
       'it was removed. Raise the cap with --max-checkout-size, maxCheckoutSize in the config file ' +
       'or CHARTSYNC_MAX_CHECKOUT_SIZE',
+  );
+}
+
+/**
+ * What the packs of git's object store take on disk (whole blocks each). A shallow fetch brings
+ * about what the working copy holds, but a fetch of every branch and tag (an abbreviated commit
+ * id, or a server that refuses a commit id: a hostile one does at will) brings whole histories,
+ * and a server may send objects nobody asked for; none of it is in the working copy. Fetches
+ * and clones keep what they receive as packs (session.ts: fetch.unpackLimit=1), so the pack
+ * directory is the store's size: a few files to ask about, never the loose objects.
+ */
+export async function objectStoreSize(gitDir: string): Promise<number> {
+  const dir = join(gitDir, 'objects', 'pack');
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const sizes = await Promise.all(names.map((n) => lstat(join(dir, n)).then((st) => blocks(st.size))));
+  return sizes.reduce((a, b) => a + b, 0);
+}
+
+/**
+ * Refuses a checkout whose object store is over `cap` once compacted, as checkCheckoutSize does
+ * a working copy: a GitError of kind `size` naming the sizes and the setting, never a path.
+ * Over the cap, `compact` runs first (packs of earlier updates, objects nobody asked for: gone
+ * at once); what the checkout's refs still need then counts.
+ */
+export async function checkObjectStoreSize(
+  o: { dir: string; what: string },
+  commit: string,
+  cap: number,
+  compact: () => Promise<unknown>,
+): Promise<void> {
+  const measure = () =>
+    objectStoreSize(join(o.dir, '.git')).catch((err: NodeJS.ErrnoException) => {
+      throw new GitError('failed', `${o.what}: the checkout cannot be measured (${err.code})`);
+    });
+  if ((await measure()) <= cap) return;
+  await compact();
+  const size = await measure();
+  if (size <= cap) return;
+  throw new GitError(
+    'size',
+    `${o.what} at ${commit.slice(0, 12)}: its git objects (${formatSize(size)}: the history and ` +
+      `tags fetched with it) are larger than the checkout cap of ${formatSize(cap)}; it was removed. ` +
+      'Pin a full commit id or a branch (only its tip is fetched), or raise the cap with ' +
+      '--max-checkout-size, maxCheckoutSize in the config file or CHARTSYNC_MAX_CHECKOUT_SIZE',
   );
 }

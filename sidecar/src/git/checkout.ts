@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { removeTree } from '../storage/remove-tree.js';
 import {
   checkCheckoutSize,
+  checkObjectStoreSize,
   DEFAULT_MAX_CHECKOUT_SIZE,
   type MeasureCheckout,
   takeCounted,
@@ -20,7 +21,7 @@ import { GitError } from './errors.js';
 import { readIndexTrees } from './index-trees.js';
 import { checkRepositoryUrl } from './local-repo.js';
 import type { ResolvedRef } from './ls-remote.js';
-import { compactIfNeeded } from './maintenance.js';
+import { compact, compactIfNeeded } from './maintenance.js';
 import { type CommitInfo, readCommitInfo } from './objects.js';
 import { redactUrl } from './redact.js';
 import { headCommit } from './refs.js';
@@ -116,7 +117,9 @@ async function checkout(o: CheckoutOptions): Promise<CheckoutResult> {
     const result = await withGitSession(sessionOptions(o), async (s) => {
       const ctx: Ctx = { o, s, fresh, fetched: false, ahead: [] };
       try {
-        return await update(ctx);
+        const updated = await update(ctx);
+        if (ctx.fetched) await objectsWithinCap(ctx, updated.commit);
+        return updated;
       } finally {
         // no git process started ahead outlives the checkout, whatever failed
         await Promise.all(ctx.ahead);
@@ -176,6 +179,19 @@ async function update(ctx: Ctx): Promise<CheckoutResult> {
   if (ctx.fetched) await compactIfNeeded(join(o.dir, '.git'), (args) => git(ctx, args, args[0] ?? 'git'));
   if (o.submodules) await updateSubmodules(ctx);
   return { commit, commitTime: info.time, trees };
+}
+
+/**
+ * What git keeps of the fetches stays in the data dir as long as the working copy does: the
+ * cap bounds it too (checkout-size.ts), compacted first when over it.
+ */
+async function objectsWithinCap(ctx: Ctx, commit: string): Promise<void> {
+  const { o } = ctx;
+  const gitDir = join(o.dir, '.git');
+  const checked = { dir: o.dir, what: describe('checkout', o.url, o.ref) };
+  await checkObjectStoreSize(checked, commit, o.maxSize ?? DEFAULT_MAX_CHECKOUT_SIZE, () =>
+    compact(gitDir, (args) => git(ctx, args, args[0] ?? 'git')),
+  );
 }
 
 /**

@@ -45,9 +45,14 @@ export async function compactIfNeeded(
   git: (args: string[]) => Promise<string>,
 ): Promise<boolean> {
   if (!shouldCompact(await objectCounts(gitDir))) return false;
+  await compact(gitDir, git);
+  return true;
+}
+
+/** Keeps only what the checkout's refs need (see compactIfNeeded), now. */
+export async function compact(gitDir: string, git: (args: string[]) => Promise<string>): Promise<void> {
   if (await hasOrigin(gitDir)) await git(['remote', 'remove', 'origin']);
   await git(['gc', '--prune=now', '--quiet']);
-  return true;
 }
 
 async function hasOrigin(gitDir: string): Promise<boolean> {
