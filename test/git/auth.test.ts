@@ -300,6 +300,15 @@ describe('SSH keys and known hosts', () => {
       /Host key verification failed/,
     );
   });
+
+  test("no repository at the path: the message quotes what the server said, not only git's last words", async () => {
+    const url = sshUrl().replace(/\/[^/]*$/, '/nope.git');
+    let caught: unknown;
+    await remoteHead({ url, policy, auth: sshAuth(), log }).catch((e: unknown) => (caught = e));
+    assert.ok(caught instanceof GitError, String(caught));
+    assert.match(caught.message, /does not appear to be a git repository/);
+    assert.match(caught.message, /no repository at this URL/);
+  });
 });
 
 describe('nothing left behind', () => {

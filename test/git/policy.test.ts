@@ -12,6 +12,7 @@ import {
   checkRef,
   classifyGitOutput,
   GitError,
+  gitHint,
   gitLastWords,
   lsRemoteArgs,
   normalizeLines,
@@ -417,6 +418,30 @@ describe('classifying git failures', () => {
   for (const [stderr, kind] of cases) {
     test(`${kind}: ${stderr.split('\n')[0]}`, () => assert.equal(classifyGitOutput(stderr), kind));
   }
+
+  test("what the server or ssh said before git's generic last words is quoted, with a hint", () => {
+    // GitHub over ssh (wrong path, or a key without access)
+    const github =
+      'ERROR: Repository not found.\nfatal: Could not read from remote repository.\n\nPlease make sure you have the correct access rights\nand the repository exists.\n';
+    assert.equal(
+      gitLastWords(github),
+      'ERROR: Repository not found. / fatal: Could not read from remote repository.',
+    );
+    assert.match(gitHint(github) ?? '', /no repository at this URL/);
+    // GitLab over ssh
+    const gitlab =
+      "remote: \nremote: ========================================================================\nremote: \nremote: ERROR: The project you were looking for could not be found or you don't have permission to view it.\nremote: \nremote: ========================================================================\nremote: \nfatal: Could not read from remote repository.\n";
+    assert.match(gitLastWords(gitlab), /could not be found or you don't have permission/);
+    assert.match(gitHint(gitlab) ?? '', /no repository at this URL/);
+    // git-upload-pack on a plain ssh server
+    const plain =
+      "fatal: '/srv/nope.git' does not appear to be a git repository\nfatal: Could not read from remote repository.\n";
+    assert.match(gitLastWords(plain), /does not appear to be a git repository/);
+    // ssh that cannot agree with an old server
+    const kex =
+      'Unable to negotiate with 10.0.0.1 port 22: no matching host key type found. Their offer: ssh-rsa\nfatal: Could not read from remote repository.\n';
+    assert.match(gitLastWords(kex), /Unable to negotiate .* Their offer: ssh-rsa/);
+  });
 
   test('the quoted cause prefers the telling line over git generic last words', () => {
     const words = gitLastWords(

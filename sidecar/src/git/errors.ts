@@ -47,7 +47,9 @@ const HINTS: [RegExp, string][] = [
     "the server's TLS certificate is not trusted: give its CA bundle through SSL_CERT_FILE or GIT_SSL_CAINFO",
   ],
   [
-    /repository '[^']*' not found|does not appear to be a git repository|not exported|no such repository/i,
+    // (GitHub over ssh: "ERROR: Repository not found."; GitLab: "could not be found or you don't
+    // have permission to view it")
+    /repository '[^']*' not found|Repository not found\.|could not be found or you don't have permission|does not appear to be a git repository|not exported|no such repository/i,
     'no repository at this URL, or no access to it',
   ],
   [
@@ -75,6 +77,22 @@ export function classifyGitOutput(stderr: string): GitErrorKind {
 const NOISE =
   /^(hint:|Cloning into|From |\* |\+ |[0-9a-f]+\.\.|(remote: )?(Counting|Compressing|Enumerating|Total|Receiving|Resolving|Unpacking|Writing|Updating files)\b|Please make sure|and the repository exists)/;
 
+/** git's last words when the ssh transport failed: they say nothing of why. */
+const GENERIC_SSH_END = /^fatal: Could not read from remote repository\.?$/;
+/** A `remote:` line with nothing to say (blank, or a banner's rule of `=`). */
+const REMOTE_DECORATION = /^remote:\s*[=*-]*\s*$/;
+
+/**
+ * When git ends with its generic ssh failure, the line before it: what the server (GitHub's
+ * "ERROR: Repository not found.", GitLab's banner, upload-pack's "does not appear to be a git
+ * repository") or ssh itself ("Unable to negotiate ...") said.
+ */
+function saidBefore(lines: string[], last: string | undefined): string[] {
+  if (last === undefined || !GENERIC_SSH_END.test(last)) return [];
+  const said = lines.slice(0, lines.lastIndexOf(last)).filter((l) => !REMOTE_DECORATION.test(l));
+  return said.slice(-1);
+}
+
 /**
  * What to quote from git's stderr in a message: the lines that show the cause (e.g. ssh's
  * "Permission denied" before git's generic "Could not read from remote repository"), then the
@@ -87,6 +105,6 @@ export function gitLastWords(stderr: string, maxLines = 3): string {
     .filter((l) => l && !NOISE.test(l));
   const causes = lines.filter((l) => RULES.some(([, re]) => re.test(l)));
   const last = lines.filter((l) => /^(fatal|error):/.test(l)).slice(-1);
-  const picked = [...new Set([...causes, ...last])];
+  const picked = [...new Set([...causes, ...saidBefore(lines, last[0]), ...last])];
   return (picked.length ? picked : lines).slice(-maxLines).join(' / ');
 }

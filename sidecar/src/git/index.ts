@@ -18,7 +18,7 @@ export {
   measureCheckout,
 } from './checkout-size.js';
 // Building blocks of the layer, exported for its unit tests and for callers that need one part.
-export { classifyGitOutput, GitError, type GitErrorKind, gitLastWords } from './errors.js';
+export { classifyGitOutput, GitError, type GitErrorKind, gitHint, gitLastWords } from './errors.js';
 export { parseIndexTrees, readIndexTrees } from './index-trees.js';
 export { checkLocalRepoOnDisk, checkRepositoryUrl } from './local-repo.js';
 export { lsRemoteArgs, type ResolvedRef, resolveRef } from './ls-remote.js';
