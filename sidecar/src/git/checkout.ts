@@ -221,7 +221,11 @@ async function cloneFirst(ctx: Ctx): Promise<string | undefined> {
   ctx.fresh = false;
   ctx.fetched = true;
   // An empty repository, or a HEAD that names no branch, clones "successfully" into nothing.
-  const commit = await headCommit(join(ctx.o.dir, '.git'));
+  // HEAD is read from .git when refs.ts can; a branch name it does not read (`release+1`,
+  // `développement`: refs.ts takes a narrow alphabet) is git's to resolve.
+  const commit =
+    (await headCommit(join(ctx.o.dir, '.git'))) ??
+    (await revParse(ctx, 'HEAD^{commit}').catch(() => undefined));
   if (!commit) throw noSuchRef(ctx.o.url, ref);
   return commit;
 }
