@@ -210,9 +210,10 @@ export async function checkObjectStoreSize(
   if (size <= cap) return;
   throw new GitError(
     'size',
-    `${o.what} at ${commit.slice(0, 12)}: its git objects (${formatSize(size)}: the history and ` +
-      `tags fetched with it) are larger than the checkout cap of ${formatSize(cap)}; it was removed. ` +
-      'Pin a full commit id or a branch (only its tip is fetched), or raise the cap with ' +
-      '--max-checkout-size, maxCheckoutSize in the config file or CHARTSYNC_MAX_CHECKOUT_SIZE',
+    `${o.what} at ${commit.slice(0, 12)}: its git objects (${formatSize(size)}) are larger than ` +
+      `the checkout cap of ${formatSize(cap)}; it was removed. An abbreviated commit id, or a server ` +
+      'that does not serve a commit by its id, makes the checkout fetch every branch and tag with ' +
+      'their history: pin a full commit id or a branch (only its tip is fetched), or raise the cap ' +
+      'with --max-checkout-size, maxCheckoutSize in the config file or CHARTSYNC_MAX_CHECKOUT_SIZE',
   );
 }
