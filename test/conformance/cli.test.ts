@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { copyFile, mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -267,6 +268,29 @@ describe('chartsync package', () => {
     const badRepo = await chartsync(['package', join(tmp.path, 'src/beta'), '--repo', 'no-equals-sign']);
     assert.equal(badRepo.code, 1);
     assert.match(badRepo.stderr, /--repo must be NAME=URL/);
+  });
+
+  test('two charts with the same name and version: the first keeps the file, the second fails', async () => {
+    const dirs = ['twin-a', 'twin-b'].map((d) => join(tmp.path, 'src', d));
+    for (const [i, dir] of dirs.entries()) {
+      await mkdir(dir, { recursive: true });
+      await writeFile(join(dir, 'Chart.yaml'), 'apiVersion: v2\nname: twin\nversion: 1.0.0\n');
+      await writeFile(join(dir, 'values.yaml'), `which: ${i}\n`);
+    }
+    const dest = join(tmp.path, 'twins');
+    const r = await chartsync(['package', ...dirs, '-d', dest]);
+    assert.equal(r.code, 1);
+    const printed = /^twin-1\.0\.0\.tgz sha256:([0-9a-f]{64})\n$/.exec(r.stdout);
+    assert.ok(printed, r.stdout);
+    assert.match(
+      r.stderr,
+      /twin-b: twin-1\.0\.0\.tgz is also the package of .*twin-a \(same chart name and version\): not overwritten/,
+    );
+    const onDisk = createHash('sha256')
+      .update(await readFile(join(dest, 'twin-1.0.0.tgz')))
+      .digest('hex');
+    assert.equal(onDisk, printed[1], 'the printed digest is the archive on disk');
+    assert.deepEqual(await readdir(dest), ['twin-1.0.0.tgz'], 'no temp file is left behind');
   });
 
   test('SOURCE_DATE_EPOCH must be a number', async () => {

@@ -76,7 +76,7 @@ export async function packageCommand(argv: string[]): Promise<number> {
   const build = (task: BuildTask) => (pool ? pool.build(task) : buildInProcess(task));
   const inFlight = (pool?.threads ?? 1) * IN_FLIGHT_PER_THREAD;
   const findGitRoot = gitRootFinder();
-  const results = await mapLimit(args.positionals, inFlight, (dir) =>
+  const built = await mapLimit(args.positionals, inFlight, (dir) =>
     settle(async () => {
       const gitRoot = await findGitRoot(dir);
       const mtime = epoch ?? (gitRoot ? await chartMtime(dir) : FIXED_EPOCH);
@@ -91,17 +91,15 @@ export async function packageCommand(argv: string[]): Promise<number> {
         repositories,
         repoRoot,
       };
-      const packaged: StagedChart = await build(task);
       try {
-        // the destination directory is synced once, after the last rename
-        await moveFileAtomic(out, join(destination, packaged.fileName), 0o644, { syncDir: false });
+        return { packaged: await build(task), out };
       } catch (err) {
         await rm(out, { force: true });
         throw err;
       }
-      return packaged;
     }),
   ).finally(() => pool?.close());
+  const results = await publish(built, args.positionals, destination);
   await fsyncDir(destination);
   let failed = 0;
   results.forEach((r, i) => {
@@ -118,6 +116,43 @@ function describe(dir: string, err: unknown): string {
   if (err instanceof ChartError) return `${dir}: ${err.message}`;
   const e = err as NodeJS.ErrnoException;
   return `${dir}: ${e.code ? `${e.code}: ` : ''}${e.message ?? String(err)}`;
+}
+
+/**
+ * Moves each archive to its name, in the order the charts were given. Two charts with the same
+ * name and version would write the same file: the first keeps it, the others fail instead of
+ * silently replacing it (the printed digests would otherwise name an archive that is not there).
+ * Renames happen only once every chart is built, so which chart wins does not depend on timing.
+ */
+async function publish(
+  built: Result<{ packaged: StagedChart; out: string }>[],
+  dirs: string[],
+  destination: string,
+): Promise<Result<StagedChart>[]> {
+  const owner = new Map<string, string>();
+  const results: Result<StagedChart>[] = [];
+  for (const [i, r] of built.entries()) {
+    if (!r.ok) {
+      results.push(r);
+      continue;
+    }
+    const { packaged, out } = r.value;
+    const first = owner.get(packaged.fileName);
+    const result = await settle(async () => {
+      if (first !== undefined) {
+        throw new Error(
+          `${packaged.fileName} is also the package of ${first} (same chart name and version): not overwritten`,
+        );
+      }
+      owner.set(packaged.fileName, dirs[i] as string);
+      // the destination directory is synced once, after the last rename
+      await moveFileAtomic(out, join(destination, packaged.fileName), 0o644, { syncDir: false });
+      return packaged;
+    });
+    if (!result.ok) await rm(out, { force: true });
+    results.push(result);
+  }
+  return results;
 }
 
 type Result<T> = { ok: true; value: T } | { ok: false; error: unknown };
