@@ -350,6 +350,30 @@ describe('chartsync index', () => {
     assert.deepEqual(alpha, ['1.10.0', '1.9.0-rc.1', '1.0.0']);
   });
 
+  test('archive names needing escapes get the URLs `helm repo index` writes, with and without --url', async () => {
+    const archive = await readFile(join(tmp.path, 'repo-ours', 'beta-0.2.0.tgz'));
+    const names = ['odd name 100%!.tgz', 'sub dir/a#b%(1).tgz', 'c:d/x?.tgz', 'ü/é.tgz'];
+    const [ours, theirs] = [join(tmp.path, 'odd-ours'), join(tmp.path, 'odd-helm')];
+    for (const dir of [ours, theirs]) {
+      for (const name of names) {
+        await mkdir(join(dir, name, '..'), { recursive: true });
+        await writeFile(join(dir, name), archive);
+      }
+    }
+    const urls = async (dir: string) => {
+      const doc = parseGoYaml(await readFile(join(dir, 'index.yaml'), 'utf8'), 'index.yaml') as {
+        entries: Record<string, { urls: string[] }[]>;
+      };
+      return (doc.entries.beta ?? []).flatMap((e) => e.urls).sort();
+    };
+    for (const flags of [[], ['--url', 'https://charts.example.com/a b/%7Eteam']]) {
+      const idx = await chartsync(['index', ours, ...flags]);
+      assert.equal(idx.code, 0, idx.stderr);
+      await helm.run(['repo', 'index', theirs, ...flags]);
+      assert.deepEqual(await urls(ours), await urls(theirs), `flags: ${flags.join(' ')}`);
+    }
+  });
+
   test('the index is accepted by helm as a repository', async () => {
     const dir = join(tmp.path, 'repo-ours');
     const { createServer } = await import('node:http');

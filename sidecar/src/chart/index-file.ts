@@ -73,15 +73,52 @@ function goTime(d: Date): string {
   return normaliseGoTime(d.toISOString());
 }
 
-/** helm's urlutil.URLJoin: the file name joined onto the base URL's path. */
+/**
+ * helm's urlutil.URLJoin: the file name joined onto the base URL's (decoded) path, which Go then
+ * escapes as a whole (net/url, path mode: `%`, space, `#`, `?`, `!`… become `%XX`). The URL's
+ * own setter would leave `%` and `!'()*` alone, giving URLs that differ from helm's — and with a
+ * raw `%`, ones no client can fetch.
+ */
 export function joinUrl(base: string, file: string): string {
+  let u: URL;
   try {
-    const u = new URL(base);
-    u.pathname = posix.join(u.pathname || '/', file);
-    return u.toString();
+    u = new URL(base);
   } catch {
     return posix.join(base, file);
   }
+  const path = decodePath(u.pathname);
+  // Go's url.Parse refuses a malformed escape; URLJoin then falls back to a plain path join.
+  if (path === undefined) return posix.join(base, file);
+  u.pathname = escapeGoPath(posix.join(path || '/', file));
+  return u.toString();
+}
+
+/**
+ * A path relative to the repository, as `helm repo index` writes the URL of an archive in a
+ * subdirectory without `--url` (URLJoin onto an empty base): escaped, with `./` before a first
+ * segment holding a colon (Go's URL.String, so that it does not read as a scheme).
+ */
+export function relativeUrl(path: string): string {
+  const escaped = escapeGoPath(posix.normalize(path));
+  return escaped.split('/', 1)[0]?.includes(':') ? `./${escaped}` : escaped;
+}
+
+function decodePath(path: string): string | undefined {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Go's net/url escaping of a path: unreserved characters and `$&+,/:;=@` stay, the rest is %XX. */
+function escapeGoPath(path: string): string {
+  let out = '';
+  for (const byte of Buffer.from(path, 'utf8')) {
+    const c = String.fromCharCode(byte);
+    out += /[A-Za-z0-9\-_.~$&+,/:;=@]/.test(c) ? c : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
 }
 
 /** index.yaml bytes. */
@@ -128,7 +165,9 @@ export async function indexDirectory(
     const chart = await loadChartArchive(data, rel).catch(() => undefined);
     if (!chart) continue; // like helm: an archive that is not a chart is not indexed
     const digest = createHash('sha256').update(data).digest('hex');
-    inputs.push({ metadata: chart.metadata, fileName: rel, digest });
+    // helm writes a top-level archive's name as it is, one in a subdirectory as a URL
+    const fileName = opts.baseUrl || !rel.includes('/') ? rel : relativeUrl(rel);
+    inputs.push({ metadata: chart.metadata, fileName, digest });
   }
   return buildIndex(inputs, opts);
 }
