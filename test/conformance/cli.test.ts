@@ -374,6 +374,33 @@ describe('chartsync index', () => {
     }
   });
 
+  test('symbolic links to archives and to directories are indexed, as `helm repo index` does', async () => {
+    const archive = await readFile(join(tmp.path, 'repo-ours', 'beta-0.2.0.tgz'));
+    const elsewhere = join(tmp.path, 'links-target');
+    await mkdir(join(elsewhere, 'dir'), { recursive: true });
+    await writeFile(join(elsewhere, 'beta.tgz'), archive);
+    await writeFile(join(elsewhere, 'dir', 'inner.tgz'), archive);
+    const [ours, theirs] = [join(tmp.path, 'links-ours'), join(tmp.path, 'links-helm')];
+    for (const dir of [ours, theirs]) {
+      await mkdir(dir);
+      await symlink(join(elsewhere, 'beta.tgz'), join(dir, 'linked.tgz'));
+      await symlink(join(elsewhere, 'dir'), join(dir, 'linkdir'));
+      await symlink(join(elsewhere, 'missing.tgz'), join(dir, 'dangling.tgz'));
+      await symlink(join(dir, 'loop'), join(dir, 'loop'));
+    }
+    const urls = async (dir: string) => {
+      const doc = parseGoYaml(await readFile(join(dir, 'index.yaml'), 'utf8'), 'index.yaml') as {
+        entries: Record<string, { urls: string[] }[]>;
+      };
+      return (doc.entries.beta ?? []).flatMap((e) => e.urls).sort();
+    };
+    const idx = await chartsync(['index', ours]);
+    assert.equal(idx.code, 0, idx.stderr);
+    await helm.run(['repo', 'index', theirs]);
+    assert.deepEqual(await urls(ours), ['linkdir/inner.tgz', 'linked.tgz']);
+    assert.deepEqual(await urls(ours), await urls(theirs));
+  });
+
   test('the index is accepted by helm as a repository', async () => {
     const dir = join(tmp.path, 'repo-ours');
     const { createServer } = await import('node:http');

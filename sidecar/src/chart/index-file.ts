@@ -4,7 +4,8 @@
  * metadata plus `urls`, `created` and `digest`, and a `generated` time.
  */
 import { createHash } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import type { Dirent } from 'node:fs';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { writeFileAtomic } from '../storage/atomic-file.js';
 import { compareBytes } from './byte-names.js';
@@ -175,13 +176,27 @@ export async function indexDirectory(
 async function archivesIn(dir: string): Promise<string[]> {
   const out: string[] = [];
   for (const e of await readdir(dir, { withFileTypes: true })) {
-    if (e.isFile() && e.name.endsWith('.tgz')) out.push(e.name);
-    else if (e.isDirectory()) {
-      const inner = await readdir(join(dir, e.name), { withFileTypes: true });
-      for (const f of inner) if (f.isFile() && f.name.endsWith('.tgz')) out.push(`${e.name}/${f.name}`);
+    const kind = await kindOf(dir, e);
+    if (kind === 'file' && e.name.endsWith('.tgz')) out.push(e.name);
+    else if (kind === 'dir') {
+      for (const f of await readdir(join(dir, e.name), { withFileTypes: true })) {
+        if (f.name.endsWith('.tgz') && (await kindOf(join(dir, e.name), f)) === 'file')
+          out.push(`${e.name}/${f.name}`);
+      }
     }
   }
   return out.sort(compareBytes);
+}
+
+/**
+ * A directory entry's kind, symbolic links followed: helm's glob matches links to archives and
+ * to directories like the things they point to (this is the user's own directory, named on the
+ * command line). A dangling or looping link is neither, and is skipped as helm skips it.
+ */
+async function kindOf(dir: string, e: Dirent): Promise<'file' | 'dir' | undefined> {
+  const s = e.isSymbolicLink() ? await stat(join(dir, e.name)).catch(() => undefined) : e;
+  if (s?.isFile()) return 'file';
+  return s?.isDirectory() ? 'dir' : undefined;
 }
 
 /** Writes `index.yaml` into `dir` atomically (storage/atomic-file.ts: temp file, fsync, rename). */
