@@ -4,6 +4,7 @@
  * used as is, one index fetch per run, reproducible output.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -185,6 +186,24 @@ describe('dependency resolution: mirrors, integrity, hostile and slow repositori
     const second = await chartsyncPackage(dir, { cacheDir });
     assert.ok(first.equals(second));
     await assert.rejects(chartsyncPackage(dir), /redis-1.1.0.tgz: HTTP 500/);
+  });
+
+  test('an index digest that is not a sha256 is refused, never used as a cache file name', {
+    timeout: 10_000,
+  }, async () => {
+    const cacheDir = join(tmp.path, 'cache-hostile');
+    await mkdir(cacheDir, { recursive: true });
+    // A FIFO where '<cacheDir>/../trap.tgz' points: reading it would block the resolution forever.
+    execFileSync('mkfifo', [join(tmp.path, 'trap.tgz')]);
+    await repo.rewriteIndex((index) => {
+      for (const v of index.entries.redis ?? []) v.digest = 'sha256:../trap';
+    });
+    const dir = await newChart({ dependencies: redis() });
+    await assert.rejects(
+      chartsyncPackage(dir, { cacheDir }),
+      /redis-1\.1\.0\.tgz: the index gives a digest that is not a sha256 \(64 hex digits\)/,
+    );
+    assert.deepEqual(await readdir(cacheDir), []);
   });
 
   test('each repository index is fetched once per run, however many charts use it', async () => {

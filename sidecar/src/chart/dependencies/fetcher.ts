@@ -78,6 +78,18 @@ export async function writeCached(cacheDir: string, digest: string, data: Buffer
   await writeFileAtomic(join(cacheDir, `${digest}.tgz`), data);
 }
 
+/**
+ * The sha256 the index gives for the entry (hex, lower case), if any. The index is remote input
+ * and the digest names the cache file: anything but 64 hex digits (`../../x`) is refused here,
+ * before it can become a path.
+ */
+function indexDigest(entry: IndexEntry, url: string): string | undefined {
+  if (entry.digest === undefined) return undefined;
+  const hex = entry.digest.toLowerCase().replace(/^sha256:/, '');
+  if (/^[0-9a-f]{64}$/.test(hex)) return hex;
+  throw new FetchError(`${redactUrl(url)}: the index gives a digest that is not a sha256 (64 hex digits)`);
+}
+
 /** Downloads the entry's archive (or takes it from the cache) and checks the index digest. */
 export async function fetchArchive(
   source: Source,
@@ -85,7 +97,7 @@ export async function fetchArchive(
   opts: PackageOptions,
 ): Promise<{ data: Buffer; url: string; cached: boolean }> {
   const url = archiveUrl(source.fetchUrl, entry);
-  const expected = entry.digest?.toLowerCase().replace(/^sha256:/, '');
+  const expected = indexDigest(entry, url);
   if (expected && opts.cacheDir) {
     const cached = await readCached(opts.cacheDir, expected);
     if (cached) return { data: cached, url, cached: true };
