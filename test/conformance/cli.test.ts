@@ -268,6 +268,19 @@ describe('chartsync package', () => {
     const badRepo = await chartsync(['package', join(tmp.path, 'src/beta'), '--repo', 'no-equals-sign']);
     assert.equal(badRepo.code, 1);
     assert.match(badRepo.stderr, /--repo must be NAME=URL/);
+    for (const flag of ['--repo', '--mirror-of']) {
+      const twice = await chartsync([
+        'package',
+        join(tmp.path, 'src/beta'),
+        '--repo',
+        'stable=https://charts.example.com/a',
+        ...(flag === '--repo' ? [] : ['--mirror-of', 'stable=https://public.example.com/a']),
+        flag,
+        'stable=https://charts.example.com/b',
+      ]);
+      assert.equal(twice.code, 1, `${flag} twice`);
+      assert.match(twice.stderr, new RegExp(`${flag} stable: given more than once`));
+    }
   });
 
   test('two charts with the same name and version: the first keeps the file, the second fails', async () => {

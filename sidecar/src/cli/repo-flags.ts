@@ -41,6 +41,21 @@ function split(flag: string, text: string): [string, string] {
   return [text.slice(0, eq), text.slice(eq + 1)];
 }
 
+/**
+ * NAME=VALUE flags as a map. A name given twice is refused: one of the two would be dropped
+ * silently (a `--repo` by the resolver, which takes the first, a `--mirror-of` by the map), and
+ * charts would resolve from a repository other than the one the user believes.
+ */
+function byName(flag: string, specs: string[] | undefined): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const spec of specs ?? []) {
+    const [name, value] = split(flag, spec);
+    if (out.has(name)) throw new Error(`${flag} ${name}: given more than once`);
+    out.set(name, value);
+  }
+  return out;
+}
+
 export function envKey(name: string): string {
   return `REPO_${name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
 }
@@ -56,11 +71,10 @@ export async function repositoriesFromFlags(
   if (REPO_FLAG_NAMES.every((k) => !flags[k] || flags[k].length === 0)) return [];
   const { dependencyRegistration } = await import('../registry/registration.js');
   const { readCaFile } = await import('../oci/settings.js');
-  const mirrorOf = new Map((flags['mirror-of'] ?? []).map((m) => split('--mirror-of', m)));
-  const caFiles = new Map((flags['ca-file'] ?? []).map((m) => split('--ca-file', m)));
+  const mirrorOf = byName('--mirror-of', flags['mirror-of']);
+  const caFiles = byName('--ca-file', flags['ca-file']);
   const plain = new Set(flags['plain-http'] ?? []);
-  const out = (flags.repo ?? []).map((spec) => {
-    const [name, url] = split('--repo', spec);
+  const out = [...byName('--repo', flags.repo)].map(([name, url]) => {
     const key = envKey(name);
     const caFile = caFiles.get(name);
     for (const [flag, given] of [
