@@ -1,7 +1,7 @@
 /** `chartsync package --dependency-update --repo NAME=URL` end to end, compared with helm. */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { cp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
@@ -50,6 +50,28 @@ describe('chartsync package --dependency-update', () => {
     const ours = await readFile(join(out, 'app-1.0.0.tgz'));
     assert.deepEqual(lockedVersions(ours, 'app'), ['1.1.0']);
     assertSamePackage(ours, await helmPackage(helm, dir, tmp.path, 'update'));
+  });
+
+  test('@name of a repository registered with a trailing slash locks the URL as helm does', async () => {
+    // `helm repo add slashed URL/` keeps the slash, and `@slashed` locks the URL as registered.
+    await helm.addRepo('slashed', `${repo.url}/`);
+    const dir = await writeChart(join(tmp.path, 'slashed'), {
+      name: 'slashed',
+      version: '1.0.0',
+      dependencies: [{ name: 'redis', version: '^1.0', repository: '@slashed' }],
+    });
+    const out = join(tmp.path, 'out-slashed');
+    const env = { ...process.env, SOURCE_DATE_EPOCH: '1700000000' };
+    const args = ['package', dir, '--dependency-update', '--repo', `slashed=${repo.url}/`, '-d', out];
+    await run(chartsyncBin, args, { env });
+    const ours = await readFile(join(out, 'slashed-1.0.0.tgz'));
+    assertSamePackage(ours, await helmPackage(helm, dir, tmp.path, 'update'));
+    // and the lock helm wrote is recognised, not refused as out of sync
+    const locked = join(tmp.path, 'slashed-locked');
+    await cp(dir, locked, { recursive: true });
+    await helm.run(['dependency', 'update', locked]);
+    await rm(join(locked, 'charts'), { recursive: true });
+    await run(chartsyncBin, [...args.slice(0, 1), locked, ...args.slice(2)], { env });
   });
 
   test('an unsatisfiable dependency fails with the chart, the dependency and the versions', async () => {

@@ -89,7 +89,8 @@ describe('input schemas', () => {
       dependencySchema.parse({ name: 'bitnami', addr: 'https://charts.bitnami.com/bitnami/' }),
       {
         name: 'bitnami',
-        url: 'https://charts.bitnami.com/bitnami',
+        // kept as written: `@bitnami` locks it, as `helm repo add bitnami URL/` does
+        url: 'https://charts.bitnami.com/bitnami/',
       },
     );
   });

@@ -144,7 +144,9 @@ export const dependencySchema = z
       }
     }
     const { caFile: _caFile, ...kept } = rest;
-    return { ...kept, url: resolved.replace(/\/+$/, '') };
+    // An http(s) URL is kept as written, trailing `/` included: `@name` locks it in Chart.lock
+    // and helm's digest covers it, so it must read as `helm repo add name URL` recorded it.
+    return { ...kept, url: oci ? resolved.replace(/\/+$/, '') : resolved };
   });
 
 export const repoSchema = z.object({
