@@ -10,6 +10,7 @@ import { join, posix } from 'node:path';
 import { writeFileAtomic } from '../storage/atomic-file.js';
 import { compareBytes } from './byte-names.js';
 import { type EmitValue, emitGoYaml, type ItemMemo } from './go-yaml-emit.js';
+import { MAX_DECOMPRESSED_CHART_SIZE } from './limits.js';
 import { loadChartArchive } from './load-archive.js';
 import { normaliseGoTime } from './lock.js';
 import { type Decoded, encodeStruct, METADATA } from './metadata.js';
@@ -162,8 +163,8 @@ export async function indexDirectory(
 ): Promise<IndexFile> {
   const inputs: IndexInput[] = [];
   for (const rel of await archivesIn(dir)) {
-    const data = await readFile(join(dir, rel));
-    const chart = await loadChartArchive(data, rel).catch(() => undefined);
+    const data = await readArchive(join(dir, rel));
+    const chart = data && (await loadChartArchive(data, rel).catch(() => undefined));
     if (!chart) continue; // like helm: an archive that is not a chart is not indexed
     const digest = createHash('sha256').update(data).digest('hex');
     // helm writes a top-level archive's name as it is, one in a subdirectory as a URL
@@ -171,6 +172,22 @@ export async function indexDirectory(
     inputs.push({ metadata: chart.metadata, fileName, digest });
   }
   return buildIndex(inputs, opts);
+}
+
+/**
+ * No chart compresses to more than this: its files decompress to at most
+ * MAX_DECOMPRESSED_CHART_SIZE, and tar headers compress to little (gzip adds well under 1%).
+ */
+const MAX_ARCHIVE_BYTES = 2 * MAX_DECOMPRESSED_CHART_SIZE;
+
+/**
+ * The archive's bytes, or undefined for a file too large to be a chart: it is skipped like any
+ * other `.tgz` that is not a chart (as helm skips it), without reading it into memory — a
+ * disk image or a backup named `.tgz` made the whole command fail (over 2 GiB) or took its size in memory.
+ */
+async function readArchive(path: string): Promise<Buffer | undefined> {
+  const { size } = await stat(path);
+  return size > MAX_ARCHIVE_BYTES ? undefined : readFile(path);
 }
 
 async function archivesIn(dir: string): Promise<string[]> {
