@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFile, mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { compareArchives, parseGoYaml } from '@chartsync/sidecar';
 import { appChart, chartYaml, writeByteTree, writeTree } from '../harness/chart-fixtures.ts';
@@ -304,6 +304,21 @@ describe('chartsync package', () => {
       .digest('hex');
     assert.equal(onDisk, printed[1], 'the printed digest is the archive on disk');
     assert.deepEqual(await readdir(dest), ['twin-1.0.0.tgz'], 'no temp file is left behind');
+  });
+
+  test('several charts with the destination inside one of them are refused; one chart into itself is fine', async () => {
+    const dirs = ['nest-a', 'nest-b'].map((d) => join(tmp.path, 'src', d));
+    for (const dir of dirs) {
+      await mkdir(dir, { recursive: true });
+      await writeFile(join(dir, 'Chart.yaml'), `apiVersion: v2\nname: ${basename(dir)}\nversion: 1.0.0\n`);
+    }
+    const inside = join(dirs[0] as string, 'dist');
+    const r = await chartsync(['package', ...dirs, '-d', inside]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /the destination .*nest-a\/dist is inside the chart directory .*nest-a: /);
+    assert.deepEqual(await readdir(inside), [], 'nothing written');
+    const alone = await chartsync(['package', dirs[0] as string, '-d', inside]);
+    assert.equal(alone.code, 0, alone.stderr);
   });
 
   test('SOURCE_DATE_EPOCH must be a number', async () => {

@@ -1,7 +1,7 @@
 /** `chartsync package <chart-dir>...`: packages charts exactly like `helm package`, reproducibly. */
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { mkdir, realpath, rm } from 'node:fs/promises';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { BuildPool, type BuildTask, buildInProcess } from '../build/index.js';
 // Narrow imports, not the chart engine's index: this thread only hands charts to build threads,
 // and every module it loads delays the first build.
@@ -67,6 +67,12 @@ export async function packageCommand(argv: string[]): Promise<number> {
   }
   const destination = resolve(args.values.destination as string);
   await mkdir(destination, { recursive: true });
+  const holder = args.positionals.length > 1 ? await chartHolding(destination, args.positionals) : undefined;
+  if (holder !== undefined) {
+    return fail(
+      `the destination ${args.values.destination} is inside the chart directory ${holder}: the other charts' archives (and temporary files) would land in it while it is packaged, so its package would depend on timing; choose a destination outside the charts`,
+    );
+  }
   const dependencyUpdate = args.values['dependency-update'] as boolean;
   const root = args.values.root as string | undefined;
 
@@ -110,6 +116,21 @@ export async function packageCommand(argv: string[]): Promise<number> {
     }
   });
   return failed > 0 ? 1 : 0;
+}
+
+/**
+ * The chart directory (of several packaged in parallel) that `destination` lies in, if any;
+ * links resolved. One chart packaging into itself is fine: it is read before its archive is
+ * written.
+ */
+async function chartHolding(destination: string, dirs: string[]): Promise<string | undefined> {
+  const real = (p: string) => realpath(p).catch(() => resolve(p));
+  const dest = await real(destination);
+  for (const dir of dirs) {
+    const rel = relative(await real(dir), dest);
+    if (rel === '' || (!rel.startsWith('..') && !isAbsolute(rel))) return dir;
+  }
+  return undefined;
 }
 
 function describe(dir: string, err: unknown): string {
