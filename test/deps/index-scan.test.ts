@@ -102,6 +102,23 @@ describe('lean index.yaml scanner', () => {
     ]);
   });
 
+  test('a key given twice refuses the index, as helm refuses it, instead of keeping the last', () => {
+    const entry = (v: string) => `  - version: ${v}\n    urls:\n    - a-${v}.tgz\n`;
+    const cases = [
+      `apiVersion: v1\nentries:\n  a:\n${entry('1.0.0')}  a:\n${entry('9.0.0')}`,
+      `apiVersion: v1\nentries:\n  a:\n  - version: 1.0.0\n    version: 9.0.0\n    urls:\n    - a.tgz\n`,
+      `apiVersion: v1\nentries:\n  a:\n${entry('1.0.0')}entries:\n  a:\n${entry('9.0.0')}`,
+    ];
+    for (const text of cases) {
+      assert.equal(scanIndex(text), undefined, text);
+      assert.throws(
+        () => parseIndex(Buffer.from(text), 'i'),
+        /i: invalid index\.yaml: Map keys must be unique/,
+        text,
+      );
+    }
+  });
+
   test('a public-sized index (100 charts x 100 versions) is scanned whole and ordered', () => {
     let text = 'apiVersion: v1\nentries:\n';
     for (let c = 0; c < 100; c++) {

@@ -68,6 +68,15 @@ function stripComment(value: string): string {
   return hash < 0 ? value : value.slice(0, hash).trimEnd();
 }
 
+/**
+ * A key met twice in one mapping: YAML forbids it and helm refuses the whole index ("key already
+ * set in map"); the full parser reports it, where this reader would silently keep the last one.
+ */
+function once(seen: Set<string>, key: string): void {
+  if (seen.has(key)) throw new Unsupported();
+  seen.add(key);
+}
+
 /** Returns the index, or undefined when the document is not in the layout this reader knows. */
 export function scanIndex(text: string): ScannedIndex | undefined {
   try {
@@ -84,11 +93,13 @@ function scan(text: string): ScannedIndex {
   const entries = new Map<string, ScannedEntry[]>();
   let line = it.next();
   if (!line.done && line.value.text === '---') line = it.next();
+  const seen = new Set<string>();
   while (!line.done) {
     const { indent, text: t } = line.value;
     if (indent !== 0) throw new Unsupported();
     const m = plainKey.exec(t);
     if (!m) throw new Unsupported();
+    once(seen, m[1] as string);
     if (m[1] === 'apiVersion') apiVersion = scalar(m[2]);
     if (m[1] === 'entries') {
       if (m[2] !== undefined && stripComment(m[2]) !== '') throw new Unsupported();
@@ -118,6 +129,7 @@ function scanEntries(it: Generator<Line>, entries: Map<string, ScannedEntry[]>):
     const m = plainKey.exec(line.value.text);
     if (!m || (m[2] !== undefined && stripComment(m[2]) !== '')) throw new Unsupported();
     const list: ScannedEntry[] = [];
+    if (entries.has(m[1] as string)) throw new Unsupported();
     entries.set(m[1] as string, list);
     line = scanVersions(it, chartIndent, list);
   }
@@ -143,10 +155,12 @@ function scanVersions(it: Generator<Line>, chartIndent: number, list: ScannedEnt
 function scanFields(it: Generator<Line>, first: Line, fieldIndent: number, entry: ScannedEntry): Next {
   let current: Line | undefined = first;
   let line: Next = { done: false, value: first };
+  const seen = new Set<string>();
   while (current && current.indent === fieldIndent) {
     const m = plainKey.exec(current.text);
     if (!m) throw new Unsupported();
     const [, key, value] = m;
+    once(seen, key as string);
     if (key === 'version') entry.version = scalar(value);
     if (key === 'digest') entry.digest = scalar(value);
     if (key === 'urls') {
