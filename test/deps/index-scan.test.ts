@@ -85,7 +85,7 @@ describe('lean index.yaml scanner', () => {
   test('leaves other layouts to the full parser', () => {
     const cases = [
       '{"apiVersion":"v1","entries":{"a":[{"version":"1.0.0","urls":["a.tgz"]}]}}',
-      'apiVersion: v1\nentries: {a: [{version: 1.0.0, urls: [a.tgz]}]}\n',
+      'apiVersion: v1\nentries: {a: [{name: a, version: 1.0.0, urls: [a.tgz]}]}\n',
       'apiVersion: v1\nentries:\n  a:\n  - &x\n    version: 1.0.0\n    urls: [a.tgz]\n',
       'apiVersion: v1\nentries:\n  a:\n  - version: 1.10\n    urls:\n    - a.tgz\n',
       'apiVersion: v1\nentries:\n  a:\n  - version: |\n      1.0.0\n    urls:\n    - a.tgz\n',
@@ -117,6 +117,25 @@ describe('lean index.yaml scanner', () => {
         text,
       );
     }
+  });
+
+  test('entries helm drops as invalid (no name, a name with "/", an unknown type) are not candidates', () => {
+    const entry = (v: string, extra: string) => `  - version: ${v}\n${extra}    urls:\n    - a-${v}.tgz\n`;
+    const text = `apiVersion: v1\nentries:\n  a:\n${[
+      entry('5.0.0', ''),
+      entry('4.0.0', '    name: ""\n'),
+      entry('3.0.0', '    name: x/a\n'),
+      entry('2.0.0', '    name: a\n    type: plugin\n'),
+      entry('1.1.0', '    name: a\n    type: library\n'),
+      entry('1.0.0', '    name: a\n'),
+    ].join('')}`;
+    assertSameAsFullParse(text);
+    assert.deepEqual(
+      parseIndex(Buffer.from(text), 'i')
+        .entries.get('a')
+        ?.map((e) => e.version),
+      ['1.1.0', '1.0.0'],
+    );
   });
 
   test('a public-sized index (100 charts x 100 versions) is scanned whole and ordered', () => {

@@ -2,13 +2,15 @@
  * A lean reader for index.yaml in the block layout helm, ChartMuseum and `helm repo index`
  * write. Public indexes are large (tens of MiB, hundreds of thousands of lines): building a full
  * YAML document of one takes seconds and over a GiB of memory, while resolution needs four
- * fields per entry. This scanner reads only `apiVersion` and, per entry, `version`, `urls` and
- * `digest`, skipping every deeper line. Anything outside the layout it understands (flow style,
+ * fields per entry. This scanner reads only `apiVersion` and, per entry, `name`, `type`, `version`,
+ * `urls` and `digest`, skipping every deeper line. Anything outside the layout it understands (flow style,
  * anchors, tags, block scalars or multi-line values for the fields it reads, odd indentation)
  * makes it return undefined, and the caller parses the document in full instead.
  */
 
 export interface ScannedEntry {
+  name?: string;
+  type?: string;
   version?: string;
   urls: string[];
   digest?: string;
@@ -161,6 +163,8 @@ function scanFields(it: Generator<Line>, first: Line, fieldIndent: number, entry
     if (!m) throw new Unsupported();
     const [, key, value] = m;
     once(seen, key as string);
+    if (key === 'name') entry.name = scalar(value);
+    if (key === 'type') entry.type = scalar(value);
     if (key === 'version') entry.version = scalar(value);
     if (key === 'digest') entry.digest = scalar(value);
     if (key === 'urls') {

@@ -29,10 +29,17 @@ export class IndexError extends Error {
   override name = 'IndexError';
 }
 
-/** One index entry, or undefined when helm would skip it (no version, not SemVer). */
+/**
+ * One index entry, or undefined when helm would skip it: helm's loader validates each entry's
+ * metadata and drops (with a warning) those without a name, with a name holding a path
+ * separator, without a SemVer version, or of a type other than application or library.
+ */
 function toEntry(name: string, raw: unknown): IndexEntry | undefined {
   if (!raw || typeof raw !== 'object') return undefined;
   const r = raw as Record<string, unknown>;
+  if (typeof r.name !== 'string' || r.name === '' || r.name.includes('/')) return undefined;
+  if (r.type !== undefined && r.type !== '' && r.type !== 'application' && r.type !== 'library')
+    return undefined;
   const version = typeof r.version === 'string' ? r.version : undefined;
   const parsed = version === undefined ? undefined : toVersion(version);
   if (!version || !parsed) return undefined;
