@@ -394,7 +394,8 @@ describe('chartsync index', () => {
       };
       return (doc.entries.beta ?? []).flatMap((e) => e.urls).sort();
     };
-    for (const flags of [[], ['--url', 'https://charts.example.com/a b/%7Eteam']]) {
+    const bases = ['https://charts.example.com/a b/%7Eteam', 'my charts/x', '/abs path', './rel'];
+    for (const flags of [[], ...bases.map((url) => ['--url', url])]) {
       const idx = await chartsync(['index', ours, ...flags]);
       assert.equal(idx.code, 0, idx.stderr);
       await helm.run(['repo', 'index', theirs, ...flags]);

@@ -86,7 +86,10 @@ export function joinUrl(base: string, file: string): string {
   try {
     u = new URL(base);
   } catch {
-    return posix.join(base, file);
+    // A relative base (`--url charts`, `--url /charts`): Go parses it as a path, and joins and
+    // escapes it the same way.
+    const path = /[?#]/.test(base) ? undefined : decodePath(base);
+    return path === undefined ? posix.join(base, file) : relativeUrl(posix.join(path, file));
   }
   const path = decodePath(u.pathname);
   // Go's url.Parse refuses a malformed escape; URLJoin then falls back to a plain path join.
