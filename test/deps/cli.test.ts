@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { cp, readFile, rm } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
@@ -72,6 +73,29 @@ describe('chartsync package --dependency-update', () => {
     await helm.run(['dependency', 'update', locked]);
     await rm(join(locked, 'charts'), { recursive: true });
     await run(chartsyncBin, [...args.slice(0, 1), locked, ...args.slice(2)], { env });
+  });
+
+  test('one call fetches each repository index once per build thread, not once per chart', async () => {
+    const dirs = await Promise.all(
+      ['one', 'two', 'three', 'four', 'five', 'six'].map((name) =>
+        writeChart(join(tmp.path, 'many', name), {
+          name,
+          version: '1.0.0',
+          dependencies: [{ name: 'redis', version: '^1.0', repository: '@stable' }],
+        }),
+      ),
+    );
+    repo.requests.length = 0;
+    const args = ['package', ...dirs, '-u', '--repo', `stable=${repo.url}`, '-d', join(tmp.path, 'out-many')];
+    const { stdout } = await run(chartsyncBin, args, {
+      env: { ...process.env, SOURCE_DATE_EPOCH: '1700000000' },
+    });
+    assert.equal(stdout.trim().split('\n').length, dirs.length);
+    const threads = Math.min(availableParallelism(), dirs.length);
+    assert.ok(
+      repo.requestsFor('index.yaml').length <= threads,
+      `${repo.requestsFor('index.yaml').length} index fetches for ${threads} threads`,
+    );
   });
 
   test('an unsatisfiable dependency fails with the chart, the dependency and the versions', async () => {

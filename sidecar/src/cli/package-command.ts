@@ -82,6 +82,10 @@ export async function packageCommand(argv: string[]): Promise<number> {
   const build = (task: BuildTask) => (pool ? pool.build(task) : buildInProcess(task));
   const inFlight = (pool?.threads ?? 1) * IN_FLIGHT_PER_THREAD;
   const findGitRoot = gitRootFinder();
+  // Names this call to the build threads, so that its charts share what dependency resolution
+  // looks up (an index is fetched once per thread, not once per chart: tasks reach a thread as
+  // copies, so the shared `repositories` array cannot identify the run there; run-cache.ts).
+  const runId = randomBytes(8).toString('hex');
   const built = await mapLimit(args.positionals, inFlight, (dir) =>
     settle(async () => {
       const gitRoot = await findGitRoot(dir);
@@ -96,6 +100,7 @@ export async function packageCommand(argv: string[]): Promise<number> {
         dependencyUpdate,
         repositories,
         repoRoot,
+        runId,
       };
       try {
         return { packaged: await build(task), out };
