@@ -272,6 +272,8 @@ describe('chartsync package', () => {
       const twice = await chartsync([
         'package',
         join(tmp.path, 'src/beta'),
+        '-d',
+        join(tmp.path, 'twice'),
         '--repo',
         'stable=https://charts.example.com/a',
         ...(flag === '--repo' ? [] : ['--mirror-of', 'stable=https://public.example.com/a']),
