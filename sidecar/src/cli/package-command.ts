@@ -170,9 +170,9 @@ async function publish(
           `${packaged.fileName} is also the package of ${first} (same chart name and version): not overwritten`,
         );
       }
-      owner.set(packaged.fileName, dirs[i] as string);
       // the destination directory is synced once, after the last rename
       await moveFileAtomic(out, join(destination, packaged.fileName), 0o644, { syncDir: false });
+      owner.set(packaged.fileName, dirs[i] as string);
       return packaged;
     });
     if (!result.ok) await rm(out, { force: true });
