@@ -4,11 +4,22 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { formatLockTime, hashReq, hashV2Req } from '@chartsync/sidecar/chart/dependencies';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import type { ChartRepoServer } from '../harness/chart-repo-server.ts';
 import { Helm } from '../harness/helm.ts';
 import { tempDir } from '../harness/paths.ts';
+import { assertSamePackage, chartsyncPackage, entries, helmPackage } from './compare.ts';
 import { startRepo, writeChart } from './fixtures.ts';
+
+/** Subchart name -> version, from the packaged archive. */
+function versionsOf(archive: Buffer, chart: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [path, data] of entries(archive)) {
+    const m = new RegExp(`^${chart}/charts/([^/]+)/Chart\\.yaml$`).exec(path);
+    if (m) out[m[1] as string] = parse(data.toString()).version;
+  }
+  return out;
+}
 
 describe('lock digest (helm HashReq) against the real helm', () => {
   let tmp: Awaited<ReturnType<typeof tempDir>>;
@@ -61,6 +72,31 @@ describe('lock digest (helm HashReq) against the real helm', () => {
     );
     assert.equal(hashReq(req, lock.dependencies), lock.digest);
     assert.notEqual(hashReq(chart.dependencies, lock.dependencies), lock.digest);
+  });
+
+  test('a lock whose entries are not in Chart.yaml order pins each dependency by name, as helm builds it', async () => {
+    const dependencies = [
+      { name: 'redis', version: '^1.2', repository: repo.url },
+      { name: 'common', version: '0.1.x', repository: repo.url },
+    ];
+    const locked = [
+      { name: 'common', repository: repo.url, version: '0.1.0' },
+      { name: 'redis', repository: repo.url, version: '1.2.0' },
+    ];
+    const lock = {
+      dependencies: locked,
+      digest: hashReq(dependencies, locked),
+      generated: '2024-01-02T03:04:05Z',
+    };
+    const dir = await writeChart(join(tmp.path, 'reordered'), {
+      name: 'reordered',
+      version: '1.0.0',
+      dependencies,
+      files: { 'Chart.lock': stringify(lock) },
+    });
+    const ours = await chartsyncPackage(dir);
+    assert.deepEqual(versionsOf(ours, 'reordered'), { common: '0.1.0', redis: '1.2.0' });
+    assertSamePackage(ours, await helmPackage(helm, dir, tmp.path, 'build'));
   });
 
   test('Helm 2 digests of requirements.lock and lock timestamps', () => {

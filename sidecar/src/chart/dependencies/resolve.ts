@@ -88,9 +88,10 @@ export async function resolveWith(
     return isRemote(ref) ? { ...req, repository: ref.url } : req;
   });
   const pins = pinnedVersions(ctx, hashed);
+  const pinOf = pins && lockEntryFinder(pins);
   const planned = reqs.map((req, i): Planned => {
     const ref = refs[i] as RepositoryRef;
-    const pinned = pins?.[i]?.version;
+    const pinned = pinOf?.(req.name)?.version;
     const constraint = guard(ctx, req, ref, () => parseConstraint(pinned ?? req.version ?? ''));
     return { req, ref, constraint, ...(pinned !== undefined ? { pinned } : {}) };
   });
@@ -109,6 +110,21 @@ export async function resolveWith(
     dependencies: locked,
   };
   return withLock({ ...chart, dependencies }, lock, v1);
+}
+
+/**
+ * The lock entry of each dependency, by name: the next entry of that name not yet taken (several
+ * dependencies may name one chart under aliases). helm downloads what the lock lists by name, so
+ * a lock whose entries are not in Chart.yaml's order still pins each dependency's own version.
+ */
+function lockEntryFinder(locked: LockedDependency[]): (name: string) => LockedDependency | undefined {
+  const taken = new Set<number>();
+  return (name) => {
+    const i = locked.findIndex((d, j) => d.name === name && !taken.has(j));
+    if (i < 0) return undefined;
+    taken.add(i);
+    return locked[i];
+  };
 }
 
 /** The versions a Chart.lock pins, when its digest matches; a stale lock is an error. */
