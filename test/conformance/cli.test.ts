@@ -432,12 +432,14 @@ describe('chartsync index', () => {
     assert.deepEqual(await urls(ours), await urls(theirs));
   });
 
-  test('a .tgz too large to be a chart is skipped unread, as helm skips it', async () => {
+  test('a .tgz too large to be a chart, or unreadable, is skipped, as helm skips it', async () => {
     const dir = join(tmp.path, 'huge-tgz');
     await mkdir(dir);
     await copyFile(join(tmp.path, 'repo-ours', 'beta-0.2.0.tgz'), join(dir, 'beta-0.2.0.tgz'));
     // sparse: 3 GiB on paper, nothing on disk
     execFileSync('truncate', ['-s', '3G', join(dir, 'disk-image.tgz')]);
+    // unreadable: reading it fails with EIO
+    await symlink('/proc/self/mem', join(dir, 'unreadable.tgz'));
     const idx = await chartsync(['index', dir]);
     assert.equal(idx.code, 0, idx.stderr);
     assert.match(idx.stdout, /index\.yaml: 1 chart version\(s\)/);

@@ -184,13 +184,18 @@ export async function indexDirectory(
 const MAX_ARCHIVE_BYTES = 2 * MAX_DECOMPRESSED_CHART_SIZE;
 
 /**
- * The archive's bytes, or undefined for a file too large to be a chart: it is skipped like any
+ * The archive's bytes, or undefined for a file too large to be a chart or unreadable: it is skipped like any
  * other `.tgz` that is not a chart (as helm skips it), without reading it into memory — a
  * disk image or a backup named `.tgz` made the whole command fail (over 2 GiB) or took its size in memory.
  */
 async function readArchive(path: string): Promise<Buffer | undefined> {
-  const { size } = await stat(path);
-  return size > MAX_ARCHIVE_BYTES ? undefined : readFile(path);
+  try {
+    const { size } = await stat(path);
+    return size > MAX_ARCHIVE_BYTES ? undefined : await readFile(path);
+  } catch {
+    // unreadable (a link to a device, a file gone or locked): not a chart, as helm judges it
+    return undefined;
+  }
 }
 
 async function archivesIn(dir: string): Promise<string[]> {
