@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { Worker } from 'node:worker_threads';
 import { parseFullIndex, parseIndex, scanIndex } from '@chartsync/sidecar/chart/dependencies';
 import { parse, stringify } from 'yaml';
 import type { ChartRepoServer } from '../harness/chart-repo-server.ts';
@@ -136,6 +137,37 @@ describe('lean index.yaml scanner', () => {
         ?.map((e) => e.version),
       ['1.1.0', '1.0.0'],
     );
+  });
+
+  test("a large JSON index (helm repo index --json) is read within a build thread's heap", async () => {
+    const entries: Record<string, unknown[]> = {};
+    for (let c = 0; c < 150; c++) {
+      entries[`chart${c}`] = Array.from({ length: 100 }, (_, v) => ({
+        apiVersion: 'v2',
+        name: `chart${c}`,
+        version: `1.${v}.0`,
+        description: 'd'.repeat(300),
+        urls: [`chart${c}-1.${v}.0.tgz`],
+        digest: 'a'.repeat(64),
+      }));
+    }
+    const file = join(tmp.path, 'index.json.yaml');
+    await writeFile(file, JSON.stringify({ apiVersion: 'v1', entries }));
+    // The YAML parser's document tree of these 7 MiB outgrew a 256 MiB heap; a build thread has 512.
+    const module = import.meta.resolve('@chartsync/sidecar/chart/dependencies');
+    const code = `import { readFileSync } from 'node:fs';
+      import { parentPort } from 'node:worker_threads';
+      const { parseIndex } = await import(${JSON.stringify(module)});
+      const index = parseIndex(readFileSync(${JSON.stringify(file)}), 'i');
+      parentPort.postMessage([index.entries.size, index.entries.get('chart7')[0].version]);`;
+    const worker = new Worker(new URL(`data:text/javascript,${encodeURIComponent(code)}`), {
+      resourceLimits: { maxOldGenerationSizeMb: 256 },
+    });
+    const result = await new Promise((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+    assert.deepEqual(result, [150, '1.99.0']);
   });
 
   test('a public-sized index (100 charts x 100 versions) is scanned whole and ordered', () => {

@@ -60,13 +60,15 @@ export function parseIndex(data: Buffer, source: string): RepoIndex {
 
 /** The general path: a full YAML parse, for indexes outside the layout `scanIndex` reads. */
 export function parseFullIndex(text: string, source: string): RepoIndex {
-  let doc: unknown;
-  try {
-    doc = parse(text, { maxAliasCount: 100 });
-  } catch (err) {
-    // First line only: the rest quotes the document, which may be anything a server sent.
-    const reason = (err as Error).message.split('\n')[0];
-    throw new IndexError(`${source}: invalid index.yaml: ${reason}`);
+  let doc = parseJson(text);
+  if (doc === undefined) {
+    try {
+      doc = parse(text, { maxAliasCount: 100 });
+    } catch (err) {
+      // First line only: the rest quotes the document, which may be anything a server sent.
+      const reason = (err as Error).message.split('\n')[0];
+      throw new IndexError(`${source}: invalid index.yaml: ${reason}`);
+    }
   }
   if (!doc || typeof doc !== 'object')
     throw new IndexError(`${source}: index.yaml is empty or not a mapping`);
@@ -74,6 +76,22 @@ export function parseFullIndex(text: string, source: string): RepoIndex {
   if (!apiVersion) throw new IndexError(`${source}: index.yaml has no apiVersion`);
   const lists = Object.entries(entries && typeof entries === 'object' ? entries : {});
   return fromEntries(lists.map(([name, list]) => [name, Array.isArray(list) ? list : []]));
+}
+
+/**
+ * An index in JSON (`helm repo index --json` writes one; JSON is YAML too), read as JSON:
+ * the YAML parser builds a document tree that takes ~60 times the text's size (a 17 MiB index:
+ * over 1 GiB, more than a build thread may hold, so resolution died), JSON.parse a fraction of
+ * it. Undefined when the text is not strict JSON: the YAML parser then reads it (or reports it).
+ * Unlike YAML, JSON.parse keeps the last of two equal keys where helm refuses the index.
+ */
+function parseJson(text: string): unknown {
+  if (!/^\uFEFF?\s*\{/.test(text)) return undefined;
+  try {
+    return JSON.parse(text.replace(/^\uFEFF/, ''));
+  } catch {
+    return undefined;
+  }
 }
 
 function fromEntries(lists: Iterable<[string, unknown[]]>): RepoIndex {
