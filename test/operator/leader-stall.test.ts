@@ -30,6 +30,14 @@ const timeOf = (op: OperatorProcess, msg: string) =>
 /** When `op` logged `msg` (pino's epoch milliseconds), once it has. */
 const logged = (op: OperatorProcess, msg: string) => waitFor(`${msg} logged`, async () => timeOf(op, msg));
 
+/** Short leases, so that a stall shows within seconds. */
+const electing = {
+  LEADER_ELECTION: 'true',
+  LEASE_DURATION_SECONDS: '3',
+  RENEW_DEADLINE_SECONDS: '2',
+  RETRY_PERIOD_MS: '300',
+};
+
 describe('operator: leader election with a stalled API server connection', { timeout: 90_000 }, () => {
   let w: World;
   let proxy: TcpProxy;
@@ -45,12 +53,6 @@ describe('operator: leader election with a stalled API server connection', { tim
   });
 
   it('the leader stops leading within its renew deadline, before the standby takes over', async () => {
-    const electing = {
-      LEADER_ELECTION: 'true',
-      LEASE_DURATION_SECONDS: '3',
-      RENEW_DEADLINE_SECONDS: '2',
-      RETRY_PERIOD_MS: '300',
-    };
     const viaProxy = JSON.parse(await readFile(w.operatorKubeconfig, 'utf8'));
     viaProxy.clusters[0].cluster.server = `https://127.0.0.1:${proxy.port}`;
     const proxied = `${w.operatorKubeconfig}.proxy`;
@@ -71,12 +73,6 @@ describe('operator: leader election with a stalled API server connection', { tim
   });
 
   it('a leader that lost the lease exits at once, without finishing the reconcile in flight', async () => {
-    const electing = {
-      LEADER_ELECTION: 'true',
-      LEASE_DURATION_SECONDS: '3',
-      RENEW_DEADLINE_SECONDS: '2',
-      RETRY_PERIOD_MS: '300',
-    };
     const sidecarProxy = await startTcpProxy(Number(new URL(w.sidecar.url).port));
     try {
       const c = await w.startOperator({

@@ -74,7 +74,7 @@ async function registrations(): Promise<string[][]> {
 before(async () => {
   tmp = await tempDir('chartsync-op-scoped-');
   w = await startWorld();
-  for (const ns of [NS_A, NS_B]) {
+  for (const ns of [NS_A, NS_B] as const) {
     servers[ns] = await chartRepoOf(ns);
     await ensureNamespace(w.admin, ns);
     await apply(w.admin, [
