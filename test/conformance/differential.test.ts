@@ -277,6 +277,23 @@ describe('differential: agreement with helm on real-world shapes', () => {
       assert.equal(await agree({ 'Chart.yaml': chart(), 'values.schema.json': schema }), expected);
     });
   }
+  // Two subchart directories whose Chart.yaml give the same name (a vendored copy next to the
+  // directory a file:// dependency points at) both land in charts/<name>/, in helm's random
+  // order: the archives hold the same entries twice, compared as multisets.
+  test('two subchart directories with the same chart name', async () => {
+    const sub = (version: string) => chartYaml({ apiVersion: 'v2', name: 's', version });
+    assert.equal(
+      await agree({
+        'Chart.yaml': chart(),
+        'charts/s/Chart.yaml': sub('0.0.1'),
+        'charts/s/values.yaml': 'stub: true\n',
+        'charts/real/Chart.yaml': sub('2.0.0'),
+        'charts/real/values.yaml': 'real: true\n',
+        'charts/real/templates/cm.yaml': 'kind: ConfigMap\n',
+      }),
+      'same',
+    );
+  });
   test('requirements.lock with an empty dependency list in a v2 chart', async () => {
     assert.equal(await agree({ 'Chart.yaml': chart(), 'requirements.lock': lock(' []') }), 'same');
   });

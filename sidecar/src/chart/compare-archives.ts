@@ -2,7 +2,9 @@
  * Compares two chart archives the way conformance is defined: the same set of files, every
  * file byte-identical except Chart.yaml, which must decode (with helm's YAML rules) to the
  * same data. Entry order, modes, owners and times are not compared: helm writes subcharts in
- * random order and stamps entries with the clock.
+ * random order and stamps entries with the clock. A path may be written more than once (two
+ * subchart directories whose Chart.yaml give the same name both land in `charts/<name>/`, in
+ * helm's random order), so each path's entries are compared as a multiset, not last one wins.
  */
 import { isDeepStrictEqual } from 'node:util';
 import { gunzipSync } from 'node:zlib';
@@ -15,18 +17,31 @@ export interface ArchiveDifference {
   problem: string;
 }
 
-/** Every entry of a gzipped tar: path -> content (non-files map to their type). */
+/** Every entry of a gzipped tar: path -> content (non-files map to their type); a path written twice keeps its last entry, as extracting it would. */
 export function listArchive(data: Buffer): Map<string, Buffer | string> {
   const entries = new Map<string, Buffer | string>();
+  for (const [path, contents] of listArchiveEntries(data))
+    entries.set(path, contents.at(-1) as Buffer | string);
+  return entries;
+}
+
+/** Every entry of a gzipped tar: path -> the contents of each entry with that path, in archive order. */
+export function listArchiveEntries(data: Buffer): Map<string, (Buffer | string)[]> {
+  const entries = new Map<string, (Buffer | string)[]>();
+  const add = (path: string, content: Buffer | string) => {
+    const list = entries.get(path);
+    if (list) list.push(content);
+    else entries.set(path, [content]);
+  };
   const parser = new Parser({ strict: true });
   parser.on('entry', (entry: ReadEntry) => {
     if (entry.type !== 'File' && entry.type !== 'OldFile') {
-      entries.set(entry.path, entry.type);
+      add(entry.path, entry.type);
       return void entry.resume();
     }
     const chunks: Buffer[] = [];
     entry.on('data', (c: Buffer) => chunks.push(c));
-    entry.on('end', () => entries.set(entry.path, Buffer.concat(chunks)));
+    entry.on('end', () => add(entry.path, Buffer.concat(chunks)));
   });
   parser.end(gunzipSync(data, { maxOutputLength: MAX_DECOMPRESSED_CHART_SIZE * 2 }));
   return entries;
@@ -50,18 +65,48 @@ export function compareArchives(
   actual: Buffer,
   opts: CompareOptions = {},
 ): ArchiveDifference[] {
-  const want = listArchive(expected);
-  const got = listArchive(actual);
+  const want = listArchiveEntries(expected);
+  const got = listArchiveEntries(actual);
   const diffs: ArchiveDifference[] = [];
   for (const name of want.keys()) if (!got.has(name)) diffs.push({ file: name, problem: 'missing' });
   for (const name of got.keys()) if (!want.has(name)) diffs.push({ file: name, problem: 'unexpected' });
   for (const [name, a] of want) {
     const b = got.get(name);
     if (b === undefined) continue;
-    const problem = compareEntry(name, a, b, opts);
+    const problem =
+      a.length !== b.length
+        ? `written ${a.length} times vs ${b.length} times`
+        : compareEntries(name, a, b, opts);
     if (problem) diffs.push({ file: name, problem });
   }
   return diffs.sort((x, y) => (x.file < y.file ? -1 : x.file > y.file ? 1 : 0));
+}
+
+/**
+ * The entries one path was written with, as multisets: helm's order among them is random, so
+ * both lists are sorted by content before they are paired (one entry, the usual case, is
+ * compared as is).
+ */
+function compareEntries(
+  name: string,
+  a: (Buffer | string)[],
+  b: (Buffer | string)[],
+  opts: CompareOptions,
+): string | undefined {
+  if (a.length === 1) return compareEntry(name, a[0] as Buffer | string, b[0] as Buffer | string, opts);
+  const sorted = (list: (Buffer | string)[]) => [...list].sort(byContent);
+  const [x, y] = [sorted(a), sorted(b)];
+  for (let i = 0; i < x.length; i++) {
+    const problem = compareEntry(name, x[i] as Buffer | string, y[i] as Buffer | string, opts);
+    if (problem) return `entry ${i + 1} of ${x.length} (by content): ${problem}`;
+  }
+  return undefined;
+}
+
+function byContent(p: Buffer | string, q: Buffer | string): number {
+  if (typeof p === 'string' || typeof q === 'string')
+    return String(p) < String(q) ? -1 : String(p) > String(q) ? 1 : 0;
+  return Buffer.compare(p, q);
 }
 
 function compareEntry(

@@ -372,6 +372,26 @@ describe('compareArchives', () => {
     assert.equal(compareArchives(a, b, { exactChartYaml: true }).length, 1);
   });
 
+  test('a path written more than once is compared as a multiset: order is free, a dropped or changed copy is not', () => {
+    const tgz = (...subVersions: string[]) =>
+      rawTarGz([
+        { path: 'c/Chart.yaml', data: 'apiVersion: v2\nname: c\nversion: 1.0.0\n' },
+        ...subVersions.map((v) => ({
+          path: 'c/charts/s/Chart.yaml',
+          data: `apiVersion: v2\nname: s\nversion: ${v}\n`,
+        })),
+      ]);
+    // Two subchart directories named alike both land in charts/s/, in helm's random order.
+    assert.deepEqual(compareArchives(tgz('1.0.0', '2.0.0'), tgz('2.0.0', '1.0.0')), []);
+    assert.deepEqual(
+      compareArchives(tgz('1.0.0', '2.0.0'), tgz('2.0.0')).map((d) => [d.file, d.problem]),
+      [['c/charts/s/Chart.yaml', 'written 2 times vs 1 times']],
+    );
+    const changed = compareArchives(tgz('1.0.0', '2.0.0'), tgz('2.0.0', '3.0.0'));
+    assert.equal(changed.length, 1);
+    assert.match(changed[0]?.problem ?? '', /^entry 1 of 2 \(by content\): Chart\.yaml data differs/);
+  });
+
   test("lockAsData: lock files equal but for helm's clock-stamped `generated` pass; other changes do not", () => {
     const lock = (version: string, generated: string) =>
       `dependencies:\n- name: d\n  repository: https://x\n  version: ${version}\ndigest: sha256:1\ngenerated: "${generated}"\n`;
