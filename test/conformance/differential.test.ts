@@ -155,7 +155,71 @@ const NEWER_UNICODE: [string, string][] = [
   ['keys spelled with a long s and a Kelvin sign', '\u017fources: [https://s.example]\n\u212aeywords: [k]\n'],
 ];
 
+/**
+ * sigs.k8s.io/yaml converts YAML to JSON before decoding, and JSON has no NaN or infinity: a
+ * non-finite float fails the file unless a Go string field turns it into text first. A float
+ * literal past float64's range is a string to go-yaml.
+ */
+const NON_FINITE: [string, Record<string, string>, 'same' | 'both refuse'][] = [
+  ['values.yaml: .inf', { 'values.yaml': 'a: .inf\n' }, 'both refuse'],
+  ['values.yaml: -.Inf nested in a flow list', { 'values.yaml': 'a:\n  b: [1, -.Inf]\n' }, 'both refuse'],
+  ['values.yaml: .NaN through an alias', { 'values.yaml': 'a: &x .NaN\nb: *x\n' }, 'both refuse'],
+  ['values.yaml: !!float .inf', { 'values.yaml': 'a: !!float +.inf\n' }, 'both refuse'],
+  ['values.yaml: .nan in a second document', { 'values.yaml': 'a: 1\n---\nb: .nan\n' }, 'same'],
+  [
+    'values.yaml: quoted, tagged !!str, a key, a block scalar',
+    { 'values.yaml': 'a: ".inf"\nb: !!str .nan\n.inf: 1\nc: |\n  .inf\n' },
+    'same',
+  ],
+  [
+    'values.yaml: floats past float64 are strings',
+    { 'values.yaml': 'a: 1e400\nb: -1.5e999\nc: .5e400\nd: 1e-400\n' },
+    'same',
+  ],
+  ['values.yaml: !!float on a float past float64', { 'values.yaml': 'a: !!float 1e400\n' }, 'both refuse'],
+  [
+    "a subchart's values.yaml: .inf",
+    {
+      'charts/sub/Chart.yaml': 'apiVersion: v2\nname: sub\nversion: 0.1.0\n',
+      'charts/sub/values.yaml': 'a: .inf\n',
+    },
+    'both refuse',
+  ],
+  [
+    'Chart.yaml: string fields take .inf and .nan as text',
+    { 'Chart.yaml': chart('appVersion: .inf\nAnnotations: {a: -.inf, b: .nan}\nkeywords: [.Inf]\n') },
+    'same',
+  ],
+  [
+    'Chart.yaml: string fields take 1e400 as written',
+    { 'Chart.yaml': chart('appVersion: 1e400\ndescription: 2e400\nkeywords: [.5e999]\n') },
+    'same',
+  ],
+  ['Chart.yaml: .inf under an unknown key', { 'Chart.yaml': chart('x:\n  y: [.inf]\n') }, 'both refuse'],
+  [
+    'Chart.yaml: .nan under an unknown maintainer key',
+    { 'Chart.yaml': chart('maintainers:\n- name: a\n  x: .nan\n') },
+    'both refuse',
+  ],
+  [
+    'Chart.yaml: .nan in import-values',
+    {
+      'Chart.yaml': chart(
+        'dependencies:\n- name: sub\n  version: 0.1.0\n  import-values:\n  - child: a\n    parent: .nan\n',
+      ),
+      'charts/sub/Chart.yaml': 'apiVersion: v2\nname: sub\nversion: 0.1.0\n',
+    },
+    'both refuse',
+  ],
+  ['Chart.lock: .inf under an unknown key', { 'Chart.lock': `${lock(' []')}x: .inf\n` }, 'both refuse'],
+];
+
 describe('differential: agreement with helm on real-world shapes', () => {
+  for (const [label, files, expected] of NON_FINITE) {
+    test(`non-finite floats: ${label}`, async () => {
+      assert.equal(await agree({ 'Chart.yaml': chart(), ...files }), expected);
+    });
+  }
   for (const [label, text] of NEWER_UNICODE) {
     test(`Chart.yaml: ${label}`, async () => {
       assert.equal(await agree({ 'Chart.yaml': chart(text) }), 'same');

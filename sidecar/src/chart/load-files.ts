@@ -7,6 +7,7 @@
 import { posix } from 'node:path';
 import { compareBytes } from './byte-names.js';
 import { ChartError } from './errors.js';
+import { jsonUnsupported, mayHoldNonFinite, nonFiniteIn } from './json-conversion.js';
 import { decodeLock } from './lock.js';
 import { type Decoded, decodeStruct, FieldError, METADATA } from './metadata.js';
 import type { ChartFile, ChartLock, ChartMetadata, LoadedChart } from './model.js';
@@ -168,6 +169,12 @@ function checkValues(file: ChartFile, chart: string): void {
   }
   if (kind === 'other') {
     throw new ChartError(chart, file.name, 'values must be a YAML map at the top level');
+  }
+  // helm decodes the first document through JSON: a NaN or infinity in it fails the file
+  // (json-conversion.ts); the text is only parsed again when it spells one
+  if (kind === 'map' && mayHoldNonFinite(text)) {
+    const bad = nonFiniteIn(parse(file, chart));
+    if (bad !== undefined) throw new ChartError(chart, file.name, jsonUnsupported(bad));
   }
 }
 

@@ -7,6 +7,7 @@
  */
 import { AFTER_GO_UNICODE } from './go-unicode.js';
 import { type EmitValue, emitGoYaml } from './go-yaml-emit.js';
+import { jsonUnsupported, nonFiniteIn } from './json-conversion.js';
 import { formatFloat32, type GoMap, type GoValue } from './yaml.js';
 
 type FieldType =
@@ -83,7 +84,11 @@ export function decodeStruct(value: GoValue, spec: StructSpec, path: string, int
   const out: Decoded = { ...into };
   for (const key of Object.keys(value).sort()) {
     const name = fieldName(spec, key);
-    if (!name) continue;
+    if (!name) {
+      // dropped, but only after its value went through JSON (json-conversion.ts)
+      failIfNonFinite(value[key] as GoValue, path ? `${path}.${key}` : key);
+      continue;
+    }
     const fieldPath = path ? `${path}.${name}` : name;
     const decoded = decodeField(value[key] as GoValue, (spec[name] as FieldSpec).type, fieldPath);
     if (decoded === undefined) continue;
@@ -117,7 +122,10 @@ function decodeField(value: GoValue, type: FieldType, path: string): unknown {
   if (value === null) return DELETE;
   if (type === 'strings')
     return expectList(value, path).map((v, i) => (v === null ? '' : toGoString(v, `${path}[${i}]`)));
-  if (type === 'anyList') return expectList(value, path).map((v) => toJsonValue(v));
+  if (type === 'anyList') {
+    failIfNonFinite(value, path);
+    return expectList(value, path).map((v) => toJsonValue(v));
+  }
   if (type === 'stringMap') {
     if (!isGoMap(value)) throw new FieldError(path, `expected a map, got ${kindOf(value)}`);
     return Object.fromEntries(
@@ -130,6 +138,12 @@ function decodeField(value: GoValue, type: FieldType, path: string): unknown {
     );
   }
   return decodeStruct(value, type.struct, path);
+}
+
+/** A value that reaches encoding/json as it is (no string field to turn it into text). */
+function failIfNonFinite(value: GoValue, path: string): void {
+  const bad = nonFiniteIn(value);
+  if (bad !== undefined) throw new FieldError(path, jsonUnsupported(bad));
 }
 
 function expectList(value: GoValue, path: string): GoValue[] {

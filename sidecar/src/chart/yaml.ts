@@ -661,7 +661,7 @@ export function resolveGoScalar(text: string): GoValue {
   if (first === '.') {
     if (Object.hasOwn(SPECIAL_FLOATS, text)) return SPECIAL_FLOATS[text] as number;
     const f = parseGoFloat(text);
-    return f === undefined ? text : f;
+    return f === undefined ? text : finiteOr(f, text);
   }
   if (!/^[-+0-9]/.test(first)) return text;
   if (Object.hasOwn(SPECIAL_FLOATS, text)) return SPECIAL_FLOATS[text] as number;
@@ -669,8 +669,13 @@ export function resolveGoScalar(text: string): GoValue {
   const plain = text.replaceAll('_', '');
   const int = parseGoInt(plain);
   if (int !== undefined) return int;
-  if (YAML_STYLE_FLOAT.test(plain)) return Number(plain);
+  // strconv.ParseFloat fails past float64's range (`1e400`), and go-yaml keeps the string
+  if (YAML_STYLE_FLOAT.test(plain)) return finiteOr(Number(plain), text);
   return text;
+}
+
+function finiteOr(f: number, text: string): number | string {
+  return Number.isFinite(f) ? f : text;
 }
 
 /** strconv.ParseInt/ParseUint with base 0 (0x, 0o, 0b, leading-0 octal), in int64/uint64 range. */
