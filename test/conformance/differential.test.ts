@@ -214,7 +214,60 @@ const NON_FINITE: [string, Record<string, string>, 'same' | 'both refuse'][] = [
   ['Chart.lock: .inf under an unknown key', { 'Chart.lock': `${lock(' []')}x: .inf\n` }, 'both refuse'],
 ];
 
+/**
+ * Map keys on the way to JSON: sigs.k8s.io/yaml spells non-finite float keys back in YAML
+ * (`.inf`), and has no case for a uint64 key (an integer past int64), which fails the file —
+ * in values.yaml's first document too. ParseUint takes no sign, so `+9223372036854775808` is a
+ * float.
+ */
+const JSON_KEYS: [string, Record<string, string>, 'same' | 'both refuse'][] = [
+  [
+    'non-finite float keys in annotations',
+    { 'Chart.yaml': chart('annotations:\n  .inf: a\n  -.Inf: b\n  .nan: c\n') },
+    'same',
+  ],
+  [
+    'a uint64 key in annotations',
+    { 'Chart.yaml': chart('annotations:\n  18446744073709551615: a\n') },
+    'both refuse',
+  ],
+  [
+    'a uint64 key under an unknown Chart.yaml key',
+    { 'Chart.yaml': chart('x: {0x8000000000000000: a}\n') },
+    'both refuse',
+  ],
+  [
+    'a uint64 key in values.yaml',
+    { 'values.yaml': 'a:\n  b: [{1_8446_7440_7370_9551_615: x}]\n' },
+    'both refuse',
+  ],
+  [
+    'a uint64 key in a later values.yaml document',
+    { 'values.yaml': 'a: 1\n---\n18446744073709551615: x\n' },
+    'same',
+  ],
+  [
+    'int64 and signed keys past it in values.yaml',
+    { 'values.yaml': '9223372036854775807: a\n+9223372036854775808: b\n-9223372036854775809: c\n' },
+    'same',
+  ],
+  [
+    'a signed integer past int64 in string fields',
+    {
+      'Chart.yaml': chart(
+        'appVersion: +9223372036854775808\nkeywords: [+18446744073709551615, 18446744073709551615]\n',
+      ),
+    },
+    'same',
+  ],
+];
+
 describe('differential: agreement with helm on real-world shapes', () => {
+  for (const [label, files, expected] of JSON_KEYS) {
+    test(`keys through JSON: ${label}`, async () => {
+      assert.equal(await agree({ 'Chart.yaml': chart(), ...files }), expected);
+    });
+  }
   for (const [label, files, expected] of NON_FINITE) {
     test(`non-finite floats: ${label}`, async () => {
       assert.equal(await agree({ 'Chart.yaml': chart(), ...files }), expected);

@@ -84,8 +84,8 @@ export function parseGoYaml(text: string, file: string): GoValue {
 export function checkYamlDocument(text: string, file: string): 'map' | 'null' | 'other' {
   text = goYamlSource(text, file);
   // js-yaml turns keys go-yaml refuses (null, empty, a collection) into strings: when the text
-  // may hold one, the go-yaml path judges
-  const value = mayHoldOddKey(text) ? NOT_LOADED : fastLoad(text);
+  // may hold one, or an integer key past int64 (refused on the way to JSON), the go-yaml path judges
+  const value = mayHoldOddKey(text) || mayHoldUintKey(text) ? NOT_LOADED : fastLoad(text);
   if (value === NOT_LOADED) {
     // (js-yaml also stops at 100 levels of nesting)
     const go = parseGoYaml(text, file);
@@ -103,6 +103,15 @@ export function checkYamlDocument(text: string, file: string): 'map' | 'null' | 
 }
 
 const NOT_LOADED = Symbol('not loaded');
+
+/**
+ * Whether `text` may hold a plain integer key past int64 (go-yaml decodes it as a uint64,
+ * which sigs.k8s.io/yaml cannot make a JSON key of): a digit followed by 15 or more digits,
+ * letters of a base prefix or underscores, then a `:` (0x8000000000000000, the shortest, has 18).
+ */
+export function mayHoldUintKey(text: string): boolean {
+  return /[0-9][0-9a-fA-FxXoObB_]{15,}[ \t]*:/.test(text);
+}
 
 /**
  * Whether `text` may hold a key that is null (`~:`, `null:`, `: x`), explicit (`? `) or a
@@ -618,11 +627,24 @@ function mergeInto(out: GoMap, value: GoValue, file: string, line: number | unde
   }
 }
 
-/** Map keys as sigs.k8s.io/yaml turns them into JSON object keys. */
+/**
+ * Map keys as sigs.k8s.io/yaml turns them into JSON object keys: ints in decimal, floats as
+ * FormatFloat(32) with the infinities and NaN spelled back in YAML (`.inf`, `-.inf`, `.nan`),
+ * and a uint64 (an integer past int64, which go-yaml decodes unsigned) refused — its switch
+ * has no case for one.
+ */
 function goKeyString(key: GoValue, file: string, line: number | undefined): string {
   if (typeof key === 'string') return key;
-  if (typeof key === 'bigint') return key.toString();
-  if (typeof key === 'number') return formatFloat32(key);
+  if (typeof key === 'bigint') {
+    if (key > INT64_MAX)
+      throw new YamlError(file, line, `unsupported map key of type: uint64, key: 0x${key.toString(16)}`);
+    return key.toString();
+  }
+  if (typeof key === 'number') {
+    if (Number.isNaN(key)) return '.nan';
+    if (!Number.isFinite(key)) return key > 0 ? '.inf' : '-.inf';
+    return formatFloat32(key);
+  }
   if (typeof key === 'boolean') return String(key);
   throw new YamlError(file, line, `unsupported map key ${JSON.stringify(String(key))}`);
 }
@@ -690,7 +712,8 @@ function parseGoInt(plain: string): bigint | undefined {
   else magnitude = BigInt(digits);
   const value = sign * magnitude;
   if (value >= INT64_MIN && value <= INT64_MAX) return value;
-  if (m[1] !== '-' && value <= UINT64_MAX) return value;
+  // strconv.ParseUint takes no sign: `+9223372036854775808` is a float to go-yaml
+  if (m[1] === '' && value <= UINT64_MAX) return value;
   return undefined;
 }
 
