@@ -262,7 +262,41 @@ const JSON_KEYS: [string, Record<string, string>, 'same' | 'both refuse'][] = [
   ],
 ];
 
+/**
+ * Numbers in import-values go through JSON as float64s and back through go-yaml on save: an
+ * integral value whose JSON text fits int64 or uint64 is written as an integer, anything else
+ * as FormatFloat('g', -1, 64).
+ */
+const IMPORT_VALUE_NUMBERS = [
+  '1e20',
+  '1e21',
+  '0.000001',
+  '1e-7',
+  '1234567.5',
+  '123456.5',
+  '0.00001234',
+  '1.5e300',
+  '-9223372036854775808',
+  '18446744073709551615',
+  '12345678901234567890',
+  '9007199254740993',
+  '1.0',
+  '-0.0',
+  '{a: 1234567.5, b: [1e20]}',
+];
+
 describe('differential: agreement with helm on real-world shapes', () => {
+  test('numbers in import-values, written back as go-yaml writes JSON numbers', async () => {
+    const values = IMPORT_VALUE_NUMBERS.map((v) => `\n  - ${v}`).join('');
+    const deps = `dependencies:\n- name: sub\n  version: 0.1.0\n  import-values:${values}\n`;
+    assert.equal(
+      await agree({
+        'Chart.yaml': chart(deps),
+        'charts/sub/Chart.yaml': chartYaml({ apiVersion: 'v2', name: 'sub', version: '0.1.0' }),
+      }),
+      'same',
+    );
+  });
   for (const [label, files, expected] of JSON_KEYS) {
     test(`keys through JSON: ${label}`, async () => {
       assert.equal(await agree({ 'Chart.yaml': chart(), ...files }), expected);

@@ -6,7 +6,7 @@
  * come back as the same strings. Long lines are not folded (go-yaml folds at 80 columns);
  * the data is the same either way.
  */
-import { looksLikeTimestamp, resolveGoScalar } from './yaml.js';
+import { formatFloat64, looksLikeTimestamp, resolveGoScalar } from './yaml.js';
 
 export type EmitValue = string | number | boolean | null | EmitValue[] | { [key: string]: EmitValue };
 
@@ -114,12 +114,28 @@ function inline(value: EmitValue, indent: number, column: number): string {
   return scalar(value, indent, column, false);
 }
 
+/**
+ * A number as sigs.k8s.io/yaml writes it (numbers reach the emitter as JSON float64s, e.g. in
+ * import-values): encoding/json's text, read back by go-yaml, so an integral value whose text
+ * fits int64 or uint64 is written as that integer, and anything else as a float with
+ * FormatFloat('g', -1, 64) — `1e+20`, `1e-06`, `1.2345675e+06`, `-9.223372036854776e+18`
+ * (its JSON text, -9223372036854776000, is past int64).
+ */
 function formatNumber(n: number): string {
   if (Number.isNaN(n)) return '.nan';
   if (n === Number.POSITIVE_INFINITY) return '.inf';
   if (n === Number.NEGATIVE_INFINITY) return '-.inf';
-  return String(n);
+  if (Number.isInteger(n) && Math.abs(n) < 1e21) {
+    // encoding/json's 'f' text below 1e21: the shortest digits, zero-padded, as String() gives
+    const text = String(n);
+    const int = BigInt(text);
+    if (int >= INT64_MIN && int <= UINT64_MAX) return text;
+  }
+  return formatFloat64(n);
 }
+
+const INT64_MIN = -(2n ** 63n);
+const UINT64_MAX = 2n ** 64n - 1n;
 
 interface Analysis {
   multiline: boolean;

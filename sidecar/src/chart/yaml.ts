@@ -770,6 +770,18 @@ export function formatFloat32(v: number): string {
   return neg ? `-${out}` : out;
 }
 
+/** Go's strconv.FormatFloat(v, 'g', -1, 64), what go-yaml writes for a float (finite `v`). */
+export function formatFloat64(v: number): string {
+  if (v === 0) return Object.is(v, -0) ? '-0' : '0';
+  // toExponential() without digits gives the shortest that reads back, as Go's -1 precision
+  const [mantissa, expText] = v.toExponential().split('e') as [string, string];
+  const exp = Number(expText);
+  const neg = mantissa.startsWith('-');
+  const digitString = mantissa.replace('-', '').replace('.', '');
+  const out = exp < -4 || exp >= 6 ? expForm(digitString, exp) : fixedForm(digitString, exp);
+  return neg ? `-${out}` : out;
+}
+
 function fixedForm(digits: string, exp: number): string {
   if (exp < 0) return `0.${'0'.repeat(-exp - 1)}${digits}`;
   if (digits.length <= exp + 1) return digits + '0'.repeat(exp + 1 - digits.length);
