@@ -285,6 +285,57 @@ const IMPORT_VALUE_NUMBERS = [
   '{a: 1234567.5, b: [1e20]}',
 ];
 
+/**
+ * Tagged scalars as go-yaml reads them: a tag outside its core set keeps the text unresolved,
+ * `!!binary` is strict base64 decoded to a string, `!!timestamp` stays its text (and must be one).
+ */
+const TAGGED: [string, Record<string, string>, 'same' | 'both refuse'][] = [
+  ['Chart.yaml: a local tag keeps the text', { 'Chart.yaml': chart('appVersion: !custom 1.0\n') }, 'same'],
+  ['Chart.yaml: the non-specific tag keeps the text', { 'Chart.yaml': chart('appVersion: ! 1.0\n') }, 'same'],
+  [
+    'Chart.yaml: !!set on a scalar keeps the text',
+    { 'Chart.yaml': chart('appVersion: !!set 1.0\n') },
+    'same',
+  ],
+  [
+    'Chart.yaml: !!binary decodes to a string',
+    { 'Chart.yaml': chart('appVersion: !!binary MS4w\n') },
+    'same',
+  ],
+  [
+    'Chart.yaml: !!binary over lines',
+    { 'Chart.yaml': chart('description: !!binary |\n  MS4w\n  MS4w\n') },
+    'same',
+  ],
+  [
+    'Chart.yaml: !!binary with a space',
+    { 'Chart.yaml': chart('description: !!binary YWJj ZA==\n') },
+    'both refuse',
+  ],
+  [
+    'Chart.yaml: !!timestamp stays text',
+    { 'Chart.yaml': chart("appVersion: !!timestamp 2024-01-01\ndescription: !!timestamp '2024-01-02'\n") },
+    'same',
+  ],
+  [
+    'Chart.yaml: !!timestamp on a number',
+    { 'Chart.yaml': chart('appVersion: !!timestamp 123\n') },
+    'both refuse',
+  ],
+  ['values.yaml: !!binary without padding', { 'values.yaml': 'a: !!binary YQ\n' }, 'both refuse'],
+  [
+    'values.yaml: !!binary with padding inside',
+    { 'values.yaml': 'a: !!binary |\n  YQ==\n  YQ==\n' },
+    'both refuse',
+  ],
+  ['values.yaml: !!binary starting with =', { 'values.yaml': 'a: !!binary =YQ=\n' }, 'both refuse'],
+  [
+    'values.yaml: valid !!binary',
+    { 'values.yaml': 'a: !!binary YQ==\nb: !!binary |\n  YWJj\n  ZA==\n' },
+    'same',
+  ],
+];
+
 describe('differential: agreement with helm on real-world shapes', () => {
   test('numbers in import-values, written back as go-yaml writes JSON numbers', async () => {
     const values = IMPORT_VALUE_NUMBERS.map((v) => `\n  - ${v}`).join('');
@@ -297,6 +348,11 @@ describe('differential: agreement with helm on real-world shapes', () => {
       'same',
     );
   });
+  for (const [label, files, expected] of TAGGED) {
+    test(`tagged scalars: ${label}`, async () => {
+      assert.equal(await agree({ 'Chart.yaml': chart(), ...files }), expected);
+    });
+  }
   for (const [label, files, expected] of JSON_KEYS) {
     test(`keys through JSON: ${label}`, async () => {
       assert.equal(await agree({ 'Chart.yaml': chart(), ...files }), expected);

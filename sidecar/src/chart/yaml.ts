@@ -20,6 +20,7 @@ import {
 } from 'yaml';
 import { GO_JSON_MAX_DEPTH } from './limits.js';
 import { mayHoldOverlongKey, overlongKey } from './yaml-key-length.js';
+import { BINARY_TAG, decodeGoBinary, TIMESTAMP_TAG } from './yaml-tags.js';
 
 /** A value as go-yaml v2 decodes it into `interface{}`: integers stay distinct from floats. */
 export type GoValue = string | boolean | null | bigint | number | GoValue[] | GoMap;
@@ -85,7 +86,9 @@ export function checkYamlDocument(text: string, file: string): 'map' | 'null' | 
   text = goYamlSource(text, file);
   // js-yaml turns keys go-yaml refuses (null, empty, a collection) into strings: when the text
   // may hold one, or an integer key past int64 (refused on the way to JSON), the go-yaml path judges
-  const value = mayHoldOddKey(text) || mayHoldUintKey(text) ? NOT_LOADED : fastLoad(text);
+  // js-yaml also reads !!binary and !!timestamp more leniently than go-yaml (yaml-tags.ts)
+  const goPath = mayHoldOddKey(text) || mayHoldUintKey(text) || LENIENT_TAGS.test(text);
+  const value = goPath ? NOT_LOADED : fastLoad(text);
   if (value === NOT_LOADED) {
     // (js-yaml also stops at 100 levels of nesting)
     const go = parseGoYaml(text, file);
@@ -103,6 +106,7 @@ export function checkYamlDocument(text: string, file: string): 'map' | 'null' | 
 }
 
 const NOT_LOADED = Symbol('not loaded');
+const LENIENT_TAGS = /binary|timestamp/;
 
 /**
  * Whether `text` may hold a plain integer key past int64 (go-yaml decodes it as a uint64,
@@ -412,6 +416,8 @@ function parseFirst(text: string, schema: 'core' | 'failsafe'): { doc: Doc | und
   const lines = new LineCounter();
   const parsed = parseAllDocuments(text.replace(/^\uFEFF/, ''), {
     schema,
+    // !!binary and !!timestamp stay text: go-yaml's reading of them is yaml-tags.ts
+    resolveKnownTags: schema !== 'failsafe',
     uniqueKeys: false,
     lineCounter: lines,
     prettyErrors: false,
@@ -559,6 +565,8 @@ function toGo(
     const text = String(node.value ?? '');
     const explicitTag = node.tag && node.tag !== 'tag:yaml.org,2002:str' ? node.tag : undefined;
     if (node.tag === 'tag:yaml.org,2002:str' || (node.type !== 'PLAIN' && !explicitTag)) return text;
+    if (explicitTag && !CORE_TAG.test(explicitTag))
+      return taggedScalar(explicitTag, text, file, lineOf(node, lines));
     const value = resolveGoScalar(text);
     const refused = explicitTag && tagRefuses(explicitTag, value);
     if (refused)
@@ -585,6 +593,24 @@ function toGo(
     return out;
   }
   throw new YamlError(file, lineOf(node, lines), 'unsupported YAML node');
+}
+
+/** A scalar under a tag go-yaml's resolver does not resolve by its text (yaml-tags.ts). */
+function taggedScalar(tag: string, text: string, file: string, line: number | undefined): GoValue {
+  if (tag === BINARY_TAG) {
+    const decoded = decodeGoBinary(text);
+    if (decoded === undefined) throw new YamlError(file, line, '!!binary value contains invalid base64 data');
+    return decoded;
+  }
+  if (tag === TIMESTAMP_TAG) {
+    if (looksLikeTimestamp(text)) return text;
+    throw new YamlError(
+      file,
+      line,
+      `cannot decode ${kindTag(resolveGoScalar(text))} \`${text}\` as a !!timestamp`,
+    );
+  }
+  return text;
 }
 
 /** go-yaml's kind of a resolved scalar, as its errors name it. */
