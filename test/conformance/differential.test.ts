@@ -329,6 +329,12 @@ const TAGGED: [string, Record<string, string>, 'same' | 'both refuse'][] = [
     'both refuse',
   ],
   ['values.yaml: !!binary starting with =', { 'values.yaml': 'a: !!binary =YQ=\n' }, 'both refuse'],
+  ['values.yaml: !!int past uint64', { 'values.yaml': 'a: !!int 99999999999999999999\n' }, 'both refuse'],
+  [
+    'values.yaml: !!int on hex, !!float on an int, !!bool on yes',
+    { 'values.yaml': 'a: !!int 0x1F\nb: !!float 1\nc: !!bool yes\n' },
+    'same',
+  ],
   [
     'values.yaml: valid !!binary',
     { 'values.yaml': 'a: !!binary YQ==\nb: !!binary |\n  YWJj\n  ZA==\n' },

@@ -86,7 +86,8 @@ export function checkYamlDocument(text: string, file: string): 'map' | 'null' | 
   text = goYamlSource(text, file);
   // js-yaml turns keys go-yaml refuses (null, empty, a collection) into strings: when the text
   // may hold one, or an integer key past int64 (refused on the way to JSON), the go-yaml path judges
-  // js-yaml also reads !!binary and !!timestamp more leniently than go-yaml (yaml-tags.ts)
+  // js-yaml also reads !!binary and !!timestamp more leniently than go-yaml (yaml-tags.ts),
+  // and resolves explicit core tags its own way (`!!int 99999999999999999999` is a number)
   const goPath = mayHoldOddKey(text) || mayHoldUintKey(text) || LENIENT_TAGS.test(text);
   const value = goPath ? NOT_LOADED : fastLoad(text);
   if (value === NOT_LOADED) {
@@ -106,7 +107,7 @@ export function checkYamlDocument(text: string, file: string): 'map' | 'null' | 
 }
 
 const NOT_LOADED = Symbol('not loaded');
-const LENIENT_TAGS = /binary|timestamp/;
+const LENIENT_TAGS = /binary|timestamp|!!(?:int|float|bool|null)|tag:yaml\.org/;
 
 /**
  * Whether `text` may hold a plain integer key past int64 (go-yaml decodes it as a uint64,
