@@ -64,6 +64,12 @@ const LINE_BREAKS: [string, string][] = [
   ['NEL ending lines', 'description: x\u0085annotations:\u0085  a: "p\u0085q"\u0085'],
   ['NEL ending a comment', '# note\u0085description: from the comment\n'],
   ['NEL in a plain scalar', 'description: x\u0085y\n'],
+  // LS and PS break lines as NEL does
+  ['LS ending a line', 'description: x\u2028annotations:\u2028  a: b\n'],
+  ['LS in a double-quoted description', 'description: "a\u2028b"\n'],
+  ['PS in a plain description', 'description: a\u2029  b\n'],
+  ['LS in a block scalar', 'description: |\n  a\u2028  b\n'],
+  ['LS ending a comment', '# note\u2028description: from the comment\n'],
 ];
 
 /**

@@ -291,8 +291,11 @@ const NOT_CONTENT = new Set([
  */
 function goYamlSource(text: string, file: string): string {
   // NEL is a line break to go-yaml (YAML 1.1), read as \n wherever it ends a line (a comment, a
-  // scalar, a block scalar's line); YAML 1.2 made it an ordinary character.
-  text = text.replaceAll('\u0085', '\n');
+  // scalar, a block scalar's line); YAML 1.2 made it an ordinary character. LS and PS (U+2028,
+  // U+2029) break lines too, but go-yaml keeps them in a quoted scalar's content where a \n
+  // folds to a space: free-text fields are sanitised to the same space, an annotation or
+  // import-values string is not (`"p<PS>q"` stays so in helm, becomes "p q" here; not handled).
+  text = text.replace(/[\u0085\u2028\u2029]/g, '\n');
   const end = firstDocumentEnd(text);
   if (/^%/m.test(text)) checkDirectives(text.slice(0, end), file);
   // (parsed only when nested within helm's limit: deeper is refused before any parse)
