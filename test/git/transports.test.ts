@@ -472,7 +472,7 @@ describe('robust working copies', () => {
     }
   });
 
-  test('an interrupted first checkout (empty repository, or .git without HEAD) is completed', async () => {
+  test('an interrupted first checkout (empty repository, .git without HEAD, files without .git) is completed', async () => {
     const repo = await servers.repos.create('interrupted', { 'a.txt': 'x\n' });
     const initOnly = join(servers.dir, 'co', 'init-only');
     await fixtureGit(['init', '-q', initOnly]);
@@ -485,6 +485,15 @@ describe('robust working copies', () => {
     await writeFile(join(broken, 'leftover.txt'), 'x');
     assert.equal((await syncCheckout({ url: fileUrl(repo), policy, dir: broken })).commit, await repo.head());
     assert.equal(existsSync(join(broken, 'leftover.txt')), false);
+    // a removal (or a first clone) killed half-way: files left, .git already gone
+    const halfRemoved = join(servers.dir, 'co', 'half-removed');
+    await mkdir(join(halfRemoved, 'charts', 'app'), { recursive: true });
+    await writeFile(join(halfRemoved, 'charts', 'app', 'values.yaml'), 'x: 1\n');
+    assert.equal(
+      (await syncCheckout({ url: fileUrl(repo), policy, dir: halfRemoved })).commit,
+      await repo.head(),
+    );
+    assert.equal(existsSync(join(halfRemoved, 'charts')), false);
   });
 
   test('a git server that goes away and comes back: unreachable meanwhile, then the update completes', async () => {

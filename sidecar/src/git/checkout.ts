@@ -102,7 +102,7 @@ async function checkout(o: CheckoutOptions): Promise<CheckoutResult> {
     await removeTree(o.dir);
   }
   const fresh = !existsSync(join(o.dir, '.git'));
-  if (fresh) await ensureEmptyDir(o.dir);
+  if (fresh) await ensureEmptyDir(o.dir, o.log);
   else {
     const removed = [
       ...(await removeStaleLocks(join(o.dir, '.git'))),
@@ -280,13 +280,20 @@ async function hasStrays(ctx: Ctx): Promise<boolean> {
   return /^[?!] /m.test(status);
 }
 
-async function ensureEmptyDir(dir: string): Promise<void> {
+/**
+ * The checkout directory is the sidecar's own (`<data-dir>/clones/<repo>`): files there without
+ * a `.git` are the remains of a removal or a first clone killed half-way (`.git` goes first, or
+ * never came). They would block the repo for good; they go, and the clone starts afresh.
+ */
+async function ensureEmptyDir(dir: string, log: CheckoutOptions['log']): Promise<void> {
   await mkdir(dir, { recursive: true });
-  if ((await readdir(dir)).length > 0)
-    throw new GitError(
-      'failed',
-      `checkout directory ${dir} exists, is not empty and is not a git repository`,
-    );
+  if ((await readdir(dir)).length === 0) return;
+  log?.warn(
+    { dir },
+    'checkout directory holds files but no .git (an interrupted removal or clone); cloning afresh',
+  );
+  await removeTree(dir);
+  await mkdir(dir, { recursive: true });
 }
 
 /** Fetches what the ref names (unless already here) and returns its commit id. */
