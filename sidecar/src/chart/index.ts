@@ -38,9 +38,9 @@ export {
   flowNestingOver,
   formatFloat32,
   type GoValue,
-  mayHoldOddKey,
   parseGoYaml,
   parseYaml,
   resolveGoScalar,
   YamlError,
 } from './yaml.js';
+export { mayHoldOddKey } from './yaml-fast-path.js';

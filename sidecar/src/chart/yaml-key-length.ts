@@ -10,9 +10,22 @@ import { type CST, Parser } from 'yaml';
 
 const KEY_LIMIT = 1024;
 
-/** Whether `text` has a line long enough to hold a key over the limit (a cheap first look). */
+/**
+ * Whether `text` may hold a key over the limit (a cheap first look): a `:` more than the limit
+ * past the start of its line (a key starts on the line of its `:`; UTF-16 units >= characters).
+ * A long value after a short key (a certificate, a JSON blob) does not count.
+ */
 export function mayHoldOverlongKey(text: string): boolean {
-  return hasLineLongerThan(text, KEY_LIMIT);
+  for (let start = 0; start < text.length; ) {
+    let end = text.indexOf('\n', start);
+    if (end === -1) end = text.length;
+    if (end - start > KEY_LIMIT) {
+      const colon = text.indexOf(':', start + KEY_LIMIT);
+      if (colon !== -1 && colon < end) return true;
+    }
+    start = end + 1;
+  }
+  return false;
 }
 
 /** The offset of the first implicit key whose `:` is too far from its start, if any. */
@@ -22,18 +35,6 @@ export function overlongKey(text: string): number | undefined {
     if (found !== undefined) return found;
   }
   return undefined;
-}
-
-/** No key can be over the limit in a text without such a line (UTF-16 units >= characters). */
-function hasLineLongerThan(text: string, limit: number): boolean {
-  let start = 0;
-  while (start < text.length) {
-    let end = text.indexOf('\n', start);
-    if (end === -1) end = text.length;
-    if (end - start > limit) return true;
-    start = end + 1;
-  }
-  return false;
 }
 
 function inToken(text: string, token: CST.Token): number | undefined {
@@ -56,7 +57,8 @@ function overlongItem(text: string, item: CST.CollectionItem): number | undefine
   const colon = item.sep?.find((t) => t.type === 'map-value-ind');
   if (!colon) return undefined;
   const start = keyStart(item) ?? item.key.offset;
-  return characters(text.slice(start, colon.offset)) > KEY_LIMIT ? start : undefined;
+  // characters (code points), as go-yaml's scanner counts its position
+  return [...text.slice(start, colon.offset)].length > KEY_LIMIT ? start : undefined;
 }
 
 /** The key's first anchor or tag on its own line (go-yaml starts a key at its properties). */
@@ -67,17 +69,4 @@ function keyStart(item: CST.CollectionItem): number | undefined {
     else if ((t.type === 'anchor' || t.type === 'tag') && start === undefined) start = t.offset;
   }
   return start;
-}
-
-/** Characters (code points), as go-yaml's scanner counts its position. */
-function characters(s: string): number {
-  let n = s.length;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0xdc00 && c <= 0xdfff && i > 0) {
-      const p = s.charCodeAt(i - 1);
-      if (p >= 0xd800 && p <= 0xdbff) n--;
-    }
-  }
-  return n;
 }
