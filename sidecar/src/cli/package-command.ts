@@ -1,7 +1,7 @@
 /** `chartsync package <chart-dir>...`: packages charts exactly like `helm package`, reproducibly. */
 import { randomBytes } from 'node:crypto';
 import { mkdir, realpath, rm } from 'node:fs/promises';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { BuildPool, type BuildTask, buildInProcess } from '../build/index.js';
 // Narrow imports, not the chart engine's index: this thread only hands charts to build threads,
 // and every module it loads delays the first build.
@@ -9,6 +9,7 @@ import { ChartError } from '../chart/errors.js';
 import { gitRootFinder } from '../chart/git-root.js';
 import type { DependencyRepository, StagedChart } from '../chart/model.js';
 import { chartMtime, FIXED_EPOCH, sourceDateEpoch } from '../chart/mtime.js';
+import { isInside } from '../chart/secure-path.js';
 import { fsyncDir, moveFileAtomic } from '../storage/atomic-file.js';
 import { mapLimit } from '../sync/pool.js';
 import { fail, parseCommandArgs } from './args.js';
@@ -131,10 +132,7 @@ export async function packageCommand(argv: string[]): Promise<number> {
 async function chartHolding(destination: string, dirs: string[]): Promise<string | undefined> {
   const real = (p: string) => realpath(p).catch(() => resolve(p));
   const dest = await real(destination);
-  for (const dir of dirs) {
-    const rel = relative(await real(dir), dest);
-    if (rel === '' || (!rel.startsWith('..') && !isAbsolute(rel))) return dir;
-  }
+  for (const dir of dirs) if (isInside(await real(dir), dest)) return dir;
   return undefined;
 }
 
