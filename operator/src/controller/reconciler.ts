@@ -72,8 +72,12 @@ function isManaged(obj: { metadata: { labels?: Record<string, string> } }): bool
   return obj.metadata.labels?.['app.kubernetes.io/managed-by'] === MANAGED_BY;
 }
 
-function isOwnedBy(cj: CronJob, cm: Chartmuseum): boolean {
-  return cj.metadata.ownerReferences?.some((o) => o.uid === cm.metadata.uid) ?? false;
+/** Controlled by `cm` (an owner reference to its uid): a CronJob or token Secret it made. */
+function isOwnedBy(
+  obj: { metadata: { ownerReferences?: Array<{ uid: string }> } },
+  cm: Chartmuseum,
+): boolean {
+  return obj.metadata.ownerReferences?.some((o) => o.uid === cm.metadata.uid) ?? false;
 }
 
 export class Reconciler {
@@ -431,7 +435,7 @@ export class Reconciler {
           );
         // Left by an earlier resource of the same name: owned by it, the garbage collector would
         // delete the Secret from under this one's CronJob once it notices that owner is gone.
-        const owned = live.metadata.ownerReferences?.some((o) => o.uid === cm.metadata.uid) ?? false;
+        const owned = isOwnedBy(live, cm);
         if (live.data?.token !== data.token || !owned)
           await this.d.client.patch(paths.secret(namespace, name), {
             data,
